@@ -1,0 +1,303 @@
+// Command tlsscope reads packet captures or sniffs an interface and judges
+// every TLS handshake in them: complete, resumed, failed (and by whose
+// alert), reset, closed, or stalled, and where.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/tlsscope/tlsscope/flows"
+	"github.com/tlsscope/tlsscope/report"
+)
+
+// version is set by the Makefile from git describe.
+var version = "dev"
+
+// Exit statuses.
+const (
+	exitOK      = 0
+	exitProblem = 1 // a handshake failed, stalled, was reset or closed
+	exitUsage   = 2 // bad flags or unreadable input
+)
+
+const usage = `tlsscope: judge every TLS handshake in a capture.
+
+Usage:
+  tlsscope [flags] FILE...        read pcap/pcapng files (gzip too; - for stdin)
+  tlsscope [flags] -i IFACE       sniff a live interface (needs root or CAP_NET_RAW)
+
+Examples:
+  tlsscope capture.pcapng
+  tlsscope --only stalled,failed --detail capture.pcap
+  tlsscope --format json capture.pcap | jq 'select(.outcome=="stalled")'
+  tlsscope --format markdown --stream 3 capture.pcap > report.md
+  tlsscope -i eth0 -f 'tcp port 443'
+
+Exit status: 0 when every handshake is fine, 1 when any failed, stalled,
+was reset or closed early (unless --exit-zero), 2 for usage or input errors.
+
+Flags:
+`
+
+type config struct {
+	format       string
+	stallTimeout time.Duration
+	only         string
+	sni          string
+	host         string
+	port         int
+	stream       int
+	detail       bool
+	noColor      bool
+	showVersion  bool
+	exitZero     bool
+	iface        string
+	bpf          string
+	snaplen      int
+	promisc      bool
+	duration     time.Duration
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	var cfg config
+	fs := flag.NewFlagSet("tlsscope", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usage)
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&cfg.format, "format", "table", "output `format`: table, json, markdown or csv")
+	fs.DurationVar(&cfg.stallTimeout, "stall-timeout", flows.DefaultOptions.StallTimeout, "silence of the side that owes a message before a handshake is `stalled`")
+	fs.StringVar(&cfg.only, "only", "", "show only these `outcomes` (comma-separated: complete,resumed,failed,reset,closed,stalled,incomplete,not_observed)")
+	fs.StringVar(&cfg.sni, "sni", "", "show only connections whose SNI matches the `pattern` (shell glob)")
+	fs.StringVar(&cfg.host, "host", "", "show only connections with this client or server `IP`")
+	fs.IntVar(&cfg.port, "port", 0, "show only connections with this client or server `port`")
+	fs.IntVar(&cfg.stream, "stream", -1, "show only Wireshark tcp.stream `N`, in detail")
+	fs.BoolVar(&cfg.detail, "detail", false, "show each connection's ladder and all its fields")
+	fs.BoolVar(&cfg.noColor, "no-color", false, "no colour, even on a terminal")
+	fs.BoolVar(&cfg.showVersion, "version", false, "print the version and exit")
+	fs.BoolVar(&cfg.exitZero, "exit-zero", false, "exit 0 even when handshakes failed")
+	fs.StringVar(&cfg.iface, "i", "", "sniff the live `interface`")
+	fs.StringVar(&cfg.bpf, "f", "", "BPF capture `filter` for -i")
+	fs.IntVar(&cfg.snaplen, "snaplen", 262144, "live capture snapshot `length`")
+	fs.BoolVar(&cfg.promisc, "promisc", true, "live capture in promiscuous mode")
+	fs.DurationVar(&cfg.duration, "duration", 0, "stop a live capture after this `duration`")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if cfg.showVersion {
+		fmt.Fprintln(stdout, "tlsscope", version)
+		return exitOK
+	}
+	switch cfg.format {
+	case "table", "json", "markdown", "csv":
+	default:
+		fmt.Fprintf(stderr, "tlsscope: unknown --format %q (table, json, markdown or csv)\n", cfg.format)
+		return exitUsage
+	}
+	only := map[string]bool{}
+	if cfg.only != "" {
+		valid := map[string]bool{}
+		for _, o := range flows.Outcomes {
+			valid[string(o)] = true
+		}
+		for _, o := range strings.Split(cfg.only, ",") {
+			o = strings.TrimSpace(o)
+			if !valid[o] {
+				fmt.Fprintf(stderr, "tlsscope: unknown outcome %q in --only\n", o)
+				return exitUsage
+			}
+			only[o] = true
+		}
+	}
+	if cfg.sni != "" {
+		if _, err := path.Match(cfg.sni, ""); err != nil {
+			fmt.Fprintf(stderr, "tlsscope: bad --sni pattern %q: %v\n", cfg.sni, err)
+			return exitUsage
+		}
+	}
+	if cfg.iface == "" && fs.NArg() == 0 {
+		fs.Usage()
+		return exitUsage
+	}
+	if cfg.iface != "" && fs.NArg() > 0 {
+		fmt.Fprintln(stderr, "tlsscope: give either -i IFACE or files, not both")
+		return exitUsage
+	}
+	opts := flows.Options{StallTimeout: cfg.stallTimeout}
+	a := flows.NewAnalyzer(opts)
+	var inputs []string
+	var warnings []error
+	if cfg.iface != "" {
+		src, err := flows.OpenLive(cfg.iface, cfg.bpf, cfg.snaplen, cfg.promisc)
+		if err != nil {
+			fmt.Fprintln(stderr, "tlsscope:", err)
+			return exitUsage
+		}
+		inputs = []string{cfg.iface}
+		stop := make(chan os.Signal, 1)
+		signal.Notify(stop, os.Interrupt, syscall.SIGTERM)
+		go func() {
+			if cfg.duration > 0 {
+				select {
+				case <-stop:
+				case <-time.After(cfg.duration):
+				}
+			} else {
+				<-stop
+			}
+			src.Close()
+		}()
+		if err := a.Run(src); err != nil && !errors.Is(err, flows.ErrClosed) {
+			warnings = append(warnings, err)
+		}
+	} else {
+		var srcs []flows.Source
+		for _, name := range fs.Args() {
+			src, err := flows.OpenFile(name)
+			if err != nil {
+				fmt.Fprintln(stderr, err)
+				for _, s := range srcs {
+					s.Close()
+				}
+				return exitUsage
+			}
+			srcs = append(srcs, src)
+			inputs = append(inputs, name)
+		}
+		m := flows.NewMerge(srcs)
+		stopProgress := progress(stderr, a)
+		err := a.Run(m)
+		stopProgress()
+		m.Close()
+		if err != nil {
+			warnings = append(warnings, err)
+		}
+		warnings = append(warnings, m.Warnings...)
+	}
+	results := a.Finish()
+	for _, w := range warnings {
+		fmt.Fprintln(stderr, "tlsscope: warning:", w)
+	}
+	if a.Stats.UnsupportedLink > 0 {
+		for lt, n := range a.Stats.UnsupportedLinkTypes {
+			fmt.Fprintf(stderr, "tlsscope: warning: %d packets of unsupported link type %s skipped\n", n, lt)
+		}
+	}
+	if a.Stats.IPFragments > 0 {
+		fmt.Fprintf(stderr, "tlsscope: warning: %d IP fragments not reassembled\n", a.Stats.IPFragments)
+	}
+	var conns []*report.Connection
+	status := exitOK
+	for _, r := range results {
+		if !keep(r, cfg, only) {
+			continue
+		}
+		c := report.Build(r)
+		conns = append(conns, c)
+		switch r.Outcome {
+		case flows.Failed, flows.Stalled, flows.Reset, flows.Closed:
+			status = exitProblem
+		}
+	}
+	ropts := report.Options{Color: !cfg.noColor && isTerminal(stdout) && os.Getenv("NO_COLOR") == "",
+		Detail: cfg.detail || cfg.stream >= 0, Inputs: inputs}
+	var err error
+	switch cfg.format {
+	case "json":
+		err = report.WriteJSON(stdout, conns)
+	case "markdown":
+		err = report.WriteMarkdown(stdout, conns, ropts)
+	case "csv":
+		err = report.WriteCSV(stdout, conns)
+	default:
+		err = report.WriteTable(stdout, conns, ropts)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "tlsscope: writing output:", err)
+		return exitUsage
+	}
+	if cfg.exitZero {
+		return exitOK
+	}
+	return status
+}
+
+func keep(r *flows.Result, cfg config, only map[string]bool) bool {
+	if len(only) > 0 && !only[string(r.Outcome)] {
+		return false
+	}
+	if cfg.stream >= 0 && r.Stream != cfg.stream {
+		return false
+	}
+	if cfg.port != 0 && int(r.Client.Port()) != cfg.port && int(r.Server.Port()) != cfg.port {
+		return false
+	}
+	if cfg.host != "" && r.Client.Addr().String() != cfg.host && r.Server.Addr().String() != cfg.host {
+		return false
+	}
+	if cfg.sni != "" {
+		sni := ""
+		if r.HS.ClientHello != nil {
+			sni = r.HS.ClientHello.ServerName
+		}
+		if ok, _ := path.Match(cfg.sni, sni); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// progress prints packets read to stderr every second, on a terminal only.
+func progress(stderr io.Writer, a *flows.Analyzer) func() {
+	if !isTerminal(stderr) {
+		return func() {}
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		shown := false
+		for {
+			select {
+			case <-done:
+				if shown {
+					fmt.Fprint(stderr, "\r\x1b[K")
+				}
+				return
+			case <-tick.C:
+				fmt.Fprintf(stderr, "\rread %s packets, %s MB", strconv.FormatInt(a.Progress(), 10), strconv.FormatInt(a.ProgressBytes()>>20, 10))
+				shown = true
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}

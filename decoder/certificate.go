@@ -1,0 +1,102 @@
+package decoder
+
+import (
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"fmt"
+	"math/big"
+	"time"
+)
+
+// Certificate is what an analyst needs from one certificate of a chain.
+// A certificate that crypto/x509 cannot parse keeps its size, hash and the
+// parse error: it is data, not a reason to drop the handshake.
+type Certificate struct {
+	Length             int
+	SHA256             string // hex of the SHA-256 of the DER
+	Subject            string
+	Issuer             string
+	CommonName         string
+	Serial             string // hex, as printed by openssl and Wireshark
+	NotBefore          time.Time
+	NotAfter           time.Time
+	DNSNames           []string
+	IPAddresses        []string
+	PublicKey          string // "RSA 2048", "ECDSA P-256", "Ed25519"
+	PublicKeyAlgorithm string
+	PublicKeyBits      int
+	SignatureAlgorithm string
+	IsCA               bool
+	SelfSigned         bool
+	Error              string
+}
+
+// ParseCertificate summarises one DER certificate.
+func ParseCertificate(der []byte) *Certificate {
+	sum := sha256.Sum256(der)
+	c := &Certificate{Length: len(der), SHA256: hex.EncodeToString(sum[:])}
+	x, err := x509.ParseCertificate(der)
+	if err != nil {
+		c.Error = err.Error()
+		return c
+	}
+	c.Subject = x.Subject.String()
+	c.Issuer = x.Issuer.String()
+	c.CommonName = x.Subject.CommonName
+	if x.SerialNumber != nil {
+		c.Serial = fmt.Sprintf("%x", x.SerialNumber)
+		if x.SerialNumber.Sign() < 0 {
+			c.Serial = "-" + fmt.Sprintf("%x", new(big.Int).Abs(x.SerialNumber))
+		}
+	}
+	c.NotBefore, c.NotAfter = x.NotBefore.UTC(), x.NotAfter.UTC()
+	c.DNSNames = x.DNSNames
+	for _, ip := range x.IPAddresses {
+		c.IPAddresses = append(c.IPAddresses, ip.String())
+	}
+	c.PublicKeyAlgorithm = x.PublicKeyAlgorithm.String()
+	switch k := x.PublicKey.(type) {
+	case *rsa.PublicKey:
+		c.PublicKeyBits = k.N.BitLen()
+		c.PublicKey = fmt.Sprintf("RSA %d", c.PublicKeyBits)
+	case *ecdsa.PublicKey:
+		c.PublicKeyBits = k.Curve.Params().BitSize
+		c.PublicKey = "ECDSA " + k.Curve.Params().Name
+	case ed25519.PublicKey:
+		c.PublicKeyBits = 256
+		c.PublicKey = "Ed25519"
+	default:
+		c.PublicKey = c.PublicKeyAlgorithm
+	}
+	c.SignatureAlgorithm = x.SignatureAlgorithm.String()
+	c.IsCA = x.IsCA
+	c.SelfSigned = x.Subject.String() == x.Issuer.String() && x.CheckSignatureFrom(x) == nil
+	return c
+}
+
+// ValidAt reports whether t lies within the validity period.
+func (c *Certificate) ValidAt(t time.Time) bool {
+	return c.Error == "" && !t.Before(c.NotBefore) && !t.After(c.NotAfter)
+}
+
+// Covers reports whether the certificate names host, with the wildcard
+// rules of RFC 6125 §6.4.3 as crypto/x509 applies them.
+func (c *Certificate) Covers(host string) bool {
+	if c.Error != "" {
+		return false
+	}
+	x := &x509.Certificate{DNSNames: c.DNSNames}
+	if err := x.VerifyHostname(host); err == nil {
+		return true
+	}
+	for _, ip := range c.IPAddresses {
+		if ip == host {
+			return true
+		}
+	}
+	return false
+}

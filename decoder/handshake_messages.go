@@ -1,0 +1,547 @@
+package decoder
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+
+	"golang.org/x/crypto/cryptobyte"
+)
+
+// The structs here hold what a passive observer can read from each
+// handshake message. Each unmarshal reports failure without keeping partial
+// results, as in crypto/tls/handshake_messages.go.
+
+var errMalformed = errors.New("malformed message")
+
+// Extension is one extension as it appeared on the wire.
+type Extension struct {
+	Type uint16
+	Data []byte
+}
+
+// KeyShare is one key_share entry (RFC 8446 §4.2.8).
+type KeyShare struct {
+	Group  uint16
+	Length int
+}
+
+// ClientHello (RFC 8446 §4.1.2, RFC 5246 §7.4.1.2).
+type ClientHello struct {
+	Raw                  []byte
+	SSLv2                bool   // sent in the SSL 2.0 compatible format (RFC 5246 §E.2)
+	Version              uint16 // legacy_version
+	Random               []byte
+	SessionID            []byte
+	CipherSuites         []uint16
+	Compression          []uint8
+	Extensions           []Extension
+	ServerName           string
+	ALPN                 []string
+	SupportedVersions    []uint16
+	SupportedGroups      []uint16
+	PointFormats         []uint8
+	SignatureAlgorithms  []uint16
+	KeyShares            []KeyShare
+	PSKModes             []uint8
+	PreSharedKey         bool // pre_shared_key offered
+	PSKIdentities        int
+	SessionTicketOffered bool // extension present
+	SessionTicketLen     int  // >0 when the client presents a ticket
+	StatusRequest        bool
+	ExtendedMasterSecret bool
+	RenegotiationInfo    bool
+	EarlyData            bool
+	ECH                  bool // encrypted_client_hello: ServerName is the outer name
+	Cookie               bool
+}
+
+// HasExtension reports whether the hello carries extension t.
+func (m *ClientHello) HasExtension(t uint16) bool {
+	for _, e := range m.Extensions {
+		if e.Type == t {
+			return true
+		}
+	}
+	return false
+}
+
+// MaxVersion is the highest version offered: supported_versions when
+// present (GREASE ignored), else legacy_version.
+func (m *ClientHello) MaxVersion() uint16 {
+	var max uint16
+	for _, v := range m.SupportedVersions {
+		if !IsGREASE(v) && v > max {
+			max = v
+		}
+	}
+	if max == 0 {
+		return m.Version
+	}
+	return max
+}
+
+func readExtensions(s *cryptobyte.String) ([]Extension, bool) {
+	var exts []Extension
+	if s.Empty() {
+		return nil, true // extensions are optional in TLS 1.2 and earlier
+	}
+	var list cryptobyte.String
+	if !s.ReadUint16LengthPrefixed(&list) || !s.Empty() {
+		return nil, false
+	}
+	for !list.Empty() {
+		var t uint16
+		var data cryptobyte.String
+		if !list.ReadUint16(&t) || !list.ReadUint16LengthPrefixed(&data) {
+			return nil, false
+		}
+		exts = append(exts, Extension{Type: t, Data: data})
+	}
+	return exts, true
+}
+
+func (m *ClientHello) unmarshal(data []byte) bool {
+	*m = ClientHello{Raw: data}
+	s := cryptobyte.String(data)
+	var random, sid cryptobyte.String
+	if !s.Skip(4) || !s.ReadUint16(&m.Version) || !s.ReadBytes((*[]byte)(&random), 32) ||
+		!s.ReadUint8LengthPrefixed(&sid) {
+		return false
+	}
+	m.Random, m.SessionID = random, sid
+	var suites cryptobyte.String
+	if !s.ReadUint16LengthPrefixed(&suites) || len(suites)%2 != 0 {
+		return false
+	}
+	for !suites.Empty() {
+		var v uint16
+		suites.ReadUint16(&v)
+		m.CipherSuites = append(m.CipherSuites, v)
+	}
+	var comp cryptobyte.String
+	if !s.ReadUint8LengthPrefixed(&comp) {
+		return false
+	}
+	m.Compression = comp
+	exts, ok := readExtensions(&s)
+	if !ok {
+		return false
+	}
+	m.Extensions = exts
+	for _, e := range exts {
+		if !m.parseExtension(e) {
+			return false
+		}
+	}
+	return true
+}
+
+func (m *ClientHello) parseExtension(e Extension) bool {
+	d := cryptobyte.String(e.Data)
+	switch e.Type {
+	case extServerName:
+		// RFC 6066 §3: a list of names; only host_name (0) is defined.
+		var list cryptobyte.String
+		if !d.ReadUint16LengthPrefixed(&list) {
+			return false
+		}
+		for !list.Empty() {
+			var nameType uint8
+			var name cryptobyte.String
+			if !list.ReadUint8(&nameType) || !list.ReadUint16LengthPrefixed(&name) {
+				return false
+			}
+			if nameType == 0 && m.ServerName == "" {
+				m.ServerName = string(name)
+			}
+		}
+	case extALPN:
+		var list cryptobyte.String
+		if !d.ReadUint16LengthPrefixed(&list) {
+			return false
+		}
+		for !list.Empty() {
+			var proto cryptobyte.String
+			if !list.ReadUint8LengthPrefixed(&proto) {
+				return false
+			}
+			m.ALPN = append(m.ALPN, string(proto))
+		}
+	case extSupportedVersions:
+		var list cryptobyte.String
+		if !d.ReadUint8LengthPrefixed(&list) || len(list)%2 != 0 {
+			return false
+		}
+		for !list.Empty() {
+			var v uint16
+			list.ReadUint16(&v)
+			m.SupportedVersions = append(m.SupportedVersions, v)
+		}
+	case extSupportedGroups:
+		var list cryptobyte.String
+		if !d.ReadUint16LengthPrefixed(&list) || len(list)%2 != 0 {
+			return false
+		}
+		for !list.Empty() {
+			var v uint16
+			list.ReadUint16(&v)
+			m.SupportedGroups = append(m.SupportedGroups, v)
+		}
+	case extECPointFormats:
+		var list cryptobyte.String
+		if !d.ReadUint8LengthPrefixed(&list) {
+			return false
+		}
+		m.PointFormats = list
+	case extSignatureAlgorithms:
+		var list cryptobyte.String
+		if !d.ReadUint16LengthPrefixed(&list) || len(list)%2 != 0 {
+			return false
+		}
+		for !list.Empty() {
+			var v uint16
+			list.ReadUint16(&v)
+			m.SignatureAlgorithms = append(m.SignatureAlgorithms, v)
+		}
+	case extKeyShare, extKeyShareDraft:
+		var list cryptobyte.String
+		if !d.ReadUint16LengthPrefixed(&list) {
+			return false
+		}
+		for !list.Empty() {
+			var g uint16
+			var key cryptobyte.String
+			if !list.ReadUint16(&g) || !list.ReadUint16LengthPrefixed(&key) {
+				return false
+			}
+			m.KeyShares = append(m.KeyShares, KeyShare{Group: g, Length: len(key)})
+		}
+	case extPSKModes:
+		var list cryptobyte.String
+		if !d.ReadUint8LengthPrefixed(&list) {
+			return false
+		}
+		m.PSKModes = list
+	case extPreSharedKey:
+		m.PreSharedKey = true
+		var ids cryptobyte.String
+		if !d.ReadUint16LengthPrefixed(&ids) {
+			return false
+		}
+		for !ids.Empty() {
+			var id cryptobyte.String
+			var age uint32
+			if !ids.ReadUint16LengthPrefixed(&id) || !ids.ReadUint32(&age) {
+				return false
+			}
+			m.PSKIdentities++
+		}
+	case extSessionTicket:
+		m.SessionTicketOffered = true
+		m.SessionTicketLen = len(e.Data)
+	case extStatusRequest:
+		m.StatusRequest = true
+	case extExtendedMasterSecret:
+		m.ExtendedMasterSecret = true
+	case extRenegotiationInfo:
+		m.RenegotiationInfo = true
+	case extEarlyData:
+		m.EarlyData = true
+	case extEncryptedClientHello:
+		m.ECH = true
+	case extCookie:
+		m.Cookie = true
+	}
+	return true
+}
+
+// unmarshalSSLv2 reads an SSL 2.0 CLIENT-HELLO (RFC 6101 §E, draft-hickman
+// SSL 2.0 §2.5); body starts after the two-byte record header.
+func (m *ClientHello) unmarshalSSLv2(body []byte) bool {
+	*m = ClientHello{Raw: body, SSLv2: true}
+	s := cryptobyte.String(body)
+	var msgType uint8
+	var specLen, sidLen, chalLen uint16
+	if !s.ReadUint8(&msgType) || msgType != 1 || !s.ReadUint16(&m.Version) ||
+		!s.ReadUint16(&specLen) || !s.ReadUint16(&sidLen) || !s.ReadUint16(&chalLen) || specLen%3 != 0 {
+		return false
+	}
+	var specs, sid, chal []byte
+	if !s.ReadBytes(&specs, int(specLen)) || !s.ReadBytes(&sid, int(sidLen)) || !s.ReadBytes(&chal, int(chalLen)) {
+		return false
+	}
+	for i := 0; i+3 <= len(specs); i += 3 {
+		if specs[i] == 0 { // TLS suites are carried as 0x00XXXX
+			m.CipherSuites = append(m.CipherSuites, uint16(specs[i+1])<<8|uint16(specs[i+2]))
+		}
+	}
+	m.SessionID = sid
+	m.Random = chal
+	m.Compression = []uint8{0}
+	return true
+}
+
+// helloRetryRequestRandom is SHA-256("HelloRetryRequest"), RFC 8446 §4.1.3.
+var helloRetryRequestRandom = []byte{
+	0xCF, 0x21, 0xAD, 0x74, 0xE5, 0x9A, 0x61, 0x11, 0xBE, 0x1D, 0x8C, 0x02, 0x1E, 0x65, 0xB8, 0x91,
+	0xC2, 0xA2, 0x11, 0x16, 0x7A, 0xBB, 0x8C, 0x5E, 0x07, 0x9E, 0x09, 0xE2, 0xC8, 0xA8, 0x33, 0x9C,
+}
+
+// ServerHello or HelloRetryRequest (RFC 8446 §4.1.3, §4.1.4).
+type ServerHello struct {
+	Raw               []byte
+	SSLv2             bool
+	Version           uint16 // legacy_version
+	Random            []byte
+	SessionID         []byte
+	CipherSuite       uint16
+	Compression       uint8
+	Extensions        []Extension
+	SupportedVersion  uint16 // selected by supported_versions (TLS 1.3)
+	ALPN              string
+	KeyShareGroup     uint16
+	PSKAccepted       bool // pre_shared_key selected (TLS 1.3)
+	SessionTicketAck  bool // empty session_ticket extension: a new ticket will follow
+	HelloRetryRequest bool
+	ExtendedMaster    bool
+	Cookie            bool
+}
+
+// NegotiatedVersion is supported_versions when present, else legacy_version.
+func (m *ServerHello) NegotiatedVersion() uint16 {
+	if m.SupportedVersion != 0 {
+		return m.SupportedVersion
+	}
+	return m.Version
+}
+
+func (m *ServerHello) unmarshal(data []byte) bool {
+	*m = ServerHello{Raw: data}
+	s := cryptobyte.String(data)
+	var random, sid cryptobyte.String
+	if !s.Skip(4) || !s.ReadUint16(&m.Version) || !s.ReadBytes((*[]byte)(&random), 32) {
+		return false
+	}
+	m.Random = random
+	// TLS 1.3 drafts before 22 had no session id or compression (draft-21 §4.1.3).
+	if m.Version>>8 == 0x7f && m.Version&0xff < 22 {
+		m.SupportedVersion = m.Version
+		if !s.ReadUint16(&m.CipherSuite) {
+			return false
+		}
+	} else if !s.ReadUint8LengthPrefixed(&sid) || !s.ReadUint16(&m.CipherSuite) || !s.ReadUint8(&m.Compression) {
+		return false
+	}
+	m.SessionID = sid
+	m.HelloRetryRequest = bytes.Equal(m.Random, helloRetryRequestRandom)
+	exts, ok := readExtensions(&s)
+	if !ok {
+		return false
+	}
+	m.Extensions = exts
+	for _, e := range exts {
+		d := cryptobyte.String(e.Data)
+		switch e.Type {
+		case extSupportedVersions:
+			if !d.ReadUint16(&m.SupportedVersion) {
+				return false
+			}
+		case extALPN:
+			var list, proto cryptobyte.String
+			if !d.ReadUint16LengthPrefixed(&list) || !list.ReadUint8LengthPrefixed(&proto) {
+				return false
+			}
+			m.ALPN = string(proto)
+		case extKeyShare, extKeyShareDraft:
+			// ServerHello: KeyShareEntry; HelloRetryRequest: selected group only.
+			if !d.ReadUint16(&m.KeyShareGroup) {
+				return false
+			}
+		case extPreSharedKey:
+			m.PSKAccepted = true
+		case extSessionTicket:
+			m.SessionTicketAck = true
+		case extExtendedMasterSecret:
+			m.ExtendedMaster = true
+		case extCookie:
+			m.Cookie = true
+		}
+	}
+	return true
+}
+
+// HasExtension reports whether the hello carries extension t.
+func (m *ServerHello) HasExtension(t uint16) bool {
+	for _, e := range m.Extensions {
+		if e.Type == t {
+			return true
+		}
+	}
+	return false
+}
+
+// certificateMsg is Certificate of TLS 1.2 and earlier (RFC 5246 §7.4.2)
+// or TLS 1.3 (RFC 8446 §4.4.2), the latter only visible when decrypted.
+type certificateMsg struct {
+	certs [][]byte
+}
+
+func (m *certificateMsg) unmarshal(data []byte, tls13 bool) bool {
+	*m = certificateMsg{}
+	s := cryptobyte.String(data)
+	if !s.Skip(4) {
+		return false
+	}
+	if tls13 {
+		var ctx cryptobyte.String
+		if !s.ReadUint8LengthPrefixed(&ctx) {
+			return false
+		}
+	}
+	var list cryptobyte.String
+	if !s.ReadUint24LengthPrefixed(&list) {
+		return false
+	}
+	for !list.Empty() {
+		var cert cryptobyte.String
+		if !list.ReadUint24LengthPrefixed(&cert) {
+			return false
+		}
+		m.certs = append(m.certs, cert)
+		if tls13 {
+			var exts cryptobyte.String
+			if !list.ReadUint16LengthPrefixed(&exts) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// ServerKeyExchange (RFC 8422 §5.4, RFC 5246 §7.4.3): the named group of
+// an ECDHE exchange and the signature scheme, where present.
+type ServerKeyExchange struct {
+	Group           uint16 // for ECDHE named_curve
+	DHBits          int    // for DHE: size of the prime p
+	SignatureScheme uint16 // TLS 1.2 only
+}
+
+func (m *ServerKeyExchange) unmarshal(data []byte, suite CipherSuiteInfo, version uint16) bool {
+	*m = ServerKeyExchange{}
+	s := cryptobyte.String(data)
+	if !s.Skip(4) {
+		return false
+	}
+	switch suite.KeyExchange {
+	case "ECDHE", "ECDH":
+		var curveType uint8
+		if !s.ReadUint8(&curveType) {
+			return false
+		}
+		if curveType != 3 { // named_curve
+			return true
+		}
+		var point cryptobyte.String
+		if !s.ReadUint16(&m.Group) || !s.ReadUint8LengthPrefixed(&point) {
+			return false
+		}
+	case "DHE", "DH":
+		var p, g, y cryptobyte.String
+		if !s.ReadUint16LengthPrefixed(&p) || !s.ReadUint16LengthPrefixed(&g) || !s.ReadUint16LengthPrefixed(&y) {
+			return false
+		}
+		bits := len(p) * 8
+		for i := 0; i < len(p) && p[i] == 0; i++ {
+			bits -= 8
+		}
+		m.DHBits = bits
+	default:
+		return true
+	}
+	if version == VersionTLS12 && suite.Authentication != "anon" && !s.Empty() {
+		if !s.ReadUint16(&m.SignatureScheme) {
+			return false
+		}
+	}
+	return true
+}
+
+// NewSessionTicket (RFC 5077 §3.3; RFC 8446 §4.6.1 once decrypted).
+type NewSessionTicket struct {
+	LifetimeHint uint32 // seconds
+	TicketLength int
+}
+
+func (m *NewSessionTicket) unmarshal(data []byte) bool {
+	*m = NewSessionTicket{}
+	s := cryptobyte.String(data)
+	var ticket cryptobyte.String
+	if !s.Skip(4) || !s.ReadUint32(&m.LifetimeHint) || !s.ReadUint16LengthPrefixed(&ticket) {
+		return false
+	}
+	m.TicketLength = len(ticket)
+	return true
+}
+
+// CertificateRequest (RFC 5246 §7.4.4): only its presence matters here.
+type CertificateRequest struct {
+	SignatureAlgorithms []uint16
+}
+
+func (m *CertificateRequest) unmarshal(data []byte, version uint16) bool {
+	*m = CertificateRequest{}
+	s := cryptobyte.String(data)
+	var types cryptobyte.String
+	if !s.Skip(4) || !s.ReadUint8LengthPrefixed(&types) {
+		return false
+	}
+	if version >= VersionTLS12 {
+		var algs cryptobyte.String
+		if !s.ReadUint16LengthPrefixed(&algs) || len(algs)%2 != 0 {
+			return false
+		}
+		for !algs.Empty() {
+			var v uint16
+			algs.ReadUint16(&v)
+			m.SignatureAlgorithms = append(m.SignatureAlgorithms, v)
+		}
+	}
+	var cas cryptobyte.String
+	return s.ReadUint16LengthPrefixed(&cas)
+}
+
+// Alert (RFC 8446 §6).
+type Alert struct {
+	From        Side
+	Level       uint8 // 1 warning, 2 fatal; 0 when encrypted
+	Description uint8
+	Encrypted   bool
+	// Probable: an encrypted record that by its size and place is
+	// most likely an alert (TLS 1.3 hides the content type).
+	Probable bool
+}
+
+// Fatal reports whether the alert ends the connection.
+func (a Alert) Fatal() bool { return a.Level == 2 }
+
+// LevelName is "warning", "fatal", or "unknown" for encrypted alerts.
+func (a Alert) LevelName() string {
+	switch a.Level {
+	case 1:
+		return "warning"
+	case 2:
+		return "fatal"
+	case 0:
+		return "unknown"
+	}
+	return fmt.Sprintf("level(%d)", a.Level)
+}
+
+// DescriptionName is the RFC name, or "encrypted".
+func (a Alert) DescriptionName() string {
+	if a.Encrypted {
+		return "encrypted"
+	}
+	return AlertName(a.Description)
+}

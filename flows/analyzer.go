@@ -1,0 +1,505 @@
+package flows
+
+import (
+	"encoding/binary"
+	"io"
+	"net/netip"
+	"sort"
+	"sync/atomic"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/reassembly"
+
+	"github.com/tlsscope/tlsscope/decoder"
+)
+
+// Options tune the analysis.
+type Options struct {
+	// StallTimeout is how long the side that owes a handshake message may
+	// stay silent before the handshake is called stalled.
+	StallTimeout time.Duration
+	// IdleTimeout expires connections without packets, on the capture clock.
+	IdleTimeout time.Duration
+}
+
+// DefaultOptions are the command line's defaults.
+var DefaultOptions = Options{StallTimeout: 2 * time.Second, IdleTimeout: 5 * time.Minute}
+
+// Stats counts what the reader saw and could not use.
+type Stats struct {
+	Packets, Bytes     int64
+	TCPPackets         int64
+	NotTCP             int64
+	UnsupportedLink    int64
+	Malformed          int64
+	IPFragments        int64
+	Truncated          int64
+	TCPStreams         int
+	First, Last        time.Time
+	UnsupportedLinkTypes map[layers.LinkType]int64
+}
+
+// TLSPorts are ports where TLS is expected even when no byte was seen.
+var TLSPorts = map[uint16]bool{443: true, 8443: true, 465: true, 636: true, 853: true, 993: true, 995: true, 5061: true}
+
+// Analyzer follows every TCP connection of a capture and judges the TLS
+// handshakes on them. Feed packets with Packet, then call Finish.
+type Analyzer struct {
+	opts      Options
+	dec       *linkDecoder
+	table     map[[2]netip.AddrPort]*conn
+	nextID    int
+	asm       *reassembly.Assembler
+	now       time.Time
+	lastSweep time.Time
+	done      []*conn
+	tlsPorts  map[uint16]bool
+	Stats     Stats
+	seg       segment
+	ctx       asmContext
+	// OnResult, when set, receives each result as soon as it is final
+	// (live mode); otherwise results are returned by Finish.
+	OnResult func(*Result)
+}
+
+// NewAnalyzer starts an analysis.
+func NewAnalyzer(opts Options) *Analyzer {
+	if opts.StallTimeout <= 0 {
+		opts.StallTimeout = DefaultOptions.StallTimeout
+	}
+	if opts.IdleTimeout <= 0 {
+		opts.IdleTimeout = DefaultOptions.IdleTimeout
+	}
+	a := &Analyzer{opts: opts, dec: newLinkDecoder(), table: map[[2]netip.AddrPort]*conn{}, tlsPorts: map[uint16]bool{}}
+	a.Stats.UnsupportedLinkTypes = map[layers.LinkType]int64{}
+	for p := range TLSPorts {
+		a.tlsPorts[p] = true
+	}
+	pool := reassembly.NewStreamPool(&streamFactory{a: a})
+	a.asm = reassembly.NewAssembler(pool)
+	// Bound what one connection can hold while waiting for a missing segment.
+	a.asm.MaxBufferedPagesPerConnection = 256
+	a.asm.MaxBufferedPagesTotal = 65536
+	return a
+}
+
+// Run reads a source to its end.
+func (a *Analyzer) Run(src Source) error {
+	for {
+		p, err := src.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		a.Packet(p.Data, p.CI, p.Link)
+	}
+}
+
+func key(x, y netip.AddrPort) [2]netip.AddrPort {
+	if x.Addr().Less(y.Addr()) || (x.Addr() == y.Addr() && x.Port() < y.Port()) {
+		return [2]netip.AddrPort{x, y}
+	}
+	return [2]netip.AddrPort{y, x}
+}
+
+// Packet processes one captured frame.
+func (a *Analyzer) Packet(data []byte, ci gopacket.CaptureInfo, link layers.LinkType) {
+	atomic.AddInt64(&a.Stats.Packets, 1)
+	atomic.AddInt64(&a.Stats.Bytes, int64(ci.CaptureLength))
+	t := ci.Timestamp
+	if a.Stats.First.IsZero() || t.Before(a.Stats.First) {
+		a.Stats.First = t
+	}
+	if t.After(a.now) {
+		a.now = t
+	}
+	a.Stats.Last = a.now
+	seg := &a.seg
+	*seg = segment{}
+	switch a.dec.decode(link, data, seg) {
+	case notTCP:
+		a.Stats.NotTCP++
+		return
+	case unsupportedLink:
+		a.Stats.UnsupportedLink++
+		a.Stats.UnsupportedLinkTypes[link]++
+		return
+	case malformed:
+		a.Stats.Malformed++
+		return
+	case ipFragment:
+		a.Stats.IPFragments++
+		return
+	}
+	a.Stats.TCPPackets++
+	if seg.truncated || ci.CaptureLength < ci.Length {
+		a.Stats.Truncated++
+	}
+	a.segment(seg, ci)
+	if a.now.Sub(a.lastSweep) >= time.Second {
+		a.sweep()
+	}
+}
+
+func (a *Analyzer) newConn(seg *segment, t time.Time) *conn {
+	tcp := seg.tcp
+	c := &conn{id: a.nextID, first: t}
+	a.nextID++
+	a.Stats.TCPStreams = a.nextID
+	// Who is the client: the SYN's sender, the SYN-ACK's receiver, else the
+	// side talking to a well-known TLS port or the higher port.
+	switch {
+	case tcp.SYN && !tcp.ACK:
+		c.ep = [2]netip.AddrPort{seg.src, seg.dst}
+		c.rolesByTCP = true
+	case tcp.SYN && tcp.ACK:
+		c.ep = [2]netip.AddrPort{seg.dst, seg.src}
+		c.rolesByTCP = true
+	case a.tlsPorts[seg.dst.Port()] && !a.tlsPorts[seg.src.Port()], seg.src.Port() > seg.dst.Port():
+		c.ep = [2]netip.AddrPort{seg.src, seg.dst}
+	default:
+		c.ep = [2]netip.AddrPort{seg.dst, seg.src}
+	}
+	var id [4]byte
+	binary.BigEndian.PutUint32(id[:], uint32(c.id))
+	c.netFlow[0] = append(id[:], 0, 0)
+	c.netFlow[1] = append(id[:], 0, 1)
+	c.tls = decoder.NewConn(c.rolesByTCP)
+	return c
+}
+
+func (a *Analyzer) segment(seg *segment, ci gopacket.CaptureInfo) {
+	tcp := seg.tcp
+	t := ci.Timestamp
+	k := key(seg.src, seg.dst)
+	c := a.table[k]
+	side := 0
+	if c != nil && c.ep[1] == seg.src {
+		side = 1
+	}
+	// Port reuse, as Wireshark decides it: a SYN whose sequence number
+	// differs from the one this side started with opens a new stream.
+	if c != nil && tcp.SYN && !tcp.ACK && c.isnSet[side] && tcp.Seq != c.isn[side] {
+		a.finish(c, c.last)
+		c = nil
+	}
+	if c == nil {
+		c = a.newConn(seg, t)
+		a.table[k] = c
+		side = 0
+		if c.ep[1] == seg.src {
+			side = 1
+		}
+	}
+	if t.After(c.last) {
+		c.last = t
+	}
+	a.tcpFacts(c, side, tcp, t, seg.truncated || ci.CaptureLength < ci.Length)
+	if c.decided || c.finished {
+		return
+	}
+	if !c.sawPayload && len(tcp.Payload) == 0 && !tcp.SYN {
+		// Nothing for the reassembler yet; FIN or RST before data is noted
+		// in tcpFacts.
+		return
+	}
+	if len(tcp.Payload) > 0 {
+		c.sawPayload = true
+		if !c.rolesByTCP && !c.synSeen[0] && !c.synSeen[1] && !c.tls.HS.Midstream && !c.isSYNStart() {
+			c.tls.SetMidstream()
+		}
+	}
+	a.ctx = asmContext{ci: ci, c: c, side: side}
+	flow := gopacket.NewFlow(layers.EndpointMAC, c.netFlow[side], c.netFlow[1-side])
+	a.asm.AssembleWithContext(flow, tcp, &a.ctx)
+	if c.tls.Decided() {
+		c.decided = true
+		a.noteTLSPort(c)
+	}
+}
+
+func (c *conn) isSYNStart() bool { return c.synSeen[0] || c.synSeen[1] }
+
+func (a *Analyzer) noteTLSPort(c *conn) {
+	if c.tls.HS.ServerHello != nil {
+		srv := c.ep[1]
+		if c.tls.Flipped() {
+			srv = c.ep[0]
+		}
+		a.tlsPorts[srv.Port()] = true
+	}
+}
+
+// tcpFacts records the TCP-level facts of one segment.
+func (a *Analyzer) tcpFacts(c *conn, side int, tcp *layers.TCP, t time.Time, truncated bool) {
+	f := &c.tcp
+	f.Packets[side]++
+	if truncated {
+		f.Truncated++
+	}
+	if !c.isnSet[side] {
+		c.isn[side], c.isnSet[side] = tcp.Seq, true
+		c.next[side] = tcp.Seq
+		if tcp.SYN {
+			c.next[side] = tcp.Seq + 1
+		}
+	}
+	switch {
+	case tcp.SYN && !tcp.ACK:
+		if f.SYN.IsZero() {
+			f.SYN = t
+			c.synSeen[side] = true
+			c.event(Event{Time: t, From: decoder.Side(side), Kind: "SYN"})
+		} else {
+			c.event(Event{Time: t, From: decoder.Side(side), Kind: "SYN", Note: "retransmitted"})
+		}
+	case tcp.SYN && tcp.ACK:
+		if f.SYNACK.IsZero() {
+			f.SYNACK = t
+			c.synSeen[side] = true
+			c.event(Event{Time: t, From: decoder.Side(side), Kind: "SYN-ACK"})
+		}
+	}
+	if tcp.ACK {
+		if !c.ackSet[side] || seqLT(c.ackMax[side], tcp.Ack) {
+			c.ackMax[side], c.ackSet[side] = tcp.Ack, true
+		}
+		if f.Established.IsZero() && !f.SYNACK.IsZero() && side == 0 && !tcp.SYN {
+			f.Established = t
+		}
+	}
+	if tcp.Window == 0 && !tcp.SYN && !tcp.RST && !tcp.FIN {
+		f.ZeroWindows[side]++
+		if f.ZeroWindows[side] == 1 {
+			c.event(Event{Time: t, From: decoder.Side(side), Kind: "zero window"})
+		}
+	}
+	if n := uint32(len(tcp.Payload)); n > 0 {
+		start, end := tcp.Seq, tcp.Seq+n
+		switch {
+		case seqLE(end, c.next[side]):
+			// Old data: a hole being filled (out of order) or a retransmission.
+			if c.fillHole(side, start, end) {
+				f.OutOfOrder[side]++
+			} else {
+				f.Retransmissions[side]++
+				if len(c.retrans[side]) < 16 {
+					c.retrans[side] = append(c.retrans[side], seqRange{c.rel(side, start), c.rel(side, end)})
+				}
+				if f.Retransmissions[side] <= 3 {
+					c.event(Event{Time: t, From: decoder.Side(side), Kind: "retransmission", Note: relNote(c.rel(side, start), n)})
+				}
+			}
+		default:
+			if seqLT(c.next[side], start) && len(c.holes[side]) < 8 {
+				c.holes[side] = append(c.holes[side], seqRange{c.next[side], start})
+			}
+			if seqLT(start, c.next[side]) {
+				// Partly old, partly new: count the new part.
+				n = end - c.next[side]
+			}
+			f.Bytes[side] += int64(n)
+			f.LastData[side] = t
+			c.next[side] = end
+			if len(c.segStarts[side]) < 64 {
+				c.segStarts[side] = append(c.segStarts[side], c.rel(side, start))
+			}
+		}
+	}
+	if tcp.FIN {
+		if f.FIN[side].IsZero() {
+			f.FIN[side] = t
+			c.event(Event{Time: t, From: decoder.Side(side), Kind: "FIN"})
+		}
+		c.next[side] = tcp.Seq + uint32(len(tcp.Payload)) + 1
+	}
+	if tcp.RST && f.RST[side].IsZero() {
+		f.RST[side] = t
+		c.event(Event{Time: t, From: decoder.Side(side), Kind: "RST"})
+	}
+	if !f.RST[0].IsZero() || !f.RST[1].IsZero() || (!f.FIN[0].IsZero() && !f.FIN[1].IsZero()) {
+		c.closed = true
+	}
+}
+
+func relNote(start, n uint32) string {
+	return "seq " + itoa(int(start)) + ", " + itoa(int(n)) + " bytes"
+}
+
+func itoa(n int) string {
+	var b [20]byte
+	i := len(b)
+	if n == 0 {
+		return "0"
+	}
+	neg := n < 0
+	if neg {
+		n = -n
+	}
+	for n > 0 {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	if neg {
+		i--
+		b[i] = '-'
+	}
+	return string(b[i:])
+}
+
+// fillHole reports whether [start,end) falls in a hole left by an earlier
+// jump in sequence numbers, and shrinks that hole.
+func (c *conn) fillHole(side int, start, end uint32) bool {
+	for i, h := range c.holes[side] {
+		if seqLE(h.start, start) && seqLE(end, h.end) || seqLT(start, h.end) && seqLT(h.start, end) {
+			switch {
+			case seqLE(start, h.start) && seqLE(h.end, end):
+				c.holes[side] = append(c.holes[side][:i], c.holes[side][i+1:]...)
+			case seqLE(start, h.start):
+				c.holes[side][i].start = end
+			case seqLE(h.end, end):
+				c.holes[side][i].end = start
+			default:
+				c.holes[side][i].end = start
+				if len(c.holes[side]) < 8 {
+					c.holes[side] = append(c.holes[side], seqRange{end, h.end})
+				}
+			}
+			return true
+		}
+	}
+	return false
+}
+
+// sweep expires idle connections and lets the reassembler give up on
+// segments that will not come, all on the capture clock.
+func (a *Analyzer) sweep() {
+	a.lastSweep = a.now
+	a.asm.FlushCloseOlderThan(a.now.Add(-30 * time.Second))
+	for k, c := range a.table {
+		idle := a.now.Sub(c.last)
+		if (c.closed && idle > 10*time.Second) || idle > a.opts.IdleTimeout {
+			a.finish(c, c.last)
+			delete(a.table, k)
+		}
+	}
+}
+
+// Finish judges every connection still open at the end of the capture
+// and returns all results ordered by stream number.
+func (a *Analyzer) Finish() []*Result {
+	a.asm.FlushAll()
+	for k, c := range a.table {
+		a.finish(c, a.now)
+		delete(a.table, k)
+	}
+	var out []*Result
+	for _, c := range a.done {
+		if r := a.result(c, true); r != nil {
+			out = append(out, r)
+		}
+	}
+	a.done = nil
+	sort.Slice(out, func(i, j int) bool { return out[i].Stream < out[j].Stream })
+	return out
+}
+
+// finish ends a connection. TLS connections are judged at once; plain TCP
+// connections wait for the end of the capture, since whether their port
+// carries TLS may only show later.
+func (a *Analyzer) finish(c *conn, at time.Time) {
+	if c.finished {
+		return
+	}
+	c.finished = true
+	c.last = at
+	if c.tls.Decided() {
+		a.noteTLSPort(c)
+	}
+	if a.OnResult != nil {
+		if r := a.result(c, false); r != nil {
+			a.OnResult(r)
+			return
+		}
+	}
+	a.done = append(a.done, c)
+}
+
+// asmContext carries the packet's capture info and connection to the
+// reassembler's callbacks.
+type asmContext struct {
+	ci   gopacket.CaptureInfo
+	c    *conn
+	side int
+}
+
+func (x *asmContext) GetCaptureInfo() gopacket.CaptureInfo { return x.ci }
+
+type streamFactory struct{ a *Analyzer }
+
+func (f *streamFactory) New(_, _ gopacket.Flow, _ *layers.TCP, ac reassembly.AssemblerContext) reassembly.Stream {
+	x := ac.(*asmContext)
+	return &stream{c: x.c, firstSide: x.side}
+}
+
+// stream receives one connection's reassembled bytes.
+type stream struct {
+	c         *conn
+	firstSide int
+	started   [2]bool
+}
+
+func (s *stream) Accept(tcp *layers.TCP, ci gopacket.CaptureInfo, dir reassembly.TCPFlowDirection, nextSeq reassembly.Sequence, start *bool, ac reassembly.AssemblerContext) bool {
+	side := s.side(dir)
+	if !s.started[side] {
+		s.started[side] = true
+		// Without a SYN the stream starts at its first captured byte.
+		*start = true
+	}
+	return true
+}
+
+func (s *stream) side(dir reassembly.TCPFlowDirection) int {
+	if dir == reassembly.TCPDirClientToServer {
+		return s.firstSide
+	}
+	return 1 - s.firstSide
+}
+
+func (s *stream) ReassembledSG(sg reassembly.ScatterGather, ac reassembly.AssemblerContext) {
+	dir, _, _, skip := sg.Info()
+	side := s.side(dir)
+	n, _ := sg.Lengths()
+	var t time.Time
+	if ac != nil {
+		t = ac.GetCaptureInfo().Timestamp
+	}
+	if n > 0 {
+		if ci := sg.CaptureInfo(n - 1); ci.Timestamp.After(t) {
+			t = ci.Timestamp
+		}
+	}
+	if skip > 0 {
+		s.c.tcp.GapBytes[side] += int64(skip)
+		s.c.event(Event{Time: t, From: decoder.Side(side), Kind: "gap", Note: itoa(skip) + " bytes not captured"})
+		s.c.tls.Gap(decoder.Side(side), skip, t)
+	}
+	if n == 0 || s.c.decided {
+		return
+	}
+	s.c.tls.Feed(decoder.Side(side), sg.Fetch(n), t)
+}
+
+func (s *stream) ReassemblyComplete(ac reassembly.AssemblerContext) bool { return true }
+
+// Progress returns the packets read so far; safe to call from another
+// goroutine for a progress display (a torn read only shows a stale count).
+func (a *Analyzer) Progress() int64 { return atomicLoad(&a.Stats.Packets) }
+
+// ProgressBytes returns the bytes read so far.
+func (a *Analyzer) ProgressBytes() int64 { return atomicLoad(&a.Stats.Bytes) }

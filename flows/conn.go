@@ -1,0 +1,89 @@
+package flows
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/tlsscope/tlsscope/decoder"
+)
+
+// Event is a TCP event worth showing in a connection's ladder.
+type Event struct {
+	Time time.Time
+	From decoder.Side
+	Kind string // "SYN", "SYN-ACK", "FIN", "RST", "retransmission", "zero window", "gap"
+	Note string
+}
+
+// TCPFacts are what TCP said about a connection, sides as client/server.
+type TCPFacts struct {
+	SYN, SYNACK, Established time.Time
+	Retransmissions          [2]int
+	OutOfOrder               [2]int
+	ZeroWindows              [2]int
+	Bytes                    [2]int64 // payload bytes, first copies only
+	Packets                  [2]int
+	Truncated                int // packets cut by the snaplen
+	GapBytes                 [2]int64
+	FIN, RST                 [2]time.Time
+	// ClientHelloRetransmitted counts retransmissions of the ClientHello's
+	// bytes; ClientHelloAcked says the server acknowledged all of them.
+	ClientHelloRetransmitted int
+	ClientHelloAcked         bool
+	ClientHelloSegments      int
+	// ServerFlightRetransmitted counts retransmissions of the server's first
+	// flight; ServerFlightAcked says the client acknowledged all of it.
+	ServerFlightRetransmitted int
+	ServerFlightAcked         bool
+	LastData                  [2]time.Time // last new payload per side
+}
+
+// conn is one row of the connection table. Per-side arrays are indexed by
+// the side first guessed (0 = guessed client); the decoder may find the
+// guess wrong, and results are mapped then.
+type conn struct {
+	id        int
+	ep        [2]netip.AddrPort
+	rolesByTCP bool // a SYN or SYN-ACK told who the client is
+	first, last time.Time
+	isn       [2]uint32
+	isnSet    [2]bool
+	synSeen   [2]bool // SYN (side 0) and SYN-ACK (side 1)
+	next      [2]uint32 // highest sequence end seen per side (absolute)
+	holes     [2][]seqRange
+	ackMax    [2]uint32
+	ackSet    [2]bool
+	retrans   [2][]seqRange // relative ranges retransmitted (first few)
+	segStarts [2][]uint32 // relative starts of the first data segments
+	tcp       TCPFacts
+	events    []Event
+	tls       *decoder.Conn
+	decided   bool
+	closed    bool
+	finished  bool // result produced
+	netFlow   [2][]byte
+	sawPayload bool
+}
+
+type seqRange struct{ start, end uint32 }
+
+const maxEvents = 24
+
+func (c *conn) event(e Event) {
+	if len(c.events) < maxEvents {
+		c.events = append(c.events, e)
+	}
+}
+
+// rel is a sequence number relative to the side's initial sequence number,
+// the first payload byte being 0 as in Wireshark's relative numbering.
+func (c *conn) rel(side int, seq uint32) uint32 {
+	if c.synSeen[side] {
+		return seq - c.isn[side] - 1
+	}
+	return seq - c.isn[side]
+}
+
+// seqLE compares sequence numbers modulo 2^32 (RFC 793 §3.3).
+func seqLT(a, b uint32) bool { return int32(a-b) < 0 }
+func seqLE(a, b uint32) bool { return int32(a-b) <= 0 }

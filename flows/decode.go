@@ -1,0 +1,150 @@
+package flows
+
+import (
+	"encoding/binary"
+	"net/netip"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+)
+
+// linkDecoder turns frames into TCP segments with DecodingLayerParser and
+// preallocated layers: no allocation per packet.
+type linkDecoder struct {
+	eth     layers.Ethernet
+	dot1q   layers.Dot1Q
+	sll     layers.LinuxSLL
+	sll2    layers.LinuxSLL2
+	loop    layers.Loopback
+	ip4     layers.IPv4
+	ip6     layers.IPv6
+	ip6ext  layers.IPv6ExtensionSkipper
+	tcp     layers.TCP
+	payload gopacket.Payload
+	parsers map[gopacket.LayerType]*gopacket.DecodingLayerParser
+	decoded []gopacket.LayerType
+}
+
+func newLinkDecoder() *linkDecoder {
+	d := &linkDecoder{parsers: map[gopacket.LayerType]*gopacket.DecodingLayerParser{}, decoded: make([]gopacket.LayerType, 0, 12)}
+	all := []gopacket.DecodingLayer{&d.eth, &d.dot1q, &d.sll, &d.sll2, &d.loop, &d.ip4, &d.ip6, &d.ip6ext, &d.tcp, &d.payload}
+	for _, first := range []gopacket.LayerType{layers.LayerTypeEthernet, layers.LayerTypeLinuxSLL, layers.LayerTypeLinuxSLL2,
+		layers.LayerTypeLoopback, layers.LayerTypeIPv4, layers.LayerTypeIPv6} {
+		p := gopacket.NewDecodingLayerParser(first, all...)
+		p.IgnoreUnsupported = true
+		d.parsers[first] = p
+	}
+	return d
+}
+
+// segment is a decoded TCP segment.
+type segment struct {
+	src, dst  netip.AddrPort
+	tcp       *layers.TCP
+	truncated bool // the capture holds less than the IP header says
+	fragment  bool // an IP fragment: no TCP header to read
+}
+
+// decodeResult explains why a frame yielded no segment.
+type decodeResult uint8
+
+const (
+	decodedTCP decodeResult = iota
+	notTCP
+	unsupportedLink
+	malformed
+	ipFragment
+)
+
+func (d *linkDecoder) firstLayer(link layers.LinkType, data []byte) (gopacket.LayerType, bool) {
+	switch link {
+	case layers.LinkTypeEthernet:
+		return layers.LayerTypeEthernet, true
+	case layers.LinkTypeLinuxSLL:
+		return layers.LayerTypeLinuxSLL, true
+	case layers.LinkTypeLinuxSLL2:
+		return layers.LayerTypeLinuxSLL2, true
+	case layers.LinkTypeNull, layers.LinkTypeLoop:
+		return layers.LayerTypeLoopback, true
+	case layers.LinkTypeIPv4:
+		return layers.LayerTypeIPv4, true
+	case layers.LinkTypeIPv6:
+		return layers.LayerTypeIPv6, true
+	case layers.LinkTypeRaw, 12, 14: // DLT_RAW has several numbers across systems
+		if len(data) > 0 && data[0]>>4 == 6 {
+			return layers.LayerTypeIPv6, true
+		}
+		return layers.LayerTypeIPv4, true
+	}
+	return 0, false
+}
+
+func (d *linkDecoder) decode(link layers.LinkType, data []byte, seg *segment) decodeResult {
+	first, ok := d.firstLayer(link, data)
+	if !ok {
+		return unsupportedLink
+	}
+	for range 2 { // a second pass after a PPPoE header
+		d.decoded = d.decoded[:0]
+		err := d.parsers[first].DecodeLayers(data, &d.decoded)
+		var isTCP, ip4, ip6 bool
+		lastIP := 0 // the innermost IP header carries the TCP segment
+		for _, t := range d.decoded {
+			switch t {
+			case layers.LayerTypeTCP:
+				isTCP = true
+			case layers.LayerTypeIPv4:
+				ip4, lastIP = true, 4
+			case layers.LayerTypeIPv6:
+				ip6, lastIP = true, 6
+			}
+		}
+		if !ip4 && !ip6 && len(d.decoded) > 0 {
+			// PPPoE session (RFC 2516) carrying PPP: not a DecodingLayer in
+			// gopacket; skip its 6+2 header bytes by hand.
+			var et layers.EthernetType
+			var rest []byte
+			switch d.decoded[len(d.decoded)-1] {
+			case layers.LayerTypeEthernet:
+				et, rest = d.eth.EthernetType, d.eth.Payload
+			case layers.LayerTypeDot1Q:
+				et, rest = d.dot1q.Type, d.dot1q.Payload
+			}
+			if et == layers.EthernetTypePPPoESession && len(rest) >= 8 {
+				switch binary.BigEndian.Uint16(rest[6:8]) {
+				case 0x0021:
+					first, data = layers.LayerTypeIPv4, rest[8:]
+					continue
+				case 0x0057:
+					first, data = layers.LayerTypeIPv6, rest[8:]
+					continue
+				}
+			}
+			return notTCP
+		}
+		if lastIP == 4 && (d.ip4.Flags&layers.IPv4MoreFragments != 0 || d.ip4.FragOffset != 0) && d.ip4.Protocol == layers.IPProtocolTCP {
+			return ipFragment
+		}
+		if !isTCP {
+			if err != nil && (ip4 && d.ip4.Protocol == layers.IPProtocolTCP) {
+				return malformed
+			}
+			return notTCP
+		}
+		var srcIP, dstIP netip.Addr
+		if lastIP == 6 {
+			srcIP, _ = netip.AddrFromSlice(d.ip6.SrcIP)
+			dstIP, _ = netip.AddrFromSlice(d.ip6.DstIP)
+			seg.truncated = int(d.ip6.Length) > len(d.ip6.Payload)
+		} else {
+			srcIP, _ = netip.AddrFromSlice(d.ip4.SrcIP)
+			dstIP, _ = netip.AddrFromSlice(d.ip4.DstIP)
+			seg.truncated = int(d.ip4.Length) > len(d.ip4.Contents)+len(d.ip4.Payload)
+		}
+		seg.src = netip.AddrPortFrom(srcIP.Unmap(), uint16(d.tcp.SrcPort))
+		seg.dst = netip.AddrPortFrom(dstIP.Unmap(), uint16(d.tcp.DstPort))
+		seg.tcp = &d.tcp
+		return decodedTCP
+	}
+	return notTCP
+}

@@ -1,0 +1,235 @@
+package flows
+
+import (
+	"bufio"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+)
+
+// Packet is one captured frame with the link type it was captured on.
+type Packet struct {
+	Data []byte // valid until the next read from the same source
+	CI   gopacket.CaptureInfo
+	Link layers.LinkType
+}
+
+// Source yields packets in capture order.
+type Source interface {
+	// Next returns the next packet, io.EOF at the end, or another error
+	// when the rest of the input cannot be read.
+	Next() (Packet, error)
+	Close() error
+	Name() string
+}
+
+// InputError is a problem with an input file, named for the user.
+type InputError struct {
+	Name string
+	Err  error
+}
+
+func (e *InputError) Error() string { return e.Name + ": " + e.Err.Error() }
+func (e *InputError) Unwrap() error { return e.Err }
+
+type fileSource struct {
+	name   string
+	closer io.Closer
+	pcap   *pcapgo.Reader
+	ng     *pcapgo.NgReader
+	link   layers.LinkType
+}
+
+// magic numbers of the two capture formats and of gzip.
+var (
+	magicPcapLE   = []byte{0xd4, 0xc3, 0xb2, 0xa1}
+	magicPcapBE   = []byte{0xa1, 0xb2, 0xc3, 0xd4}
+	magicPcapNsLE = []byte{0x4d, 0x3c, 0xb2, 0xa1}
+	magicPcapNsBE = []byte{0xa1, 0xb2, 0x3c, 0x4d}
+	magicNg       = []byte{0x0a, 0x0d, 0x0d, 0x0a}
+	magicGzip     = []byte{0x1f, 0x8b}
+)
+
+func hasPrefix(b, p []byte) bool { return len(b) >= len(p) && string(b[:len(p)]) == string(p) }
+
+// OpenFile opens a pcap or pcapng file, gzip-compressed or not, told apart
+// by magic number. "-" reads standard input.
+func OpenFile(name string) (Source, error) {
+	var f io.ReadCloser
+	if name == "-" {
+		f = io.NopCloser(os.Stdin)
+		name = "stdin"
+	} else {
+		file, err := os.Open(name)
+		if err != nil {
+			return nil, &InputError{name, unwrapPathError(err)}
+		}
+		f = file
+	}
+	src, err := openReader(name, f, 0)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return src, nil
+}
+
+func unwrapPathError(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+func openReader(name string, f io.ReadCloser, depth int) (*fileSource, error) {
+	br := bufio.NewReaderSize(f, 1<<20)
+	head, err := br.Peek(4)
+	if len(head) == 0 {
+		if err == io.EOF || err == nil {
+			return nil, &InputError{name, errors.New("empty file")}
+		}
+		return nil, &InputError{name, err}
+	}
+	s := &fileSource{name: name, closer: f}
+	switch {
+	case hasPrefix(head, magicGzip) && depth == 0:
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, &InputError{name, fmt.Errorf("gzip: %w", err)}
+		}
+		inner, err := openReader(name, readCloser{zr, f}, 1)
+		if err != nil {
+			return nil, err
+		}
+		return inner, nil
+	case hasPrefix(head, magicNg):
+		ng, err := pcapgo.NewNgReader(br, pcapgo.NgReaderOptions{WantMixedLinkType: true, SkipUnknownVersion: true})
+		if err != nil {
+			return nil, &InputError{name, fmt.Errorf("bad pcapng header: %w", err)}
+		}
+		s.ng = ng
+	case hasPrefix(head, magicPcapLE), hasPrefix(head, magicPcapBE), hasPrefix(head, magicPcapNsLE), hasPrefix(head, magicPcapNsBE):
+		r, err := pcapgo.NewReader(br)
+		if err != nil {
+			return nil, &InputError{name, fmt.Errorf("bad pcap header: %w", err)}
+		}
+		s.pcap = r
+		s.link = r.LinkType()
+	default:
+		return nil, &InputError{name, fmt.Errorf("not a pcap or pcapng file (starts with % x)", head)}
+	}
+	return s, nil
+}
+
+type readCloser struct {
+	io.Reader
+	c io.Closer
+}
+
+func (r readCloser) Close() error { return r.c.Close() }
+
+func (s *fileSource) Name() string { return s.name }
+func (s *fileSource) Close() error { return s.closer.Close() }
+
+func (s *fileSource) Next() (Packet, error) {
+	if s.pcap != nil {
+		data, ci, err := s.pcap.ZeroCopyReadPacketData()
+		if err != nil {
+			return Packet{}, s.readErr(err)
+		}
+		return Packet{Data: data, CI: ci, Link: s.link}, nil
+	}
+	data, ci, err := s.ng.ZeroCopyReadPacketData()
+	if err != nil {
+		return Packet{}, s.readErr(err)
+	}
+	link := s.ng.LinkType()
+	if len(ci.AncillaryData) > 0 {
+		if lt, ok := ci.AncillaryData[0].(layers.LinkType); ok {
+			link = lt
+		}
+	}
+	return Packet{Data: data, CI: ci, Link: link}, nil
+}
+
+func (s *fileSource) readErr(err error) error {
+	switch {
+	case err == io.EOF:
+		return io.EOF
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return &InputError{s.name, errors.New("truncated: the last packet is cut short")}
+	}
+	return &InputError{s.name, fmt.Errorf("damaged capture: %w", err)}
+}
+
+// Merge reads several sources in timestamp order, as if one capture.
+type Merge struct {
+	srcs []Source
+	head []*Packet
+	errs []error
+	// Warnings collects the read errors of sources that ended early.
+	Warnings []error
+}
+
+// NewMerge merges sources by capture time.
+func NewMerge(srcs []Source) *Merge {
+	return &Merge{srcs: srcs, head: make([]*Packet, len(srcs)), errs: make([]error, len(srcs))}
+}
+
+func (m *Merge) Name() string {
+	if len(m.srcs) == 1 {
+		return m.srcs[0].Name()
+	}
+	return fmt.Sprintf("%d files", len(m.srcs))
+}
+
+func (m *Merge) Close() error {
+	for _, s := range m.srcs {
+		s.Close()
+	}
+	return nil
+}
+
+// Next returns the earliest packet among the sources.
+func (m *Merge) Next() (Packet, error) {
+	if len(m.srcs) == 1 {
+		p, err := m.srcs[0].Next()
+		if err != nil && err != io.EOF {
+			m.Warnings = append(m.Warnings, err)
+			return Packet{}, io.EOF
+		}
+		return p, err
+	}
+	best := -1
+	for i, s := range m.srcs {
+		if m.head[i] == nil && m.errs[i] == nil {
+			p, err := s.Next()
+			if err != nil {
+				m.errs[i] = err
+				if err != io.EOF {
+					m.Warnings = append(m.Warnings, err)
+				}
+				continue
+			}
+			// Zero-copy data is only valid until the next read: keep a copy.
+			p.Data = append([]byte(nil), p.Data...)
+			m.head[i] = &p
+		}
+		if m.head[i] != nil && (best < 0 || m.head[i].CI.Timestamp.Before(m.head[best].CI.Timestamp)) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return Packet{}, io.EOF
+	}
+	p := *m.head[best]
+	m.head[best] = nil
+	return p, nil
+}

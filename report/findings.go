@@ -1,0 +1,293 @@
+package report
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/tlsscope/tlsscope/decoder"
+	"github.com/tlsscope/tlsscope/flows"
+)
+
+// Severity orders findings.
+type Severity string
+
+const (
+	SevError   Severity = "error"
+	SevWarning Severity = "warning"
+	SevInfo    Severity = "info"
+)
+
+// Finding is one thing worth telling about a connection: a code for
+// scripts and a message in plain words.
+type Finding struct {
+	Severity Severity `json:"severity"`
+	Code     string   `json:"code"`
+	Message  string   `json:"message"`
+}
+
+func findings(r *flows.Result, c *Connection) []Finding {
+	var out []Finding
+	add := func(sev Severity, code, format string, args ...any) {
+		out = append(out, Finding{Severity: sev, Code: code, Message: fmt.Sprintf(format, args...)})
+	}
+	hs := r.HS
+	f := r.TCP
+	split := f.ClientHelloSegments > 1
+	switch r.Outcome {
+	case flows.Stalled:
+		s := r.Stall
+		msg := fmt.Sprintf("The %s stopped sending TLS for %s while it owed %s; the handshake never finished.", s.Waiting, seconds(s.Silent), s.Next)
+		switch {
+		case r.TCPOnly && s.Next == "SYN-ACK":
+			msg = fmt.Sprintf("The server never answered the client's SYN (%s): a firewall dropping the connection, or no route.", seconds(s.Silent))
+		case s.Waiting == decoder.Server && s.Next == "ServerHello" && split && !f.ClientHelloAcked:
+			msg += " The ClientHello spanned several segments and was not fully acknowledged: a middlebox that drops large ClientHellos is the usual cause."
+		case s.Waiting == decoder.Server && s.Next == "ServerHello":
+			msg += " The server received the ClientHello (TCP acknowledged it) but never answered: an overloaded server, or a TLS-terminating middlebox that swallowed it."
+			if !f.ClientHelloAcked {
+				msg = strings.Replace(msg, "received the ClientHello (TCP acknowledged it)", "may not have received the ClientHello (no ACK covered it)", 1)
+			}
+		case s.Waiting == decoder.Client:
+			msg += " The client went quiet: it may be verifying the certificate, waiting for user input, or it gave up without closing."
+		}
+		add(SevError, "handshake_stalled", "%s", msg)
+	case flows.Incomplete:
+		add(SevInfo, "handshake_incomplete", "The capture ends %s after the last message while the %s owed %s; a longer capture would tell whether it stalled.", seconds(r.Stall.Silent), r.Stall.Waiting, r.Stall.Next)
+	case flows.Failed:
+		a := r.Alert
+		switch {
+		case a == nil:
+			add(SevError, "handshake_failed", "The handshake failed.")
+		case a.Probable:
+			add(SevError, "handshake_failed", "The %s sent a small encrypted record and closed instead of finishing: most likely an encrypted alert (TLS 1.3 hides which).", a.From)
+		case a.Encrypted:
+			add(SevError, "handshake_failed", "The %s sent an encrypted alert before the handshake finished.", a.From)
+		default:
+			add(SevError, "handshake_failed", "The %s refused the handshake with fatal alert %s%s.", a.From, decoder.AlertName(a.Description), alertHint(a.Description))
+		}
+	case flows.Reset:
+		by := "one side"
+		if r.ClosedBy != nil {
+			by = "the " + r.ClosedBy.String()
+		}
+		if r.TCPOnly && f.SYNACK.IsZero() {
+			add(SevError, "connection_reset", "%s answered the SYN with a reset: nothing listens on port %d, or a firewall rejects it.", capital(by), r.Server.Port())
+		} else {
+			add(SevError, "connection_reset", "%s reset the connection during the handshake, after %s.", capital(by), orStart(lastMessage(hs)))
+		}
+	case flows.Closed:
+		by := "one side"
+		if r.ClosedBy != nil {
+			by = "the " + r.ClosedBy.String()
+		}
+		add(SevError, "connection_closed", "%s closed the connection (FIN) before the handshake finished, after %s.", capital(by), orStart(lastMessage(hs)))
+	}
+	if total := f.GapBytes[0] + f.GapBytes[1]; total > 0 {
+		add(SevWarning, "capture_gap", "%d bytes of this connection are missing from the capture (client %d, server %d): lost by the capture, not by the peers.", total, f.GapBytes[0], f.GapBytes[1])
+	}
+	if r.Midstream {
+		add(SevInfo, "midstream", "The capture starts after this connection began (no SYN seen).")
+	}
+	if f.Truncated > 0 {
+		add(SevWarning, "snaplen_truncated", "%d packets were cut short by the capture's snapshot length.", f.Truncated)
+	}
+	for _, p := range hs.Problems {
+		if strings.HasPrefix(p.Err, "capture gap") {
+			continue
+		}
+		add(SevWarning, "decode_problem", "%s: %s", p.From, p.Err)
+	}
+	if hs.HelloRetryRequest != nil {
+		add(SevInfo, "hello_retry_request", "The server asked for another key share (HelloRetryRequest, group %s): one extra round trip.", decoder.GroupName(hs.HelloRetryRequest.KeyShareGroup))
+	}
+	if f.ClientHelloRetransmitted > 0 {
+		add(SevWarning, "client_hello_retransmitted", "The ClientHello was retransmitted %d times%s.", f.ClientHelloRetransmitted, ackWords(f.ClientHelloAcked))
+	}
+	if split {
+		add(SevInfo, "split_client_hello", "The ClientHello spanned %d TCP segments.", f.ClientHelloSegments)
+	}
+	if f.ServerFlightRetransmitted > 0 {
+		msg := fmt.Sprintf("The server's first flight was retransmitted %d times%s.", f.ServerFlightRetransmitted, ackWords(f.ServerFlightAcked))
+		if !f.ServerFlightAcked {
+			msg += " Large segments that never arrive while small ones do point at a path-MTU black hole."
+		}
+		add(SevWarning, "server_flight_retransmitted", "%s", msg)
+	}
+	certFindings(r, c, add)
+	return out
+}
+
+func orStart(s string) string {
+	if s == "" {
+		return "the connection start"
+	}
+	return s
+}
+
+func ackWords(acked bool) string {
+	if acked {
+		return " and finally acknowledged"
+	}
+	return " and never acknowledged"
+}
+
+func capital(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+func alertHint(d uint8) string {
+	switch d {
+	case 40:
+		return " (no cipher suite, group or version in common, or a required extension missing)"
+	case 42, 43, 46:
+		return " (the peer did not accept the certificate)"
+	case 48:
+		return " (the certificate's issuer is not trusted by the peer)"
+	case 45:
+		return " (the certificate has expired)"
+	case 70:
+		return " (no protocol version in common)"
+	case 71:
+		return " (the offered parameters are too weak for the peer)"
+	case 112:
+		return " (the server has no certificate for the requested name)"
+	case 116:
+		return " (the server requires a client certificate)"
+	case 120:
+		return " (no ALPN protocol in common)"
+	}
+	return ""
+}
+
+// certFindings checks the server chain against the capture's own clock.
+func certFindings(r *flows.Result, c *Connection, add func(Severity, string, string, ...any)) {
+	hs := r.HS
+	at := r.Start
+	v := hs.Version()
+	if v != 0 && (v <= decoder.VersionTLS11 || v == decoder.VersionSSL20) {
+		add(SevWarning, "deprecated_version", "%s was negotiated; it is deprecated (RFC 8996) and refused by current clients.", decoder.VersionName(v))
+	}
+	if sh := hs.ServerHello; sh != nil && !sh.SSLv2 {
+		suite := decoder.CipherSuite(sh.CipherSuite)
+		if suite.Weak {
+			add(SevWarning, "weak_cipher", "The negotiated suite %s is weak (%s).", suite.Name, weakWhy(suite))
+		}
+		if suite.KeyExchange == "RSA" && !decoder.IsGREASE(sh.CipherSuite) {
+			add(SevWarning, "no_forward_secrecy", "%s uses RSA key exchange: whoever gets the server's key can decrypt this capture.", suite.Name)
+		}
+		var why []string
+		if !suite.FIPS {
+			why = append(why, "suite "+suite.Name)
+		}
+		group := sh.KeyShareGroup
+		if hs.ServerKeyExchange != nil && hs.ServerKeyExchange.Group != 0 {
+			group = hs.ServerKeyExchange.Group
+		}
+		if group != 0 && !decoder.GroupFIPS(group) {
+			why = append(why, "group "+decoder.GroupName(group))
+		}
+		if len(hs.ServerCertificates) > 0 && hs.ServerCertificates[0].Error == "" {
+			leaf := hs.ServerCertificates[0]
+			if strings.HasPrefix(leaf.PublicKey, "RSA") && leaf.PublicKeyBits < 2048 || leaf.PublicKey == "Ed25519" {
+				why = append(why, "key "+leaf.PublicKey)
+			}
+		}
+		if len(why) > 0 {
+			add(SevInfo, "not_fips_approved", "Not approved under FIPS 140-3: %s.", strings.Join(why, ", "))
+		}
+	}
+	chain := hs.ServerCertificates
+	if len(chain) == 0 {
+		return
+	}
+	leaf := chain[0]
+	for i, cert := range chain {
+		if cert.Error != "" {
+			add(SevWarning, "certificate_unparsable", "Certificate %d of the chain (SHA-256 %s…) could not be parsed: %s.", i, cert.SHA256[:16], cert.Error)
+			continue
+		}
+		name := describeCert(cert)
+		switch {
+		case at.After(cert.NotAfter):
+			add(SevError, "certificate_expired", "%s expired %s, %s before this capture.", name, cert.NotAfter.Format("2006-01-02"), days(at.Sub(cert.NotAfter).Hours()))
+		case at.Before(cert.NotBefore):
+			add(SevError, "certificate_not_yet_valid", "%s is valid only from %s, after this capture: check the clocks.", name, cert.NotBefore.Format("2006-01-02"))
+		}
+		if strings.HasPrefix(cert.PublicKey, "RSA") && cert.PublicKeyBits < 2048 || strings.HasPrefix(cert.PublicKey, "ECDSA") && cert.PublicKeyBits < 256 {
+			add(SevWarning, "weak_key", "%s has a weak %s key.", name, cert.PublicKey)
+		}
+		if strings.Contains(cert.SignatureAlgorithm, "SHA1") || strings.Contains(cert.SignatureAlgorithm, "MD5") {
+			if !(cert.SelfSigned && i > 0) {
+				add(SevWarning, "sha1_signature", "%s is signed with %s, which browsers reject.", name, cert.SignatureAlgorithm)
+			}
+		}
+	}
+	if leaf.Error == "" {
+		if leaf.SelfSigned {
+			add(SevWarning, "self_signed", "The server's certificate %s is self-signed: clients trust it only if pinned.", describeCert(leaf))
+		}
+		if ch := hs.ClientHello; ch != nil && ch.ServerName != "" && !leaf.Covers(ch.ServerName) {
+			add(SevError, "sni_mismatch", "The client asked for %q but the certificate covers %s.", Safe(ch.ServerName), covered(leaf))
+		}
+	}
+}
+
+func days(h float64) string {
+	d := int(h / 24)
+	if d == 1 {
+		return "1 day"
+	}
+	return fmt.Sprintf("%d days", d)
+}
+
+func describeCert(c *decoder.Certificate) string {
+	if c.CommonName != "" {
+		return fmt.Sprintf("certificate CN=%q", Safe(c.CommonName))
+	}
+	return "certificate " + c.SHA256[:16] + "…"
+}
+
+func covered(c *decoder.Certificate) string {
+	names := append(append([]string{}, c.DNSNames...), c.IPAddresses...)
+	if len(names) == 0 {
+		if c.CommonName != "" {
+			return fmt.Sprintf("no SAN (CN %q)", Safe(c.CommonName))
+		}
+		return "no names"
+	}
+	if len(names) > 5 {
+		names = append(names[:5], fmt.Sprintf("and %d more", len(names)-5))
+	}
+	return strings.Join(SafeList(names), ", ")
+}
+
+func weakWhy(s decoder.CipherSuiteInfo) string {
+	var why []string
+	if s.Export {
+		why = append(why, "export grade")
+	}
+	if strings.Contains(s.Cipher, "NULL") {
+		why = append(why, "no encryption")
+	}
+	if s.Authentication == "anon" {
+		why = append(why, "no authentication")
+	}
+	if strings.Contains(s.Cipher, "RC4") {
+		why = append(why, "RC4")
+	}
+	if strings.Contains(s.Cipher, "3DES") {
+		why = append(why, "3DES")
+	} else if strings.Contains(s.Cipher, "DES") {
+		why = append(why, "DES")
+	}
+	if s.MAC == "MD5" {
+		why = append(why, "MD5")
+	}
+	if len(why) == 0 {
+		why = append(why, "obsolete cipher")
+	}
+	return strings.Join(why, ", ")
+}

@@ -1,0 +1,401 @@
+// Package report turns judged connections into tables, JSON Lines,
+// Markdown and CSV.
+package report
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/tlsscope/tlsscope/decoder"
+	"github.com/tlsscope/tlsscope/flows"
+)
+
+// Connection is one JSON Lines object: the stable contract documented in
+// the README and in schema/connection.schema.json. Absent facts are
+// omitted, never invented.
+type Connection struct {
+	Stream               int            `json:"stream"`
+	Client               string         `json:"client"`
+	Server               string         `json:"server"`
+	Start                string         `json:"start"`
+	DurationMS           float64        `json:"duration_ms"`
+	Outcome              string         `json:"outcome"`
+	Verdict              string         `json:"verdict"`
+	Resumption           string         `json:"resumption,omitempty"`
+	Version              string         `json:"version,omitempty"`
+	ClientHello          *ClientHello   `json:"client_hello,omitempty"`
+	ServerHello          *ServerHello   `json:"server_hello,omitempty"`
+	Certificates         []Certificate  `json:"certificates,omitempty"`
+	ClientCertificates   []Certificate  `json:"client_certificates,omitempty"`
+	CertificateRequested *bool          `json:"certificate_requested,omitempty"`
+	SessionTicket        *SessionTicket `json:"session_ticket,omitempty"`
+	Alerts               []Alert        `json:"alerts,omitempty"`
+	Stall                *Stall         `json:"stall,omitempty"`
+	EndedBy              string         `json:"ended_by"`
+	ClosedBy             string         `json:"closed_by,omitempty"`
+	Timing               *Timing        `json:"timing,omitempty"`
+	TCP                  TCP            `json:"tcp"`
+	Messages             []Message      `json:"messages,omitempty"`
+	Findings             []Finding      `json:"findings,omitempty"`
+
+	result *flows.Result
+}
+
+type ClientHello struct {
+	Version             string   `json:"version"`
+	SNI                 string   `json:"sni,omitempty"`
+	ECHOuterSNI         bool     `json:"ech_outer_sni,omitempty"`
+	ALPN                []string `json:"alpn,omitempty"`
+	CipherSuites        []string `json:"cipher_suites"`
+	Extensions          []string `json:"extensions"`
+	SupportedVersions   []string `json:"supported_versions,omitempty"`
+	Groups              []string `json:"groups,omitempty"`
+	SignatureAlgorithms []string `json:"signature_algorithms,omitempty"`
+	KeyShareGroups      []string `json:"key_share_groups,omitempty"`
+	SessionID           string   `json:"session_id,omitempty"`
+	SessionTicket       *int     `json:"session_ticket_length,omitempty"`
+	SSLv2Format         bool     `json:"sslv2_format,omitempty"`
+	JA3                 string   `json:"ja3"`
+	JA3Full             string   `json:"ja3_full"`
+	JA4                 string   `json:"ja4"`
+}
+
+type ServerHello struct {
+	Version           string   `json:"version"`
+	CipherSuite       string   `json:"cipher_suite"`
+	ALPN              string   `json:"alpn,omitempty"`
+	Extensions        []string `json:"extensions"`
+	SessionID         string   `json:"session_id,omitempty"`
+	KeyShareGroup     string   `json:"key_share_group,omitempty"`
+	JA3S              string   `json:"ja3s"`
+	JA3SFull          string   `json:"ja3s_full"`
+	HelloRetryRequest bool     `json:"hello_retry_request"`
+}
+
+type Certificate struct {
+	Subject            string   `json:"subject,omitempty"`
+	Issuer             string   `json:"issuer,omitempty"`
+	CommonName         string   `json:"common_name,omitempty"`
+	Serial             string   `json:"serial,omitempty"`
+	NotBefore          string   `json:"not_before,omitempty"`
+	NotAfter           string   `json:"not_after,omitempty"`
+	DNSNames           []string `json:"dns_names,omitempty"`
+	IPAddresses        []string `json:"ip_addresses,omitempty"`
+	PublicKey          string   `json:"public_key,omitempty"`
+	SignatureAlgorithm string   `json:"signature_algorithm,omitempty"`
+	SHA256             string   `json:"sha256"`
+	Length             int      `json:"length"`
+	IsCA               bool     `json:"is_ca,omitempty"`
+	SelfSigned         bool     `json:"self_signed,omitempty"`
+	Error              string   `json:"error,omitempty"`
+}
+
+type SessionTicket struct {
+	LifetimeS    uint32 `json:"lifetime_s"`
+	TicketLength int    `json:"ticket_length"`
+}
+
+type Alert struct {
+	From        string `json:"from"`
+	Level       string `json:"level"`
+	Description string `json:"description"`
+	Encrypted   bool   `json:"encrypted"`
+	Probable    bool   `json:"probable,omitempty"`
+}
+
+type Stall struct {
+	WaitingFor string  `json:"waiting_for"`
+	Next       string  `json:"next"`
+	SilentMS   float64 `json:"silent_ms"`
+}
+
+type Timing struct {
+	TCPRTTMS    *float64 `json:"tcp_rtt_ms,omitempty"`
+	HelloRTTMS  *float64 `json:"hello_rtt_ms,omitempty"`
+	HandshakeMS *float64 `json:"handshake_ms,omitempty"`
+}
+
+type TCP struct {
+	Midstream       bool  `json:"midstream,omitempty"`
+	Retransmissions [2]int `json:"retransmissions"`
+	ZeroWindows     [2]int `json:"zero_windows,omitempty"`
+	Bytes           [2]int64 `json:"bytes"`
+	GapBytes        [2]int64 `json:"gap_bytes,omitempty"`
+	Truncated       int   `json:"truncated_packets,omitempty"`
+}
+
+type Message struct {
+	TMS       float64 `json:"t_ms"`
+	From      string  `json:"from"`
+	Type      string  `json:"type"`
+	Length    int     `json:"length"`
+	Encrypted bool    `json:"encrypted,omitempty"`
+	Note      string  `json:"note,omitempty"`
+}
+
+// Result returns the flows result behind the connection.
+func (c *Connection) Result() *flows.Result { return c.result }
+
+func addr(a netip.AddrPort) string {
+	if !a.IsValid() {
+		return ""
+	}
+	return a.String() // IPv6 as [addr]:port
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func msp(d time.Duration) *float64 { v := ms(d); return &v }
+
+func names(vs []uint16, name func(uint16) string) []string {
+	out := make([]string, 0, len(vs))
+	for _, v := range vs {
+		out = append(out, name(v))
+	}
+	return out
+}
+
+func extNames(exts []decoder.Extension) []string {
+	out := make([]string, 0, len(exts))
+	for _, e := range exts {
+		out = append(out, decoder.ExtensionName(e.Type))
+	}
+	return out
+}
+
+func hexOrEmpty(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%x", b)
+}
+
+// certificates converts a chain; strings from the capture are kept raw
+// here (JSON escapes them) and made safe where printed.
+func certificates(cs []*decoder.Certificate) []Certificate {
+	var out []Certificate
+	for _, c := range cs {
+		x := Certificate{Subject: c.Subject, Issuer: c.Issuer, CommonName: c.CommonName, Serial: c.Serial,
+			DNSNames: c.DNSNames, IPAddresses: c.IPAddresses, PublicKey: c.PublicKey,
+			SignatureAlgorithm: c.SignatureAlgorithm, SHA256: c.SHA256, Length: c.Length,
+			IsCA: c.IsCA, SelfSigned: c.SelfSigned, Error: c.Error}
+		if c.Error == "" {
+			x.NotBefore = c.NotBefore.Format(time.RFC3339)
+			x.NotAfter = c.NotAfter.Format(time.RFC3339)
+		}
+		out = append(out, x)
+	}
+	return out
+}
+
+// Build turns a judged connection into its report form.
+func Build(r *flows.Result) *Connection {
+	hs := r.HS
+	c := &Connection{
+		Stream: r.Stream, Client: addr(r.Client), Server: addr(r.Server),
+		Start: r.Start.UTC().Format(time.RFC3339Nano), DurationMS: ms(r.End.Sub(r.Start)),
+		Outcome: string(r.Outcome), Resumption: r.Resumption, EndedBy: r.EndedBy, result: r,
+	}
+	if r.ClosedBy != nil {
+		c.ClosedBy = r.ClosedBy.String()
+	}
+	if v := hs.Version(); v != 0 {
+		c.Version = decoder.VersionName(v)
+	}
+	if ch := hs.ClientHello; ch != nil {
+		full, hash := ch.JA3()
+		x := &ClientHello{
+			Version: decoder.VersionName(ch.Version), SNI: ch.ServerName, ECHOuterSNI: ch.ECH && ch.ServerName != "",
+			ALPN: ch.ALPN, CipherSuites: names(ch.CipherSuites, decoder.CipherSuiteName), Extensions: extNames(ch.Extensions),
+			SupportedVersions: names(ch.SupportedVersions, decoder.VersionName), Groups: names(ch.SupportedGroups, decoder.GroupName),
+			SignatureAlgorithms: names(ch.SignatureAlgorithms, decoder.SignatureSchemeName),
+			SessionID:           hexOrEmpty(ch.SessionID), SSLv2Format: ch.SSLv2,
+			JA3: hash, JA3Full: full, JA4: ch.JA4(),
+		}
+		if ch.SSLv2 {
+			x.SessionID = ""
+		}
+		for _, ks := range ch.KeyShares {
+			x.KeyShareGroups = append(x.KeyShareGroups, decoder.GroupName(ks.Group))
+		}
+		if ch.SessionTicketOffered {
+			n := ch.SessionTicketLen
+			x.SessionTicket = &n
+		}
+		c.ClientHello = x
+	}
+	sh := hs.ServerHello
+	if sh == nil && hs.HelloRetryRequest != nil {
+		sh = hs.HelloRetryRequest
+	}
+	if sh != nil && !sh.SSLv2 {
+		full, hash := sh.JA3S()
+		x := &ServerHello{
+			Version: decoder.VersionName(sh.Version), CipherSuite: decoder.CipherSuiteName(sh.CipherSuite), ALPN: sh.ALPN,
+			Extensions: extNames(sh.Extensions), SessionID: hexOrEmpty(sh.SessionID),
+			JA3S: hash, JA3SFull: full, HelloRetryRequest: hs.HelloRetryRequest != nil,
+		}
+		if sh.KeyShareGroup != 0 {
+			x.KeyShareGroup = decoder.GroupName(sh.KeyShareGroup)
+		}
+		c.ServerHello = x
+	}
+	c.Certificates = certificates(hs.ServerCertificates)
+	c.ClientCertificates = certificates(hs.ClientCertificates)
+	if hs.ServerHello != nil {
+		req := hs.CertificateRequested
+		c.CertificateRequested = &req
+	}
+	if n := len(hs.SessionTickets); n > 0 {
+		t := hs.SessionTickets[n-1]
+		c.SessionTicket = &SessionTicket{LifetimeS: t.LifetimeHint, TicketLength: t.TicketLength}
+	}
+	for _, a := range hs.Alerts {
+		c.Alerts = append(c.Alerts, Alert{From: a.From.String(), Level: a.LevelName(), Description: a.DescriptionName(),
+			Encrypted: a.Encrypted, Probable: a.Probable})
+	}
+	if r.Stall != nil && (r.Outcome == flows.Stalled || r.Outcome == flows.Incomplete) {
+		c.Stall = &Stall{WaitingFor: r.Stall.Waiting.String(), Next: r.Stall.Next, SilentMS: ms(r.Stall.Silent)}
+	}
+	c.Timing = timing(r)
+	c.TCP = TCP{Midstream: r.Midstream, Retransmissions: r.TCP.Retransmissions, ZeroWindows: r.TCP.ZeroWindows,
+		Bytes: r.TCP.Bytes, GapBytes: r.TCP.GapBytes, Truncated: r.TCP.Truncated}
+	for _, m := range hs.Messages {
+		c.Messages = append(c.Messages, Message{TMS: ms(m.Time.Sub(r.Start)), From: m.From.String(), Type: m.Type,
+			Length: m.Length, Encrypted: m.Encrypted, Note: m.Note})
+	}
+	c.Findings = findings(r, c)
+	c.Verdict = verdictWords(r)
+	return c
+}
+
+func firstMessage(hs *decoder.Handshake, from decoder.Side, types ...string) *decoder.Message {
+	for i := range hs.Messages {
+		m := &hs.Messages[i]
+		if m.From != from {
+			continue
+		}
+		for _, t := range types {
+			if m.Type == t {
+				return m
+			}
+		}
+	}
+	return nil
+}
+
+func timing(r *flows.Result) *Timing {
+	t := &Timing{}
+	if !r.TCP.SYN.IsZero() && !r.TCP.SYNACK.IsZero() {
+		t.TCPRTTMS = msp(r.TCP.SYNACK.Sub(r.TCP.SYN))
+	}
+	ch := firstMessage(r.HS, decoder.Client, "ClientHello")
+	sh := firstMessage(r.HS, decoder.Server, "ServerHello", "HelloRetryRequest")
+	if ch != nil && sh != nil {
+		t.HelloRTTMS = msp(sh.Time.Sub(ch.Time))
+	}
+	if ch != nil && !r.CompleteAt.IsZero() {
+		t.HandshakeMS = msp(r.CompleteAt.Sub(ch.Time))
+	}
+	if t.TCPRTTMS == nil && t.HelloRTTMS == nil && t.HandshakeMS == nil {
+		return nil
+	}
+	return t
+}
+
+// lastFrom names the last message the given side sent before t.
+func lastFrom(hs *decoder.Handshake, side decoder.Side) string {
+	for i := len(hs.Messages) - 1; i >= 0; i-- {
+		if m := hs.Messages[i]; m.From == side {
+			if m.Type == "EncryptedHandshake" && m.Note != "" {
+				return "its encrypted flight"
+			}
+			return m.Type
+		}
+	}
+	return ""
+}
+
+func seconds(d time.Duration) string {
+	if d < time.Second {
+		return fmt.Sprintf("%d ms", d.Milliseconds())
+	}
+	return fmt.Sprintf("%.1f s", d.Seconds())
+}
+
+// verdictWords says the outcome in words, as the table shows it.
+func verdictWords(r *flows.Result) string {
+	hs := r.HS
+	switch r.Outcome {
+	case flows.Complete:
+		if !r.CompleteAt.IsZero() {
+			if ch := firstMessage(hs, decoder.Client, "ClientHello"); ch != nil {
+				return "complete in " + seconds(r.CompleteAt.Sub(ch.Time))
+			}
+		}
+		return "complete"
+	case flows.Resumed:
+		return "resumed (" + strings.ReplaceAll(r.Resumption, "_", " ") + ")"
+	case flows.Failed:
+		if r.Alert == nil {
+			return "failed"
+		}
+		if r.Alert.Probable {
+			return "failed: probable encrypted alert from " + r.Alert.From.String()
+		}
+		if r.Alert.Encrypted {
+			return "failed: encrypted alert from " + r.Alert.From.String()
+		}
+		return "failed: " + r.Alert.From.String() + " alert " + decoder.AlertName(r.Alert.Description)
+	case flows.Reset, flows.Closed:
+		by := "?"
+		if r.ClosedBy != nil {
+			by = r.ClosedBy.String()
+		}
+		what := map[flows.Outcome]string{flows.Reset: "reset", flows.Closed: "closed"}[r.Outcome]
+		after := lastMessage(hs)
+		if r.TCPOnly {
+			if r.TCP.SYNACK.IsZero() {
+				return what + " by " + by + " before SYN-ACK (connection refused)"
+			}
+			return what + " by " + by + " before ClientHello"
+		}
+		if after != "" {
+			return what + " by " + by + " after " + after
+		}
+		return what + " by " + by
+	case flows.Stalled, flows.Incomplete:
+		s := r.Stall
+		if s == nil {
+			return string(r.Outcome)
+		}
+		other := s.Waiting.Other()
+		after := lastFrom(hs, other)
+		if r.TCPOnly {
+			if s.Next == "SYN-ACK" {
+				after = "SYN"
+			} else {
+				after = "SYN-ACK"
+			}
+		}
+		if after == "" {
+			after = "connection start"
+		}
+		if r.Outcome == flows.Stalled {
+			return fmt.Sprintf("stalled: %s silent %s after %s (owes %s)", s.Waiting, seconds(s.Silent), after, s.Next)
+		}
+		return fmt.Sprintf("incomplete: capture ends %s after %s, %s owes %s", seconds(s.Silent), after, s.Waiting, s.Next)
+	case flows.NotObserved:
+		return "not observed (capture began after the handshake)"
+	}
+	return string(r.Outcome)
+}
+
+func lastMessage(hs *decoder.Handshake) string {
+	if n := len(hs.Messages); n > 0 {
+		return hs.Messages[n-1].Type
+	}
+	return ""
+}
