@@ -114,6 +114,7 @@ type half struct {
 	offset    int64 // stream offset of buf[0]
 	hs        []byte
 	hsOffset  int64
+	hsSkip    int // bytes left of a handshake message over the cap
 	encrypted bool // records are protected (after CCS, or TLS 1.3 keys)
 	ccs       bool
 	finished  bool // Finished seen (encrypted handshake after CCS)
@@ -443,7 +444,10 @@ func (c *Conn) record(side Side, typ uint8, body []byte, offset int64, t time.Ti
 	case recordChangeCipherSpec:
 		c.addMessage(Message{Time: t, From: side, Type: "ChangeCipherSpec", Length: len(body), Offset: offset, End: end})
 		h.ccs = true
-		if !tls13 {
+		// Before a ServerHello the version is unknown: a CCS then is
+		// TLS 1.3's middlebox compatibility one (RFC 8446 §D.4), as it is
+		// after a HelloRetryRequest. Only TLS 1.2 and earlier encrypt after it.
+		if v := c.version(); v != 0 && !tls13 {
 			h.encrypted = true
 		}
 	case recordAlert:
@@ -471,20 +475,29 @@ func (c *Conn) record(side Side, typ uint8, body []byte, offset int64, t time.Ti
 			c.addMessage(Message{Time: t, From: side, Type: name, Length: len(body), Encrypted: true, Offset: offset, End: end})
 			return
 		}
+		if h.hsSkip > 0 {
+			// Inside a message over the cap: drop its bytes, keep the rest.
+			n := min(h.hsSkip, len(body))
+			h.hsSkip -= n
+			body = body[n:]
+			if len(body) == 0 {
+				return
+			}
+		}
 		if len(h.hs) == 0 {
 			h.hsOffset = offset
-		}
-		if len(h.hs)+len(body) > maxHandshakeMessage+4 {
-			c.problem(side, t, fmt.Sprintf("handshake message over the %d KiB cap", maxHandshakeMessage>>10))
-			h.mode = modeDead
-			return
 		}
 		h.hs = append(h.hs, body...)
 		for len(h.hs) >= 4 {
 			n := int(h.hs[1])<<16 | int(h.hs[2])<<8 | int(h.hs[3])
 			if n > maxHandshakeMessage {
-				c.problem(side, t, fmt.Sprintf("%s of %d bytes exceeds the %d KiB cap", HandshakeTypeName(h.hs[0]), n, maxHandshakeMessage>>10))
-				h.mode = modeDead
+				// Too big to buffer: note it, skip its bytes, and go on with
+				// the messages after it.
+				typ := h.hs[0]
+				c.problem(side, t, fmt.Sprintf("%s of %d bytes exceeds the %d KiB cap and was not decoded", HandshakeTypeName(typ), n, maxHandshakeMessage>>10))
+				c.mark(side, typ)
+				c.addMessage(Message{Time: t, From: side, Type: HandshakeTypeName(typ), Length: n, Offset: h.hsOffset, End: end, Note: "over the cap, not decoded"})
+				h.hsSkip = 4 + n - len(h.hs)
 				h.hs = nil
 				return
 			}

@@ -28,7 +28,7 @@ type linkDecoder struct {
 func newLinkDecoder() *linkDecoder {
 	d := &linkDecoder{parsers: map[gopacket.LayerType]*gopacket.DecodingLayerParser{}, decoded: make([]gopacket.LayerType, 0, 12)}
 	all := []gopacket.DecodingLayer{&d.eth, &d.dot1q, &d.sll, &d.sll2, &d.loop, &d.ip4, &d.ip6, &d.ip6ext, &d.tcp, &d.payload}
-	for _, first := range []gopacket.LayerType{layers.LayerTypeEthernet, layers.LayerTypeLinuxSLL, layers.LayerTypeLinuxSLL2,
+	for _, first := range []gopacket.LayerType{layers.LayerTypeEthernet, layers.LayerTypeDot1Q, layers.LayerTypeLinuxSLL, layers.LayerTypeLinuxSLL2,
 		layers.LayerTypeLoopback, layers.LayerTypeIPv4, layers.LayerTypeIPv6} {
 		p := gopacket.NewDecodingLayerParser(first, all...)
 		p.IgnoreUnsupported = true
@@ -84,7 +84,7 @@ func (d *linkDecoder) decode(link layers.LinkType, data []byte, seg *segment) de
 	if !ok {
 		return unsupportedLink
 	}
-	for range 2 { // a second pass after a PPPoE header
+	for range 4 { // more passes after headers gopacket does not decode
 		d.decoded = d.decoded[:0]
 		err := d.parsers[first].DecodeLayers(data, &d.decoded)
 		var isTCP, ip4, ip6 bool
@@ -110,15 +110,9 @@ func (d *linkDecoder) decode(link layers.LinkType, data []byte, seg *segment) de
 			case layers.LayerTypeDot1Q:
 				et, rest = d.dot1q.Type, d.dot1q.Payload
 			}
-			if et == layers.EthernetTypePPPoESession && len(rest) >= 8 {
-				switch binary.BigEndian.Uint16(rest[6:8]) {
-				case 0x0021:
-					first, data = layers.LayerTypeIPv4, rest[8:]
-					continue
-				case 0x0057:
-					first, data = layers.LayerTypeIPv6, rest[8:]
-					continue
-				}
+			if next, inner, ok := shim(et, rest); ok {
+				first, data = next, inner
+				continue
 			}
 			return notTCP
 		}
@@ -147,4 +141,47 @@ func (d *linkDecoder) decode(link layers.LinkType, data []byte, seg *segment) de
 		return decodedTCP
 	}
 	return notTCP
+}
+
+// shim skips link-layer headers that gopacket has no DecodingLayer for:
+// PPPoE sessions carrying PPP (RFC 2516) and Cisco MetaData (SGT tags,
+// EtherType 0x8909). It returns where decoding resumes.
+func shim(et layers.EthernetType, rest []byte) (gopacket.LayerType, []byte, bool) {
+	byEtherType := func(t uint16, b []byte) (gopacket.LayerType, []byte, bool) {
+		switch layers.EthernetType(t) {
+		case layers.EthernetTypeIPv4:
+			return layers.LayerTypeIPv4, b, true
+		case layers.EthernetTypeIPv6:
+			return layers.LayerTypeIPv6, b, true
+		case layers.EthernetTypeDot1Q, layers.EthernetTypeQinQ:
+			return layers.LayerTypeDot1Q, b, true
+		}
+		return 0, nil, false
+	}
+	switch {
+	case et == layers.EthernetTypePPPoESession && len(rest) >= 8:
+		// The PPPoE length (which counts the PPP protocol field) bounds
+		// the payload: what follows it is Ethernet padding.
+		inner := rest[8:]
+		if n := int(binary.BigEndian.Uint16(rest[4:6])) - 2; n >= 0 && n < len(inner) {
+			inner = inner[:n]
+		}
+		switch binary.BigEndian.Uint16(rest[6:8]) {
+		case 0x0021:
+			return layers.LayerTypeIPv4, inner, true
+		case 0x0057:
+			return layers.LayerTypeIPv6, inner, true
+		}
+	case et == 0x8909 && len(rest) >= 8:
+		// version, length (in 8-byte units after the first 8), options, SGT, EtherType.
+		n := 8 + int(rest[1])*8 - 8
+		if rest[1] == 0 {
+			n = 8
+		}
+		if n < 8 || len(rest) < n {
+			return 0, nil, false
+		}
+		return byEtherType(binary.BigEndian.Uint16(rest[n-2:n]), rest[n:])
+	}
+	return 0, nil, false
 }

@@ -89,7 +89,7 @@ func findings(r *flows.Result, c *Connection) []Finding {
 		add(SevInfo, "midstream", "The capture starts after this connection began (no SYN seen).")
 	}
 	if f.Truncated > 0 {
-		add(SevWarning, "snaplen_truncated", "%d packets were cut short by the capture's snapshot length.", f.Truncated)
+		add(SevWarning, "snaplen_truncated", "%d packets hold less than their IP length says (cut by the snapshot length, or a bad length field): their missing bytes are capture loss.", f.Truncated)
 	}
 	for _, p := range hs.Problems {
 		if strings.HasPrefix(p.Err, "capture gap") {
