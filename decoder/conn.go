@@ -114,7 +114,7 @@ type half struct {
 	offset    int64 // stream offset of buf[0]
 	hs        []byte
 	hsOffset  int64
-	hsSkip    int // bytes left of a handshake message over the cap
+	hsSkip    int  // bytes left of a handshake message over the cap
 	encrypted bool // records are protected (after CCS, or TLS 1.3 keys)
 	ccs       bool
 	finished  bool // Finished seen (encrypted handshake after CCS)

@@ -29,15 +29,15 @@ var DefaultOptions = Options{StallTimeout: 2 * time.Second, IdleTimeout: 5 * tim
 
 // Stats counts what the reader saw and could not use.
 type Stats struct {
-	Packets, Bytes     int64
-	TCPPackets         int64
-	NotTCP             int64
-	UnsupportedLink    int64
-	Malformed          int64
-	IPFragments        int64
-	Truncated          int64
-	TCPStreams         int
-	First, Last        time.Time
+	Packets, Bytes       int64
+	TCPPackets           int64
+	NotTCP               int64
+	UnsupportedLink      int64
+	Malformed            int64
+	IPFragments          int64
+	Truncated            int64
+	TCPStreams           int
+	First, Last          time.Time
 	UnsupportedLinkTypes map[layers.LinkType]int64
 }
 

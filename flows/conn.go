@@ -42,27 +42,27 @@ type TCPFacts struct {
 // the side first guessed (0 = guessed client); the decoder may find the
 // guess wrong, and results are mapped then.
 type conn struct {
-	id        int
-	ep        [2]netip.AddrPort
-	rolesByTCP bool // a SYN or SYN-ACK told who the client is
+	id          int
+	ep          [2]netip.AddrPort
+	rolesByTCP  bool // a SYN or SYN-ACK told who the client is
 	first, last time.Time
-	isn       [2]uint32
-	isnSet    [2]bool
-	synSeen   [2]bool // SYN (side 0) and SYN-ACK (side 1)
-	next      [2]uint32 // highest sequence end seen per side (absolute)
-	holes     [2][]seqRange
-	ackMax    [2]uint32
-	ackSet    [2]bool
-	retrans   [2][]seqRange // relative ranges retransmitted (first few)
-	segStarts [2][]uint32 // relative starts of the first data segments
-	tcp       TCPFacts
-	events    []Event
-	tls       *decoder.Conn
-	decided   bool
-	closed    bool
-	finished  bool // result produced
-	netFlow   [2][]byte
-	sawPayload bool
+	isn         [2]uint32
+	isnSet      [2]bool
+	synSeen     [2]bool   // SYN (side 0) and SYN-ACK (side 1)
+	next        [2]uint32 // highest sequence end seen per side (absolute)
+	holes       [2][]seqRange
+	ackMax      [2]uint32
+	ackSet      [2]bool
+	retrans     [2][]seqRange // relative ranges retransmitted (first few)
+	segStarts   [2][]uint32   // relative starts of the first data segments
+	tcp         TCPFacts
+	events      []Event
+	tls         *decoder.Conn
+	decided     bool
+	closed      bool
+	finished    bool // result produced
+	netFlow     [2][]byte
+	sawPayload  bool
 }
 
 type seqRange struct{ start, end uint32 }

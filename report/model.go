@@ -118,12 +118,12 @@ type Timing struct {
 }
 
 type TCP struct {
-	Midstream       bool  `json:"midstream,omitempty"`
-	Retransmissions [2]int `json:"retransmissions"`
-	ZeroWindows     [2]int `json:"zero_windows,omitempty"`
+	Midstream       bool     `json:"midstream,omitempty"`
+	Retransmissions [2]int   `json:"retransmissions"`
+	ZeroWindows     [2]int   `json:"zero_windows,omitempty"`
 	Bytes           [2]int64 `json:"bytes"`
 	GapBytes        [2]int64 `json:"gap_bytes,omitempty"`
-	Truncated       int   `json:"truncated_packets,omitempty"`
+	Truncated       int      `json:"truncated_packets,omitempty"`
 }
 
 type Message struct {
