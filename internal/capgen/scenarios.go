@@ -1,0 +1,270 @@
+package capgen
+
+import (
+	"bytes"
+	"crypto/tls"
+	"io"
+	"net"
+	"time"
+)
+
+// connSpec is one TCP connection of a scenario.
+type connSpec struct {
+	client, server func(net.Conn)
+	shaping        Shaping
+	start          time.Duration // after Base
+	timeout        [2]time.Duration
+	dropAfter      [2]int
+	iface          int
+	link           Link
+}
+
+// Scenario is one capture file.
+type Scenario struct {
+	Name   string // file name in testdata/
+	Doc    string
+	Links  []Link // one per pcapng interface; pcap when there is one link and not NG
+	NG     bool
+	IPv6   bool
+	conns  []connSpec
+	// Expect is what tshark must see: per tcp.stream, the handshake
+	// message types in order ("1,2,11,...") and plain alerts ("alert:40").
+	Expect map[int]string
+}
+
+const rtt = 20 * time.Millisecond
+
+var (
+	request  = []byte("GET / HTTP/1.1\r\nHost: shop.example\r\n\r\n")
+	response = append([]byte("HTTP/1.1 200 OK\r\nContent-Length: 1200\r\n\r\n"), bytes.Repeat([]byte("tlsscope "), 133)...)
+)
+
+func fixedTime() time.Time { return Base }
+
+// client runs a TLS client: handshake, one request, the response, close.
+// On a failed handshake it closes with FIN, or RST when rst is set.
+func client(cfg *tls.Config, rst bool) func(net.Conn) {
+	return func(c net.Conn) {
+		tc := tls.Client(c, cfg)
+		if err := tc.Handshake(); err != nil {
+			if rst {
+				c.(*simConn).Reset()
+			} else {
+				c.Close()
+			}
+			return
+		}
+		if _, err := tc.Write(request); err != nil {
+			c.Close()
+			return
+		}
+		buf := make([]byte, len(response))
+		io.ReadFull(tc, buf)
+		tc.Close()
+	}
+}
+
+// server runs a TLS server: handshake, read the request, answer, wait for
+// the client to close, close.
+func server(cfg *tls.Config) func(net.Conn) {
+	return func(c net.Conn) {
+		tc := tls.Server(c, cfg)
+		if err := tc.Handshake(); err != nil {
+			c.Close()
+			return
+		}
+		buf := make([]byte, 4096)
+		if _, err := tc.Read(buf); err != nil {
+			c.Close()
+			return
+		}
+		tc.Write(response)
+		io.Copy(io.Discard, tc)
+		tc.Close()
+	}
+}
+
+// silentServer reads the ClientHello and never answers.
+func silentServer(c net.Conn) {
+	buf := make([]byte, 1<<16)
+	c.Read(buf)
+	c.Read(buf) // blocks until the client gives up
+}
+
+// resetServer reads the ClientHello and resets the connection.
+func resetServer(c net.Conn) {
+	buf := make([]byte, 1<<16)
+	c.Read(buf)
+	c.(*simConn).Reset()
+}
+
+func serverConfig(p *pki, cert tls.Certificate) *tls.Config {
+	return &tls.Config{Certificates: []tls.Certificate{cert}, Time: fixedTime, NextProtos: []string{"http/1.1"}}
+}
+
+func clientConfig(p *pki, name string) *tls.Config {
+	return &tls.Config{ServerName: name, RootCAs: p.roots, Time: fixedTime, NextProtos: []string{"h2", "http/1.1"}}
+}
+
+func with(cfg *tls.Config, f func(*tls.Config)) *tls.Config {
+	c := cfg.Clone()
+	c.Time = fixedTime
+	f(c)
+	return c
+}
+
+func tls12(c *tls.Config) { c.MaxVersion = tls.VersionTLS12 }
+
+// Scenarios lists every capture; built fresh so that each run draws the
+// same random numbers in the same order.
+func Scenarios() []*Scenario {
+	p := newPKI()
+	eth := []Link{LinkEthernet}
+	std := func(cl *tls.Config, sv *tls.Config) connSpec {
+		return connSpec{client: client(cl, false), server: server(sv)}
+	}
+	shopServer := serverConfig(p, p.shop)
+	shopClient := clientConfig(p, "shop.example")
+
+	// Resumption needs one client session cache across two connections.
+	cache12 := tls.NewLRUClientSessionCache(4)
+	resume12Client := with(shopClient, func(c *tls.Config) { tls12(c); c.ClientSessionCache = cache12 })
+	resume12Server := with(shopServer, tls12)
+	cache13 := tls.NewLRUClientSessionCache(4)
+	resume13Client := with(shopClient, func(c *tls.Config) { c.ClientSessionCache = cache13 })
+
+	demoServer := with(shopServer, tls12)
+	return []*Scenario{
+		{Name: "demo.pcapng", Doc: "a complete TLS 1.3 handshake, one refused with an alert, one whose server never answers", Links: eth, NG: true,
+			conns: []connSpec{
+				std(shopClient, shopServer),
+				{client: client(with(shopClient, func(c *tls.Config) { tls12(c); c.CipherSuites = []uint16{tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA} }), false),
+					server: server(demoServer), start: time.Second},
+				{client: client(shopClient, false), server: silentServer, start: 2 * time.Second, timeout: [2]time.Duration{5 * time.Second, 0}},
+			},
+			Expect: map[int]string{0: "1,2", 1: "1,alert:40", 2: "1"}},
+		{Name: "tls12-ecdhe-ticket.pcap", Doc: "TLS 1.2 ECDHE full handshake with a session ticket", Links: eth,
+			conns: []connSpec{std(with(shopClient, func(c *tls.Config) { tls12(c); c.ClientSessionCache = tls.NewLRUClientSessionCache(1) }),
+				with(shopServer, tls12))},
+			Expect: map[int]string{0: "1,2,11,12,14,16,4"}},
+		{Name: "tls12-rsa-kex.pcap", Doc: "TLS 1.2 RSA key exchange", Links: eth,
+			conns: []connSpec{std(with(clientConfig(p, "legacy.example"), func(c *tls.Config) {
+				tls12(c)
+				c.CipherSuites = []uint16{tls.TLS_RSA_WITH_AES_128_GCM_SHA256}
+			}), with(serverConfig(p, p.rsa), func(c *tls.Config) {
+				tls12(c)
+				c.CipherSuites = []uint16{tls.TLS_RSA_WITH_AES_128_GCM_SHA256}
+			}))},
+			Expect: map[int]string{0: "1,2,11,14,16"}},
+		{Name: "tls12-resume-ticket.pcap", Doc: "TLS 1.2 full handshake, then resumption by session ticket", Links: eth,
+			conns: []connSpec{std(resume12Client, resume12Server),
+				{client: client(resume12Client, false), server: server(resume12Server), start: time.Second}},
+			Expect: map[int]string{0: "1,2,11,12,14,16,4", 1: "1,2,4"}},
+		{Name: "tls13-full.pcap", Doc: "TLS 1.3 full handshake", Links: eth,
+			conns:  []connSpec{std(shopClient, shopServer)},
+			Expect: map[int]string{0: "1,2"}},
+		{Name: "tls13-psk-resume.pcap", Doc: "TLS 1.3 full handshake, then PSK resumption", Links: eth,
+			conns: []connSpec{std(resume13Client, shopServer),
+				{client: client(resume13Client, false), server: server(shopServer), start: time.Second}},
+			Expect: map[int]string{0: "1,2", 1: "1,2"}},
+		{Name: "tls13-hrr.pcap", Doc: "TLS 1.3 HelloRetryRequest: the server wants P-256", Links: eth,
+			conns: []connSpec{std(with(shopClient, func(c *tls.Config) { c.CurvePreferences = []tls.CurveID{tls.X25519, tls.CurveP256} }),
+				with(shopServer, func(c *tls.Config) { c.CurvePreferences = []tls.CurveID{tls.CurveP256} }))},
+			Expect: map[int]string{0: "1,2,1,2"}},
+		{Name: "tls12-client-cert.pcap", Doc: "TLS 1.2: the server requests a client certificate and gets one", Links: eth,
+			conns: []connSpec{std(with(shopClient, func(c *tls.Config) { tls12(c); c.Certificates = []tls.Certificate{p.client} }),
+				with(shopServer, func(c *tls.Config) { tls12(c); c.ClientAuth = tls.RequireAnyClientCert }))},
+			Expect: map[int]string{0: "1,2,11,12,13,14,11,16,15"}},
+		{Name: "alert-server-refuses.pcap", Doc: "the server refuses: no cipher suite in common", Links: eth,
+			conns: []connSpec{std(with(shopClient, func(c *tls.Config) { tls12(c); c.CipherSuites = []uint16{tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA} }),
+				with(shopServer, tls12))},
+			Expect: map[int]string{0: "1,alert:40"}},
+		{Name: "alert-client-rejects-cert.pcap", Doc: "TLS 1.2: the client does not trust the server's issuer", Links: eth,
+			conns: []connSpec{std(with(shopClient, func(c *tls.Config) { tls12(c); c.RootCAs = p.otherRoots }), with(shopServer, tls12))},
+			Expect: map[int]string{0: "1,2,11,12,14,alert:42"}},
+		{Name: "stall-server-silent.pcap", Doc: "the server never answers the ClientHello; the client gives up after 5 s", Links: eth,
+			conns:  []connSpec{{client: client(shopClient, false), server: silentServer, timeout: [2]time.Duration{5 * time.Second, 0}}},
+			Expect: map[int]string{0: "1"}},
+		{Name: "stall-after-server-flight.pcap", Doc: "TLS 1.2: the server sends its first flight, then nothing; the client resets after 5 s", Links: eth,
+			conns: []connSpec{{client: client(with(shopClient, tls12), true), server: server(with(shopServer, tls12)),
+				timeout: [2]time.Duration{5 * time.Second, 0}, dropAfter: [2]int{0, 1}}},
+			Expect: map[int]string{0: "1,2,11,12,14,16"}},
+		{Name: "reset-after-client-hello.pcap", Doc: "the server resets the connection right after the ClientHello", Links: eth,
+			conns:  []connSpec{{client: client(shopClient, false), server: resetServer}},
+			Expect: map[int]string{0: "1"}},
+		{Name: "split-client-hello.pcap", Doc: "TLS 1.3 ClientHello split across two TCP segments", Links: eth,
+			conns: []connSpec{{client: client(shopClient, false), server: server(shopServer), shaping: Shaping{SplitClientHello: true}}},
+			Expect: map[int]string{0: "1,2"}},
+		{Name: "server-flight-shuffled.pcap", Doc: "TLS 1.2 server flight in 100-byte segments, one out of order, one retransmitted", Links: eth,
+			conns: []connSpec{{client: client(with(shopClient, tls12), false), server: server(with(shopServer, tls12)),
+				shaping: Shaping{ServerMSS: 100, SwapServerSegment: 3, RetransmitServerSegment: 5}}},
+			Expect: map[int]string{0: "1,2,11,12,14,16"}},
+		{Name: "midstream.pcap", Doc: "TLS 1.2 capture that starts at the server's first flight (no SYN, no ClientHello)", Links: eth,
+			conns:  []connSpec{{client: client(with(shopClient, tls12), false), server: server(with(shopServer, tls12)), shaping: Shaping{StartAtServerData: true}}},
+			Expect: map[int]string{0: "2,11,12,14,16"}},
+		{Name: "ipv6.pcap", Doc: "TLS 1.3 over IPv6", Links: eth, IPv6: true,
+			conns:  []connSpec{std(shopClient, shopServer)},
+			Expect: map[int]string{0: "1,2"}},
+		{Name: "vlan.pcap", Doc: "TLS 1.2 in an 802.1Q VLAN", Links: []Link{LinkVLAN},
+			conns:  []connSpec{{client: client(with(shopClient, tls12), false), server: server(with(shopServer, tls12)), link: LinkVLAN}},
+			Expect: map[int]string{0: "1,2,11,12,14,16"}},
+		{Name: "sll2.pcap", Doc: "TLS 1.3 in a Linux cooked capture v2", Links: []Link{LinkSLL2},
+			conns:  []connSpec{{client: client(shopClient, false), server: server(shopServer), link: LinkSLL2}},
+			Expect: map[int]string{0: "1,2"}},
+		{Name: "two-interfaces.pcapng", Doc: "pcapng with an Ethernet and a Linux cooked (SLL) interface, one connection on each", Links: []Link{LinkEthernet, LinkSLL}, NG: true,
+			conns: []connSpec{std(shopClient, shopServer),
+				{client: client(with(shopClient, tls12), false), server: server(with(shopServer, tls12)), iface: 1, link: LinkSLL, start: 500 * time.Millisecond}},
+			Expect: map[int]string{0: "1,2", 1: "1,2,11,12,14,16"}},
+		{Name: "expired-cert.pcap", Doc: "TLS 1.2 server certificate expired two months before the capture; the client does not check", Links: eth,
+			conns: []connSpec{std(with(shopClient, func(c *tls.Config) { tls12(c); c.InsecureSkipVerify = true }),
+				with(serverConfig(p, p.expired), tls12))},
+			Expect: map[int]string{0: "1,2,11,12,14,16"}},
+		{Name: "sni-mismatch.pcap", Doc: "TLS 1.2: the client asks for shop.example, the certificate names api.example", Links: eth,
+			conns: []connSpec{std(with(shopClient, func(c *tls.Config) { tls12(c); c.InsecureSkipVerify = true }),
+				with(serverConfig(p, p.api), tls12))},
+			Expect: map[int]string{0: "1,2,11,12,14,16"}},
+	}
+}
+
+// Build runs a scenario's connections and returns its packets in time order.
+func (s *Scenario) Build() ([]Packet, error) {
+	var pkts []Packet
+	for i, cs := range s.conns {
+		sm := newSim(rtt)
+		sm.timeout, sm.dropAfter = cs.timeout, cs.dropAfter
+		evs := sm.run(cs.client, cs.server)
+		ep := endpoints{client: net.IPv4(192, 0, 2, 10), server: net.IPv4(198, 51, 100, 20), cport: uint16(50000 + 7*i), sport: 443}
+		if s.IPv6 {
+			ep.client, ep.server = net.ParseIP("2001:db8::10"), net.ParseIP("2001:db8:1::20")
+		}
+		for _, seg := range segments(evs, cs.shaping, rtt) {
+			data, err := frame(seg, ep, cs.link)
+			if err != nil {
+				return nil, err
+			}
+			pkts = append(pkts, Packet{At: Base.Add(cs.start + seg.at), Data: data, Interface: cs.iface})
+		}
+	}
+	sortPackets(pkts)
+	return pkts, nil
+}
+
+func sortPackets(p []Packet) {
+	for i := 1; i < len(p); i++ { // insertion sort: stable and the input is nearly sorted
+		for j := i; j > 0 && p[j].At.Before(p[j-1].At); j-- {
+			p[j], p[j-1] = p[j-1], p[j]
+		}
+	}
+}
+
+// Write builds the scenario and writes its file.
+func (s *Scenario) Write(w io.Writer) error {
+	pkts, err := s.Build()
+	if err != nil {
+		return err
+	}
+	if s.NG {
+		return WritePcapng(w, s.Links, pkts)
+	}
+	return WritePcap(w, s.Links[0], pkts)
+}
