@@ -550,6 +550,8 @@ func (c *Conn) encrypted13(side Side, n int, offset, end int64, t time.Time) {
 			c.addMessage(Message{Time: t, From: side, Type: "Alert", Length: n, Encrypted: true, Offset: offset, End: end, Note: "probable encrypted alert"})
 			return
 		case side == Server:
+			// The server's flight ends with its Finished (RFC 8446 §2).
+			h.finished = true
 			c.addMessage(Message{Time: t, From: side, Type: "EncryptedHandshake", Length: n, Encrypted: true, Offset: offset, End: end,
 				Note: "EncryptedExtensions…Finished"})
 			return

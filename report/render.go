@@ -164,7 +164,7 @@ func writeFindings(w io.Writer, conns []*Connection, bullet string, color bool) 
 		for _, c := range conns {
 			for _, f := range c.Findings {
 				if f.Severity == sev {
-					lines = append(lines, fmt.Sprintf("%sstream %d: %s: %s", bullet, c.Stream, f.Code, Safe(f.Message)))
+					lines = append(lines, fmt.Sprintf("%sstream %d: %s: %s", bullet, c.Stream, f.Code, SafeText(f.Message)))
 				}
 			}
 		}
@@ -273,7 +273,7 @@ func writeDetail(w io.Writer, c *Connection, indent string) {
 		kv("session ticket", fmt.Sprintf("lifetime %d s, %d bytes", c.SessionTicket.LifetimeS, c.SessionTicket.TicketLength))
 	}
 	for _, f := range c.Findings {
-		kv(string(f.Severity), f.Code+": "+Safe(f.Message))
+		kv(string(f.Severity), f.Code+": "+SafeText(f.Message))
 	}
 	kv("Wireshark filter", DisplayFilter(c))
 }
@@ -328,7 +328,7 @@ func WriteMarkdown(w io.Writer, conns []*Connection, opts Options) error {
 		if len(c.Findings) > 0 {
 			fmt.Fprintln(w)
 			for _, f := range c.Findings {
-				fmt.Fprintf(w, "- **%s** `%s`: %s\n", f.Severity, f.Code, markdownCell(Safe(f.Message)))
+				fmt.Fprintf(w, "- **%s** `%s`: %s\n", f.Severity, f.Code, markdownCell(SafeText(f.Message)))
 			}
 		}
 	}

@@ -14,7 +14,13 @@ const maxField = 200
 // characters (ESC and the rest of C0, DEL, C1), invalid UTF-8 and the
 // Unicode bidirectional overrides are shown as visible escapes, and very
 // long strings are cut with a note of their length.
-func Safe(s string) string {
+func Safe(s string) string { return safe(s, maxField) }
+
+// SafeText is Safe without the length limit, for our own sentences that
+// quote capture strings already made safe.
+func SafeText(s string) string { return safe(s, 1<<20) }
+
+func safe(s string, limit int) string {
 	clean := true
 	for i := 0; i < len(s); {
 		r, n := utf8.DecodeRuneInString(s[i:])
@@ -24,12 +30,12 @@ func Safe(s string) string {
 		}
 		i += n
 	}
-	if clean && len(s) <= maxField {
+	if clean && len(s) <= limit {
 		return s
 	}
 	var b strings.Builder
 	for i := 0; i < len(s); {
-		if b.Len() >= maxField {
+		if b.Len() >= limit {
 			fmt.Fprintf(&b, "…(%d bytes)", len(s))
 			break
 		}
@@ -76,4 +82,21 @@ func SafeList(ss []string) []string {
 func markdownCell(s string) string {
 	r := strings.NewReplacer("|", `\|`, "`", "\\`", "*", `\*`, "_", `\_`, "<", "&lt;", ">", "&gt;", "[", `\[`, "]", `\]`)
 	return r.Replace(s)
+}
+
+// clip bounds a capture string quoted inside a sentence; the sentence is
+// made safe as a whole when printed.
+func clip(s string) string {
+	if len(s) <= maxField {
+		return s
+	}
+	return s[:maxField] + fmt.Sprintf("…(%d bytes)", len(s))
+}
+
+func clipList(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = clip(s)
+	}
+	return out
 }
