@@ -230,7 +230,7 @@ func certFindings(r *flows.Result, c *Connection, add func(Severity, string, str
 			add(SevWarning, "self_signed", "The server's certificate %s is self-signed: clients trust it only if pinned.", describeCert(leaf))
 		}
 		if ch := hs.ClientHello; ch != nil && ch.ServerName != "" && !leaf.Covers(ch.ServerName) {
-			add(SevError, "sni_mismatch", "The client asked for %q but the certificate covers %s.", clip(ch.ServerName), covered(leaf))
+			add(SevError, "sni_mismatch", "The client asked for \"%s\" but the certificate covers %s.", clip(ch.ServerName), covered(leaf))
 		}
 	}
 }
@@ -245,7 +245,7 @@ func days(h float64) string {
 
 func describeCert(c *decoder.Certificate) string {
 	if c.CommonName != "" {
-		return fmt.Sprintf("certificate CN=%q", clip(c.CommonName))
+		return fmt.Sprintf("certificate CN=\"%s\"", clip(c.CommonName))
 	}
 	return "certificate " + c.SHA256[:16] + "…"
 }
@@ -254,7 +254,7 @@ func covered(c *decoder.Certificate) string {
 	names := append(append([]string{}, c.DNSNames...), c.IPAddresses...)
 	if len(names) == 0 {
 		if c.CommonName != "" {
-			return fmt.Sprintf("no SAN (CN %q)", clip(c.CommonName))
+			return fmt.Sprintf("no SAN (CN \"%s\")", clip(c.CommonName))
 		}
 		return "no names"
 	}

@@ -1,0 +1,61 @@
+# tlsscope: make demo, make test. Each target installs what it lacks.
+SHELL := /bin/bash
+GO ?= go
+VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+FUZZTIME ?= 1m
+
+.PHONY: all build demo test vet fmt-check deps testdata golden fuzz fuzz-short clean
+
+all: build
+
+# libpcap headers are needed by the live capture code (cgo).
+deps:
+	@command -v $(GO) >/dev/null || { echo "Go is missing: install Go 1.26 or later (https://go.dev/dl/)"; exit 1; }
+	@if ! echo '#include <pcap.h>' | cc -E - >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "installing libpcap-dev..."; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpcap-dev >/dev/null; \
+		else \
+			echo "libpcap headers are missing: run 'sudo apt-get install libpcap-dev' (Debian/Ubuntu) or 'sudo dnf install libpcap-devel'"; exit 1; \
+		fi; \
+	fi
+
+build: deps
+	$(GO) build -ldflags '$(LDFLAGS)' -o bin/tlsscope ./cmd/tlsscope
+
+# The bundled capture has a complete, a failed and a stalled handshake, so
+# tlsscope exits 1 (a handshake failed); only 2 and above is an error here.
+demo: build
+	@./bin/tlsscope testdata/demo.pcapng; status=$$?; [ $$status -le 1 ] || exit $$status
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+vet: deps
+	$(GO) vet ./...
+
+test: deps fmt-check vet
+	$(GO) test ./...
+
+# Regenerate the captures in testdata/ (byte for byte reproducible).
+testdata:
+	$(GO) test ./internal/capgen -run TestCapturesReproduced -write
+
+# Rewrite golden outputs after a reviewed change of behaviour.
+golden: deps
+	$(GO) test ./... -update
+
+FUZZ_TARGETS := decoder:FuzzConn decoder:FuzzClientHello decoder:FuzzServerHello decoder:FuzzHandshakeMessages flows:FuzzPacket
+
+fuzz: deps
+	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "fuzzing $$pkg $$name for $(FUZZTIME)"; \
+		$(GO) test ./$$pkg -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) || exit 1; done
+
+fuzz-short:
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=15s
+
+clean:
+	rm -rf bin
