@@ -625,6 +625,10 @@ func (c *Conn) handshake(side Side, msg []byte, offset, end int64, t time.Time) 
 			c.problem(side, t, "another ClientHello in the same connection")
 		}
 		m.Note = helloNote(ch)
+		if ch.Malformed != "" {
+			c.problem(side, t, "ClientHello: "+ch.Malformed)
+			m.Note += " (" + ch.Malformed + ")"
+		}
 	case typeServerHello:
 		sh := new(ServerHello)
 		if !sh.unmarshal(msg) {

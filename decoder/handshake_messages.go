@@ -54,6 +54,8 @@ type ClientHello struct {
 	EarlyData            bool
 	ECH                  bool // encrypted_client_hello: ServerName is the outer name
 	Cookie               bool
+	// Malformed says what of the extensions could not be parsed.
+	Malformed string
 }
 
 // HasExtension reports whether the hello carries extension t.
@@ -124,17 +126,49 @@ func (m *ClientHello) unmarshal(data []byte) bool {
 		return false
 	}
 	m.Compression = comp
-	exts, ok := readExtensions(&s)
+	// Past the fixed part, keep what parses and say what did not: a
+	// slightly broken hello still names its client.
+	exts, ok := readExtensionsLenient(&s)
 	if !ok {
-		return false
+		m.Malformed = "extensions block overruns the message"
 	}
 	m.Extensions = exts
 	for _, e := range exts {
-		if !m.parseExtension(e) {
-			return false
+		if !m.parseExtension(e) && m.Malformed == "" {
+			m.Malformed = "malformed " + ExtensionName(e.Type) + " extension"
 		}
 	}
 	return true
+}
+
+// readExtensionsLenient returns the extensions that parse, and false when
+// the block is cut short or overlong.
+func readExtensionsLenient(s *cryptobyte.String) ([]Extension, bool) {
+	if s.Empty() {
+		return nil, true
+	}
+	var list cryptobyte.String
+	ok := true
+	if !s.ReadUint16LengthPrefixed(&list) {
+		// Use what is there: the length says more than the message holds.
+		ok = false
+		if len(*s) < 2 {
+			return nil, false
+		}
+		list = (*s)[2:]
+	} else if !s.Empty() {
+		ok = false
+	}
+	var exts []Extension
+	for !list.Empty() {
+		var t uint16
+		var data cryptobyte.String
+		if !list.ReadUint16(&t) || !list.ReadUint16LengthPrefixed(&data) {
+			return exts, false
+		}
+		exts = append(exts, Extension{Type: t, Data: data})
+	}
+	return exts, ok
 }
 
 func (m *ClientHello) parseExtension(e Extension) bool {

@@ -50,6 +50,7 @@ type Analyzer struct {
 	opts      Options
 	dec       *linkDecoder
 	table     map[[2]netip.AddrPort]*conn
+	gone      map[[2]netip.AddrPort]tomb
 	nextID    int
 	asm       *reassembly.Assembler
 	now       time.Time
@@ -72,7 +73,7 @@ func NewAnalyzer(opts Options) *Analyzer {
 	if opts.IdleTimeout <= 0 {
 		opts.IdleTimeout = DefaultOptions.IdleTimeout
 	}
-	a := &Analyzer{opts: opts, dec: newLinkDecoder(), table: map[[2]netip.AddrPort]*conn{}, tlsPorts: map[uint16]bool{}}
+	a := &Analyzer{opts: opts, dec: newLinkDecoder(), table: map[[2]netip.AddrPort]*conn{}, gone: map[[2]netip.AddrPort]tomb{}, tlsPorts: map[uint16]bool{}}
 	a.Stats.UnsupportedLinkTypes = map[layers.LinkType]int64{}
 	for p := range TLSPorts {
 		a.tlsPorts[p] = true
@@ -150,6 +151,9 @@ func (a *Analyzer) newConn(seg *segment, t time.Time) *conn {
 	c := &conn{id: a.nextID, first: t}
 	a.nextID++
 	a.Stats.TCPStreams = a.nextID
+	if testHookNewConn != nil {
+		testHookNewConn(c.id, seg, t)
+	}
 	// Who is the client: the SYN's sender, the SYN-ACK's receiver, else the
 	// side talking to a well-known TLS port or the higher port.
 	switch {
@@ -188,6 +192,21 @@ func (a *Analyzer) segment(seg *segment, ci gopacket.CaptureInfo) {
 		c = nil
 	}
 	if c == nil {
+		if g, ok := a.gone[k]; ok {
+			// A late packet of a connection already judged keeps its stream
+			// number, as in Wireshark; only a SYN with a new sequence number
+			// starts another connection on the same addresses and ports.
+			gs := 0
+			if g.client != seg.src {
+				gs = 1
+			}
+			if !(tcp.SYN && !tcp.ACK && g.isnSet[gs] && tcp.Seq != g.isn[gs]) {
+				g.last = t
+				a.gone[k] = g
+				return
+			}
+			delete(a.gone, k)
+		}
 		c = a.newConn(seg, t)
 		a.table[k] = c
 		side = 0
@@ -247,6 +266,11 @@ func (a *Analyzer) tcpFacts(c *conn, side int, tcp *layers.TCP, t time.Time, tru
 		if tcp.SYN {
 			c.next[side] = tcp.Seq + 1
 		}
+	}
+	if tcp.SYN && c.closed {
+		// The same SYN again after a reset: the connection starts over
+		// (Wireshark keeps its stream number); forget how it ended.
+		f.FIN, f.RST, c.closed = [2]time.Time{}, [2]time.Time{}, false
 	}
 	switch {
 	case tcp.SYN && !tcp.ACK:
@@ -383,9 +407,15 @@ func (a *Analyzer) sweep() {
 	a.asm.FlushCloseOlderThan(a.now.Add(-30 * time.Second))
 	for k, c := range a.table {
 		idle := a.now.Sub(c.last)
-		if (c.closed && idle > 10*time.Second) || idle > a.opts.IdleTimeout {
+		if idle > a.opts.IdleTimeout {
 			a.finish(c, c.last)
 			delete(a.table, k)
+			a.gone[k] = tomb{client: c.ep[0], isn: c.isn, isnSet: c.isnSet, last: c.last}
+		}
+	}
+	for k, g := range a.gone {
+		if a.now.Sub(g.last) > 2*a.opts.IdleTimeout {
+			delete(a.gone, k)
 		}
 	}
 }
@@ -503,3 +533,15 @@ func (a *Analyzer) Progress() int64 { return atomicLoad(&a.Stats.Packets) }
 
 // ProgressBytes returns the bytes read so far.
 func (a *Analyzer) ProgressBytes() int64 { return atomicLoad(&a.Stats.Bytes) }
+
+// testHookNewConn, when set by a test, sees each new stream number.
+var testHookNewConn func(id int, seg *segment, t time.Time)
+
+// tomb remembers a finished connection's addresses, sequence numbers and
+// stream number for a while: a few bytes instead of the whole connection.
+type tomb struct {
+	client netip.AddrPort
+	isn    [2]uint32
+	isnSet [2]bool
+	last   time.Time
+}
