@@ -21,12 +21,12 @@ type connSpec struct {
 
 // Scenario is one capture file.
 type Scenario struct {
-	Name   string // file name in testdata/
-	Doc    string
-	Links  []Link // one per pcapng interface; pcap when there is one link and not NG
-	NG     bool
-	IPv6   bool
-	conns  []connSpec
+	Name  string // file name in testdata/
+	Doc   string
+	Links []Link // one per pcapng interface; pcap when there is one link and not NG
+	NG    bool
+	IPv6  bool
+	conns []connSpec
 	// Expect is what tshark must see: per tcp.stream, the handshake
 	// message types in order ("1,2,11,...") and plain alerts ("alert:40").
 	Expect map[int]string
@@ -180,7 +180,7 @@ func Scenarios() []*Scenario {
 				with(shopServer, tls12))},
 			Expect: map[int]string{0: "1,alert:40"}},
 		{Name: "alert-client-rejects-cert.pcap", Doc: "TLS 1.2: the client does not trust the server's issuer", Links: eth,
-			conns: []connSpec{std(with(shopClient, func(c *tls.Config) { tls12(c); c.RootCAs = p.otherRoots }), with(shopServer, tls12))},
+			conns:  []connSpec{std(with(shopClient, func(c *tls.Config) { tls12(c); c.RootCAs = p.otherRoots }), with(shopServer, tls12))},
 			Expect: map[int]string{0: "1,2,11,12,14,alert:42"}},
 		{Name: "stall-server-silent.pcap", Doc: "the server never answers the ClientHello; the client gives up after 5 s", Links: eth,
 			conns:  []connSpec{{client: client(shopClient, false), server: silentServer, timeout: [2]time.Duration{5 * time.Second, 0}}},
@@ -193,7 +193,7 @@ func Scenarios() []*Scenario {
 			conns:  []connSpec{{client: client(shopClient, false), server: resetServer}},
 			Expect: map[int]string{0: "1"}},
 		{Name: "split-client-hello.pcap", Doc: "TLS 1.3 ClientHello split across two TCP segments", Links: eth,
-			conns: []connSpec{{client: client(shopClient, false), server: server(shopServer), shaping: Shaping{SplitClientHello: true}}},
+			conns:  []connSpec{{client: client(shopClient, false), server: server(shopServer), shaping: Shaping{SplitClientHello: true}}},
 			Expect: map[int]string{0: "1,2"}},
 		{Name: "server-flight-shuffled.pcap", Doc: "TLS 1.2 server flight in 100-byte segments, one out of order, one retransmitted", Links: eth,
 			conns: []connSpec{{client: client(with(shopClient, tls12), false), server: server(with(shopServer, tls12)),

@@ -61,4 +61,3 @@ func TestTSharkSeesHandshakes(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
-
