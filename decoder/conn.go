@@ -451,7 +451,7 @@ func (c *Conn) record(side Side, typ uint8, body []byte, offset int64, t time.Ti
 			h.encrypted = true
 		}
 	case recordAlert:
-		if h.encrypted {
+		if h.encrypted || h.appData > 0 || !plainAlerts(body) {
 			a := Alert{From: side, Encrypted: true}
 			c.HS.Alerts = append(c.HS.Alerts, a)
 			c.addMessage(Message{Time: t, From: side, Type: "Alert", Length: len(body), Encrypted: true, Offset: offset, End: end})
@@ -528,6 +528,21 @@ func (c *Conn) record(side Side, typ uint8, body []byte, offset int64, t time.Ti
 	case recordHeartbeat:
 		c.addMessage(Message{Time: t, From: side, Type: "Heartbeat", Length: len(body), Encrypted: h.encrypted, Offset: offset, End: end})
 	}
+}
+
+// plainAlerts reports whether an alert record reads as plaintext alerts:
+// 2-byte level and description pairs with a defined level. Anything else
+// is protected, whatever the decoder believed about the direction.
+func plainAlerts(body []byte) bool {
+	if len(body) == 0 || len(body)%2 != 0 {
+		return false
+	}
+	for i := 0; i < len(body); i += 2 {
+		if body[i] != 1 && body[i] != 2 {
+			return false
+		}
+	}
+	return true
 }
 
 // alertSized: an encrypted TLS 1.3 record holding a 2-byte alert, its

@@ -147,7 +147,15 @@ func addr(a netip.AddrPort) string {
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-func msp(d time.Duration) *float64 { v := ms(d); return &v }
+// msp is a duration for an optional field; a negative one (clocks that
+// jump in damaged captures) is not a fact and is left out.
+func msp(d time.Duration) *float64 {
+	if d < 0 {
+		return nil
+	}
+	v := ms(d)
+	return &v
+}
 
 func names(vs []uint16, name func(uint16) string) []string {
 	out := make([]string, 0, len(vs))
