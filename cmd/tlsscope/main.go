@@ -81,7 +81,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&cfg.format, "format", "table", "output `format`: table, json, markdown or csv")
-	fs.DurationVar(&cfg.stallTimeout, "stall-timeout", flows.DefaultOptions.StallTimeout, "silence of the side that owes a message before a handshake is `stalled`")
+	fs.DurationVar(&cfg.stallTimeout, "stall-timeout", flows.DefaultOptions.StallTimeout, "`duration` of silence from the side that owes a message before a handshake is called stalled")
 	fs.StringVar(&cfg.only, "only", "", "show only these `outcomes` (comma-separated: complete,resumed,failed,reset,closed,stalled,incomplete,not_observed)")
 	fs.StringVar(&cfg.sni, "sni", "", "show only connections whose SNI matches the `pattern` (shell glob)")
 	fs.StringVar(&cfg.host, "host", "", "show only connections with this client or server `IP`")
