@@ -228,12 +228,17 @@ func Scenarios() []*Scenario {
 
 // Build runs a scenario's connections and returns its packets in time order.
 func (s *Scenario) Build() ([]Packet, error) {
+	// Client ports differ between scenarios, so that files can be merged.
+	var base uint16 = 40000
+	for _, c := range s.Name {
+		base += uint16(c)
+	}
 	var pkts []Packet
 	for i, cs := range s.conns {
 		sm := newSim(rtt)
 		sm.timeout, sm.dropAfter = cs.timeout, cs.dropAfter
 		evs := sm.run(cs.client, cs.server)
-		ep := endpoints{client: net.IPv4(192, 0, 2, 10), server: net.IPv4(198, 51, 100, 20), cport: uint16(50000 + 7*i), sport: 443}
+		ep := endpoints{client: net.IPv4(192, 0, 2, 10), server: net.IPv4(198, 51, 100, 20), cport: base + uint16(7*i), sport: 443}
 		if s.IPv6 {
 			ep.client, ep.server = net.ParseIP("2001:db8::10"), net.ParseIP("2001:db8:1::20")
 		}

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func runCLI(args ...string) (stdout, stderr string, code int) {
+	var o, e bytes.Buffer
+	code = run(args, &o, &e)
+	return o.String(), e.String(), code
+}
+
+const demo = "../../testdata/demo.pcapng"
+
+func TestExitStatus(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{demo}, exitProblem},                        // a failed and a stalled handshake
+		{[]string{"--exit-zero", demo}, exitOK},              // unless told otherwise
+		{[]string{"--only", "complete", demo}, exitOK},       // the filter decides what counts
+		{[]string{"../../testdata/tls13-full.pcap"}, exitOK}, // all fine
+		{[]string{"--format", "yaml", demo}, exitUsage},      // bad flag value
+		{[]string{"--only", "great", demo}, exitUsage},       // unknown outcome
+		{[]string{}, exitUsage},                              // nothing to read
+		{[]string{"no-such-file.pcap"}, exitUsage},           // unreadable input
+		{[]string{"--version"}, exitOK},
+	} {
+		if _, stderr, code := runCLI(tc.args...); code != tc.code {
+			t.Errorf("tlsscope %v: exit %d, want %d (stderr %q)", tc.args, code, tc.code, stderr)
+		}
+	}
+}
+
+func TestInputErrorsAreOneLine(t *testing.T) {
+	dir := t.TempDir()
+	html := filepath.Join(dir, "page.html")
+	os.WriteFile(html, []byte("<html><body>not a capture</body></html>"), 0o644)
+	empty := filepath.Join(dir, "empty.pcap")
+	os.WriteFile(empty, nil, 0o644)
+	// A pcap header and the first bytes of a packet record: cut short.
+	cut := filepath.Join(dir, "cut.pcap")
+	full, _ := os.ReadFile(demo)
+	_ = full
+	pcap, _ := os.ReadFile("../../testdata/tls13-full.pcap")
+	os.WriteFile(cut, pcap[:len(pcap)-100], 0o644)
+	for _, tc := range []struct {
+		file, want string
+		code       int
+	}{
+		{html, "page.html: not a pcap or pcapng file (starts with 3c 68 74 6d)", exitUsage},
+		{empty, "empty.pcap: empty file", exitUsage},
+		{filepath.Join(dir, "missing.pcap"), "missing.pcap: no such file or directory", exitUsage},
+		{cut, "cut.pcap: truncated: the last packet is cut short", exitOK},
+	} {
+		stdout, stderr, code := runCLI("--exit-zero", tc.file)
+		if code != tc.code || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%s: exit %d, stderr %q; want %d and %q", tc.file, code, stderr, tc.code, tc.want)
+		}
+		if strings.Count(strings.TrimSpace(stderr), "\n") > 0 || strings.Contains(stderr, "goroutine") {
+			t.Errorf("%s: stderr is not one line: %q", tc.file, stderr)
+		}
+		if tc.code == exitUsage && stdout != "" {
+			t.Errorf("%s: results on stdout despite the error: %q", tc.file, stdout)
+		}
+	}
+}
+
+func TestFilters(t *testing.T) {
+	out, _, _ := runCLI("--format", "csv", "--only", "stalled,failed", demo)
+	if n := strings.Count(out, "\n"); n != 3 {
+		t.Errorf("--only stalled,failed: %d lines, want header and 2:\n%s", n, out)
+	}
+	out, _, _ = runCLI("--format", "csv", "--stream", "2", demo)
+	if !strings.Contains(out, "stalled") || strings.Count(out, "\n") != 2 {
+		t.Errorf("--stream 2:\n%s", out)
+	}
+	out, _, _ = runCLI("--format", "csv", "--sni", "*.example", demo)
+	if strings.Count(out, "\n") != 4 {
+		t.Errorf("--sni '*.example':\n%s", out)
+	}
+	out, _, _ = runCLI("--format", "csv", "--sni", "nothing.here", demo)
+	if strings.Count(out, "\n") != 1 {
+		t.Errorf("--sni nothing.here:\n%s", out)
+	}
+	out, _, _ = runCLI("--format", "csv", "--port", "50007", demo)
+	if strings.Count(out, "\n") != 2 || !strings.Contains(out, "failed") {
+		t.Errorf("--port 50007:\n%s", out)
+	}
+}
+
+// TestNoColorOffTerminal: colour codes never reach a pipe or file.
+func TestNoColorOffTerminal(t *testing.T) {
+	out, _, _ := runCLI(demo)
+	if strings.Contains(out, "\x1b[") {
+		t.Error("ANSI colour in output that is not a terminal")
+	}
+}
+
+func TestMergeFiles(t *testing.T) {
+	out, _, _ := runCLI("--format", "csv", "../../testdata/tls13-full.pcap", "../../testdata/stall-server-silent.pcap")
+	if strings.Count(out, "\n") != 3 {
+		t.Errorf("two files: want two connections:\n%s", out)
+	}
+}
