@@ -88,9 +88,9 @@ func TestFilters(t *testing.T) {
 	if strings.Count(out, "\n") != 1 {
 		t.Errorf("--sni nothing.here:\n%s", out)
 	}
-	out, _, _ = runCLI("--format", "csv", "--port", "50007", demo)
+	out, _, _ = runCLI("--format", "csv", "--port", "41107", demo)
 	if strings.Count(out, "\n") != 2 || !strings.Contains(out, "failed") {
-		t.Errorf("--port 50007:\n%s", out)
+		t.Errorf("--port 41107:\n%s", out)
 	}
 }
 
