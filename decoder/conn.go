@@ -310,6 +310,9 @@ func (c *Conn) detect(side Side, t time.Time) bool {
 			return true
 		}
 		for _, p := range notTLSPrefixes {
+			if side == Server && c.rolesKnown {
+				break // a proxy's "HTTP/1.1 200" may come before TLS
+			}
 			if bytes.HasPrefix(b, p) {
 				c.problem(side, t, "not TLS: stream starts with "+quoteStart(b))
 				h.mode = modeDead
@@ -447,7 +450,11 @@ func (c *Conn) record(side Side, typ uint8, body []byte, offset int64, t time.Ti
 		// Before a ServerHello the version is unknown: a CCS then is
 		// TLS 1.3's middlebox compatibility one (RFC 8446 §D.4), as it is
 		// after a HelloRetryRequest. Only TLS 1.2 and earlier encrypt after it.
-		if v := c.version(); v != 0 && !tls13 {
+		v := c.version()
+		if v == 0 && c.HS.ClientHello != nil && !isTLS13(c.HS.ClientHello.MaxVersion()) && c.HS.HelloRetryRequest == nil {
+			v = c.HS.ClientHello.MaxVersion() // no TLS 1.3 offered: a real CCS
+		}
+		if v != 0 && !isTLS13(v) {
 			h.encrypted = true
 		}
 	case recordAlert:
@@ -634,8 +641,12 @@ func (c *Conn) handshake(side Side, msg []byte, offset, end int64, t time.Time) 
 		switch {
 		case c.HS.ClientHello == nil:
 			c.HS.ClientHello = ch
-		case c.HS.HelloRetryRequest != nil && c.HS.RetryClientHello == nil:
+		case c.HS.RetryClientHello == nil && (c.HS.HelloRetryRequest != nil || c.HS.ServerHello == nil):
+			// After a HelloRetryRequest, or one the capture missed.
 			c.HS.RetryClientHello = ch
+			if c.HS.HelloRetryRequest == nil {
+				c.problem(side, t, "a second ClientHello without a HelloRetryRequest in the capture")
+			}
 		default:
 			c.problem(side, t, "another ClientHello in the same connection")
 		}

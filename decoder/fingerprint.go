@@ -126,14 +126,17 @@ func (m *ClientHello) JA4() string {
 	}
 	alpn := "00"
 	if len(m.ALPN) > 0 && len(m.ALPN[0]) > 0 {
+		// First and last character of the first protocol; FoxIO's
+		// reference outputs (tls-non-ascii-alpn.pcapng) show a byte that is
+		// not an ASCII letter or digit as '9'.
 		p := m.ALPN[0]
-		first, last := p[0], p[len(p)-1]
-		if isAlnum(first) && isAlnum(last) {
-			alpn = string([]byte{first, last})
-		} else {
-			// Not printable: first hex digit of the first byte, last of the last.
-			alpn = fmt.Sprintf("%02x", first)[:1] + fmt.Sprintf("%02x", last)[1:]
+		pick := func(b byte) byte {
+			if isAlnum(b) {
+				return b
+			}
+			return '9'
 		}
+		alpn = string([]byte{pick(p[0]), pick(p[len(p)-1])})
 	}
 	a := fmt.Sprintf("t%s%s%02d%02d%s", ja4Version(m.MaxVersion()), sni, min(len(suites), 99), min(len(exts), 99), alpn)
 	sort.Slice(suites, func(i, j int) bool { return suites[i] < suites[j] })

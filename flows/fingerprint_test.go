@@ -1,0 +1,142 @@
+package flows
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/tlsscope/tlsscope/decoder"
+)
+
+// TestJA3MatchesTShark compares JA3 and JA3S with tshark's on every TCP
+// ClientHello and ServerHello of the generated captures and of the corpus.
+func TestJA3MatchesTShark(t *testing.T) {
+	tshark := needTShark(t)
+	files, _ := filepath.Glob(filepath.Join(testdata, "*.pcap*"))
+	files = append(files, sharedFiles(t)...)
+	compared, agreed := 0, 0
+	for _, f := range files {
+		out, err := exec.Command(tshark, append(tsharkArgs(f), "-Y", "tcp && (tls.handshake.type == 1 || tls.handshake.type == 2)",
+			"-T", "fields", "-E", "separator=/t", "-E", "aggregator=|", "-e", "tcp.stream", "-e", "tls.handshake.ja3_full", "-e", "tls.handshake.ja3s_full")...).Output()
+		if err != nil && len(out) == 0 {
+			continue
+		}
+		results, _ := analyze(t, f)
+		ours := map[int]map[string]bool{}
+		for _, r := range results {
+			set := map[string]bool{}
+			for _, ch := range []*decoder.ClientHello{r.HS.ClientHello, r.HS.RetryClientHello} {
+				if ch != nil {
+					full, _ := ch.JA3()
+					set[full] = true
+				}
+			}
+			for _, sh := range []*decoder.ServerHello{r.HS.ServerHello, r.HS.HelloRetryRequest} {
+				if sh != nil && !sh.SSLv2 {
+					full, _ := sh.JA3S()
+					set[full] = true
+				}
+			}
+			ours[r.Stream] = set
+		}
+		for _, line := range strings.Split(strings.TrimRight(string(out), "\n"), "\n") {
+			fs := strings.Split(line, "\t")
+			if len(fs) != 3 {
+				continue
+			}
+			stream, _ := strconv.Atoi(fs[0])
+			if renumber, ok := streamExceptions[filepath.Base(f)]; ok {
+				stream = renumber(stream)
+			}
+			for _, field := range fs[1:] {
+				for _, fp := range strings.Split(field, "|") {
+					if fp == "" {
+						continue
+					}
+					compared++
+					if ours[stream][fp] {
+						agreed++
+					} else {
+						t.Errorf("%s: stream %d: tshark's %q is not among ours %v", f, stream, fp, keys(ours[stream]))
+					}
+				}
+			}
+		}
+	}
+	t.Logf("JA3/JA3S: %d of %d tshark fingerprints agree", agreed, compared)
+	if compared < 400 {
+		t.Errorf("only %d fingerprints compared", compared)
+	}
+}
+
+func keys(m map[string]bool) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+// TestJA4MatchesFoxIO compares JA4 with the expected outputs FoxIO ships
+// for its own captures (python/test/testdata/*.json), for TCP streams.
+func TestJA4MatchesFoxIO(t *testing.T) {
+	sharedFiles(t)
+	expected, _ := filepath.Glob(filepath.Join(sharedCaptures, "ja4/python/test/testdata/*.json"))
+	compared := 0
+	for _, e := range expected {
+		capture := filepath.Join(sharedCaptures, "ja4/pcap", strings.TrimSuffix(filepath.Base(e), ".json"))
+		if _, err := os.Stat(capture); err != nil {
+			continue
+		}
+		data, err := os.ReadFile(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rows []map[string]any
+		if err := json.Unmarshal(data, &rows); err != nil {
+			t.Fatalf("%s: %v", e, err)
+		}
+		results, _ := analyze(t, capture)
+		byStream := map[int]*Result{}
+		for _, r := range results {
+			byStream[r.Stream] = r
+		}
+		for _, row := range rows {
+			for _, k := range []string{"JA4.1", "JA4.2"} {
+				want, _ := row[k].(string)
+				if !strings.HasPrefix(want, "t") {
+					continue // QUIC ("q") is not ours yet
+				}
+				stream := int(row["stream"].(float64))
+				if renumber, ok := streamExceptions[filepath.Base(capture)]; ok {
+					stream = renumber(stream)
+				}
+				compared++
+				r := byStream[stream]
+				if r == nil || r.HS.ClientHello == nil {
+					t.Errorf("%s: stream %d: no ClientHello here (FoxIO %s %s)", capture, stream, k, want)
+					continue
+				}
+				ch := r.HS.ClientHello
+				if k == "JA4.2" {
+					ch = r.HS.RetryClientHello
+				}
+				if ch == nil || ch.JA4() != want {
+					got := ""
+					if ch != nil {
+						got = ch.JA4()
+					}
+					t.Errorf("%s: stream %d %s: %s, FoxIO %s", capture, stream, k, got, want)
+				}
+			}
+		}
+	}
+	t.Logf("JA4: %d TCP fingerprints compared with FoxIO's expected outputs", compared)
+	if compared < 50 {
+		t.Errorf("only %d JA4 compared", compared)
+	}
+}
