@@ -406,6 +406,16 @@ func (c *Conn) readRecord(side Side, t time.Time) bool {
 		return false
 	}
 	typ, ver, n := b[0], uint16(b[1])<<8|uint16(b[2]), int(b[3])<<8|int(b[4])
+	if (typ < recordChangeCipherSpec || typ > recordHeartbeat) && b[1] == 3 && b[2] <= 4 && n <= maxRecordLength && (typ >= 25 && typ < 64 || typ < 20) {
+		// A well-formed header of a content type we do not know (RFC 8446
+		// §5 lets peers define new ones): note it and skip the record.
+		if len(b) < 5+n {
+			return false
+		}
+		c.problem(side, t, fmt.Sprintf("record of unknown content type %d skipped", typ))
+		c.consume(h, 5+n)
+		return true
+	}
 	if typ < recordChangeCipherSpec || typ > recordHeartbeat || b[1] != 3 && b[1] != 0x7f && !(b[1] == 0 && typ != recordHandshake) {
 		if h.encrypted || c.HS.Midstream {
 			c.problem(side, t, fmt.Sprintf("lost record sync at offset %d (type %d, version 0x%04x)", h.offset, typ, ver))
