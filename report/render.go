@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -27,13 +28,36 @@ type Options struct {
 
 // WriteJSON writes one JSON object per connection, one per line.
 func WriteJSON(w io.Writer, conns []*Connection) error {
-	enc := json.NewEncoder(w)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
 	for _, c := range conns {
+		buf.Reset()
 		if err := enc.Encode(c); err != nil {
+			return err
+		}
+		if _, err := w.Write(escapeBidi(buf.Bytes())); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// escapeBidi writes Unicode bidirectional controls as \u escapes: the
+// same JSON value, but a terminal showing the line cannot be made to
+// reorder it.
+func escapeBidi(b []byte) []byte {
+	if !bytes.ContainsAny(b, "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069") {
+		return b
+	}
+	var out bytes.Buffer
+	for _, r := range string(b) {
+		if r == 0x200e || r == 0x200f || r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069 {
+			fmt.Fprintf(&out, "\\u%04x", r)
+			continue
+		}
+		out.WriteRune(r)
+	}
+	return out.Bytes()
 }
 
 // TableHeader is the table's columns, shared with CSV.
