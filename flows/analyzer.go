@@ -63,6 +63,9 @@ type Analyzer struct {
 	// OnResult, when set, receives each result as soon as it is final
 	// (live mode); otherwise results are returned by Finish.
 	OnResult func(*Result)
+	ready    map[int]*Result // judged, waiting for earlier streams
+	finished map[int]bool
+	emitNext int
 }
 
 // NewAnalyzer starts an analysis.
@@ -75,6 +78,7 @@ func NewAnalyzer(opts Options) *Analyzer {
 	}
 	a := &Analyzer{opts: opts, dec: newLinkDecoder(), table: map[[2]netip.AddrPort]*conn{}, gone: map[[2]netip.AddrPort]tomb{}, tlsPorts: map[uint16]bool{}}
 	a.Stats.UnsupportedLinkTypes = map[layers.LinkType]int64{}
+	a.ready, a.finished = map[int]*Result{}, map[int]bool{}
 	for p := range TLSPorts {
 		a.tlsPorts[p] = true
 	}
@@ -404,60 +408,97 @@ func (c *conn) fillHole(side int, start, end uint32) bool {
 // segments that will not come, all on the capture clock.
 func (a *Analyzer) sweep() {
 	a.lastSweep = a.now
-	a.asm.FlushCloseOlderThan(a.now.Add(-30 * time.Second))
+	a.asm.FlushCloseOlderThan(a.now.Add(-10 * time.Second))
 	for k, c := range a.table {
 		idle := a.now.Sub(c.last)
-		if idle > a.opts.IdleTimeout {
+		// A closed connection lingers for late ACKs and retransmissions;
+		// one that never carried data longer, since its SYN may come again
+		// with the same sequence number (Wireshark keeps the stream then).
+		// Two seconds of capture time catch late ACKs and the peer's FIN;
+		// data after a FIN no longer changes a verdict.
+		linger := 2 * time.Second
+		if !c.sawPayload {
+			linger = time.Minute
+		}
+		if (c.closing() && idle > linger) || idle > a.opts.IdleTimeout {
+			c.endedIdle = !c.closed
 			a.finish(c, c.last)
 			delete(a.table, k)
 			a.gone[k] = tomb{client: c.ep[0], isn: c.isn, isnSet: c.isnSet, last: c.last}
 		}
 	}
 	for k, g := range a.gone {
-		if a.now.Sub(g.last) > 2*a.opts.IdleTimeout {
+		if a.now.Sub(g.last) > time.Minute {
 			delete(a.gone, k)
 		}
 	}
 }
 
 // Finish judges every connection still open at the end of the capture
-// and returns all results ordered by stream number.
+// and returns the results not yet given to OnResult, ordered by stream.
 func (a *Analyzer) Finish() []*Result {
 	a.asm.FlushAll()
+	open := make([]*conn, 0, len(a.table))
 	for k, c := range a.table {
-		a.finish(c, a.now)
+		open = append(open, c)
 		delete(a.table, k)
+	}
+	sort.Slice(open, func(i, j int) bool { return open[i].id < open[j].id })
+	for _, c := range open {
+		a.finish(c, a.now)
 	}
 	var out []*Result
 	for _, c := range a.done {
-		if r := a.result(c, true); r != nil {
+		if r := a.result(c); r != nil {
 			out = append(out, r)
 		}
 	}
 	a.done = nil
+	for id := a.emitNext; id < a.nextID; id++ {
+		if r := a.ready[id]; r != nil {
+			out = append(out, r)
+		}
+	}
+	a.ready = map[int]*Result{}
+	a.emitNext = a.nextID
 	sort.Slice(out, func(i, j int) bool { return out[i].Stream < out[j].Stream })
 	return out
 }
 
-// finish ends a connection. TLS connections are judged at once; plain TCP
-// connections wait for the end of the capture, since whether their port
-// carries TLS may only show later.
+// finish ends a connection. Without OnResult, connections are judged at
+// the end, when every port that carried TLS is known. With OnResult they
+// are judged now and handed over in stream order: a result waits only
+// for the streams before it to end, so memory follows the connections
+// open at once, not the size of the capture.
 func (a *Analyzer) finish(c *conn, at time.Time) {
 	if c.finished {
 		return
 	}
 	c.finished = true
 	c.last = at
+	if c.stream != nil {
+		// The reassembler may keep its half of a quiet connection for a
+		// while: let it hold nothing of ours.
+		c.stream.c = nil
+		c.stream = nil
+	}
 	if c.tls.Decided() {
 		a.noteTLSPort(c)
 	}
-	if a.OnResult != nil {
-		if r := a.result(c, false); r != nil {
-			a.OnResult(r)
-			return
-		}
+	if a.OnResult == nil {
+		a.done = append(a.done, c)
+		return
 	}
-	a.done = append(a.done, c)
+	a.ready[c.id] = a.result(c)
+	a.finished[c.id] = true
+	for a.finished[a.emitNext] {
+		if r := a.ready[a.emitNext]; r != nil {
+			a.OnResult(r)
+		}
+		delete(a.ready, a.emitNext)
+		delete(a.finished, a.emitNext)
+		a.emitNext++
+	}
 }
 
 // asmContext carries the packet's capture info and connection to the
@@ -474,7 +515,9 @@ type streamFactory struct{ a *Analyzer }
 
 func (f *streamFactory) New(_, _ gopacket.Flow, _ *layers.TCP, ac reassembly.AssemblerContext) reassembly.Stream {
 	x := ac.(*asmContext)
-	return &stream{c: x.c, firstSide: x.side}
+	st := &stream{c: x.c, firstSide: x.side}
+	x.c.stream = st
+	return st
 }
 
 // stream receives one connection's reassembled bytes.
@@ -502,6 +545,9 @@ func (s *stream) side(dir reassembly.TCPFlowDirection) int {
 }
 
 func (s *stream) ReassembledSG(sg reassembly.ScatterGather, ac reassembly.AssemblerContext) {
+	if s.c == nil {
+		return
+	}
 	dir, _, _, skip := sg.Info()
 	side := s.side(dir)
 	n, _ := sg.Lengths()
@@ -544,4 +590,10 @@ type tomb struct {
 	isn    [2]uint32
 	isnSet [2]bool
 	last   time.Time
+}
+
+// closing reports whether either side sent FIN or RST.
+func (c *conn) closing() bool {
+	f := &c.tcp
+	return c.closed || !f.FIN[0].IsZero() || !f.FIN[1].IsZero() || !f.RST[0].IsZero() || !f.RST[1].IsZero()
 }

@@ -61,8 +61,10 @@ type conn struct {
 	decided     bool
 	closed      bool
 	finished    bool // result produced
+	endedIdle   bool // expired without FIN or RST
 	netFlow     [2][]byte
 	sawPayload  bool
+	stream      *stream // its reassembler callbacks, while not finished
 }
 
 type seqRange struct{ start, end uint32 }

@@ -60,7 +60,7 @@ type Result struct {
 
 // result builds the Result of a finished connection; nil when the
 // connection is not one to report (not TLS, no TLS expected).
-func (a *Analyzer) result(c *conn, final bool) *Result {
+func (a *Analyzer) result(c *conn) *Result {
 	st := c.tls.State()
 	flip := c.tls.Flipped()
 	r := &Result{Stream: c.id, Client: c.ep[0], Server: c.ep[1], Start: c.first, End: c.last, HS: &c.tls.HS,
@@ -80,7 +80,7 @@ func (a *Analyzer) result(c *conn, final bool) *Result {
 	case decoder.PhaseNotTLS:
 		return nil
 	case decoder.PhaseNone:
-		if !final || !a.tlsPorts[r.Server.Port()] || f.Bytes[0] > 0 || f.Bytes[1] > 0 {
+		if !a.tlsPorts[r.Server.Port()] || f.Bytes[0] > 0 || f.Bytes[1] > 0 {
 			return nil
 		}
 		if f.SYN.IsZero() && f.SYNACK.IsZero() {
@@ -99,7 +99,7 @@ func (a *Analyzer) result(c *conn, final bool) *Result {
 	r.Resumption = st.Resumption
 	// How the connection ended.
 	r.EndedBy = "capture_end"
-	if !final && c.last.Before(a.now) {
+	if c.endedIdle {
 		r.EndedBy = "idle"
 	}
 	endAt := r.End
@@ -120,9 +120,6 @@ func (a *Analyzer) result(c *conn, final bool) *Result {
 			r.EndedBy = "rst"
 		}
 		endAt = firstClose
-	} else if final {
-		endAt = a.now
-		r.End = a.now
 	}
 	switch st.Phase {
 	case decoder.PhaseComplete:
