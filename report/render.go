@@ -359,24 +359,55 @@ func WriteMarkdown(w io.Writer, conns []*Connection, opts Options) error {
 	return nil
 }
 
-// WriteCSV writes one line per connection: the table's columns and the outcome.
-func WriteCSV(w io.Writer, conns []*Connection) error {
-	cw := csv.NewWriter(w)
-	if err := cw.Write(append(append([]string{}, TableHeader...), "Outcome")); err != nil {
+// CSVWriter writes one line per connection: the table's columns and the
+// outcome, after a header line.
+type CSVWriter struct {
+	w      *csv.Writer
+	header bool
+}
+
+// NewCSVWriter starts CSV output.
+func NewCSVWriter(w io.Writer) *CSVWriter { return &CSVWriter{w: csv.NewWriter(w)} }
+
+// Write adds a connection.
+func (cw *CSVWriter) Write(c *Connection) error {
+	if err := cw.writeHeader(); err != nil {
 		return err
 	}
-	for _, c := range conns {
-		cells := row(c)
-		for i, s := range cells {
-			// Spreadsheets run cells that start with these as formulas.
-			if s != "" && strings.ContainsRune("=+-@", rune(s[0])) {
-				cells[i] = "'" + s
-			}
+	cells := row(c)
+	for i, s := range cells {
+		// Spreadsheets run cells that start with these as formulas.
+		if s != "" && strings.ContainsRune("=+-@", rune(s[0])) {
+			cells[i] = "'" + s
 		}
-		if err := cw.Write(append(cells, c.Outcome)); err != nil {
+	}
+	return cw.w.Write(append(cells, c.Outcome))
+}
+
+func (cw *CSVWriter) writeHeader() error {
+	if cw.header {
+		return nil
+	}
+	cw.header = true
+	return cw.w.Write(append(append([]string{}, TableHeader...), "Outcome"))
+}
+
+// Flush writes what is buffered (and the header when there was no row).
+func (cw *CSVWriter) Flush() error {
+	if err := cw.writeHeader(); err != nil {
+		return err
+	}
+	cw.w.Flush()
+	return cw.w.Error()
+}
+
+// WriteCSV writes the connections as CSV.
+func WriteCSV(w io.Writer, conns []*Connection) error {
+	cw := NewCSVWriter(w)
+	for _, c := range conns {
+		if err := cw.Write(c); err != nil {
 			return err
 		}
 	}
-	cw.Flush()
-	return cw.Error()
+	return cw.Flush()
 }

@@ -145,6 +145,42 @@ func run(args []string, stdout, stderr io.Writer) int {
 	a := flows.NewAnalyzer(opts)
 	var inputs []string
 	var warnings []error
+	ropts := report.Options{Color: !cfg.noColor && isTerminal(stdout) && os.Getenv("NO_COLOR") == "",
+		Detail: cfg.detail || cfg.stream >= 0}
+
+	// JSON Lines and CSV are written as connections end, in stream order,
+	// so memory follows the open connections, not the capture; the table
+	// and Markdown need every row first.
+	var conns []*report.Connection
+	var csvw *report.CSVWriter
+	status := exitOK
+	var writeErr error
+	emit := func(r *flows.Result) {
+		if !keep(r, cfg, only) || writeErr != nil {
+			return
+		}
+		c := report.Build(r)
+		switch r.Outcome {
+		case flows.Failed, flows.Stalled, flows.Reset, flows.Closed:
+			status = exitProblem
+		}
+		switch cfg.format {
+		case "json":
+			writeErr = report.WriteJSON(stdout, []*report.Connection{c})
+		case "csv":
+			writeErr = csvw.Write(c)
+		default:
+			conns = append(conns, c)
+		}
+	}
+	switch cfg.format {
+	case "json":
+		a.OnResult = emit
+	case "csv":
+		csvw = report.NewCSVWriter(stdout)
+		a.OnResult = emit
+	}
+
 	if cfg.iface != "" {
 		src, err := flows.OpenLive(cfg.iface, cfg.bpf, cfg.snaplen, cfg.promisc)
 		if err != nil {
@@ -192,7 +228,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		warnings = append(warnings, m.Warnings...)
 	}
-	results := a.Finish()
+	for _, r := range a.Finish() {
+		emit(r)
+	}
+	if csvw != nil && writeErr == nil {
+		writeErr = csvw.Flush()
+	}
 	for _, w := range warnings {
 		fmt.Fprintln(stderr, "tlsscope: warning:", w)
 	}
@@ -204,34 +245,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if a.Stats.IPFragments > 0 {
 		fmt.Fprintf(stderr, "tlsscope: warning: %d IP fragments not reassembled\n", a.Stats.IPFragments)
 	}
-	var conns []*report.Connection
-	status := exitOK
-	for _, r := range results {
-		if !keep(r, cfg, only) {
-			continue
-		}
-		c := report.Build(r)
-		conns = append(conns, c)
-		switch r.Outcome {
-		case flows.Failed, flows.Stalled, flows.Reset, flows.Closed:
-			status = exitProblem
-		}
-	}
-	ropts := report.Options{Color: !cfg.noColor && isTerminal(stdout) && os.Getenv("NO_COLOR") == "",
-		Detail: cfg.detail || cfg.stream >= 0, Inputs: inputs}
-	var err error
+	ropts.Inputs = inputs
 	switch cfg.format {
-	case "json":
-		err = report.WriteJSON(stdout, conns)
 	case "markdown":
-		err = report.WriteMarkdown(stdout, conns, ropts)
-	case "csv":
-		err = report.WriteCSV(stdout, conns)
-	default:
-		err = report.WriteTable(stdout, conns, ropts)
+		writeErr = report.WriteMarkdown(stdout, conns, ropts)
+	case "table":
+		writeErr = report.WriteTable(stdout, conns, ropts)
 	}
-	if err != nil {
-		fmt.Fprintln(stderr, "tlsscope: writing output:", err)
+	if writeErr != nil {
+		fmt.Fprintln(stderr, "tlsscope: writing output:", writeErr)
 		return exitUsage
 	}
 	if cfg.exitZero {

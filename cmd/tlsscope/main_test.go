@@ -108,3 +108,22 @@ func TestMergeFiles(t *testing.T) {
 		t.Errorf("two files: want two connections:\n%s", out)
 	}
 }
+
+// TestStreamedOutputEqualsGolden: JSON and CSV are written as connections
+// end; they must equal the golden files, which are made from the whole
+// result set at once.
+func TestStreamedOutputEqualsGolden(t *testing.T) {
+	files, _ := filepath.Glob("../../testdata/*.pcap*")
+	for _, f := range files {
+		for format, ext := range map[string]string{"json": "json", "csv": "csv"} {
+			out, _, _ := runCLI("--format", format, f)
+			want, err := os.ReadFile(filepath.Join("../../testdata/golden", filepath.Base(f)+"."+ext))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if out != string(want) {
+				t.Errorf("%s --format %s differs from its golden file", filepath.Base(f), format)
+			}
+		}
+	}
+}
