@@ -5,7 +5,7 @@ VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 FUZZTIME ?= 1m
 
-.PHONY: all build demo test vet fmt-check deps testdata golden fuzz fuzz-short clean
+.PHONY: all build demo test vet fmt-check deps testdata golden fuzz fuzz-short verify clean
 
 all: build
 
@@ -38,6 +38,11 @@ vet: deps
 
 test: deps fmt-check vet
 	$(GO) test ./...
+
+# The differential test against tshark and the peer baselines, with the
+# agreement tables (needs tshark and ../shared/captures).
+verify: deps
+	$(GO) test ./verify -count=1 -v -run 'TestDifferential|TestBaselines' -args -agreement $(CURDIR)/verify/agreement.md | grep -v '^=== RUN'
 
 # Regenerate the captures in testdata/ (byte for byte reproducible).
 testdata:

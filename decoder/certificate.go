@@ -42,6 +42,9 @@ func ParseCertificate(der []byte) *Certificate {
 	x, err := x509.ParseCertificate(der)
 	if err != nil {
 		c.Error = err.Error()
+		if lenientTBS(der, c) {
+			c.Error += " (names, serial and validity read without its checks)"
+		}
 		return c
 	}
 	c.Subject = x.Subject.String()

@@ -189,7 +189,7 @@ func certificates(cs []*decoder.Certificate) []Certificate {
 			DNSNames: c.DNSNames, IPAddresses: c.IPAddresses, PublicKey: c.PublicKey,
 			SignatureAlgorithm: c.SignatureAlgorithm, SHA256: c.SHA256, Length: c.Length,
 			IsCA: c.IsCA, SelfSigned: c.SelfSigned, Error: c.Error}
-		if c.Error == "" {
+		if !c.NotBefore.IsZero() || !c.NotAfter.IsZero() {
 			x.NotBefore = c.NotBefore.Format(time.RFC3339)
 			x.NotAfter = c.NotAfter.Format(time.RFC3339)
 		}

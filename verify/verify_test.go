@@ -1,0 +1,346 @@
+package verify
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tlsscope/tlsscope/decoder"
+	"github.com/tlsscope/tlsscope/flows"
+	"github.com/tlsscope/tlsscope/report"
+)
+
+var reportFile = flag.String("agreement", "", "write the agreement tables (Markdown) to this file")
+
+const (
+	testdata = "../testdata"
+	shared   = "../../shared/captures"
+)
+
+func needTShark(t *testing.T) string {
+	path, err := exec.LookPath("tshark")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("tshark is not installed, and CI must run the differential test")
+		}
+		t.Skip("tshark not installed (apt-get install tshark): skipping the differential test")
+	}
+	return path
+}
+
+// captures lists the generated captures and, when present, the corpus.
+func captures(t *testing.T) []string {
+	files, _ := filepath.Glob(filepath.Join(testdata, "*.pcap*"))
+	if _, err := os.Stat(shared); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("../shared/captures is absent, and CI must compare on it")
+		}
+		t.Log("../shared/captures absent: comparing on the generated captures only")
+		return files
+	}
+	filepath.WalkDir(shared, func(p string, d os.DirEntry, err error) error {
+		n := d.Name()
+		if err == nil && !d.IsDir() && strings.Contains(n, ".pcap") && !strings.HasSuffix(n, ".json") && !strings.HasSuffix(n, ".snap") {
+			files = append(files, p)
+		}
+		return nil
+	})
+	sort.Strings(files)
+	return files
+}
+
+// ours runs tlsscope over a file and returns its JSON Lines, decoded: the
+// comparison goes through the published contract.
+func ours(t *testing.T, file string) map[int]*report.Connection {
+	src, err := flows.OpenFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := flows.NewMerge([]flows.Source{src})
+	defer m.Close()
+	a := flows.NewAnalyzer(flows.DefaultOptions)
+	a.Run(m)
+	var conns []*report.Connection
+	for _, r := range a.Finish() {
+		conns = append(conns, report.Build(r))
+	}
+	var buf bytes.Buffer
+	if err := report.WriteJSON(&buf, conns); err != nil {
+		t.Fatal(err)
+	}
+	out := map[int]*report.Connection{}
+	dec := json.NewDecoder(&buf)
+	for dec.More() {
+		c := new(report.Connection)
+		if err := dec.Decode(c); err != nil {
+			t.Fatal(err)
+		}
+		out[c.Stream] = c
+	}
+	return out
+}
+
+// exception is a reviewed disagreement: tshark and tlsscope differ, and
+// the reason and evidence say who is right.
+type exception struct {
+	file, stream, field, reason string
+	used                        bool
+}
+
+func readExceptions(t *testing.T) []*exception {
+	f, err := os.Open("exceptions.tsv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []*exception
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		p := strings.SplitN(line, "\t", 4)
+		if len(p) != 4 || strings.TrimSpace(p[3]) == "" {
+			t.Fatalf("exceptions.tsv: %q: want file, stream, field and a reason, tab-separated", line)
+		}
+		out = append(out, &exception{file: p[0], stream: p[1], field: p[2], reason: p[3]})
+	}
+	return out
+}
+
+func excepted(ex []*exception, file string, stream int, field string) bool {
+	for _, e := range ex {
+		if e.file == name(file) && (e.stream == "*" || e.stream == strconv.Itoa(stream)) && e.field == field {
+			e.used = true
+			return true
+		}
+	}
+	return false
+}
+
+// renumber maps tshark's tcp.stream to ours where Wireshark's numbering
+// depends on a dissector (see flows.TestStreamNumbersMatchTShark).
+var renumber = map[string]func(int) int{"socks-https-example.pcap": func(s int) int { return s / 2 }}
+
+type tally struct{ compared, agreed, excepted int }
+
+func suiteNames(nums []string) []string {
+	out := make([]string, len(nums))
+	for i, n := range nums {
+		out[i] = decoder.CipherSuiteName(hexNumber(n))
+	}
+	return out
+}
+
+func versionNames(nums []string) []string {
+	out := make([]string, len(nums))
+	for i, n := range nums {
+		out[i] = decoder.VersionName(hexNumber(n))
+	}
+	return out
+}
+
+func certField(cs []report.Certificate, f func(report.Certificate) []string) []string {
+	var out []string
+	for _, c := range cs {
+		out = append(out, f(c)...)
+	}
+	return out
+}
+
+func tshTime(s string) string {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return s
+	}
+	return t.UTC().Format("2006-01-02 15:04:05")
+}
+
+// TestDifferential compares tlsscope with tshark field by field on every
+// capture, prints the agreement per field and per file, and fails on any
+// disagreement that exceptions.tsv does not explain.
+func TestDifferential(t *testing.T) {
+	tshark := needTShark(t)
+	ex := readExceptions(t)
+	byField := map[string]*tally{}
+	byFile := map[string]*tally{}
+	var fieldOrder []string
+	for _, file := range captures(t) {
+		views, err := readTShark(tshark, file)
+		if err != nil {
+			t.Logf("%v", err)
+			continue
+		}
+		conns := ours(t, file)
+		base := name(file)
+		ft := &tally{}
+		byFile[base] = ft
+		streams := make([]int, 0, len(views))
+		for s := range views {
+			streams = append(streams, s)
+		}
+		sort.Ints(streams)
+		for _, s := range streams {
+			v := views[s]
+			stream := s
+			if rn := renumber[filepath.Base(file)]; rn != nil {
+				stream = rn(s)
+			}
+			c := conns[stream]
+			if c == nil {
+				c = &report.Connection{}
+			}
+			compare := func(field string, want, got []string) {
+				agree := strings.Join(want, ",") == strings.Join(got, ",")
+				if field == "serials" && len(got) > 0 && len(want) > len(got) {
+					// tshark's x509af.serialNumber also holds the serials an
+					// OCSP response or an authority key identifier in the same
+					// frame names: ours must appear among them, in order.
+					agree = subsequence(got, want)
+				}
+				if agree {
+					want = got
+				}
+				if byField[field] == nil {
+					byField[field] = &tally{}
+					fieldOrder = append(fieldOrder, field)
+				}
+				bt := byField[field]
+				bt.compared++
+				ft.compared++
+				w, g := strings.Join(want, ","), strings.Join(got, ",")
+				if w == g {
+					bt.agreed++
+					ft.agreed++
+					return
+				}
+				if excepted(ex, file, stream, field) {
+					bt.excepted++
+					ft.excepted++
+					return
+				}
+				t.Errorf("%s stream %d %s:\n  tshark   %q\n  tlsscope %q", base, stream, field, w, g)
+			}
+			ch, sh := c.ClientHello, c.ServerHello
+			if ch == nil {
+				ch = &report.ClientHello{}
+			}
+			if sh == nil {
+				sh = &report.ServerHello{}
+			}
+			if v.sawHello {
+				compare("sni", []string{*v.sni}, []string{ch.SNI})
+				compare("offered_suites", suiteNames(v.suites), ch.CipherSuites)
+				compare("offered_versions", versionNames(v.versions), ch.SupportedVersions)
+				compare("alpn_offered", v.alpnOffered, ch.ALPN)
+				compare("ja3", []string{v.ja3}, []string{ch.JA3Full})
+			}
+			if v.sawServer {
+				compare("chosen_suite", suiteNames([]string{v.chosenSuite}), []string{sh.CipherSuite})
+				version := c.Version
+				if version == "" && sh.HelloRetryRequest {
+					version = "(HelloRetryRequest only)"
+				}
+				compare("version", versionNames([]string{v.version}), []string{version})
+				compare("alpn_chosen", []string{v.alpnChosen}, []string{sh.ALPN})
+				compare("ja3s", []string{v.ja3s}, []string{sh.JA3SFull})
+			}
+			if v.certs != nil {
+				compare("certificates", v.certs, certField(c.Certificates, func(x report.Certificate) []string { return []string{x.SHA256} }))
+				compare("serials", v.serials, certField(c.Certificates, func(x report.Certificate) []string { return []string{strings.TrimLeft(x.Serial, "0")} }))
+				if v.validity != nil {
+					compare("validity", v.validity, certField(c.Certificates, func(x report.Certificate) []string {
+						return []string{tshTime(x.NotBefore), tshTime(x.NotAfter)}
+					}))
+				}
+			}
+			if v.clientCerts != nil {
+				compare("client_certificates", v.clientCerts, certField(c.ClientCertificates, func(x report.Certificate) []string { return []string{x.SHA256} }))
+			}
+			if v.ticket != "" {
+				got := ""
+				if c.SessionTicket != nil {
+					got = strconv.Itoa(int(c.SessionTicket.LifetimeS))
+				}
+				compare("ticket_lifetime", []string{v.ticket}, []string{got})
+			}
+			if len(v.alerts) > 0 {
+				var got []string
+				for _, a := range c.Alerts {
+					if !a.Encrypted {
+						got = append(got, a.From+":"+a.Level+":"+a.Description)
+					}
+				}
+				compare("alerts", v.alerts, got)
+			}
+		}
+	}
+	for _, e := range ex {
+		if !e.used {
+			t.Errorf("exceptions.tsv: %s stream %s %s is no longer needed: remove it", e.file, e.stream, e.field)
+		}
+	}
+	var total tally
+	var md strings.Builder
+	md.WriteString("| field | compared | agree | explained exceptions | agreement |\n|---|---:|---:|---:|---:|\n")
+	for _, f := range fieldOrder {
+		x := byField[f]
+		total.compared += x.compared
+		total.agreed += x.agreed
+		total.excepted += x.excepted
+		fmt.Fprintf(&md, "| %s | %d | %d | %d | %.2f%% |\n", f, x.compared, x.agreed, x.excepted, 100*float64(x.agreed)/float64(x.compared))
+	}
+	fmt.Fprintf(&md, "| **all** | %d | %d | %d | %.2f%% |\n\n", total.compared, total.agreed, total.excepted, 100*float64(total.agreed)/float64(total.compared))
+	md.WriteString("| file | compared | agree | explained exceptions |\n|---|---:|---:|---:|\n")
+	files := make([]string, 0, len(byFile))
+	for f := range byFile {
+		files = append(files, f)
+	}
+	sort.Strings(files)
+	for _, f := range files {
+		x := byFile[f]
+		if x.compared > 0 {
+			fmt.Fprintf(&md, "| %s | %d | %d | %d |\n", f, x.compared, x.agreed, x.excepted)
+		}
+	}
+	t.Log("\n" + md.String())
+	if *reportFile != "" {
+		os.WriteFile(*reportFile, []byte(md.String()), 0o644)
+	}
+	if share := float64(total.agreed) / float64(total.compared); share < 0.995 {
+		t.Errorf("agreement with tshark %.2f%%, below 99.5%%", 100*share)
+	}
+	if total.compared < 3000 {
+		t.Errorf("only %d fields compared", total.compared)
+	}
+}
+
+// name is how reports and exceptions.tsv name a capture: its path under
+// ../shared/captures, or testdata/NAME.
+func name(file string) string {
+	if rel, err := filepath.Rel(shared, file); err == nil && !strings.HasPrefix(rel, "..") {
+		return rel
+	}
+	return "testdata/" + filepath.Base(file)
+}
+
+func subsequence(short, long []string) bool {
+	i := 0
+	for _, x := range long {
+		if i < len(short) && short[i] == x {
+			i++
+		}
+	}
+	return i == len(short)
+}
