@@ -1,6 +1,7 @@
 package decoder
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rsa"
@@ -77,7 +78,9 @@ func ParseCertificate(der []byte) *Certificate {
 	}
 	c.SignatureAlgorithm = x.SignatureAlgorithm.String()
 	c.IsCA = x.IsCA
-	c.SelfSigned = x.Subject.String() == x.Issuer.String() && x.CheckSignatureFrom(x) == nil
+	// Self-signed: issued by its own subject and signed by its own key.
+	// (CheckSignatureFrom would also demand that the "parent" be a CA.)
+	c.SelfSigned = bytes.Equal(x.RawSubject, x.RawIssuer) && x.CheckSignature(x.SignatureAlgorithm, x.RawTBSCertificate, x.Signature) == nil
 	return c
 }
 
