@@ -29,6 +29,7 @@ type Connection struct {
 	ServerHello          *ServerHello   `json:"server_hello,omitempty"`
 	Certificates         []Certificate  `json:"certificates,omitempty"`
 	ClientCertificates   []Certificate  `json:"client_certificates,omitempty"`
+	ServerKeyExchange    *KeyExchange   `json:"server_key_exchange,omitempty"`
 	CertificateRequested *bool          `json:"certificate_requested,omitempty"`
 	SessionTicket        *SessionTicket `json:"session_ticket,omitempty"`
 	Alerts               []Alert        `json:"alerts,omitempty"`
@@ -90,6 +91,13 @@ type Certificate struct {
 	IsCA               bool     `json:"is_ca,omitempty"`
 	SelfSigned         bool     `json:"self_signed,omitempty"`
 	Error              string   `json:"error,omitempty"`
+}
+
+// KeyExchange is what a TLS 1.2 ServerKeyExchange says in the clear.
+type KeyExchange struct {
+	Group           string `json:"group,omitempty"`
+	DHBits          int    `json:"dh_bits,omitempty"`
+	SignatureScheme string `json:"signature_scheme,omitempty"`
 }
 
 type SessionTicket struct {
@@ -252,6 +260,16 @@ func Build(r *flows.Result) *Connection {
 	}
 	c.Certificates = certificates(hs.ServerCertificates)
 	c.ClientCertificates = certificates(hs.ClientCertificates)
+	if ske := hs.ServerKeyExchange; ske != nil {
+		kx := &KeyExchange{DHBits: ske.DHBits}
+		if ske.Group != 0 {
+			kx.Group = decoder.GroupName(ske.Group)
+		}
+		if ske.SignatureScheme != 0 {
+			kx.SignatureScheme = decoder.SignatureSchemeName(ske.SignatureScheme)
+		}
+		c.ServerKeyExchange = kx
+	}
 	if hs.ServerHello != nil {
 		req := hs.CertificateRequested
 		c.CertificateRequested = &req
