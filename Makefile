@@ -42,7 +42,7 @@ test: deps fmt-check vet
 # The differential test against tshark and the peer baselines, with the
 # agreement tables (needs tshark and ../shared/captures).
 verify: deps
-	$(GO) test ./verify -count=1 -v -run 'TestDifferential|TestBaselines' -args -agreement $(CURDIR)/verify/agreement.md | grep -v '^=== RUN'
+	$(GO) test ./verify -count=1 -v -run 'TestDifferential|TestBaselines|TestSuricataBaselines' -args -agreement $(CURDIR)/verify/agreement.md | grep -v '^=== RUN'
 
 # Regenerate the captures in testdata/ (byte for byte reproducible).
 testdata:

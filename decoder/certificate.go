@@ -48,13 +48,16 @@ func ParseCertificate(der []byte) *Certificate {
 		}
 		return c
 	}
-	c.Subject = x.Subject.String()
-	c.Issuer = x.Issuer.String()
+	c.Subject, c.Issuer = subjectAndIssuer(x.RawSubject, x.RawIssuer)
 	c.CommonName = x.Subject.CommonName
 	if x.SerialNumber != nil {
-		c.Serial = fmt.Sprintf("%x", x.SerialNumber)
+		// Whole bytes of hex, as Zeek, Suricata and OpenSSL print it.
+		c.Serial = hex.EncodeToString(x.SerialNumber.Bytes())
 		if x.SerialNumber.Sign() < 0 {
-			c.Serial = "-" + fmt.Sprintf("%x", new(big.Int).Abs(x.SerialNumber))
+			c.Serial = "-" + hex.EncodeToString(new(big.Int).Abs(x.SerialNumber).Bytes())
+		}
+		if c.Serial == "" {
+			c.Serial = "00"
 		}
 	}
 	c.NotBefore, c.NotAfter = x.NotBefore.UTC(), x.NotAfter.UTC()

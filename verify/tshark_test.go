@@ -26,23 +26,23 @@ type frame map[string][]string
 
 // tsharkView is what tshark says about one TCP stream.
 type tsharkView struct {
-	clientPort   string
-	sni          *string
-	suites       []string // offered
-	versions     []string // supported_versions offered
-	alpnOffered  []string
-	chosenSuite  string
-	version      string
-	alpnChosen   string
-	certs        []string // SHA-256 of the server's chain
-	clientCerts  []string
-	serials      []string
-	validity     []string
-	ticket       string
-	alerts       []string // "client:fatal:handshake_failure"
-	ja3, ja3s    string
-	sawHello     bool
-	sawServer    bool
+	clientPort  string
+	sni         *string
+	suites      []string // offered
+	versions    []string // supported_versions offered
+	alpnOffered []string
+	chosenSuite string
+	version     string
+	alpnChosen  string
+	certs       []string // SHA-256 of the server's chain
+	clientCerts []string
+	serials     []string
+	validity    []string
+	ticket      string
+	alerts      []string // "client:fatal:handshake_failure"
+	ja3, ja3s   string
+	sawHello    bool
+	sawServer   bool
 }
 
 var alertLevels = map[string]string{"1": "warning", "2": "fatal"}

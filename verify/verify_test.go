@@ -97,8 +97,8 @@ type exception struct {
 	used                        bool
 }
 
-func readExceptions(t *testing.T) []*exception {
-	f, err := os.Open("exceptions.tsv")
+func readExceptions(t *testing.T, file string) []*exception {
+	f, err := os.Open(file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +172,7 @@ func tshTime(s string) string {
 // disagreement that exceptions.tsv does not explain.
 func TestDifferential(t *testing.T) {
 	tshark := needTShark(t)
-	ex := readExceptions(t)
+	ex := readExceptions(t, "exceptions.tsv")
 	byField := map[string]*tally{}
 	byFile := map[string]*tally{}
 	var fieldOrder []string
