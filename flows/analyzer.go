@@ -90,19 +90,60 @@ func NewAnalyzer(opts Options) *Analyzer {
 	return a
 }
 
-// Run reads a source to its end.
+// Run reads a source to its end. Reading runs in its own goroutine,
+// handing over packets in batches, so that the file is read while the
+// packets before are analysed; the analysis itself stays in one goroutine
+// and its results in capture order.
 func (a *Analyzer) Run(src Source) error {
-	for {
-		p, err := src.Next()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		a.Packet(p.Data, p.CI, p.Link)
+	batches := make(chan *batch, 4)
+	free := make(chan *batch, 6)
+	for range 6 {
+		free <- &batch{buf: make([]byte, 0, batchBytes)}
 	}
+	var readErr error
+	go func() {
+		defer close(batches)
+		b := <-free
+		for {
+			p, err := src.Next()
+			if err != nil {
+				if err != io.EOF {
+					readErr = err
+				}
+				if len(b.pkts) > 0 {
+					batches <- b
+				}
+				return
+			}
+			if len(b.buf)+len(p.Data) > cap(b.buf) && len(b.pkts) > 0 {
+				batches <- b
+				b = <-free
+			}
+			// Zero-copy data is only valid until the next read.
+			off := len(b.buf)
+			b.buf = append(b.buf, p.Data...)
+			p.Data = b.buf[off:len(b.buf):len(b.buf)]
+			b.pkts = append(b.pkts, p)
+		}
+	}()
+	for b := range batches {
+		for i := range b.pkts {
+			p := &b.pkts[i]
+			a.Packet(p.Data, p.CI, p.Link)
+		}
+		b.buf, b.pkts = b.buf[:0], b.pkts[:0]
+		free <- b
+	}
+	return readErr
 }
+
+// batch is a run of packets whose bytes share one buffer.
+type batch struct {
+	buf  []byte
+	pkts []Packet
+}
+
+const batchBytes = 1 << 20
 
 func key(x, y netip.AddrPort) [2]netip.AddrPort {
 	if x.Addr().Less(y.Addr()) || (x.Addr() == y.Addr() && x.Port() < y.Port()) {

@@ -46,7 +46,8 @@ func WriteJSON(w io.Writer, conns []*Connection) error {
 // same JSON value, but a terminal showing the line cannot be made to
 // reorder it.
 func escapeBidi(b []byte) []byte {
-	if !bytes.ContainsAny(b, "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069") {
+	// All of them are encoded starting with the byte 0xE2.
+	if bytes.IndexByte(b, 0xe2) < 0 || !bytes.ContainsAny(b, "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069") {
 		return b
 	}
 	var out bytes.Buffer

@@ -4,6 +4,7 @@
 package main
 
 import (
+	"bufio"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,8 +12,10 @@ import (
 	"os"
 	"os/signal"
 	"path"
+	"runtime/pprof"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -66,6 +69,7 @@ type config struct {
 	snaplen      int
 	promisc      bool
 	duration     time.Duration
+	cpuProfile   string
 }
 
 func main() {
@@ -96,6 +100,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&cfg.snaplen, "snaplen", 262144, "live capture snapshot `length`")
 	fs.BoolVar(&cfg.promisc, "promisc", true, "live capture in promiscuous mode")
 	fs.DurationVar(&cfg.duration, "duration", 0, "stop a live capture after this `duration`")
+	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile to `file` (for performance work)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
@@ -141,6 +146,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "tlsscope: give either -i IFACE or files, not both")
 		return exitUsage
 	}
+	if cfg.cpuProfile != "" {
+		f, err := os.Create(cfg.cpuProfile)
+		if err != nil {
+			fmt.Fprintln(stderr, "tlsscope:", err)
+			return exitUsage
+		}
+		pprof.StartCPUProfile(f)
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
 	opts := flows.Options{StallTimeout: cfg.stallTimeout}
 	a := flows.NewAnalyzer(opts)
 	var inputs []string
@@ -155,29 +169,48 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var csvw *report.CSVWriter
 	status := exitOK
 	var writeErr error
-	emit := func(r *flows.Result) {
-		if !keep(r, cfg, only) || writeErr != nil {
-			return
+	// Results are built and written by a goroutine of their own, in the
+	// order the analyzer hands them over, while it reads on.
+	out := bufio.NewWriterSize(stdout, 256<<10)
+	results := make(chan *flows.Result, 256)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for r := range results {
+			if !keep(r, cfg, only) || writeErr != nil {
+				continue
+			}
+			c := report.Build(r)
+			switch r.Outcome {
+			case flows.Failed, flows.Stalled, flows.Reset, flows.Closed:
+				status = exitProblem
+			}
+			switch cfg.format {
+			case "json":
+				writeErr = report.WriteJSON(out, []*report.Connection{c})
+			case "csv":
+				writeErr = csvw.Write(c)
+			default:
+				conns = append(conns, c)
+			}
+			if cfg.iface != "" && writeErr == nil {
+				// Live: each verdict as soon as it is known.
+				if csvw != nil {
+					writeErr = csvw.Flush()
+				}
+				if writeErr == nil {
+					writeErr = out.Flush()
+				}
+			}
 		}
-		c := report.Build(r)
-		switch r.Outcome {
-		case flows.Failed, flows.Stalled, flows.Reset, flows.Closed:
-			status = exitProblem
-		}
-		switch cfg.format {
-		case "json":
-			writeErr = report.WriteJSON(stdout, []*report.Connection{c})
-		case "csv":
-			writeErr = csvw.Write(c)
-		default:
-			conns = append(conns, c)
-		}
-	}
+	}()
+	emit := func(r *flows.Result) { results <- r }
 	switch cfg.format {
 	case "json":
 		a.OnResult = emit
 	case "csv":
-		csvw = report.NewCSVWriter(stdout)
+		csvw = report.NewCSVWriter(out)
 		a.OnResult = emit
 	}
 
@@ -231,6 +264,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	for _, r := range a.Finish() {
 		emit(r)
 	}
+	close(results)
+	wg.Wait()
 	if csvw != nil && writeErr == nil {
 		writeErr = csvw.Flush()
 	}
@@ -248,9 +283,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	ropts.Inputs = inputs
 	switch cfg.format {
 	case "markdown":
-		writeErr = report.WriteMarkdown(stdout, conns, ropts)
+		writeErr = report.WriteMarkdown(out, conns, ropts)
 	case "table":
-		writeErr = report.WriteTable(stdout, conns, ropts)
+		writeErr = report.WriteTable(out, conns, ropts)
+	}
+	if writeErr == nil {
+		writeErr = out.Flush()
 	}
 	if writeErr != nil {
 		fmt.Fprintln(stderr, "tlsscope: writing output:", writeErr)

@@ -27,10 +27,10 @@ type LoadOptions struct {
 
 // Truth is what a connection of the load capture really was.
 type Truth struct {
-	Stream  int
-	Kind    string // tls13, tls12-ecdhe, tls12-rsa, tls12-resumed, refused, stalled
-	Outcome string // complete, resumed, failed, stalled
-	Version string // "TLS 1.3", "TLS 1.2", "" when none was negotiated
+	Stream  int    `json:"stream"`
+	Kind    string `json:"kind"`    // tls13, tls12-ecdhe, tls12-rsa, tls12-resumed, refused, stalled
+	Outcome string `json:"outcome"` // complete, resumed, failed, stalled
+	Version string `json:"version"` // "TLS 1.3", "TLS 1.2", "" when none was negotiated
 }
 
 // bulkServer answers the request with n bytes of application data.
