@@ -5,7 +5,7 @@ VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 FUZZTIME ?= 1m
 
-.PHONY: all build demo test vet fmt-check deps testdata golden fuzz fuzz-short verify clean
+.PHONY: all build demo test vet fmt-check deps testdata golden fuzz fuzz-short verify bench clean
 
 all: build
 
@@ -43,6 +43,12 @@ test: deps fmt-check vet
 # agreement tables (needs tshark and ../shared/captures).
 verify: deps
 	$(GO) test ./verify -count=1 -v -run 'TestDifferential|TestBaselines|TestSuricataBaselines' -args -agreement $(CURDIR)/verify/agreement.md | grep -v '^=== RUN'
+
+# tlsscope against tshark on a ~50 MB and a ~1 GB load capture (made once,
+# kept in .cache/bench), with the verdicts checked against the generator.
+bench: build
+	$(GO) run ./internal/bench -tlsscope bin/tlsscope
+	$(GO) test ./decoder ./flows -run '^$$' -bench . -benchmem
 
 # Regenerate the captures in testdata/ (byte for byte reproducible).
 testdata:

@@ -1,0 +1,47 @@
+package flows
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/tlsscope/tlsscope/internal/capgen"
+)
+
+// BenchmarkAnalyzer runs the whole packet path (link decoding, connection
+// table, reassembly while undecided, decoder, verdicts) over a 20 MB load
+// capture held in memory.
+func BenchmarkAnalyzer(b *testing.B) {
+	var buf bytes.Buffer
+	if _, err := capgen.WriteLoad(&buf, capgen.LoadOptions{Bytes: 20 << 20}); err != nil {
+		b.Fatal(err)
+	}
+	var pkts []Packet
+	src, err := openReader("load", nopCloser{bytes.NewReader(buf.Bytes())}, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for {
+		p, err := src.Next()
+		if err != nil {
+			break
+		}
+		p.Data = append([]byte(nil), p.Data...)
+		pkts = append(pkts, p)
+	}
+	b.SetBytes(int64(buf.Len()))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		a := NewAnalyzer(DefaultOptions)
+		a.OnResult = func(*Result) {}
+		for i := range pkts {
+			a.Packet(pkts[i].Data, pkts[i].CI, pkts[i].Link)
+		}
+		a.Finish()
+	}
+	b.ReportMetric(float64(len(pkts)), "packets/op")
+}
+
+type nopCloser struct{ *bytes.Reader }
+
+func (nopCloser) Close() error { return nil }

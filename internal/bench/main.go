@@ -1,0 +1,203 @@
+// Command bench times tlsscope against tshark on load captures made by
+// capgen (cached in .cache/bench), checks tlsscope's verdicts against the
+// generator's truth, and prints a Markdown table of medians.
+//
+//	go run ./internal/bench -tlsscope bin/tlsscope
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/gopacket/gopacket/pcapgo"
+
+	"github.com/tlsscope/tlsscope/internal/capgen"
+)
+
+type run struct {
+	wall time.Duration
+	rss  int64 // KiB
+}
+
+func main() {
+	dir := flag.String("dir", ".cache/bench", "where the load captures are kept")
+	bin := flag.String("tlsscope", "bin/tlsscope", "tlsscope binary")
+	runs := flag.Int("runs", 3, "runs of each tool per capture")
+	sizes := flag.String("sizes", "50M,1G", "capture sizes")
+	flag.Parse()
+	if err := os.MkdirAll(*dir, 0o755); err != nil {
+		fail(err)
+	}
+	tshark, _ := exec.LookPath("tshark")
+	fmt.Println("| capture | tool | MB/s | packets/s | handshakes/s | peak RSS (MiB) | median of |")
+	fmt.Println("|---|---|---:|---:|---:|---:|---:|")
+	var ratios []string
+	for _, size := range strings.Split(*sizes, ",") {
+		path := filepath.Join(*dir, "load-"+strings.ToLower(size)+".pcap")
+		truth := ensure(path, size)
+		st, err := os.Stat(path)
+		if err != nil {
+			fail(err)
+		}
+		packets := countPackets(path)
+		checkTruth(*bin, path, truth)
+		var ours, theirs []run
+		for i := 0; i < *runs; i++ { // alternate, so both see the same page cache
+			ours = append(ours, timeIt(*bin, "--format", "json", "--exit-zero", path))
+			if tshark != "" {
+				theirs = append(theirs, timeIt(tshark, "-n", "-r", path, "-Y", "tls.handshake", "-T", "fields", "-e", "tcp.stream",
+					"-e", "tls.handshake.type", "-e", "tls.handshake.extensions_server_name", "-e", "tls.handshake.ciphersuite"))
+			}
+		}
+		mb := float64(st.Size()) / 1e6
+		row := func(tool string, rs []run) float64 {
+			if len(rs) == 0 {
+				return 0
+			}
+			w, r := median(rs)
+			s := w.Seconds()
+			fmt.Printf("| %s (%.0f MB, %d packets, %d handshakes) | %s | %.0f | %.0f | %.0f | %.1f | %d |\n",
+				filepath.Base(path), mb, packets, len(truth), tool, mb/s, float64(packets)/s, float64(len(truth))/s, float64(r)/1024, len(rs))
+			return s
+		}
+		so := row("tlsscope", ours)
+		st2 := row("tshark", theirs)
+		if st2 > 0 {
+			ratios = append(ratios, fmt.Sprintf("%s: tlsscope is %.1f× as fast as tshark", filepath.Base(path), st2/so))
+		}
+	}
+	fmt.Println()
+	for _, r := range ratios {
+		fmt.Println(r)
+	}
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "bench:", err)
+	os.Exit(1)
+}
+
+// ensure makes the capture once and returns its truth.
+func ensure(path, size string) []capgen.Truth {
+	truthPath := path + ".truth.json"
+	if data, err := os.ReadFile(truthPath); err == nil {
+		if _, err := os.Stat(path); err == nil {
+			var t []capgen.Truth
+			if json.Unmarshal(data, &t) == nil {
+				return t
+			}
+		}
+	}
+	n := int64(50 << 20)
+	if strings.HasSuffix(size, "G") {
+		var g int64
+		fmt.Sscanf(size, "%dG", &g)
+		n = g << 30
+	} else {
+		var m int64
+		fmt.Sscanf(size, "%dM", &m)
+		n = m << 20
+	}
+	fmt.Fprintf(os.Stderr, "bench: writing %s (%s)...\n", path, size)
+	f, err := os.Create(path)
+	if err != nil {
+		fail(err)
+	}
+	t, err := capgen.WriteLoad(f, capgen.LoadOptions{Bytes: n})
+	if err == nil {
+		err = f.Close()
+	}
+	if err != nil {
+		fail(err)
+	}
+	data, _ := json.Marshal(t)
+	os.WriteFile(truthPath, data, 0o644)
+	return t
+}
+
+func countPackets(path string) int {
+	f, err := os.Open(path)
+	if err != nil {
+		fail(err)
+	}
+	defer f.Close()
+	r, err := pcapgo.NewReader(f)
+	if err != nil {
+		fail(err)
+	}
+	n := 0
+	for {
+		if _, _, err := r.ZeroCopyReadPacketData(); err != nil {
+			return n
+		}
+		n++
+	}
+}
+
+func timeIt(name string, args ...string) run {
+	cmd := exec.Command(name, args...)
+	cmd.Stdout = io.Discard
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		fail(fmt.Errorf("%s: %v", name, err))
+	}
+	wall := time.Since(start)
+	ru, _ := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	var rss int64
+	if ru != nil {
+		rss = ru.Maxrss
+	}
+	return run{wall, rss}
+}
+
+func median(rs []run) (time.Duration, int64) {
+	w := make([]time.Duration, len(rs))
+	r := make([]int64, len(rs))
+	for i, x := range rs {
+		w[i], r[i] = x.wall, x.rss
+	}
+	sort.Slice(w, func(i, j int) bool { return w[i] < w[j] })
+	sort.Slice(r, func(i, j int) bool { return r[i] < r[j] })
+	return w[len(w)/2], r[len(r)/2]
+}
+
+// checkTruth runs tlsscope once and compares every verdict and version
+// with what the generator knows.
+func checkTruth(bin, path string, truth []capgen.Truth) {
+	out, err := exec.Command(bin, "--format", "json", "--exit-zero", path).Output()
+	if err != nil {
+		fail(err)
+	}
+	got := map[int][2]string{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		var c struct {
+			Stream  int    `json:"stream"`
+			Outcome string `json:"outcome"`
+			Version string `json:"version"`
+		}
+		if json.Unmarshal([]byte(line), &c) == nil {
+			got[c.Stream] = [2]string{c.Outcome, c.Version}
+		}
+	}
+	wrong := 0
+	for _, t := range truth {
+		if g := got[t.Stream]; g[0] != t.Outcome || g[1] != t.Version {
+			if wrong++; wrong <= 5 {
+				fmt.Fprintf(os.Stderr, "bench: stream %d (%s): %s %q, truth %s %q\n", t.Stream, t.Kind, g[0], g[1], t.Outcome, t.Version)
+			}
+		}
+	}
+	fmt.Fprintf(os.Stderr, "bench: %s: %d of %d verdicts and versions match the truth\n", filepath.Base(path), len(truth)-wrong, len(truth))
+	if wrong > 0 {
+		os.Exit(1)
+	}
+}
