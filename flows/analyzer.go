@@ -2,6 +2,7 @@ package flows
 
 import (
 	"encoding/binary"
+	"errors"
 	"io"
 	"net/netip"
 	"sort"
@@ -22,7 +23,20 @@ type Options struct {
 	StallTimeout time.Duration
 	// IdleTimeout expires connections without packets, on the capture clock.
 	IdleTimeout time.Duration
+	// Live hands each verdict to OnResult as soon as it is known (a
+	// connection still open is marked so), and with Tick reports a stall
+	// on the wall clock while the connection is open.
+	Live bool
+	// KeepPackets keeps each connection's frames, up to a cap, until its
+	// verdict, in Result.Packets (for writing the failed ones out).
+	KeepPackets bool
 }
+
+// Caps on the frames kept with KeepPackets.
+const (
+	maxKeptPerConn = 4 << 20
+	maxKeptTotal   = 256 << 20
+)
 
 // DefaultOptions are the command line's defaults.
 var DefaultOptions = Options{StallTimeout: 2 * time.Second, IdleTimeout: 5 * time.Minute}
@@ -60,6 +74,8 @@ type Analyzer struct {
 	Stats     Stats
 	seg       segment
 	ctx       asmContext
+	frame     Packet // the frame being processed
+	kept      int    // bytes of frames kept for KeepPackets
 	// OnResult, when set, receives each result as soon as it is final
 	// (live mode); otherwise results are returned by Finish.
 	OnResult func(*Result)
@@ -101,11 +117,26 @@ func (a *Analyzer) Run(src Source) error {
 		free <- &batch{buf: make([]byte, 0, batchBytes)}
 	}
 	var readErr error
+	live := false
+	if l, ok := src.(interface{ Live() bool }); ok {
+		live = l.Live()
+	}
 	go func() {
 		defer close(batches)
 		b := <-free
 		for {
 			p, err := src.Next()
+			if err == ErrTick {
+				// No packet for a while: pass on what there is, and the time.
+				if len(b.pkts) > 0 {
+					batches <- b
+					b = <-free
+				}
+				t := <-free
+				t.tick = true
+				batches <- t
+				continue
+			}
 			if err != nil {
 				if err != io.EOF {
 					readErr = err
@@ -124,23 +155,36 @@ func (a *Analyzer) Run(src Source) error {
 			b.buf = append(b.buf, p.Data...)
 			p.Data = b.buf[off:len(b.buf):len(b.buf)]
 			b.pkts = append(b.pkts, p)
+			if live {
+				// Every packet at once: verdicts must not wait for a batch.
+				batches <- b
+				b = <-free
+			}
 		}
 	}()
 	for b := range batches {
+		if b.tick {
+			a.Tick(time.Now())
+		}
 		for i := range b.pkts {
 			p := &b.pkts[i]
 			a.Packet(p.Data, p.CI, p.Link)
 		}
-		b.buf, b.pkts = b.buf[:0], b.pkts[:0]
+		b.buf, b.pkts, b.tick = b.buf[:0], b.pkts[:0], false
 		free <- b
 	}
 	return readErr
 }
 
+// ErrTick is what a live source returns when no packet came for a while,
+// so that the analysis can look at the clock.
+var ErrTick = errors.New("no packet yet")
+
 // batch is a run of packets whose bytes share one buffer.
 type batch struct {
 	buf  []byte
 	pkts []Packet
+	tick bool // no packets: the time passed
 }
 
 const batchBytes = 1 << 20
@@ -185,6 +229,7 @@ func (a *Analyzer) Packet(data []byte, ci gopacket.CaptureInfo, link layers.Link
 	if seg.truncated || ci.CaptureLength < ci.Length {
 		a.Stats.Truncated++
 	}
+	a.frame = Packet{Data: data, CI: ci, Link: link}
 	a.segment(seg, ci)
 	if a.now.Sub(a.lastSweep) >= time.Second {
 		a.sweep()
@@ -263,6 +308,9 @@ func (a *Analyzer) segment(seg *segment, ci gopacket.CaptureInfo) {
 		c.last = t
 	}
 	a.tcpFacts(c, side, tcp, t, seg.truncated || ci.CaptureLength < ci.Length)
+	if a.opts.KeepPackets && !c.dropFrames {
+		a.keepFrame(c)
+	}
 	if c.decided || c.finished {
 		return
 	}
@@ -283,6 +331,66 @@ func (a *Analyzer) segment(seg *segment, ci gopacket.CaptureInfo) {
 	if c.tls.Decided() {
 		c.decided = true
 		a.noteTLSPort(c)
+		if a.opts.Live && !c.reported && a.OnResult != nil {
+			// The verdict is known: say it now, the connection still open.
+			if r := a.result(c); r != nil {
+				r.Open, r.EndedBy = true, "open"
+				c.reported = true
+				a.OnResult(r)
+			}
+		}
+		if st := c.tls.State().Phase; st == decoder.PhaseComplete || st == decoder.PhaseResumed {
+			a.dropFrames(c) // a good handshake: nothing to write out
+		}
+	}
+}
+
+func (a *Analyzer) keepFrame(c *conn) {
+	n := len(a.frame.Data)
+	if c.keptBytes+n > maxKeptPerConn || a.kept+n > maxKeptTotal {
+		c.framesCut = true
+		return
+	}
+	p := a.frame
+	p.Data = append([]byte(nil), p.Data...)
+	c.frames = append(c.frames, p)
+	c.keptBytes += n
+	a.kept += n
+}
+
+func (a *Analyzer) dropFrames(c *conn) {
+	a.kept -= c.keptBytes
+	c.frames, c.keptBytes, c.dropFrames = nil, 0, true
+}
+
+// Tick tells a live analysis the time when no packet came: idle
+// connections expire, and a handshake whose owed side has been silent
+// for the stall timeout is reported as stalled while still open; its
+// final record follows, marked as an update, when it ends.
+func (a *Analyzer) Tick(now time.Time) {
+	if now.After(a.now) {
+		a.now = now
+	}
+	if a.now.Sub(a.lastSweep) >= time.Second {
+		a.sweep()
+	}
+	if !a.opts.Live || a.OnResult == nil {
+		return
+	}
+	for _, c := range a.table {
+		if c.decided || c.reported || c.finished || c.closing() {
+			continue
+		}
+		last := c.last
+		c.last = a.now // judge up to now
+		r := a.result(c)
+		c.last = last
+		if r == nil || r.Outcome != Stalled {
+			continue
+		}
+		r.Open, r.EndedBy, r.ClosedBy = true, "open", nil
+		c.reported, c.provisional = true, true
+		a.OnResult(r)
 	}
 }
 
@@ -528,6 +636,20 @@ func (a *Analyzer) finish(c *conn, at time.Time) {
 	}
 	if a.OnResult == nil {
 		a.done = append(a.done, c)
+		return
+	}
+	if a.opts.Live {
+		// Live: in the order they end, not by stream. A verdict given
+		// while open is final unless it was a stall.
+		if c.reported && !c.provisional {
+			a.dropFrames(c)
+			return
+		}
+		if r := a.result(c); r != nil {
+			r.Update = c.provisional
+			a.OnResult(r)
+		}
+		a.dropFrames(c)
 		return
 	}
 	a.ready[c.id] = a.result(c)

@@ -62,6 +62,12 @@ type conn struct {
 	closed      bool
 	finished    bool // result produced
 	endedIdle   bool // expired without FIN or RST
+	reported    bool // live: a verdict was given while open
+	provisional bool // live: that verdict was a stall, to be updated
+	frames      []Packet
+	keptBytes   int
+	framesCut   bool
+	dropFrames  bool
 	netFlow     [2][]byte
 	sawPayload  bool
 	stream      *stream // its reassembler callbacks, while not finished

@@ -23,7 +23,7 @@ type liveSource struct {
 
 // OpenLive starts sniffing an interface in immediate mode, so that
 // verdicts are not held back by the kernel's buffer.
-func OpenLive(iface, filter string, snaplen int, promisc bool) (Source, error) {
+func OpenLive(iface, filter string, snaplen int, promisc bool, bufferSize int) (Source, error) {
 	in, err := pcap.NewInactiveHandle(iface)
 	if err != nil {
 		return nil, liveError(iface, err)
@@ -33,6 +33,9 @@ func OpenLive(iface, filter string, snaplen int, promisc bool) (Source, error) {
 	in.SetPromisc(promisc)
 	in.SetImmediateMode(true)
 	in.SetTimeout(100 * time.Millisecond)
+	if bufferSize > 0 {
+		in.SetBufferSize(bufferSize)
+	}
 	h, err := in.Activate()
 	if err != nil {
 		return nil, liveError(iface, err)
@@ -65,6 +68,9 @@ func liveError(iface string, err error) error {
 
 func (s *liveSource) Name() string { return s.name }
 
+// Live marks a source whose packets must be analysed as they come.
+func (s *liveSource) Live() bool { return true }
+
 func (s *liveSource) Close() error {
 	s.once.Do(func() { close(s.closed) })
 	return nil
@@ -80,11 +86,36 @@ func (s *liveSource) Next() (Packet, error) {
 		}
 		data, ci, err := s.h.ZeroCopyReadPacketData()
 		if err == pcap.NextErrorTimeoutExpired {
-			continue
+			return Packet{}, ErrTick
 		}
 		if err != nil {
 			return Packet{}, fmt.Errorf("%s: %v", s.name, err)
 		}
 		return Packet{Data: data, CI: ci, Link: s.h.LinkType()}, nil
 	}
+}
+
+// Interfaces lists the interfaces live capture can open, with their
+// addresses, for -D.
+func Interfaces() ([]string, error) {
+	devs, err := pcap.FindAllDevs()
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, d := range devs {
+		line := d.Name
+		var addrs []string
+		for _, a := range d.Addresses {
+			addrs = append(addrs, a.IP.String())
+		}
+		if len(addrs) > 0 {
+			line += " (" + strings.Join(addrs, ", ") + ")"
+		}
+		if d.Description != "" {
+			line += " " + d.Description
+		}
+		out = append(out, line)
+	}
+	return out, nil
 }

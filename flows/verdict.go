@@ -56,6 +56,13 @@ type Result struct {
 	HS        *decoder.Handshake
 	TCP       TCPFacts
 	Events    []Event
+	// Open: live, the connection was still open when this was said.
+	// Update: live, this replaces an earlier result for the same stream.
+	Open, Update bool
+	// Packets are the connection's frames (with Options.KeepPackets);
+	// PacketsCut says some were left out by the caps.
+	Packets    []Packet
+	PacketsCut bool
 }
 
 // result builds the Result of a finished connection; nil when the
@@ -76,6 +83,7 @@ func (a *Analyzer) result(c *conn) *Result {
 	}
 	helloFacts(c, &f, flip)
 	r.TCP, r.Events = f, events
+	r.Packets, r.PacketsCut = c.frames, c.framesCut
 	switch st.Phase {
 	case decoder.PhaseNotTLS:
 		return nil

@@ -23,6 +23,8 @@ type Connection struct {
 	DurationMS           float64        `json:"duration_ms"`
 	Outcome              string         `json:"outcome"`
 	Verdict              string         `json:"verdict"`
+	Open                 bool           `json:"open,omitempty"`
+	Update               bool           `json:"update,omitempty"`
 	Resumption           string         `json:"resumption,omitempty"`
 	Version              string         `json:"version,omitempty"`
 	ClientHello          *ClientHello   `json:"client_hello,omitempty"`
@@ -213,6 +215,7 @@ func Build(r *flows.Result) *Connection {
 		Stream: r.Stream, Client: addr(r.Client), Server: addr(r.Server),
 		Start: r.Start.UTC().Format(time.RFC3339Nano), DurationMS: ms(r.End.Sub(r.Start)),
 		Outcome: string(r.Outcome), Resumption: r.Resumption, EndedBy: r.EndedBy, result: r,
+		Open: r.Open, Update: r.Update,
 	}
 	if r.ClosedBy != nil {
 		c.ClosedBy = r.ClosedBy.String()

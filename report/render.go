@@ -412,3 +412,24 @@ func WriteCSV(w io.Writer, conns []*Connection) error {
 	}
 	return cw.Flush()
 }
+
+// Line is one connection on one line, for live output: the table's
+// cells that are set, and the verdict.
+func Line(c *Connection, color bool) string {
+	cells := row(c)
+	verdict := cells[8]
+	if color {
+		verdict = colorFor(c.Outcome) + verdict + ansiReset
+	}
+	parts := []string{"stream " + cells[0], cells[1] + " → " + cells[2]}
+	for _, x := range cells[3:8] {
+		if x != "" {
+			parts = append(parts, x)
+		}
+	}
+	prefix := ""
+	if c.Update {
+		prefix = "update: "
+	}
+	return prefix + strings.Join(parts, "  ") + "  " + verdict
+}

@@ -70,6 +70,11 @@ type config struct {
 	promisc      bool
 	duration     time.Duration
 	cpuProfile   string
+	listIfaces   bool
+	bufferSize   int
+	count        int
+	writeAll     string
+	writeFailed  string
 }
 
 func main() {
@@ -100,6 +105,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&cfg.snaplen, "snaplen", 262144, "live capture snapshot `length`")
 	fs.BoolVar(&cfg.promisc, "promisc", true, "live capture in promiscuous mode")
 	fs.DurationVar(&cfg.duration, "duration", 0, "stop a live capture after this `duration`")
+	fs.BoolVar(&cfg.listIfaces, "D", false, "list the interfaces live capture can use")
+	fs.BoolVar(&cfg.listIfaces, "list-interfaces", false, "list the interfaces live capture can use")
+	fs.IntVar(&cfg.bufferSize, "buffer-size", 0, "live capture kernel buffer in `bytes` (0: libpcap's default)")
+	fs.IntVar(&cfg.count, "count", 0, "stop a live capture after `N` handshakes")
+	fs.StringVar(&cfg.writeAll, "w", "", "write every packet read to this pcapng `file`")
+	fs.StringVar(&cfg.writeFailed, "write-failed", "", "write the packets of connections that did not complete to this pcapng `file`")
 	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile to `file` (for performance work)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -109,6 +120,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if cfg.showVersion {
 		fmt.Fprintln(stdout, "tlsscope", version)
+		return exitOK
+	}
+	if cfg.listIfaces {
+		ifaces, err := flows.Interfaces()
+		if err != nil {
+			fmt.Fprintln(stderr, "tlsscope:", err)
+			return exitUsage
+		}
+		for i, name := range ifaces {
+			fmt.Fprintf(stdout, "%d. %s\n", i+1, name)
+		}
 		return exitOK
 	}
 	switch cfg.format {
@@ -155,7 +177,26 @@ func run(args []string, stdout, stderr io.Writer) int {
 		pprof.StartCPUProfile(f)
 		defer func() { pprof.StopCPUProfile(); f.Close() }()
 	}
-	opts := flows.Options{StallTimeout: cfg.stallTimeout}
+	opts := flows.Options{StallTimeout: cfg.stallTimeout, Live: cfg.iface != "", KeepPackets: cfg.writeFailed != ""}
+	var failedW, allW *flows.PcapngWriter
+	for _, w := range []struct {
+		name string
+		to   **flows.PcapngWriter
+	}{{cfg.writeFailed, &failedW}, {cfg.writeAll, &allW}} {
+		if w.name == "" {
+			continue
+		}
+		f, err := os.Create(w.name)
+		if err != nil {
+			fmt.Fprintln(stderr, "tlsscope:", err)
+			return exitUsage
+		}
+		defer f.Close()
+		bw := bufio.NewWriter(f)
+		defer bw.Flush()
+		*w.to = flows.NewPcapngWriter(bw)
+		defer (*w.to).Flush()
+	}
 	a := flows.NewAnalyzer(opts)
 	var inputs []string
 	var warnings []error
@@ -173,24 +214,45 @@ func run(args []string, stdout, stderr io.Writer) int {
 	// order the analyzer hands them over, while it reads on.
 	out := bufio.NewWriterSize(stdout, 256<<10)
 	results := make(chan *flows.Result, 256)
+	var stopLive func()
+	handshakes := 0
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		for r := range results {
+			if failedW != nil && !r.Outcome.Good() && (!r.Open || r.Outcome == flows.Stalled) {
+				for _, p := range r.Packets {
+					if err := failedW.Write(p); err != nil && writeErr == nil {
+						writeErr = err
+					}
+				}
+			}
 			if !keep(r, cfg, only) || writeErr != nil {
 				continue
 			}
 			c := report.Build(r)
+			if !r.Update {
+				handshakes++
+				if cfg.count > 0 && handshakes == cfg.count && stopLive != nil {
+					stopLive()
+				}
+			}
 			switch r.Outcome {
 			case flows.Failed, flows.Stalled, flows.Reset, flows.Closed:
 				status = exitProblem
 			}
-			switch cfg.format {
-			case "json":
+			switch {
+			case cfg.format == "json":
 				writeErr = report.WriteJSON(out, []*report.Connection{c})
-			case "csv":
+			case cfg.format == "csv":
 				writeErr = csvw.Write(c)
+			case cfg.iface != "" && cfg.format == "table":
+				// Live: one line per verdict as it comes; the summary at the end.
+				_, writeErr = fmt.Fprintln(out, report.Line(c, ropts.Color))
+				if !r.Open || r.Outcome != flows.Stalled {
+					conns = append(conns, c)
+				}
 			default:
 				conns = append(conns, c)
 			}
@@ -206,21 +268,25 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	}()
 	emit := func(r *flows.Result) { results <- r }
-	switch cfg.format {
-	case "json":
-		a.OnResult = emit
-	case "csv":
+	if cfg.format == "csv" {
 		csvw = report.NewCSVWriter(out)
+	}
+	if cfg.format == "json" || cfg.format == "csv" || cfg.iface != "" || failedW != nil {
 		a.OnResult = emit
 	}
 
 	if cfg.iface != "" {
-		src, err := flows.OpenLive(cfg.iface, cfg.bpf, cfg.snaplen, cfg.promisc)
+		src, err := flows.OpenLive(cfg.iface, cfg.bpf, cfg.snaplen, cfg.promisc, cfg.bufferSize)
 		if err != nil {
 			fmt.Fprintln(stderr, "tlsscope:", err)
 			return exitUsage
 		}
 		inputs = []string{cfg.iface}
+		stopLive = func() { src.Close() }
+		if allW != nil {
+			src = &flows.Tee{Source: src, W: allW}
+		}
+		fmt.Fprintf(stderr, "tlsscope: capturing on %s; Ctrl-C to stop\n", cfg.iface)
 		stop := make(chan os.Signal, 1)
 		signal.Notify(stop, os.Interrupt, syscall.SIGTERM)
 		go func() {
@@ -252,8 +318,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 			inputs = append(inputs, name)
 		}
 		m := flows.NewMerge(srcs)
+		var src flows.Source = m
+		if allW != nil {
+			src = &flows.Tee{Source: m, W: allW}
+		}
 		stopProgress := progress(stderr, a)
-		err := a.Run(m)
+		err := a.Run(src)
 		stopProgress()
 		m.Close()
 		if err != nil {
