@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -124,6 +125,27 @@ func TestStreamedOutputEqualsGolden(t *testing.T) {
 			if out != string(want) {
 				t.Errorf("%s --format %s differs from its golden file", filepath.Base(f), format)
 			}
+		}
+	}
+}
+
+// TestWriteFailed: --write-failed keeps the packets of the connections
+// that did not complete, and the file reads back with the same verdicts
+// (and with tshark, when installed).
+func TestWriteFailed(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "failed.pcapng")
+	if _, stderr, code := runCLI("--format", "csv", "--write-failed", out, demo); code != exitProblem {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	csv, _, _ := runCLI("--format", "csv", out)
+	lines := strings.Split(strings.TrimSpace(csv), "\n")
+	if len(lines) != 3 || !strings.HasSuffix(lines[1], ",failed") || !strings.HasSuffix(lines[2], ",stalled") {
+		t.Fatalf("read back:\n%s", csv)
+	}
+	if tshark, err := exec.LookPath("tshark"); err == nil {
+		b, err := exec.Command(tshark, "-r", out, "-Y", "tls.handshake.type == 1", "-T", "fields", "-e", "tcp.stream").Output()
+		if err != nil || strings.Fields(string(b))[0] != "0" || len(strings.Fields(string(b))) != 2 {
+			t.Errorf("tshark reads %q (%v), want ClientHellos on streams 0 and 1", b, err)
 		}
 	}
 }
