@@ -50,11 +50,11 @@ func OpenLive(iface, filter string, snaplen int, promisc bool, bufferSize int) (
 }
 
 func liveError(iface string, err error) error {
-	msg := err.Error()
+	msg := strings.ToLower(err.Error())
 	switch {
-	case strings.Contains(msg, "ermission") || strings.Contains(msg, "not permitted"):
+	case strings.Contains(msg, "permission") || strings.Contains(msg, "not permitted"):
 		return fmt.Errorf("%s: permission denied: run as root or give the binary CAP_NET_RAW and CAP_NET_ADMIN", iface)
-	case strings.Contains(msg, "No such device") || strings.Contains(msg, "doesn't exist"):
+	case strings.Contains(msg, "no such device") || strings.Contains(msg, "doesn't exist"):
 		var names []string
 		if ifs, e := net.Interfaces(); e == nil {
 			for _, i := range ifs {

@@ -149,3 +149,10 @@ func TestWriteFailed(t *testing.T) {
 		}
 	}
 }
+
+func TestUnknownInterface(t *testing.T) {
+	_, stderr, code := runCLI("-i", "no-such-if0")
+	if code != exitUsage || !strings.Contains(stderr, "no such interface (there are: ") || strings.Count(stderr, "\n") != 1 {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+}
