@@ -83,26 +83,6 @@ func (m *ClientHello) MaxVersion() uint16 {
 	return max
 }
 
-func readExtensions(s *cryptobyte.String) ([]Extension, bool) {
-	var exts []Extension
-	if s.Empty() {
-		return nil, true // extensions are optional in TLS 1.2 and earlier
-	}
-	var list cryptobyte.String
-	if !s.ReadUint16LengthPrefixed(&list) || !s.Empty() {
-		return nil, false
-	}
-	for !list.Empty() {
-		var t uint16
-		var data cryptobyte.String
-		if !list.ReadUint16(&t) || !list.ReadUint16LengthPrefixed(&data) {
-			return nil, false
-		}
-		exts = append(exts, Extension{Type: t, Data: data})
-	}
-	return exts, true
-}
-
 func (m *ClientHello) unmarshal(data []byte) bool {
 	*m = ClientHello{Raw: data}
 	s := cryptobyte.String(data)
@@ -369,7 +349,8 @@ func (m *ServerHello) unmarshal(data []byte) bool {
 	}
 	m.SessionID = sid
 	m.HelloRetryRequest = bytes.Equal(m.Random, helloRetryRequestRandom)
-	exts, ok := readExtensions(&s)
+	// A ServerHello is parsed strictly: one malformed is not trusted.
+	exts, ok := readExtensionsLenient(&s)
 	if !ok {
 		return false
 	}

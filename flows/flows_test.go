@@ -4,13 +4,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/tlsscope/tlsscope/decoder"
+	"github.com/tlsscope/tlsscope/internal/testenv"
 )
 
 const testdata = "../testdata"
@@ -130,47 +130,6 @@ func TestTCPFacts(t *testing.T) {
 	}
 }
 
-func needTShark(t *testing.T) string {
-	path, err := exec.LookPath("tshark")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("tshark is not installed, and CI must run this test")
-		}
-		t.Skip("tshark not installed (apt-get install tshark): skipping the comparison with Wireshark")
-	}
-	return path
-}
-
-// sharedFiles lists the captures of ../shared/captures, skipping the test
-// when the corpus is absent.
-func sharedFiles(t *testing.T) []string {
-	if _, err := os.Stat(sharedCaptures); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("../shared/captures is absent, and CI must run this test")
-		}
-		t.Skip("../shared/captures absent: skipping tests on other projects' captures")
-	}
-	var files []string
-	filepath.WalkDir(sharedCaptures, func(p string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && (strings.Contains(d.Name(), ".pcap")) && !strings.HasSuffix(d.Name(), ".json") && !strings.HasSuffix(d.Name(), ".snap") {
-			files = append(files, p)
-		}
-		return nil
-	})
-	sort.Strings(files)
-	return files
-}
-
-// tsharkArgs are the reference settings (DEVELOPERS.md): TCP out-of-order
-// reassembly on, and the ports tshark does not know as TLS.
-func tsharkArgs(file string) []string {
-	args := []string{"-n", "-o", "tcp.reassemble_out_of_order:TRUE", "-r", file}
-	if strings.Contains(file, "irc-starttls") {
-		args = append(args, "-d", "tcp.port==6667,tls")
-	}
-	return args
-}
-
 // streamExceptions maps tshark's tcp.stream to ours where Wireshark's
 // numbering depends on its dissectors. Reviewed cases only:
 //   - socks-https-example.pcap: the SOCKS dissector opens a conversation for
@@ -251,3 +210,9 @@ func TestSharedCapturesDecode(t *testing.T) {
 		}
 	}
 }
+
+func needTShark(t *testing.T) string { return testenv.TShark(t) }
+
+func sharedFiles(t *testing.T) []string { return testenv.SharedCaptures(t, "..") }
+
+func tsharkArgs(file string) []string { return testenv.TSharkArgs(file) }

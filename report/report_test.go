@@ -14,6 +14,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/tlsscope/tlsscope/flows"
+	"github.com/tlsscope/tlsscope/internal/testenv"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
@@ -125,13 +126,8 @@ func compileSchema(t *testing.T) *jsonschema.Schema {
 func TestJSONMatchesSchema(t *testing.T) {
 	sch := compileSchema(t)
 	files, _ := filepath.Glob(filepath.Join(testdata, "*.pcap*"))
-	if _, err := os.Stat("../../shared/captures"); err == nil {
-		filepath.WalkDir("../../shared/captures", func(p string, d os.DirEntry, err error) error {
-			if err == nil && !d.IsDir() && strings.Contains(d.Name(), ".pcap") && !strings.HasSuffix(d.Name(), ".json") && !strings.HasSuffix(d.Name(), ".snap") {
-				files = append(files, p)
-			}
-			return nil
-		})
+	if testenv.HaveShared("..") {
+		files = append(files, testenv.SharedCaptures(t, "..")...)
 	}
 	lines := 0
 	for _, f := range files {

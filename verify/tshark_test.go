@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/tlsscope/tlsscope/decoder"
+	"github.com/tlsscope/tlsscope/internal/testenv"
 )
 
 // tsharkFields are read per frame; multi-valued fields come as arrays.
@@ -47,17 +48,9 @@ type tsharkView struct {
 
 var alertLevels = map[string]string{"1": "warning", "2": "fatal"}
 
-func tsharkArgs(file string) []string {
-	args := []string{"-n", "-o", "tcp.reassemble_out_of_order:TRUE", "-r", file}
-	if strings.Contains(file, "irc-starttls") {
-		args = append(args, "-d", "tcp.port==6667,tls")
-	}
-	return args
-}
-
 // readTShark runs tshark over a file and groups what it sees by stream.
 func readTShark(tshark, file string) (map[int]*tsharkView, error) {
-	args := append(tsharkArgs(file), "-Y", "tcp && (tls.handshake or tls.alert_message)", "-T", "json", "--no-duplicate-keys")
+	args := append(testenv.TSharkArgs(file), "-Y", "tcp && (tls.handshake or tls.alert_message)", "-T", "json", "--no-duplicate-keys")
 	for _, f := range tsharkFields {
 		args = append(args, "-e", f)
 	}

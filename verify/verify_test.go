@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/tlsscope/tlsscope/decoder"
 	"github.com/tlsscope/tlsscope/flows"
+	"github.com/tlsscope/tlsscope/internal/testenv"
 	"github.com/tlsscope/tlsscope/report"
 )
 
@@ -27,36 +27,14 @@ const (
 	shared   = "../../shared/captures"
 )
 
-func needTShark(t *testing.T) string {
-	path, err := exec.LookPath("tshark")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("tshark is not installed, and CI must run the differential test")
-		}
-		t.Skip("tshark not installed (apt-get install tshark): skipping the differential test")
-	}
-	return path
-}
-
 // captures lists the generated captures and, when present, the corpus.
 func captures(t *testing.T) []string {
 	files, _ := filepath.Glob(filepath.Join(testdata, "*.pcap*"))
-	if _, err := os.Stat(shared); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("../shared/captures is absent, and CI must compare on it")
-		}
+	if !testenv.HaveShared("..") && os.Getenv("CI") == "" {
 		t.Log("../shared/captures absent: comparing on the generated captures only")
 		return files
 	}
-	filepath.WalkDir(shared, func(p string, d os.DirEntry, err error) error {
-		n := d.Name()
-		if err == nil && !d.IsDir() && strings.Contains(n, ".pcap") && !strings.HasSuffix(n, ".json") && !strings.HasSuffix(n, ".snap") {
-			files = append(files, p)
-		}
-		return nil
-	})
-	sort.Strings(files)
-	return files
+	return append(files, testenv.SharedCaptures(t, "..")...)
 }
 
 // ours runs tlsscope over a file and returns its JSON Lines, decoded: the
@@ -171,7 +149,7 @@ func tshTime(s string) string {
 // capture, prints the agreement per field and per file, and fails on any
 // disagreement that exceptions.tsv does not explain.
 func TestDifferential(t *testing.T) {
-	tshark := needTShark(t)
+	tshark := testenv.TShark(t)
 	ex := readExceptions(t, "exceptions.tsv")
 	byField := map[string]*tally{}
 	byFile := map[string]*tally{}

@@ -1,31 +1,20 @@
 package capgen
 
 import (
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
-)
 
-// needTShark skips without tshark, except in CI where it must be present.
-func needTShark(t *testing.T) string {
-	path, err := exec.LookPath("tshark")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("tshark is not installed, and CI must run this test (.ci/run installs it)")
-		}
-		t.Skip("tshark not installed: skipping the check that the captures are real (apt-get install tshark)")
-	}
-	return path
-}
+	"github.com/tlsscope/tlsscope/internal/testenv"
+)
 
 // TestTSharkSeesHandshakes reads every committed capture with tshark and
 // checks it finds the intended handshake messages and alerts per TCP
 // stream: the captures are real TLS, not just readable by our own code.
 func TestTSharkSeesHandshakes(t *testing.T) {
-	tshark := needTShark(t)
+	tshark := testenv.TShark(t)
 	for _, s := range Scenarios() {
 		t.Run(s.Name, func(t *testing.T) {
 			out, err := exec.Command(tshark, "-n", "-r", filepath.Join(testdata, s.Name),
