@@ -46,19 +46,38 @@ func WriteJSON(w io.Writer, conns []*Connection) error {
 // same JSON value, but a terminal showing the line cannot be made to
 // reorder it.
 func escapeBidi(b []byte) []byte {
-	// All of them are encoded starting with the byte 0xE2.
-	if bytes.IndexByte(b, 0xe2) < 0 || !bytes.ContainsAny(b, "\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069") {
+	if !hasBidi(b) {
 		return b
 	}
 	var out bytes.Buffer
 	for _, r := range string(b) {
-		if r == 0x200e || r == 0x200f || r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069 {
+		if isBidi(r) {
 			fmt.Fprintf(&out, "\\u%04x", r)
 			continue
 		}
 		out.WriteRune(r)
 	}
 	return out.Bytes()
+}
+
+func isBidi(r rune) bool {
+	return r == 0x200e || r == 0x200f || r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069
+}
+
+// hasBidi looks for the UTF-8 encodings of the bidirectional controls,
+// E2 80 8E-8F, E2 80 AA-AE and E2 81 A6-A9, without decoding runes.
+func hasBidi(b []byte) bool {
+	for {
+		i := bytes.IndexByte(b, 0xe2)
+		if i < 0 || i+2 >= len(b) {
+			return false
+		}
+		c1, c2 := b[i+1], b[i+2]
+		if c1 == 0x80 && (c2 == 0x8e || c2 == 0x8f || c2 >= 0xaa && c2 <= 0xae) || c1 == 0x81 && c2 >= 0xa6 && c2 <= 0xa9 {
+			return true
+		}
+		b = b[i+1:]
+	}
 }
 
 // TableHeader is the table's columns, shared with CSV.
