@@ -238,3 +238,53 @@ func TestLiveCapture(t *testing.T) {
 			complete, refused, stalledOpen, stalledFinal, strings.Join(all, "\n"), out)
 	}
 }
+
+// TestLiveCount: --count stops a live capture by itself after N
+// handshakes, here one made on the loopback interface.
+func TestLiveCount(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root for live capture")
+	}
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{selfSigned()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { c.(*tls.Conn).Handshake(); io.Copy(io.Discard, c); c.Close() }()
+		}
+	}()
+	port := ln.Addr().(*net.TCPAddr).Port
+	args, _ := json.Marshal([]string{"-i", "lo", "-f", fmt.Sprintf("tcp port %d", port), "--format", "json", "--count", "1", "--duration", "20s"})
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "TLSSCOPE_HELPER=tlsscope", "TLSSCOPE_ARGS="+string(args))
+	stdout, _ := cmd.StdoutPipe()
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	if line, _ := bufio.NewReader(stderr).ReadString('\n'); !strings.Contains(line, "capturing on") {
+		t.Skipf("live capture unavailable here: %q", line)
+	}
+	time.Sleep(200 * time.Millisecond)
+	start := time.Now()
+	c, err := tls.Dial("tcp", ln.Addr().String(), &tls.Config{InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	out, _ := io.ReadAll(stdout)
+	cmd.Wait()
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("stopped after %v, not at the first handshake", took)
+	}
+	if n := strings.Count(string(out), "\n"); n != 1 || !strings.Contains(string(out), `"outcome":"complete"`) {
+		t.Errorf("output:\n%s", out)
+	}
+}

@@ -156,3 +156,13 @@ func TestUnknownInterface(t *testing.T) {
 		t.Errorf("exit %d, stderr %q", code, stderr)
 	}
 }
+
+// TestWriteAll: -w writes every packet read; the copy gives the same verdicts.
+func TestWriteAll(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "all.pcapng")
+	first, _, _ := runCLI("--format", "csv", "-w", out, demo)
+	again, _, _ := runCLI("--format", "csv", out)
+	if first != again || strings.Count(first, "\n") != 4 {
+		t.Errorf("verdicts differ:\n%s\n---\n%s", first, again)
+	}
+}
