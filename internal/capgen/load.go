@@ -35,24 +35,12 @@ type Truth struct {
 
 // bulkServer answers the request with n bytes of application data.
 func bulkServer(cfg *tls.Config, n int) func(net.Conn) {
-	return func(c net.Conn) {
-		tc := tls.Server(c, cfg)
-		if err := tc.Handshake(); err != nil {
-			c.Close()
-			return
-		}
-		buf := make([]byte, 4096)
-		if _, err := tc.Read(buf); err != nil {
-			c.Close()
-			return
-		}
+	return serve(cfg, func(tc *tls.Conn) {
 		chunk := make([]byte, 16384)
 		for left := n; left > 0; left -= len(chunk) {
 			tc.Write(chunk[:min(left, len(chunk))])
 		}
-		io.Copy(io.Discard, tc)
-		tc.Close()
-	}
+	})
 }
 
 // bulkClient sends a request and reads n bytes of answer.

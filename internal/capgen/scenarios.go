@@ -67,6 +67,11 @@ func client(cfg *tls.Config, rst bool) func(net.Conn) {
 // server runs a TLS server: handshake, read the request, answer, wait for
 // the client to close, close.
 func server(cfg *tls.Config) func(net.Conn) {
+	return serve(cfg, func(tc *tls.Conn) { tc.Write(response) })
+}
+
+// serve is a TLS server that answers a request with answer.
+func serve(cfg *tls.Config, answer func(*tls.Conn)) func(net.Conn) {
 	return func(c net.Conn) {
 		tc := tls.Server(c, cfg)
 		if err := tc.Handshake(); err != nil {
@@ -78,7 +83,7 @@ func server(cfg *tls.Config) func(net.Conn) {
 			c.Close()
 			return
 		}
-		tc.Write(response)
+		answer(tc)
 		io.Copy(io.Discard, tc)
 		tc.Close()
 	}
