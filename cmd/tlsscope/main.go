@@ -221,7 +221,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	go func() {
 		defer wg.Done()
 		for r := range results {
-			if failedW != nil && !r.Outcome.Good() && (!r.Open || r.Outcome == flows.Stalled) {
+			// A failed handshake's packets are written when it is decided; a
+			// stall's when its connection ends (its final update), once.
+			if failedW != nil && !r.Outcome.Good() && !(r.Open && r.Outcome == flows.Stalled) {
 				for _, p := range r.Packets {
 					if err := failedW.Write(p); err != nil && writeErr == nil {
 						writeErr = err
