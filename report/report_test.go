@@ -146,8 +146,14 @@ func TestJSONMatchesSchema(t *testing.T) {
 			lines++
 		}
 	}
-	if lines < 30 {
-		t.Errorf("only %d JSON lines validated", lines)
+	// Every generated capture has at least one connection; the corpus
+	// adds hundreds.
+	want := len(files)
+	if testenv.HaveShared("..") {
+		want = 400
+	}
+	if lines < want {
+		t.Errorf("only %d JSON lines validated, want at least %d", lines, want)
 	}
 	t.Logf("%d JSON lines from %d captures valid", lines, len(files))
 }
