@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/netip"
 	"sort"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -504,29 +505,7 @@ func (a *Analyzer) tcpFacts(c *conn, side int, tcp *layers.TCP, t time.Time, tru
 }
 
 func relNote(start, n uint32) string {
-	return "seq " + itoa(int(start)) + ", " + itoa(int(n)) + " bytes"
-}
-
-func itoa(n int) string {
-	var b [20]byte
-	i := len(b)
-	if n == 0 {
-		return "0"
-	}
-	neg := n < 0
-	if neg {
-		n = -n
-	}
-	for n > 0 {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-	}
-	if neg {
-		i--
-		b[i] = '-'
-	}
-	return string(b[i:])
+	return "seq " + strconv.Itoa(int(start)) + ", " + strconv.Itoa(int(n)) + " bytes"
 }
 
 // fillHole reports whether [start,end) falls in a hole left by an earlier
@@ -725,7 +704,7 @@ func (s *stream) ReassembledSG(sg reassembly.ScatterGather, ac reassembly.Assemb
 	}
 	if skip > 0 {
 		s.c.tcp.GapBytes[side] += int64(skip)
-		s.c.event(Event{Time: t, From: decoder.Side(side), Kind: "gap", Note: itoa(skip) + " bytes not captured"})
+		s.c.event(Event{Time: t, From: decoder.Side(side), Kind: "gap", Note: strconv.Itoa(skip) + " bytes not captured"})
 		s.c.tls.Gap(decoder.Side(side), skip, t)
 	}
 	if n == 0 || s.c.decided {

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/tlsscope/tlsscope/decoder"
+	"github.com/tlsscope/tlsscope/internal/testenv"
 )
 
 // TestJA3MatchesTShark compares JA3 and JA3S with tshark's on every TCP
@@ -84,7 +85,7 @@ func keys(m map[string]bool) []string {
 // TestJA4MatchesFoxIO compares JA4 with the expected outputs FoxIO ships
 // for its own captures (python/test/testdata/*.json), for TCP streams.
 func TestJA4MatchesFoxIO(t *testing.T) {
-	sharedFiles(t)
+	testenv.NeedShared(t, "..")
 	expected, _ := filepath.Glob(filepath.Join(sharedCaptures, "ja4/python/test/testdata/*.json"))
 	compared := 0
 	for _, e := range expected {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tlsscope/tlsscope/internal/testenv"
 	"github.com/tlsscope/tlsscope/report"
 )
 
@@ -163,12 +164,7 @@ var zeekX509Fields = []string{"certificate.serial", "certificate.subject", "cert
 // TestBaselines compares tlsscope with the logs Zeek's own test suite
 // expects on the same captures (ssl.log and x509.log), field by field.
 func TestBaselines(t *testing.T) {
-	if _, err := os.Stat(shared); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("../shared/captures is absent, and CI must compare with the baselines")
-		}
-		t.Skip("../shared/captures absent")
-	}
+	testenv.NeedShared(t, "..")
 	ex := readExceptions(t, "baseline_exceptions.tsv")
 	byField := map[string]*tally{}
 	conns := map[string]map[int]*report.Connection{}
@@ -221,7 +217,7 @@ func TestBaselines(t *testing.T) {
 					}
 					id := row["id.orig_h"] + ":" + row["id.orig_p"]
 					if c == nil {
-						if !exceptedBaseline(ex, blName, id, "connection") {
+						if !matchException(ex, blName, id, "connection") {
 							t.Errorf("%s: no connection %s→%s:%s in %v", blName, id, row["id.resp_h"], row["id.resp_p"], baselines[blFile])
 						}
 						continue
@@ -260,7 +256,7 @@ func TestBaselines(t *testing.T) {
 						}
 					}
 					if found == nil {
-						if !exceptedBaseline(ex, blName, fp, "certificate") {
+						if !matchException(ex, blName, fp, "certificate") {
 							t.Errorf("%s: certificate %s not found", blName, fp)
 						}
 						continue
@@ -290,7 +286,8 @@ func endpoint(ip, port string) string {
 	return ip + ":" + port
 }
 
-func exceptedBaseline(ex []*exception, file, id, field string) bool {
+// matchException finds the reviewed exception for a disagreement and marks it used.
+func matchException(ex []*exception, file, id, field string) bool {
 	for _, e := range ex {
 		if e.file == file && (e.stream == "*" || e.stream == id) && e.field == field {
 			e.used = true
@@ -309,7 +306,7 @@ func countField(t *testing.T, byField map[string]*tally, ex []*exception, field,
 	switch {
 	case want == got:
 		x.agreed++
-	case exceptedBaseline(ex, file, id, field):
+	case matchException(ex, file, id, field):
 		x.excepted++
 	default:
 		t.Errorf("%s (%s) %s %s:\n  baseline %q\n  tlsscope %q", file, capture, id, field, want, got)

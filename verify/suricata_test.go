@@ -11,6 +11,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/tlsscope/tlsscope/internal/testenv"
 	"github.com/tlsscope/tlsscope/report"
 )
 
@@ -126,12 +127,7 @@ func suricataValue(c *report.Connection, field string) (string, bool) {
 // test.yaml files: as many of our connections must match each filter's
 // fields as the count it expects.
 func TestSuricataBaselines(t *testing.T) {
-	if _, err := os.Stat(shared); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("../shared/captures is absent, and CI must compare with the baselines")
-		}
-		t.Skip("../shared/captures absent")
-	}
+	testenv.NeedShared(t, "..")
 	ex := readExceptions(t, "baseline_exceptions.tsv")
 	byField := map[string]*tally{}
 	tests := suricataCaptures(t)

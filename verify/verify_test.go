@@ -98,13 +98,7 @@ func readExceptions(t *testing.T, file string) []*exception {
 }
 
 func excepted(ex []*exception, file string, stream int, field string) bool {
-	for _, e := range ex {
-		if e.file == name(file) && (e.stream == "*" || e.stream == strconv.Itoa(stream)) && e.field == field {
-			e.used = true
-			return true
-		}
-	}
-	return false
+	return matchException(ex, name(file), strconv.Itoa(stream), field)
 }
 
 // renumber maps tshark's tcp.stream to ours where Wireshark's numbering

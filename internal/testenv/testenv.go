@@ -46,16 +46,22 @@ func HaveShared(root string) bool {
 	return err == nil
 }
 
-// SharedCaptures lists the capture files of the corpus (not its expected
-// outputs), skipping the test when it is absent.
-func SharedCaptures(t testing.TB, root string) []string {
-	dir := SharedDir(root)
+// NeedShared skips the test when the corpus is absent (fails it in CI)
+// and returns its directory.
+func NeedShared(t testing.TB, root string) string {
 	if !HaveShared(root) {
 		if os.Getenv("CI") != "" {
 			t.Fatal("../shared/captures is absent, and CI must run this test")
 		}
 		t.Skip("../shared/captures absent: skipping tests on other projects' captures")
 	}
+	return SharedDir(root)
+}
+
+// SharedCaptures lists the capture files of the corpus (not its expected
+// outputs), skipping the test when it is absent.
+func SharedCaptures(t testing.TB, root string) []string {
+	dir := NeedShared(t, root)
 	var files []string
 	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
 		n := d.Name()
