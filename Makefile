@@ -58,7 +58,7 @@ testdata:
 golden: deps
 	$(GO) test ./... -update
 
-FUZZ_TARGETS := decoder:FuzzConn decoder:FuzzClientHello decoder:FuzzServerHello decoder:FuzzHandshakeMessages flows:FuzzPacket
+FUZZ_TARGETS := decoder:FuzzConn decoder:FuzzClientHello decoder:FuzzServerHello decoder:FuzzHandshakeMessages flows:FuzzPacket flows:FuzzPcapReader
 
 fuzz: deps
 	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; name=$${t##*:}; \

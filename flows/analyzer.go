@@ -73,7 +73,8 @@ type Analyzer struct {
 	done      []*conn
 	tlsPorts  map[uint16]bool
 	Stats     Stats
-	seg       segment
+	one       frame      // the frame given to Packet
+	tcp       layers.TCP // the segment handed to the reassembler
 	ctx       asmContext
 	frame     Packet // the frame being processed
 	kept      int    // bytes of frames kept for KeepPackets
@@ -107,10 +108,11 @@ func NewAnalyzer(opts Options) *Analyzer {
 	return a
 }
 
-// Run reads a source to its end. Reading runs in its own goroutine,
-// handing over packets in batches, so that the file is read while the
-// packets before are analysed; the analysis itself stays in one goroutine
-// and its results in capture order.
+// Run reads a source to its end. Reading and link decoding run in a
+// goroutine of their own, handing over decoded frames in batches, so that
+// the file is read and its headers decoded while the packets before are
+// analysed; the analysis itself stays in one goroutine and its results
+// in capture order.
 func (a *Analyzer) Run(src Source) error {
 	batches := make(chan *batch, 4)
 	free := make(chan *batch, 6)
@@ -122,44 +124,77 @@ func (a *Analyzer) Run(src Source) error {
 	if l, ok := src.(interface{ Live() bool }); ok {
 		live = l.Live()
 	}
+	bulk, _ := src.(bulkSource)
+	if bulk != nil && !bulk.bulk() {
+		bulk = nil
+	}
 	go func() {
 		defer close(batches)
+		dec := newLinkDecoder()
+		decodeAll := func(b *batch) {
+			for i := range b.frames {
+				f := &b.frames[i]
+				f.seg = segment{}
+				f.res = dec.decode(f.Link, f.Data, &f.seg)
+			}
+		}
+		if bulk != nil {
+			// Whole records read straight into the batch's buffer.
+			for {
+				b := <-free
+				err := bulk.fill(b)
+				if len(b.frames) > 0 {
+					decodeAll(b)
+					batches <- b
+				} else {
+					free <- b
+				}
+				if err != nil {
+					if err != io.EOF {
+						readErr = err
+					}
+					return
+				}
+			}
+		}
 		b := <-free
+		send := func() {
+			decodeAll(b)
+			batches <- b
+			b = <-free
+		}
 		for {
 			p, err := src.Next()
 			if err == ErrTick {
 				// No packet for a while: pass on what there is, and the time.
-				if len(b.pkts) > 0 {
-					batches <- b
-					b = <-free
+				if len(b.frames) > 0 {
+					send()
 				}
-				t := <-free
-				t.tick = true
-				batches <- t
+				b.tick = true
+				send()
 				continue
 			}
 			if err != nil {
 				if err != io.EOF {
 					readErr = err
 				}
-				if len(b.pkts) > 0 {
+				if len(b.frames) > 0 {
+					decodeAll(b)
 					batches <- b
 				}
 				return
 			}
-			if len(b.buf)+len(p.Data) > cap(b.buf) && len(b.pkts) > 0 {
-				batches <- b
-				b = <-free
+			if len(b.buf)+len(p.Data) > cap(b.buf) && len(b.frames) > 0 {
+				send()
 			}
 			// Zero-copy data is only valid until the next read.
 			off := len(b.buf)
 			b.buf = append(b.buf, p.Data...)
 			p.Data = b.buf[off:len(b.buf):len(b.buf)]
-			b.pkts = append(b.pkts, p)
+			b.frames = append(b.frames, frame{Packet: p})
 			if live {
 				// Every packet at once: verdicts must not wait for a batch.
-				batches <- b
-				b = <-free
+				send()
 			}
 		}
 	}()
@@ -167,25 +202,35 @@ func (a *Analyzer) Run(src Source) error {
 		if b.tick {
 			a.Tick(time.Now())
 		}
-		for i := range b.pkts {
-			p := &b.pkts[i]
-			a.Packet(p.Data, p.CI, p.Link)
+		for i := range b.frames {
+			a.frameIn(&b.frames[i])
 		}
-		b.buf, b.pkts, b.tick = b.buf[:0], b.pkts[:0], false
+		if cap(b.buf) > 4*batchBytes {
+			// Grown for one huge record: do not keep it.
+			b.buf = make([]byte, 0, batchBytes)
+		}
+		b.buf, b.frames, b.tick = b.buf[:0], b.frames[:0], false
 		free <- b
 	}
 	return readErr
+}
+
+// bulkSource is a source that reads whole records into a batch's buffer
+// itself, with no copy.
+type bulkSource interface {
+	bulk() bool
+	fill(*batch) error
 }
 
 // ErrTick is what a live source returns when no packet came for a while,
 // so that the analysis can look at the clock.
 var ErrTick = errors.New("no packet yet")
 
-// batch is a run of packets whose bytes share one buffer.
+// batch is a run of frames whose bytes share one buffer.
 type batch struct {
-	buf  []byte
-	pkts []Packet
-	tick bool // no packets: the time passed
+	buf    []byte
+	frames []frame
+	tick   bool // no packets: the time passed
 }
 
 const batchBytes = 1 << 20
@@ -199,6 +244,15 @@ func key(x, y netip.AddrPort) [2]netip.AddrPort {
 
 // Packet processes one captured frame.
 func (a *Analyzer) Packet(data []byte, ci gopacket.CaptureInfo, link layers.LinkType) {
+	f := &a.one
+	*f = frame{Packet: Packet{Data: data, CI: ci, Link: link}}
+	f.res = a.dec.decode(link, data, &f.seg)
+	a.frameIn(f)
+}
+
+// frameIn processes a frame whose link layers are decoded.
+func (a *Analyzer) frameIn(f *frame) {
+	ci, link := f.CI, f.Link
 	atomic.AddInt64(&a.Stats.Packets, 1)
 	atomic.AddInt64(&a.Stats.Bytes, int64(ci.CaptureLength))
 	t := ci.Timestamp
@@ -209,9 +263,8 @@ func (a *Analyzer) Packet(data []byte, ci gopacket.CaptureInfo, link layers.Link
 		a.now = t
 	}
 	a.Stats.Last = a.now
-	seg := &a.seg
-	*seg = segment{}
-	switch a.dec.decode(link, data, seg) {
+	seg := &f.seg
+	switch f.res {
 	case notTCP:
 		a.Stats.NotTCP++
 		return
@@ -230,7 +283,7 @@ func (a *Analyzer) Packet(data []byte, ci gopacket.CaptureInfo, link layers.Link
 	if seg.truncated || ci.CaptureLength < ci.Length {
 		a.Stats.Truncated++
 	}
-	a.frame = Packet{Data: data, CI: ci, Link: link}
+	a.frame = f.Packet
 	a.segment(seg, ci)
 	if a.now.Sub(a.lastSweep) >= time.Second {
 		a.sweep()
@@ -238,7 +291,7 @@ func (a *Analyzer) Packet(data []byte, ci gopacket.CaptureInfo, link layers.Link
 }
 
 func (a *Analyzer) newConn(seg *segment, t time.Time) *conn {
-	tcp := seg.tcp
+	tcp := &seg.tcp
 	c := &conn{id: a.nextID, first: t}
 	a.nextID++
 	a.Stats.TCPStreams = a.nextID
@@ -268,7 +321,7 @@ func (a *Analyzer) newConn(seg *segment, t time.Time) *conn {
 }
 
 func (a *Analyzer) segment(seg *segment, ci gopacket.CaptureInfo) {
-	tcp := seg.tcp
+	tcp := &seg.tcp
 	t := ci.Timestamp
 	k := key(seg.src, seg.dst)
 	c := a.table[k]
@@ -328,7 +381,11 @@ func (a *Analyzer) segment(seg *segment, ci gopacket.CaptureInfo) {
 	}
 	a.ctx = asmContext{ci: ci, c: c, side: side}
 	flow := gopacket.NewFlow(layers.EndpointMAC, c.netFlow[side], c.netFlow[1-side])
-	a.asm.AssembleWithContext(flow, tcp, &a.ctx)
+	// Only segments of undecided handshakes get here: decode the header
+	// again, as the reassembler wants gopacket's layer.
+	if err := a.tcp.DecodeFromBytes(seg.raw, gopacket.NilDecodeFeedback); err == nil {
+		a.asm.AssembleWithContext(flow, &a.tcp, &a.ctx)
+	}
 	if c.tls.Decided() {
 		c.decided = true
 		a.noteTLSPort(c)
@@ -408,7 +465,7 @@ func (a *Analyzer) noteTLSPort(c *conn) {
 }
 
 // tcpFacts records the TCP-level facts of one segment.
-func (a *Analyzer) tcpFacts(c *conn, side int, tcp *layers.TCP, t time.Time, truncated bool) {
+func (a *Analyzer) tcpFacts(c *conn, side int, tcp *tcpHeader, t time.Time, truncated bool) {
 	f := &c.tcp
 	f.Packets[side]++
 	if truncated {

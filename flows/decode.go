@@ -37,12 +37,29 @@ func newLinkDecoder() *linkDecoder {
 	return d
 }
 
-// segment is a decoded TCP segment.
+// segment is a decoded TCP segment. It holds copies of the header fields,
+// not the decoder's layers, so that frames can be decoded ahead of the
+// analysis (in the reading goroutine) and used after the decoder moved on.
 type segment struct {
 	src, dst  netip.AddrPort
-	tcp       *layers.TCP
-	truncated bool // the capture holds less than the IP header says
-	fragment  bool // an IP fragment: no TCP header to read
+	tcp       tcpHeader
+	raw       []byte // the TCP header and payload, for the reassembler
+	truncated bool   // the capture holds less than the IP header says
+}
+
+// tcpHeader is what the analysis reads of a TCP header (RFC 9293 §3.1).
+type tcpHeader struct {
+	Seq, Ack           uint32
+	Window             uint16
+	SYN, ACK, FIN, RST bool
+	Payload            []byte
+}
+
+// frame is a captured packet and what the link decoder made of it.
+type frame struct {
+	Packet
+	seg segment
+	res decodeResult
 }
 
 // decodeResult explains why a frame yielded no segment.
@@ -137,7 +154,11 @@ func (d *linkDecoder) decode(link layers.LinkType, data []byte, seg *segment) de
 		}
 		seg.src = netip.AddrPortFrom(srcIP.Unmap(), uint16(d.tcp.SrcPort))
 		seg.dst = netip.AddrPortFrom(dstIP.Unmap(), uint16(d.tcp.DstPort))
-		seg.tcp = &d.tcp
+		t := &d.tcp
+		seg.tcp = tcpHeader{Seq: t.Seq, Ack: t.Ack, Window: t.Window, SYN: t.SYN, ACK: t.ACK, FIN: t.FIN, RST: t.RST, Payload: t.Payload}
+		// Header and payload are adjacent in the frame.
+		n := len(t.Contents) + len(t.Payload)
+		seg.raw = t.Contents[:n:n]
 		return decodedTCP
 	}
 	return notTCP

@@ -41,9 +41,8 @@ func (e *InputError) Unwrap() error { return e.Err }
 type fileSource struct {
 	name   string
 	closer io.Closer
-	pcap   *pcapgo.Reader
+	pcap   *pcapFile
 	ng     *pcapgo.NgReader
-	link   layers.LinkType
 }
 
 // magic numbers of the two capture formats and of gzip.
@@ -89,7 +88,8 @@ func unwrapPathError(err error) error {
 }
 
 func openReader(name string, f io.ReadCloser, depth int) (*fileSource, error) {
-	br := bufio.NewReaderSize(f, 1<<20)
+	// Reads of a whole batch are larger than the buffer and bypass it.
+	br := bufio.NewReaderSize(f, 64<<10)
 	head, err := br.Peek(4)
 	if len(head) == 0 {
 		if err == io.EOF || err == nil {
@@ -116,12 +116,11 @@ func openReader(name string, f io.ReadCloser, depth int) (*fileSource, error) {
 		}
 		s.ng = ng
 	case hasPrefix(head, magicPcapLE), hasPrefix(head, magicPcapBE), hasPrefix(head, magicPcapNsLE), hasPrefix(head, magicPcapNsBE):
-		r, err := pcapgo.NewReader(br)
+		r, err := newPcapFile(br)
 		if err != nil {
 			return nil, &InputError{name, fmt.Errorf("bad pcap header: %w", err)}
 		}
 		s.pcap = r
-		s.link = r.LinkType()
 	default:
 		return nil, &InputError{name, fmt.Errorf("not a pcap or pcapng file (starts with % x)", head)}
 	}
@@ -140,11 +139,11 @@ func (s *fileSource) Close() error { return s.closer.Close() }
 
 func (s *fileSource) Next() (Packet, error) {
 	if s.pcap != nil {
-		data, ci, err := s.pcap.ZeroCopyReadPacketData()
+		p, err := s.pcap.Next()
 		if err != nil {
 			return Packet{}, s.readErr(err)
 		}
-		return Packet{Data: data, CI: ci, Link: s.link}, nil
+		return p, nil
 	}
 	data, ci, err := s.ng.ZeroCopyReadPacketData()
 	if err != nil {
@@ -157,6 +156,15 @@ func (s *fileSource) Next() (Packet, error) {
 		}
 	}
 	return Packet{Data: data, CI: ci, Link: link}, nil
+}
+
+func (s *fileSource) bulk() bool { return s.pcap != nil }
+
+func (s *fileSource) fill(b *batch) error {
+	if err := s.pcap.fill(b); err != nil {
+		return s.readErr(err)
+	}
+	return nil
 }
 
 func (s *fileSource) readErr(err error) error {
@@ -195,6 +203,25 @@ func (m *Merge) Close() error {
 		s.Close()
 	}
 	return nil
+}
+
+// bulk says whether the merge can hand over whole batches: one source
+// that reads them itself.
+func (m *Merge) bulk() bool {
+	if len(m.srcs) != 1 {
+		return false
+	}
+	b, ok := m.srcs[0].(bulkSource)
+	return ok && b.bulk()
+}
+
+func (m *Merge) fill(b *batch) error {
+	err := m.srcs[0].(bulkSource).fill(b)
+	if err != nil && err != io.EOF {
+		m.Warnings = append(m.Warnings, err)
+		return io.EOF
+	}
+	return err
 }
 
 // Next returns the earliest packet among the sources.
