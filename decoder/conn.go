@@ -201,6 +201,14 @@ func (c *Conn) Feed(side Side, data []byte, t time.Time) {
 	}
 }
 
+// Release drops the bytes buffered for records and messages not yet
+// complete: the caller feeds no more (the verdict is in).
+func (c *Conn) Release() {
+	for i := range c.h {
+		c.h[i].buf, c.h[i].hs = nil, nil
+	}
+}
+
 // Gap tells the decoder that n bytes from side are missing from the capture.
 func (c *Conn) Gap(side Side, n int, t time.Time) {
 	if c.flipped {
@@ -667,7 +675,9 @@ func (c *Conn) handshake(side Side, msg []byte, offset, end int64, t time.Time) 
 		}
 	case typeServerHello:
 		sh := new(ServerHello)
-		if !sh.unmarshal(msg) {
+		// The hello keeps slices of its bytes: copy them out of the flight's
+		// buffer, which holds the certificates too.
+		if !sh.unmarshal(bytes.Clone(msg)) {
 			bad()
 			break
 		}

@@ -65,7 +65,7 @@ type Analyzer struct {
 	opts      Options
 	dec       *linkDecoder
 	table     map[[2]netip.AddrPort]*conn
-	gone      map[[2]netip.AddrPort]tomb
+	gone      tombs
 	nextID    int
 	asm       *reassembly.Assembler
 	now       time.Time
@@ -94,7 +94,7 @@ func NewAnalyzer(opts Options) *Analyzer {
 	if opts.IdleTimeout <= 0 {
 		opts.IdleTimeout = DefaultOptions.IdleTimeout
 	}
-	a := &Analyzer{opts: opts, dec: newLinkDecoder(), table: map[[2]netip.AddrPort]*conn{}, gone: map[[2]netip.AddrPort]tomb{}, tlsPorts: map[uint16]bool{}}
+	a := &Analyzer{opts: opts, dec: newLinkDecoder(), table: map[[2]netip.AddrPort]*conn{}, gone: newTombs(), tlsPorts: map[uint16]bool{}}
 	a.Stats.UnsupportedLinkTypes = map[layers.LinkType]int64{}
 	a.ready, a.finished = map[int]*Result{}, map[int]bool{}
 	for p := range TLSPorts {
@@ -336,20 +336,18 @@ func (a *Analyzer) segment(seg *segment, ci gopacket.CaptureInfo) {
 		c = nil
 	}
 	if c == nil {
-		if g, ok := a.gone[k]; ok {
+		if g, h, ok := a.gone.find(k); ok {
 			// A late packet of a connection already judged keeps its stream
 			// number, as in Wireshark; only a SYN with a new sequence number
 			// starts another connection on the same addresses and ports.
 			gs := 0
-			if g.client != seg.src {
+			if (seg.src == k[0]) != g.clientFirst {
 				gs = 1
 			}
 			if !(tcp.SYN && !tcp.ACK && g.isnSet[gs] && tcp.Seq != g.isn[gs]) {
-				g.last = t
-				a.gone[k] = g
 				return
 			}
-			delete(a.gone, k)
+			a.gone.forget(h)
 		}
 		c = a.newConn(seg, t)
 		a.table[k] = c
@@ -388,6 +386,7 @@ func (a *Analyzer) segment(seg *segment, ci gopacket.CaptureInfo) {
 	}
 	if c.tls.Decided() {
 		c.decided = true
+		c.tls.Release() // no more bytes go to the decoder
 		a.noteTLSPort(c)
 		if a.opts.Live && !c.reported && a.OnResult != nil {
 			// The verdict is known: say it now, the connection still open.
@@ -609,14 +608,10 @@ func (a *Analyzer) sweep() {
 			c.endedIdle = !c.closed
 			a.finish(c, c.last)
 			delete(a.table, k)
-			a.gone[k] = tomb{client: c.ep[0], isn: c.isn, isnSet: c.isnSet, last: c.last}
+			a.gone.bury(k, c, a.now)
 		}
 	}
-	for k, g := range a.gone {
-		if a.now.Sub(g.last) > time.Minute {
-			delete(a.gone, k)
-		}
-	}
+	a.gone.turn(a.now)
 }
 
 // Finish judges every connection still open at the end of the capture
@@ -661,6 +656,7 @@ func (a *Analyzer) finish(c *conn, at time.Time) {
 	}
 	c.finished = true
 	c.last = at
+	c.tls.Release()
 	if c.stream != nil {
 		// The reassembler may keep its half of a quiet connection for a
 		// while: let it hold nothing of ours.
@@ -781,15 +777,6 @@ func (a *Analyzer) ProgressBytes() int64 { return atomicLoad(&a.Stats.Bytes) }
 
 // testHookNewConn, when set by a test, sees each new stream number.
 var testHookNewConn func(id int, seg *segment, t time.Time)
-
-// tomb remembers a finished connection's addresses, sequence numbers and
-// stream number for a while: a few bytes instead of the whole connection.
-type tomb struct {
-	client netip.AddrPort
-	isn    [2]uint32
-	isnSet [2]bool
-	last   time.Time
-}
 
 // closing reports whether either side sent FIN or RST.
 func (c *conn) closing() bool {

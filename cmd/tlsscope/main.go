@@ -70,6 +70,7 @@ type config struct {
 	promisc      bool
 	duration     time.Duration
 	cpuProfile   string
+	memProfile   string
 	listIfaces   bool
 	bufferSize   int
 	count        int
@@ -112,6 +113,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&cfg.writeAll, "w", "", "write every packet read to this pcapng `file`")
 	fs.StringVar(&cfg.writeFailed, "write-failed", "", "write the packets of connections that did not complete to this pcapng `file`")
 	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile to `file` (for performance work)")
+	fs.StringVar(&cfg.memProfile, "memprofile", "", "write an allocation profile to `file` at the end (for performance work)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
@@ -176,6 +178,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		pprof.StartCPUProfile(f)
 		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
+	if cfg.memProfile != "" {
+		f, err := os.Create(cfg.memProfile)
+		if err != nil {
+			fmt.Fprintln(stderr, "tlsscope:", err)
+			return exitUsage
+		}
+		defer func() { pprof.Lookup("allocs").WriteTo(f, 0); f.Close() }()
 	}
 	opts := flows.Options{StallTimeout: cfg.stallTimeout, Live: cfg.iface != "", KeepPackets: cfg.writeFailed != ""}
 	var failedW, allW *flows.PcapngWriter
