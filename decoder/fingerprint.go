@@ -4,53 +4,75 @@ import (
 	"crypto/md5"
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
-	"sort"
+	"slices"
 	"strconv"
-	"strings"
 )
 
-func joinDecimal[T uint8 | uint16](vs []T, skipGREASE bool) string {
-	var b strings.Builder
+// Fingerprints are built with append into one buffer: they are computed
+// for every connection of a capture, and fmt showed in the profiles.
+
+func appendDecimals[T uint8 | uint16](b []byte, vs []T, skipGREASE bool) []byte {
 	first := true
 	for _, v := range vs {
 		if skipGREASE && IsGREASE(uint16(v)) {
 			continue
 		}
 		if !first {
-			b.WriteByte('-')
+			b = append(b, '-')
 		}
 		first = false
-		b.WriteString(strconv.Itoa(int(v)))
+		b = strconv.AppendUint(b, uint64(v), 10)
 	}
-	return b.String()
+	return b
 }
 
-func extensionTypes(exts []Extension) []uint16 {
-	out := make([]uint16, len(exts))
-	for i, e := range exts {
-		out[i] = e.Type
+func appendExtensionTypes(b []byte, exts []Extension) []byte {
+	first := true
+	for _, e := range exts {
+		if IsGREASE(e.Type) {
+			continue
+		}
+		if !first {
+			b = append(b, '-')
+		}
+		first = false
+		b = strconv.AppendUint(b, uint64(e.Type), 10)
 	}
-	return out
+	return b
+}
+
+func md5Hex(b []byte) string {
+	sum := md5.Sum(b)
+	return hex.EncodeToString(sum[:])
 }
 
 // JA3 returns the JA3 string and its MD5 (salesforce/ja3): legacy version,
 // cipher suites, extensions, supported groups and point formats in wire
 // order, GREASE removed.
 func (m *ClientHello) JA3() (full, hash string) {
-	full = fmt.Sprintf("%d,%s,%s,%s,%s", m.Version,
-		joinDecimal(m.CipherSuites, true), joinDecimal(extensionTypes(m.Extensions), true),
-		joinDecimal(m.SupportedGroups, true), joinDecimal(m.PointFormats, false))
-	sum := md5.Sum([]byte(full))
-	return full, hex.EncodeToString(sum[:])
+	b := make([]byte, 0, 256)
+	b = strconv.AppendUint(b, uint64(m.Version), 10)
+	b = append(b, ',')
+	b = appendDecimals(b, m.CipherSuites, true)
+	b = append(b, ',')
+	b = appendExtensionTypes(b, m.Extensions)
+	b = append(b, ',')
+	b = appendDecimals(b, m.SupportedGroups, true)
+	b = append(b, ',')
+	b = appendDecimals(b, m.PointFormats, false)
+	return string(b), md5Hex(b)
 }
 
 // JA3S returns the JA3S string and its MD5: legacy version, chosen suite,
 // extensions in wire order.
 func (m *ServerHello) JA3S() (full, hash string) {
-	full = fmt.Sprintf("%d,%d,%s", m.Version, m.CipherSuite, joinDecimal(extensionTypes(m.Extensions), true))
-	sum := md5.Sum([]byte(full))
-	return full, hex.EncodeToString(sum[:])
+	b := make([]byte, 0, 64)
+	b = strconv.AppendUint(b, uint64(m.Version), 10)
+	b = append(b, ',')
+	b = strconv.AppendUint(b, uint64(m.CipherSuite), 10)
+	b = append(b, ',')
+	b = appendExtensionTypes(b, m.Extensions)
+	return string(b), md5Hex(b)
 }
 
 func ja4Version(v uint16) string {
@@ -81,20 +103,32 @@ func isAlnum(b byte) bool {
 	return b >= '0' && b <= '9' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z'
 }
 
-func ja4Hash(s string) string {
-	if s == "" {
-		return "000000000000"
+// appendJA4Hash appends the first 12 hex digits of the SHA-256 of s, or
+// twelve zeros for an empty s.
+func appendJA4Hash(b, s []byte) []byte {
+	if len(s) == 0 {
+		return append(b, "000000000000"...)
 	}
-	sum := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(sum[:])[:12]
+	sum := sha256.Sum256(s)
+	return hex.AppendEncode(b, sum[:6])
 }
 
-func hexList(vs []uint16) string {
-	parts := make([]string, len(vs))
+const hexDigits = "0123456789abcdef"
+
+// appendHexList appends vs as comma-separated four-digit hex numbers.
+func appendHexList(b []byte, vs []uint16) []byte {
 	for i, v := range vs {
-		parts[i] = fmt.Sprintf("%04x", v)
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, hexDigits[v>>12], hexDigits[v>>8&15], hexDigits[v>>4&15], hexDigits[v&15])
 	}
-	return strings.Join(parts, ",")
+	return b
+}
+
+func twoDigits(b []byte, n int) []byte {
+	n = min(n, 99)
+	return append(b, byte('0'+n/10), byte('0'+n%10))
 }
 
 // JA4 returns the JA4 client fingerprint of FoxIO's specification (the
@@ -138,15 +172,28 @@ func (m *ClientHello) JA4() string {
 		}
 		alpn = string([]byte{pick(p[0]), pick(p[len(p)-1])})
 	}
-	a := fmt.Sprintf("t%s%s%02d%02d%s", ja4Version(m.MaxVersion()), sni, min(len(suites), 99), min(len(exts), 99), alpn)
-	sort.Slice(suites, func(i, j int) bool { return suites[i] < suites[j] })
-	sort.Slice(sorted, func(i, j int) bool { return sorted[i] < sorted[j] })
-	c := hexList(sorted)
-	if len(sigs) > 0 {
-		c += "_" + hexList(sigs)
+	out := make([]byte, 0, 36)
+	out = append(out, 't')
+	out = append(out, ja4Version(m.MaxVersion())...)
+	out = append(out, sni...)
+	out = twoDigits(out, len(suites))
+	out = twoDigits(out, len(exts))
+	out = append(out, alpn...)
+	slices.Sort(suites)
+	slices.Sort(sorted)
+	scratch := make([]byte, 0, 512)
+	scratch = appendHexList(scratch, suites)
+	out = append(out, '_')
+	out = appendJA4Hash(out, scratch)
+	scratch = scratch[:0]
+	if len(sorted) > 0 {
+		scratch = appendHexList(scratch, sorted)
+		if len(sigs) > 0 {
+			scratch = append(scratch, '_')
+			scratch = appendHexList(scratch, sigs)
+		}
 	}
-	if len(sorted) == 0 {
-		c = ""
-	}
-	return a + "_" + ja4Hash(hexList(suites)) + "_" + ja4Hash(c)
+	out = append(out, '_')
+	out = appendJA4Hash(out, scratch)
+	return string(out)
 }

@@ -28,18 +28,38 @@ type Options struct {
 
 // WriteJSON writes one JSON object per connection, one per line.
 func WriteJSON(w io.Writer, conns []*Connection) error {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
+	jw := NewJSONWriter(w)
 	for _, c := range conns {
-		buf.Reset()
-		if err := enc.Encode(c); err != nil {
-			return err
-		}
-		if _, err := w.Write(escapeBidi(buf.Bytes())); err != nil {
+		if err := jw.Write(c); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// JSONWriter writes connections as JSON Lines as they come, reusing one
+// buffer.
+type JSONWriter struct {
+	w   io.Writer
+	buf bytes.Buffer
+	enc *json.Encoder
+}
+
+// NewJSONWriter writes to w.
+func NewJSONWriter(w io.Writer) *JSONWriter {
+	jw := &JSONWriter{w: w}
+	jw.enc = json.NewEncoder(&jw.buf)
+	return jw
+}
+
+// Write writes one connection as one line.
+func (jw *JSONWriter) Write(c *Connection) error {
+	jw.buf.Reset()
+	if err := jw.enc.Encode(c); err != nil {
+		return err
+	}
+	_, err := jw.w.Write(escapeBidi(jw.buf.Bytes()))
+	return err
 }
 
 // escapeBidi writes Unicode bidirectional controls as \u escapes: the

@@ -223,6 +223,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	// Results are built and written by a goroutine of their own, in the
 	// order the analyzer hands them over, while it reads on.
 	out := bufio.NewWriterSize(stdout, 256<<10)
+	jsonw := report.NewJSONWriter(out)
 	results := make(chan *flows.Result, 256)
 	var stopLive func()
 	handshakes := 0
@@ -256,7 +257,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			}
 			switch {
 			case cfg.format == "json":
-				writeErr = report.WriteJSON(out, []*report.Connection{c})
+				writeErr = jsonw.Write(c)
 			case cfg.format == "csv":
 				writeErr = csvw.Write(c)
 			case cfg.iface != "" && cfg.format == "table":
