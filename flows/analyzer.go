@@ -233,7 +233,7 @@ type batch struct {
 	tick   bool // no packets: the time passed
 }
 
-const batchBytes = 1 << 20
+const batchBytes = 256 << 10
 
 func key(x, y netip.AddrPort) [2]netip.AddrPort {
 	if x.Addr().Less(y.Addr()) || (x.Addr() == y.Addr() && x.Port() < y.Port()) {
