@@ -387,6 +387,7 @@ func (a *Analyzer) segment(seg *segment, ci gopacket.CaptureInfo) {
 	if c.tls.Decided() {
 		c.decided = true
 		c.tls.Release() // no more bytes go to the decoder
+		a.retire(c)
 		a.noteTLSPort(c)
 		if a.opts.Live && !c.reported && a.OnResult != nil {
 			// The verdict is known: say it now, the connection still open.
@@ -398,6 +399,39 @@ func (a *Analyzer) segment(seg *segment, ci gopacket.CaptureInfo) {
 		}
 		if st := c.tls.State().Phase; st == decoder.PhaseComplete || st == decoder.PhaseResumed {
 			a.dropFrames(c) // a good handshake: nothing to write out
+		}
+	}
+}
+
+// retire ends both directions of a decided connection in the reassembler,
+// which we feed no more, so that it frees the connection now instead of
+// after the flush window (ten seconds of capture time, a few thousand
+// connections on a busy link). The end is an RST at the sequence number
+// the reassembler expects next, which for data seen in order is where the
+// side's bytes end; if the guess is off, the reassembler ignores the RST
+// as out of window (RFC 5961) and the flush frees the connection as before.
+func (a *Analyzer) retire(c *conn) {
+	if c.stream == nil {
+		return
+	}
+	var hdr [20]byte
+	for side := range 2 {
+		if !c.isnSet[side] {
+			continue
+		}
+		binary.BigEndian.PutUint16(hdr[0:], c.ep[side].Port())
+		binary.BigEndian.PutUint16(hdr[2:], c.ep[1-side].Port())
+		binary.BigEndian.PutUint32(hdr[4:], c.next[side])
+		hdr[12] = 5 << 4 // data offset: 20 bytes
+		hdr[13] = 0x04   // RST
+		if a.tcp.DecodeFromBytes(hdr[:], gopacket.NilDecodeFeedback) != nil {
+			return
+		}
+		a.ctx = asmContext{ci: gopacket.CaptureInfo{Timestamp: a.now}, c: c, side: side}
+		flow := gopacket.NewFlow(layers.EndpointMAC, c.netFlow[side], c.netFlow[1-side])
+		a.asm.AssembleWithContext(flow, &a.tcp, &a.ctx)
+		if c.stream == nil {
+			return // both directions ended: the reassembler let go
 		}
 	}
 }
@@ -766,7 +800,15 @@ func (s *stream) ReassembledSG(sg reassembly.ScatterGather, ac reassembly.Assemb
 	s.c.tls.Feed(decoder.Side(side), sg.Fetch(n), t)
 }
 
-func (s *stream) ReassemblyComplete(ac reassembly.AssemblerContext) bool { return true }
+// ReassemblyComplete: the reassembler drops the connection; a later
+// segment of it gets a new stream.
+func (s *stream) ReassemblyComplete(ac reassembly.AssemblerContext) bool {
+	if s.c != nil && s.c.stream == s {
+		s.c.stream = nil
+	}
+	s.c = nil
+	return true
+}
 
 // Progress returns the packets read so far; safe to call from another
 // goroutine for a progress display (a torn read only shows a stale count).

@@ -1,9 +1,13 @@
 package flows
 
 import (
+	"bytes"
+	"io"
 	"net/netip"
 	"testing"
 	"time"
+
+	"github.com/tlsscope/tlsscope/internal/capgen"
 )
 
 // TestTombsGenerations: a tomb is found for at least one generation, a
@@ -42,4 +46,51 @@ func TestTombsGenerations(t *testing.T) {
 	if g.len() > 2*maxTombs {
 		t.Errorf("%d tombs kept, cap %d", g.len(), 2*maxTombs)
 	}
+}
+
+// TestRetireFreesReassembler: once a handshake is decided the reassembler
+// lets go of its connection at once, not after the flush window; only
+// connections still undecided remain in it.
+func TestRetireFreesReassembler(t *testing.T) {
+	var buf bytes.Buffer
+	if _, err := capgen.WriteLoad(&buf, capgen.LoadOptions{Conns: 60, Data: 20 << 10}); err != nil {
+		t.Fatal(err)
+	}
+	src, err := openReader("load", io.NopCloser(&buf), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := NewAnalyzer(DefaultOptions)
+	a.OnResult = func(*Result) {}
+	// Stop while connections are open: 60 start 5 ms apart.
+	var first time.Time
+	for {
+		p, err := src.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first.IsZero() {
+			first = p.CI.Timestamp
+		}
+		if p.CI.Timestamp.Sub(first) > 250*time.Millisecond {
+			break
+		}
+		a.Packet(p.Data, p.CI, p.Link)
+	}
+	undecided, decided := 0, 0
+	for _, c := range a.table {
+		if c.decided {
+			decided++
+		} else if !c.finished {
+			undecided++
+		}
+	}
+	held := a.asm.FlushAll()
+	if decided == 0 {
+		t.Fatal("no decided connection left open: the test shows nothing")
+	}
+	if held > undecided {
+		t.Errorf("the reassembler holds %d connections; %d are undecided (%d decided ones are open)", held, undecided, decided)
+	}
+	t.Logf("open: %d decided, %d undecided; the reassembler held %d", decided, undecided, held)
 }
