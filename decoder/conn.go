@@ -656,6 +656,7 @@ func (c *Conn) handshake(side Side, msg []byte, offset, end int64, t time.Time) 
 			bad()
 			break
 		}
+		ch.detach()
 		switch {
 		case c.HS.ClientHello == nil:
 			c.HS.ClientHello = ch
@@ -675,12 +676,11 @@ func (c *Conn) handshake(side Side, msg []byte, offset, end int64, t time.Time) 
 		}
 	case typeServerHello:
 		sh := new(ServerHello)
-		// The hello keeps slices of its bytes: copy them out of the flight's
-		// buffer, which holds the certificates too.
-		if !sh.unmarshal(bytes.Clone(msg)) {
+		if !sh.unmarshal(msg) {
 			bad()
 			break
 		}
+		sh.detach()
 		if sh.HelloRetryRequest {
 			m.Type = "HelloRetryRequest"
 			c.HS.HelloRetryRequest = sh

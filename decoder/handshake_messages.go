@@ -28,7 +28,7 @@ type KeyShare struct {
 
 // ClientHello (RFC 8446 §4.1.2, RFC 5246 §7.4.1.2).
 type ClientHello struct {
-	Raw                  []byte
+	Raw                  []byte // the message; nil once a Conn has detached it
 	SSLv2                bool   // sent in the SSL 2.0 compatible format (RFC 5246 §E.2)
 	Version              uint16 // legacy_version
 	Random               []byte
@@ -297,6 +297,27 @@ func (m *ClientHello) unmarshalSSLv2(body []byte) bool {
 }
 
 // helloRetryRequestRandom is SHA-256("HelloRetryRequest"), RFC 8446 §4.1.3.
+// detach lets go of the message's bytes once parsed: Random and SessionID
+// are copied out, Raw and the extensions' data dropped. A connection's
+// hello then no longer holds its buffer (1.5 KB with a post-quantum key
+// share, and the server's whole flight behind a ServerHello), which
+// matters with thousands of connections waiting for their turn to be
+// reported.
+func (m *ClientHello) detach() {
+	m.Raw, m.Random, m.SessionID = nil, bytes.Clone(m.Random), bytes.Clone(m.SessionID)
+	m.Compression, m.PointFormats, m.PSKModes = bytes.Clone(m.Compression), bytes.Clone(m.PointFormats), bytes.Clone(m.PSKModes)
+	for i := range m.Extensions {
+		m.Extensions[i].Data = nil
+	}
+}
+
+func (m *ServerHello) detach() {
+	m.Raw, m.Random, m.SessionID = nil, bytes.Clone(m.Random), bytes.Clone(m.SessionID)
+	for i := range m.Extensions {
+		m.Extensions[i].Data = nil
+	}
+}
+
 var helloRetryRequestRandom = []byte{
 	0xCF, 0x21, 0xAD, 0x74, 0xE5, 0x9A, 0x61, 0x11, 0xBE, 0x1D, 0x8C, 0x02, 0x1E, 0x65, 0xB8, 0x91,
 	0xC2, 0xA2, 0x11, 0x16, 0x7A, 0xBB, 0x8C, 0x5E, 0x07, 0x9E, 0x09, 0xE2, 0xC8, 0xA8, 0x33, 0x9C,
@@ -304,7 +325,7 @@ var helloRetryRequestRandom = []byte{
 
 // ServerHello or HelloRetryRequest (RFC 8446 §4.1.3, §4.1.4).
 type ServerHello struct {
-	Raw               []byte
+	Raw               []byte // the message; nil once a Conn has detached it
 	SSLv2             bool
 	Version           uint16 // legacy_version
 	Random            []byte
