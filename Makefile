@@ -5,7 +5,7 @@ VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 FUZZTIME ?= 1m
 
-.PHONY: all build demo test vet fmt-check deps testdata golden fuzz fuzz-short verify bench clean
+.PHONY: all build demo test vet fmt-check deps testdata golden fuzz fuzz-short verify bench bench-memory clean
 
 all: build
 
@@ -47,8 +47,13 @@ verify: deps
 # tlsscope against tshark on a ~50 MB and a ~1 GB load capture (made once,
 # kept in .cache/bench), with the verdicts checked against the generator.
 bench: build
-	$(GO) run ./internal/bench -tlsscope bin/tlsscope
+	$(GO) run ./internal/bench -tlsscope bin/tlsscope -runs 5
 	$(GO) test ./decoder ./flows -run '^$$' -bench . -benchmem
+
+# Peak RSS as the capture grows past the first seconds of traffic (tlsscope
+# only; writes 2.4 GB more into .cache/bench once).
+bench-memory: build
+	$(GO) run ./internal/bench -tlsscope bin/tlsscope -sizes 250M,1G,2G -tshark=false -runs 3
 
 # Regenerate the captures in testdata/ (byte for byte reproducible).
 testdata:

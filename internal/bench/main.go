@@ -32,14 +32,25 @@ func main() {
 	bin := flag.String("tlsscope", "bin/tlsscope", "tlsscope binary")
 	runs := flag.Int("runs", 3, "runs of each tool per capture")
 	sizes := flag.String("sizes", "50M,1G", "capture sizes")
+	withTShark := flag.Bool("tshark", true, "time tshark too")
 	flag.Parse()
 	if err := os.MkdirAll(*dir, 0o755); err != nil {
 		fail(err)
 	}
 	tshark, _ := exec.LookPath("tshark")
+	if !*withTShark {
+		tshark = ""
+	}
 	fmt.Println("| capture | tool | MB/s | packets/s | handshakes/s | peak RSS (MiB) | median of |")
 	fmt.Println("|---|---|---:|---:|---:|---:|---:|")
 	var ratios []string
+	type sizeRSS struct {
+		name  string
+		mib   float64
+		bytes int64
+		mbps  float64
+	}
+	var ourRSS []sizeRSS
 	for _, size := range strings.Split(*sizes, ",") {
 		path := filepath.Join(*dir, "load-"+strings.ToLower(size)+".pcap")
 		truth := ensure(path, size)
@@ -64,6 +75,9 @@ func main() {
 			}
 			w, r := median(rs)
 			s := w.Seconds()
+			if tool == "tlsscope" {
+				ourRSS = append(ourRSS, sizeRSS{filepath.Base(path), float64(r) / 1024, st.Size(), mb / s})
+			}
 			fmt.Printf("| %s (%.0f MB, %d packets, %d handshakes) | %s | %.0f | %.0f | %.0f | %.1f | %d |\n",
 				filepath.Base(path), mb, packets, len(truth), tool, mb/s, float64(packets)/s, float64(len(truth))/s, float64(r)/1024, len(rs))
 			return s
@@ -77,6 +91,16 @@ func main() {
 	fmt.Println()
 	for _, r := range ratios {
 		fmt.Println(r)
+	}
+	// The targets: 1 GB/s on the largest capture, peak RSS at most
+	// 100 MiB, and at most 1.25 times the smallest capture's.
+	if n := len(ourRSS); n > 0 {
+		big := ourRSS[n-1]
+		fmt.Printf("%s: %.0f MB/s (target 1000), peak RSS %.1f MiB (target 100)", big.name, big.mbps, big.mib)
+		if n > 1 {
+			fmt.Printf(", %.2f× the peak RSS of %s (target 1.25)", big.mib/ourRSS[0].mib, ourRSS[0].name)
+		}
+		fmt.Println()
 	}
 }
 
