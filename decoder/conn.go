@@ -190,7 +190,8 @@ func (c *Conn) Feed(side Side, data []byte, t time.Time) {
 		h.buf = data
 		c.process(side, t)
 		if len(h.buf) > 0 {
-			h.buf = append([]byte(nil), h.buf...)
+			// Keep the partial record, with room for the rest of it.
+			h.buf = append(make([]byte, 0, h.partialRecordLen()), h.buf...)
 		}
 		return
 	}
@@ -207,6 +208,18 @@ func (c *Conn) Release() {
 	for i := range c.h {
 		c.h[i].buf, c.h[i].hs = nil, nil
 	}
+}
+
+// partialRecordLen is the room the record starting h.buf needs, as its
+// header says when it is there and in records mode.
+func (h *half) partialRecordLen() int {
+	b := h.buf
+	if h.mode == modeRecords && len(b) >= 5 {
+		if n := 5 + (int(b[3])<<8 | int(b[4])); n > len(b) && n <= 5+maxRecordLength {
+			return n
+		}
+	}
+	return len(b)
 }
 
 // Gap tells the decoder that n bytes from side are missing from the capture.
@@ -511,6 +524,12 @@ func (c *Conn) record(side Side, typ uint8, body []byte, offset int64, t time.Ti
 		}
 		if len(h.hs) == 0 {
 			h.hsOffset = offset
+			if len(body) >= 4 {
+				// A message longer than this record: make room for all of it.
+				if n := 4 + (int(body[1])<<16 | int(body[2])<<8 | int(body[3])); n > len(body) && n <= 4+maxHandshakeMessage {
+					h.hs = make([]byte, 0, n)
+				}
+			}
 		}
 		h.hs = append(h.hs, body...)
 		for len(h.hs) >= 4 {
