@@ -211,12 +211,14 @@ func (c *Conn) Release() {
 }
 
 // partialRecordLen is the room the record starting h.buf needs, as its
-// header says when it is there and in records mode.
+// header says when it is there and in records mode; never more than four
+// times the bytes here, so that a length field cannot make us reserve
+// memory for bytes that never come.
 func (h *half) partialRecordLen() int {
 	b := h.buf
 	if h.mode == modeRecords && len(b) >= 5 {
 		if n := 5 + (int(b[3])<<8 | int(b[4])); n > len(b) && n <= 5+maxRecordLength {
-			return n
+			return min(n, 4*len(b))
 		}
 	}
 	return len(b)
@@ -525,9 +527,10 @@ func (c *Conn) record(side Side, typ uint8, body []byte, offset int64, t time.Ti
 		if len(h.hs) == 0 {
 			h.hsOffset = offset
 			if len(body) >= 4 {
-				// A message longer than this record: make room for all of it.
+				// A message longer than this record: make room for more of
+				// it (up to four times what came, as for records).
 				if n := 4 + (int(body[1])<<16 | int(body[2])<<8 | int(body[3])); n > len(body) && n <= 4+maxHandshakeMessage {
-					h.hs = make([]byte, 0, n)
+					h.hs = make([]byte, 0, min(n, 4*len(body)))
 				}
 			}
 		}
