@@ -112,6 +112,19 @@ func TestRecordLimits(t *testing.T) {
 	if len(c.h[Server].hs) != 0 || c.h[Server].hsSkip == 0 || len(c.HS.Problems) == 0 {
 		t.Errorf("huge message: buffered %d, skip %d, problems %v", len(c.h[Server].hs), c.h[Server].hsSkip, c.HS.Problems)
 	}
+	// Length fields alone reserve little: a record header claiming 18 KiB
+	// with 10 bytes come, and a Certificate claiming 200 KiB in a record
+	// of 8, are buffered at most four times over.
+	c = NewConn(true)
+	c.Feed(Server, []byte{0x16, 0x03, 0x03, 0x48, 0x00, 0x0b, 0x03, 0x20, 0x00, 0x00}, t0)
+	if n := cap(c.h[Server].buf); n > 40 {
+		t.Errorf("partial record of 10 bytes: %d reserved", n)
+	}
+	c = NewConn(true)
+	c.Feed(Server, []byte{0x16, 0x03, 0x03, 0x00, 0x08, 0x0b, 0x03, 0x20, 0x00, 1, 2, 3, 4}, t0)
+	if n := cap(c.h[Server].hs); len(c.h[Server].hs) != 8 || n > 32 {
+		t.Errorf("partial message of 8 bytes: %d buffered, %d reserved", len(c.h[Server].hs), n)
+	}
 	// Plain text that is not TLS is recognised at once.
 	c = NewConn(true)
 	c.Feed(Client, []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), t0)
