@@ -526,13 +526,6 @@ func (c *Conn) record(side Side, typ uint8, body []byte, offset int64, t time.Ti
 		}
 		if len(h.hs) == 0 {
 			h.hsOffset = offset
-			if len(body) >= 4 {
-				// A message longer than this record: make room for more of
-				// it (up to four times what came, as for records).
-				if n := 4 + (int(body[1])<<16 | int(body[2])<<8 | int(body[3])); n > len(body) && n <= 4+maxHandshakeMessage {
-					h.hs = make([]byte, 0, min(n, 4*len(body)))
-				}
-			}
 		}
 		h.hs = append(h.hs, body...)
 		for len(h.hs) >= 4 {
@@ -560,7 +553,14 @@ func (c *Conn) record(side Side, typ uint8, body []byte, offset int64, t time.Ti
 		if len(h.hs) == 0 {
 			h.hs = nil
 		} else {
-			h.hs = append([]byte(nil), h.hs...)
+			// Keep the partial message apart from those parsed, with room
+			// for more of it: up to four times what came, so that a length
+			// field alone cannot make us reserve memory.
+			room := len(h.hs)
+			if len(h.hs) >= 4 {
+				room = min(4+(int(h.hs[1])<<16|int(h.hs[2])<<8|int(h.hs[3])), 4*len(h.hs))
+			}
+			h.hs = append(make([]byte, 0, room), h.hs...)
 		}
 	case recordApplicationData:
 		h.appData++
