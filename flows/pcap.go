@@ -106,9 +106,11 @@ func (p *pcapFile) fill(b *batch) error {
 	p.carry = p.carry[:0]
 	for {
 		if !p.eof && len(b.buf) < cap(b.buf) {
-			n, err := io.ReadFull(p.r, b.buf[len(b.buf):cap(b.buf)])
+			// One read, not a full buffer: from a pipe (tcpdump -w - |
+			// tlsscope -) packets are analysed as they come.
+			n, err := p.r.Read(b.buf[len(b.buf):cap(b.buf)])
 			b.buf = b.buf[:len(b.buf)+n]
-			if err == io.EOF || err == io.ErrUnexpectedEOF {
+			if err == io.EOF {
 				p.eof = true
 			} else if err != nil {
 				p.eof, p.err = true, err
@@ -127,21 +129,21 @@ func (p *pcapFile) fill(b *batch) error {
 			}
 			rest = nil
 		}
-		if len(b.frames) > 0 || len(rest) == 0 {
+		switch {
+		case len(b.frames) > 0:
 			p.carry = append(p.carry, rest...)
-			if len(b.frames) == 0 {
-				if p.err != nil {
-					return p.err
-				}
-				return io.EOF
-			}
 			return nil
+		case p.eof:
+			if p.err != nil {
+				return p.err
+			}
+			return io.EOF
+		case len(b.buf) == cap(b.buf):
+			// Not one whole record fits: make room for it.
+			nb := make([]byte, len(rest), max(p.recordLen(rest), 2*cap(b.buf)))
+			copy(nb, rest)
+			b.buf = nb
 		}
-		// Not one whole record fits: make room for it.
-		need := p.recordLen(rest)
-		nb := make([]byte, len(rest), max(need, 2*cap(b.buf)))
-		copy(nb, rest)
-		b.buf = nb
 	}
 }
 

@@ -243,3 +243,27 @@ func FuzzPcapReader(f *testing.F) {
 		samePackets(t, "fuzzed", want, got, wantErr, gotErr, false)
 	})
 }
+
+// TestPcapFromPipe: from a pipe (tcpdump -w - | tlsscope -) a packet is
+// handed out when its record has come, without waiting for a full batch.
+func TestPcapFromPipe(t *testing.T) {
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	go pw.Write(pcapBytes(65535, record(1, 0, 4, 4, []byte{1, 2, 3, 4})))
+	got := make(chan error, 1)
+	go func() {
+		src, err := openReader("stdin", pr, 0)
+		if err == nil {
+			_, err = src.Next()
+		}
+		got <- err
+	}()
+	select {
+	case err := <-got:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the first packet waited for more input")
+	}
+}
