@@ -573,7 +573,7 @@ func (a *Analyzer) tcpFacts(c *conn, side int, tcp *tcpHeader, t time.Time, trun
 			f.Bytes[side] += int64(n)
 			f.LastData[side] = t
 			c.next[side] = end
-			if len(c.segStarts[side]) < 64 {
+			if !c.decided && len(c.segStarts[side]) < 64 { // the ClientHello's segments
 				c.segStarts[side] = append(c.segStarts[side], c.rel(side, start))
 			}
 		}
