@@ -12,7 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -24,7 +24,8 @@ import (
 
 type run struct {
 	wall time.Duration
-	rss  int64 // KiB
+	cpu  time.Duration // user + system: steadier than wall time on a shared machine
+	rss  int64         // KiB
 }
 
 func main() {
@@ -41,8 +42,8 @@ func main() {
 	if !*withTShark {
 		tshark = ""
 	}
-	fmt.Println("| capture | tool | MB/s | packets/s | handshakes/s | peak RSS (MiB) | median of |")
-	fmt.Println("|---|---|---:|---:|---:|---:|---:|")
+	fmt.Println("| capture | tool | MB/s | packets/s | handshakes/s | CPU s | peak RSS (MiB) | median of |")
+	fmt.Println("|---|---|---:|---:|---:|---:|---:|---:|")
 	var ratios []string
 	type sizeRSS struct {
 		name  string
@@ -73,13 +74,13 @@ func main() {
 			if len(rs) == 0 {
 				return 0
 			}
-			w, r := median(rs)
+			w, cpu, r := median(rs)
 			s := w.Seconds()
 			if tool == "tlsscope" {
 				ourRSS = append(ourRSS, sizeRSS{filepath.Base(path), float64(r) / 1024, st.Size(), mb / s})
 			}
-			fmt.Printf("| %s (%.0f MB, %d packets, %d handshakes) | %s | %.0f | %.0f | %.0f | %.1f | %d |\n",
-				filepath.Base(path), mb, packets, len(truth), tool, mb/s, float64(packets)/s, float64(len(truth))/s, float64(r)/1024, len(rs))
+			fmt.Printf("| %s (%.0f MB, %d packets, %d handshakes) | %s | %.0f | %.0f | %.0f | %.2f | %.1f | %d |\n",
+				filepath.Base(path), mb, packets, len(truth), tool, mb/s, float64(packets)/s, float64(len(truth))/s, cpu.Seconds(), float64(r)/1024, len(rs))
 			return s
 		}
 		so := row("tlsscope", ours)
@@ -183,21 +184,25 @@ func timeIt(name string, args ...string) run {
 	wall := time.Since(start)
 	ru, _ := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	var rss int64
+	var cpu time.Duration
 	if ru != nil {
 		rss = ru.Maxrss
+		cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	}
-	return run{wall, rss}
+	return run{wall, cpu, rss}
 }
 
-func median(rs []run) (time.Duration, int64) {
+func median(rs []run) (wall, cpu time.Duration, rss int64) {
 	w := make([]time.Duration, len(rs))
+	c := make([]time.Duration, len(rs))
 	r := make([]int64, len(rs))
 	for i, x := range rs {
-		w[i], r[i] = x.wall, x.rss
+		w[i], c[i], r[i] = x.wall, x.cpu, x.rss
 	}
-	sort.Slice(w, func(i, j int) bool { return w[i] < w[j] })
-	sort.Slice(r, func(i, j int) bool { return r[i] < r[j] })
-	return w[len(w)/2], r[len(r)/2]
+	slices.Sort(w)
+	slices.Sort(c)
+	slices.Sort(r)
+	return w[len(w)/2], c[len(c)/2], r[len(r)/2]
 }
 
 // checkTruth runs tlsscope once and compares every verdict and version
