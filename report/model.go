@@ -44,6 +44,7 @@ type Connection struct {
 	Findings             []Finding      `json:"findings,omitempty"`
 
 	result *flows.Result
+	ladder []string // the ladder, kept by Summarize
 }
 
 type ClientHello struct {
@@ -147,6 +148,29 @@ type Message struct {
 
 // Result returns the flows result behind the connection.
 func (c *Connection) Result() *flows.Result { return c.result }
+
+// Summarize drops what the table and the Markdown summary do not show, so
+// that a report held until the end of a large capture keeps a few hundred
+// bytes per connection instead of its whole handshake (about 20 KB, with
+// the flows result behind it). keepLadder keeps the message ladder, as
+// text, which Markdown shows for the connections that did not complete.
+func (c *Connection) Summarize(keepLadder bool) {
+	if keepLadder {
+		c.ladder = Ladder(c)
+	}
+	c.Messages, c.result = nil, nil
+	if ch := c.ClientHello; ch != nil {
+		c.ClientHello = &ClientHello{SNI: ch.SNI, ALPN: ch.ALPN}
+	}
+	if sh := c.ServerHello; sh != nil {
+		c.ServerHello = &ServerHello{CipherSuite: sh.CipherSuite, ALPN: sh.ALPN}
+	}
+	if len(c.Certificates) > 0 {
+		leaf := c.Certificates[0]
+		c.Certificates = []Certificate{{CommonName: leaf.CommonName, DNSNames: leaf.DNSNames[:min(1, len(leaf.DNSNames))], NotAfter: leaf.NotAfter, Error: leaf.Error}}
+	}
+	c.ClientCertificates, c.ServerKeyExchange, c.SessionTicket, c.Alerts, c.Timing = nil, nil, nil, nil, nil
+}
 
 func addr(a netip.AddrPort) string {
 	if !a.IsValid() {

@@ -255,6 +255,9 @@ func arrow(from string) string {
 
 // Ladder is the time-ordered list of TCP events and TLS messages.
 func Ladder(c *Connection) []string {
+	if c.ladder != nil {
+		return c.ladder
+	}
 	r := c.result
 	type step struct {
 		t    time.Duration

@@ -268,3 +268,23 @@ func TestJSONLinesOrderedByStream(t *testing.T) {
 		t.Errorf("last stream %d, want 2", last)
 	}
 }
+
+// TestSummarizeKeepsWhatIsPrinted: the table and Markdown of summarized
+// connections (what the command line holds until the end) are the same as
+// those of the whole connections.
+func TestSummarizeKeepsWhatIsPrinted(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join(testdata, "*.pcap*"))
+	for _, f := range files {
+		full := connections(t, f)
+		small := connections(t, f)
+		for _, c := range small {
+			c.Summarize(!flows.Outcome(c.Outcome).Good())
+		}
+		for _, format := range []string{"table", "md"} {
+			want, got := render(t, format, full, false), render(t, format, small, false)
+			if !bytes.Equal(want, got) {
+				t.Errorf("%s: %s of summarized connections differs:\n%s", filepath.Base(f), format, firstDiff(string(want), string(got)))
+			}
+		}
+	}
+}

@@ -264,9 +264,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 				// Live: one line per verdict as it comes; the summary at the end.
 				_, writeErr = fmt.Fprintln(out, report.Line(c, ropts.Color))
 				if !r.Open || r.Outcome != flows.Stalled {
+					if !ropts.Detail {
+						c.Summarize(false)
+					}
 					conns = append(conns, c)
 				}
 			default:
+				if !ropts.Detail {
+					// Held to the end: keep only what is printed.
+					c.Summarize(cfg.format == "markdown" && !r.Outcome.Good())
+				}
 				conns = append(conns, c)
 			}
 			if cfg.iface != "" && writeErr == nil {
@@ -284,9 +291,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if cfg.format == "csv" {
 		csvw = report.NewCSVWriter(out)
 	}
-	if cfg.format == "json" || cfg.format == "csv" || cfg.iface != "" || failedW != nil {
-		a.OnResult = emit
-	}
+	// Every format takes results as connections end: the table and Markdown
+	// keep a summary of each (they print all rows at the end), not the
+	// analyzer's whole connection.
+	a.OnResult = emit
 
 	if cfg.iface != "" {
 		src, err := flows.OpenLive(cfg.iface, cfg.bpf, cfg.snaplen, cfg.promisc, cfg.bufferSize)

@@ -110,14 +110,21 @@ func TestMergeFiles(t *testing.T) {
 	}
 }
 
-// TestStreamedOutputEqualsGolden: JSON and CSV are written as connections
-// end; they must equal the golden files, which are made from the whole
-// result set at once.
+// TestStreamedOutputEqualsGolden: every format takes results as
+// connections end (the table and Markdown keep a summary of each); the
+// output must equal the golden files, which are made from the whole result
+// set at once.
 func TestStreamedOutputEqualsGolden(t *testing.T) {
 	files, _ := filepath.Glob("../../testdata/*.pcap*")
 	for _, f := range files {
-		for format, ext := range map[string]string{"json": "json", "csv": "csv"} {
-			out, _, _ := runCLI("--format", format, f)
+		for format, ext := range map[string]string{"json": "json", "csv": "csv", "table": "table", "markdown": "md"} {
+			args := []string{"--format", format}
+			if format == "table" {
+				args = append(args, "--detail") // as the golden file
+			}
+			out, _, _ := runCLI(append(args, f)...)
+			// The golden Markdown names its input "capture".
+			out = strings.Replace(out, "Input: "+f+"\n", "Input: capture\n", 1)
 			want, err := os.ReadFile(filepath.Join("../../testdata/golden", filepath.Base(f)+"."+ext))
 			if err != nil {
 				t.Fatal(err)
