@@ -76,7 +76,7 @@ type Analyzer struct {
 	one       frame      // the frame given to Packet
 	tcp       layers.TCP // the segment handed to the reassembler
 	ctx       asmContext
-	frame     Packet // the frame being processed
+	cur       *frame // the frame being processed
 	kept      int    // bytes of frames kept for KeepPackets
 	// OnResult, when set, receives each result as soon as it is final
 	// (live mode); otherwise results are returned by Finish.
@@ -283,7 +283,7 @@ func (a *Analyzer) frameIn(f *frame) {
 	if seg.truncated || ci.CaptureLength < ci.Length {
 		a.Stats.Truncated++
 	}
-	a.frame = f.Packet
+	a.cur = f
 	a.segment(seg, ci)
 	if a.now.Sub(a.lastSweep) >= time.Second {
 		a.sweep()
@@ -437,12 +437,12 @@ func (a *Analyzer) retire(c *conn) {
 }
 
 func (a *Analyzer) keepFrame(c *conn) {
-	n := len(a.frame.Data)
+	n := len(a.cur.Data)
 	if c.keptBytes+n > maxKeptPerConn || a.kept+n > maxKeptTotal {
 		c.framesCut = true
 		return
 	}
-	p := a.frame
+	p := a.cur.Packet
 	p.Data = append([]byte(nil), p.Data...)
 	c.frames = append(c.frames, p)
 	c.keptBytes += n
