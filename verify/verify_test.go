@@ -6,9 +6,10 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -158,12 +159,7 @@ func TestDifferential(t *testing.T) {
 		base := name(file)
 		ft := &tally{}
 		byFile[base] = ft
-		streams := make([]int, 0, len(views))
-		for s := range views {
-			streams = append(streams, s)
-		}
-		sort.Ints(streams)
-		for _, s := range streams {
+		for _, s := range slices.Sorted(maps.Keys(views)) {
 			v := views[s]
 			stream := s
 			if rn := renumber[filepath.Base(file)]; rn != nil {
@@ -275,12 +271,7 @@ func TestDifferential(t *testing.T) {
 	}
 	fmt.Fprintf(&md, "| **all** | %d | %d | %d | %.2f%% |\n\n", total.compared, total.agreed, total.excepted, 100*float64(total.agreed)/float64(total.compared))
 	md.WriteString("| file | compared | agree | explained exceptions |\n|---|---:|---:|---:|\n")
-	files := make([]string, 0, len(byFile))
-	for f := range byFile {
-		files = append(files, f)
-	}
-	sort.Strings(files)
-	for _, f := range files {
+	for _, f := range slices.Sorted(maps.Keys(byFile)) {
 		x := byFile[f]
 		if x.compared > 0 {
 			fmt.Fprintf(&md, "| %s | %d | %d | %d |\n", f, x.compared, x.agreed, x.excepted)
