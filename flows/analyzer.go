@@ -2,9 +2,9 @@ package flows
 
 import (
 	"encoding/binary"
-	"errors"
 	"io"
 	"net/netip"
+	"slices"
 	"sort"
 	"strconv"
 	"sync/atomic"
@@ -15,6 +15,7 @@ import (
 	"github.com/gopacket/gopacket/reassembly"
 
 	"github.com/tlsscope/tlsscope/decoder"
+	"github.com/tlsscope/tlsscope/flows/capture"
 )
 
 // Options tune the analysis.
@@ -73,11 +74,12 @@ type Analyzer struct {
 	done      []*conn
 	tlsPorts  map[uint16]bool
 	Stats     Stats
-	one       frame      // the frame given to Packet
+	onePacket capture.Packet // the frame given to Packet
+	one       decoded
 	tcp       layers.TCP // the segment handed to the reassembler
 	ctx       asmContext
-	cur       *frame // the frame being processed
-	kept      int    // bytes of frames kept for KeepPackets
+	cur       *capture.Packet // the frame being processed
+	kept      int             // bytes of frames kept for KeepPackets
 	// OnResult, when set, receives each result as soon as it is final
 	// (live mode); otherwise results are returned by Finish.
 	OnResult func(*Result)
@@ -113,38 +115,28 @@ func NewAnalyzer(opts Options) *Analyzer {
 // the file is read and its headers decoded while the packets before are
 // analysed; the analysis itself stays in one goroutine and its results
 // in capture order.
-func (a *Analyzer) Run(src Source) error {
+func (a *Analyzer) Run(src capture.Source) error {
 	batches := make(chan *batch, 4)
 	free := make(chan *batch, 6)
 	for range 6 {
-		free <- &batch{buf: make([]byte, 0, batchBytes)}
+		free <- &batch{Batch: capture.Batch{Buf: make([]byte, 0, capture.BatchSize)}}
 	}
 	var readErr error
-	live := false
-	if l, ok := src.(interface{ Live() bool }); ok {
-		live = l.Live()
-	}
-	bulk, _ := src.(bulkSource)
-	if bulk != nil && !bulk.bulk() {
+	live := capture.IsLive(src)
+	bulk, _ := src.(capture.BatchSource)
+	if bulk != nil && !bulk.Bulk() {
 		bulk = nil
 	}
 	go func() {
 		defer close(batches)
 		dec := newLinkDecoder()
-		decodeAll := func(b *batch) {
-			for i := range b.frames {
-				f := &b.frames[i]
-				f.seg = segment{}
-				f.res = dec.decode(f.Link, f.Data, &f.seg)
-			}
-		}
 		if bulk != nil {
 			// Whole records read straight into the batch's buffer.
 			for {
 				b := <-free
-				err := bulk.fill(b)
-				if len(b.frames) > 0 {
-					decodeAll(b)
+				err := bulk.Fill(&b.Batch)
+				if len(b.Packets) > 0 {
+					b.decode(dec)
 					batches <- b
 				} else {
 					free <- b
@@ -159,15 +151,15 @@ func (a *Analyzer) Run(src Source) error {
 		}
 		b := <-free
 		send := func() {
-			decodeAll(b)
+			b.decode(dec)
 			batches <- b
 			b = <-free
 		}
 		for {
 			p, err := src.Next()
-			if err == ErrTick {
+			if err == capture.ErrTick {
 				// No packet for a while: pass on what there is, and the time.
-				if len(b.frames) > 0 {
+				if len(b.Packets) > 0 {
 					send()
 				}
 				b.tick = true
@@ -178,20 +170,20 @@ func (a *Analyzer) Run(src Source) error {
 				if err != io.EOF {
 					readErr = err
 				}
-				if len(b.frames) > 0 {
-					decodeAll(b)
+				if len(b.Packets) > 0 {
+					b.decode(dec)
 					batches <- b
 				}
 				return
 			}
-			if len(b.buf)+len(p.Data) > cap(b.buf) && len(b.frames) > 0 {
+			if len(b.Buf)+len(p.Data) > cap(b.Buf) && len(b.Packets) > 0 {
 				send()
 			}
 			// Zero-copy data is only valid until the next read.
-			off := len(b.buf)
-			b.buf = append(b.buf, p.Data...)
-			p.Data = b.buf[off:len(b.buf):len(b.buf)]
-			b.frames = append(b.frames, frame{Packet: p})
+			off := len(b.Buf)
+			b.Buf = append(b.Buf, p.Data...)
+			p.Data = b.Buf[off:len(b.Buf):len(b.Buf)]
+			b.Packets = append(b.Packets, p)
 			if live {
 				// Every packet at once: verdicts must not wait for a batch.
 				send()
@@ -202,38 +194,35 @@ func (a *Analyzer) Run(src Source) error {
 		if b.tick {
 			a.Tick(time.Now())
 		}
-		for i := range b.frames {
-			a.frameIn(&b.frames[i])
+		for i := range b.Packets {
+			a.frameIn(&b.Packets[i], &b.decoded[i])
 		}
-		if cap(b.buf) > 4*batchBytes {
+		if cap(b.Buf) > 4*capture.BatchSize {
 			// Grown for one huge record: do not keep it.
-			b.buf = make([]byte, 0, batchBytes)
+			b.Buf = make([]byte, 0, capture.BatchSize)
 		}
-		b.buf, b.frames, b.tick = b.buf[:0], b.frames[:0], false
+		b.Buf, b.Packets, b.decoded, b.tick = b.Buf[:0], b.Packets[:0], b.decoded[:0], false
 		free <- b
 	}
 	return readErr
 }
 
-// bulkSource is a source that reads whole records into a batch's buffer
-// itself, with no copy.
-type bulkSource interface {
-	bulk() bool
-	fill(*batch) error
-}
-
-// ErrTick is what a live source returns when no packet came for a while,
-// so that the analysis can look at the clock.
-var ErrTick = errors.New("no packet yet")
-
-// batch is a run of frames whose bytes share one buffer.
+// batch is a run of captured packets and what the link decoder made of
+// each, decoded in the reading goroutine.
 type batch struct {
-	buf    []byte
-	frames []frame
-	tick   bool // no packets: the time passed
+	capture.Batch
+	decoded []decoded
+	tick    bool // no packets: the time passed
 }
 
-const batchBytes = 256 << 10
+func (b *batch) decode(dec *linkDecoder) {
+	b.decoded = slices.Grow(b.decoded[:0], len(b.Packets))[:len(b.Packets)]
+	for i := range b.Packets {
+		p, d := &b.Packets[i], &b.decoded[i]
+		d.seg = segment{}
+		d.res = dec.decode(p.Link, p.Data, &d.seg)
+	}
+}
 
 func key(x, y netip.AddrPort) [2]netip.AddrPort {
 	if x.Addr().Less(y.Addr()) || (x.Addr() == y.Addr() && x.Port() < y.Port()) {
@@ -244,15 +233,15 @@ func key(x, y netip.AddrPort) [2]netip.AddrPort {
 
 // Packet processes one captured frame.
 func (a *Analyzer) Packet(data []byte, ci gopacket.CaptureInfo, link layers.LinkType) {
-	f := &a.one
-	*f = frame{Packet: Packet{Data: data, CI: ci, Link: link}}
-	f.res = a.dec.decode(link, data, &f.seg)
-	a.frameIn(f)
+	p, d := &a.onePacket, &a.one
+	*p, *d = capture.Packet{Data: data, CI: ci, Link: link}, decoded{}
+	d.res = a.dec.decode(link, data, &d.seg)
+	a.frameIn(p, d)
 }
 
 // frameIn processes a frame whose link layers are decoded.
-func (a *Analyzer) frameIn(f *frame) {
-	ci, link := f.CI, f.Link
+func (a *Analyzer) frameIn(p *capture.Packet, f *decoded) {
+	ci, link := p.CI, p.Link
 	atomic.AddInt64(&a.Stats.Packets, 1)
 	atomic.AddInt64(&a.Stats.Bytes, int64(ci.CaptureLength))
 	t := ci.Timestamp
@@ -283,7 +272,7 @@ func (a *Analyzer) frameIn(f *frame) {
 	if seg.truncated || ci.CaptureLength < ci.Length {
 		a.Stats.Truncated++
 	}
-	a.cur = f
+	a.cur = p
 	a.segment(seg, ci)
 	if a.now.Sub(a.lastSweep) >= time.Second {
 		a.sweep()
@@ -442,7 +431,7 @@ func (a *Analyzer) keepFrame(c *conn) {
 		c.framesCut = true
 		return
 	}
-	p := a.cur.Packet
+	p := *a.cur
 	p.Data = append([]byte(nil), p.Data...)
 	c.frames = append(c.frames, p)
 	c.keptBytes += n

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"testing"
 
+	"github.com/tlsscope/tlsscope/flows/capture"
 	"github.com/tlsscope/tlsscope/internal/capgen"
 )
 
@@ -15,8 +16,8 @@ func BenchmarkAnalyzer(b *testing.B) {
 	if _, err := capgen.WriteLoad(&buf, capgen.LoadOptions{Bytes: 20 << 20}); err != nil {
 		b.Fatal(err)
 	}
-	var pkts []Packet
-	src, err := openReader("load", nopCloser{bytes.NewReader(buf.Bytes())}, 0)
+	var pkts []capture.Packet
+	src, err := capture.OpenReader("load", bytes.NewReader(buf.Bytes()))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -41,7 +42,3 @@ func BenchmarkAnalyzer(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(pkts)), "packets/op")
 }
-
-type nopCloser struct{ *bytes.Reader }
-
-func (nopCloser) Close() error { return nil }

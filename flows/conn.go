@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/tlsscope/tlsscope/decoder"
+	"github.com/tlsscope/tlsscope/flows/capture"
 )
 
 // Event is a TCP event worth showing in a connection's ladder.
@@ -64,7 +65,7 @@ type conn struct {
 	endedIdle   bool // expired without FIN or RST
 	reported    bool // live: a verdict was given while open
 	provisional bool // live: that verdict was a stall, to be updated
-	frames      []Packet
+	frames      []capture.Packet
 	keptBytes   int
 	framesCut   bool
 	dropFrames  bool

@@ -55,9 +55,8 @@ type tcpHeader struct {
 	Payload            []byte
 }
 
-// frame is a captured packet and what the link decoder made of it.
-type frame struct {
-	Packet
+// decoded is what the link decoder made of a captured packet.
+type decoded struct {
 	seg segment
 	res decodeResult
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tlsscope/tlsscope/decoder"
+	"github.com/tlsscope/tlsscope/flows/capture"
 	"github.com/tlsscope/tlsscope/internal/testenv"
 )
 
@@ -21,15 +22,15 @@ const sharedCaptures = "../../shared/captures"
 
 func analyze(t testing.TB, files ...string) ([]*Result, *Analyzer) {
 	t.Helper()
-	var srcs []Source
+	var srcs []capture.Source
 	for _, f := range files {
-		s, err := OpenFile(f)
+		s, err := capture.OpenFile(f)
 		if err != nil {
 			t.Fatal(err)
 		}
 		srcs = append(srcs, s)
 	}
-	m := NewMerge(srcs)
+	m := capture.NewMerge(srcs)
 	defer m.Close()
 	a := NewAnalyzer(DefaultOptions)
 	if err := a.Run(m); err != nil {
@@ -189,12 +190,12 @@ func TestStreamNumbersMatchTShark(t *testing.T) {
 // TestSharedCapturesDecodeWithoutPanic reads every capture of the corpus.
 func TestSharedCapturesDecode(t *testing.T) {
 	for _, f := range sharedFiles(t) {
-		s, err := OpenFile(f)
+		s, err := capture.OpenFile(f)
 		if err != nil {
 			t.Errorf("%s: %v", f, err)
 			continue
 		}
-		m := NewMerge([]Source{s})
+		m := capture.NewMerge([]capture.Source{s})
 		a := NewAnalyzer(DefaultOptions)
 		if err := a.Run(m); err != nil {
 			t.Errorf("%s: %v", f, err)

@@ -8,6 +8,8 @@ import (
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
+
+	"github.com/tlsscope/tlsscope/flows/capture"
 )
 
 var fuzzLinks = []layers.LinkType{layers.LinkTypeEthernet, layers.LinkTypeLinuxSLL, layers.LinkTypeLinuxSLL2,
@@ -20,7 +22,7 @@ var fuzzLinks = []layers.LinkType{layers.LinkTypeEthernet, layers.LinkTypeLinuxS
 func FuzzPacket(f *testing.F) {
 	files, _ := filepath.Glob(filepath.Join(testdata, "*.pcap"))
 	for _, name := range files {
-		src, err := OpenFile(name)
+		src, err := capture.OpenFile(name)
 		if err != nil {
 			f.Fatal(err)
 		}

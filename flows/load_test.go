@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tlsscope/tlsscope/decoder"
+	"github.com/tlsscope/tlsscope/flows/capture"
 	"github.com/tlsscope/tlsscope/internal/capgen"
 )
 
@@ -20,7 +21,7 @@ type seen struct {
 // loadRun reads a capture with streamed results, keeping only a summary of
 // each, and returns them with the peak live heap sampled every 20,000 packets.
 func loadRun(t *testing.T, file string) ([]seen, uint64, int64) {
-	src, err := OpenFile(file)
+	src, err := capture.OpenFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,12 +2,12 @@ package flows
 
 import (
 	"bytes"
-	"io"
 	"net/netip"
 	"runtime"
 	"testing"
 	"time"
 
+	"github.com/tlsscope/tlsscope/flows/capture"
 	"github.com/tlsscope/tlsscope/internal/capgen"
 )
 
@@ -57,7 +57,7 @@ func TestRetireFreesReassembler(t *testing.T) {
 	if _, err := capgen.WriteLoad(&buf, capgen.LoadOptions{Conns: 60, Data: 20 << 10}); err != nil {
 		t.Fatal(err)
 	}
-	src, err := openReader("load", io.NopCloser(&buf), 0)
+	src, err := capture.OpenReader("load", &buf)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,11 +105,11 @@ func TestDecidedPacketsDoNotAllocate(t *testing.T) {
 	if _, err := capgen.WriteLoad(&buf, capgen.LoadOptions{Conns: 26}); err != nil {
 		t.Fatal(err)
 	}
-	src, err := openReader("load", io.NopCloser(&buf), 0)
+	src, err := capture.OpenReader("load", &buf)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var pkts []Packet
+	var pkts []capture.Packet
 	client := []byte{10, 0, 0, 25}
 	for {
 		p, err := src.Next()
@@ -118,7 +118,7 @@ func TestDecidedPacketsDoNotAllocate(t *testing.T) {
 		}
 		// Ethernet, then IPv4: source at 26, destination at 30.
 		if len(p.Data) >= 34 && (bytes.Equal(p.Data[26:30], client) || bytes.Equal(p.Data[30:34], client)) {
-			pkts = append(pkts, Packet{Data: append([]byte(nil), p.Data...), CI: p.CI, Link: p.Link})
+			pkts = append(pkts, capture.Packet{Data: append([]byte(nil), p.Data...), CI: p.CI, Link: p.Link})
 		}
 	}
 	a := NewAnalyzer(DefaultOptions)

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/tlsscope/tlsscope/decoder"
+	"github.com/tlsscope/tlsscope/flows/capture"
 )
 
 // Outcome is the verdict on one connection's handshake.
@@ -61,7 +62,7 @@ type Result struct {
 	Open, Update bool
 	// Packets are the connection's frames (with Options.KeepPackets);
 	// PacketsCut says some were left out by the caps.
-	Packets    []Packet
+	Packets    []capture.Packet
 	PacketsCut bool
 }
 

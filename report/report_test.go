@@ -14,6 +14,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/tlsscope/tlsscope/flows"
+	"github.com/tlsscope/tlsscope/flows/capture"
 	"github.com/tlsscope/tlsscope/internal/testenv"
 )
 
@@ -23,11 +24,11 @@ const testdata = "../testdata"
 
 func connections(t *testing.T, file string) []*Connection {
 	t.Helper()
-	src, err := flows.OpenFile(file)
+	src, err := capture.OpenFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := flows.NewMerge([]flows.Source{src}) // damaged files end with a warning
+	m := capture.NewMerge([]capture.Source{src}) // damaged files end with a warning
 	defer m.Close()
 	a := flows.NewAnalyzer(flows.DefaultOptions)
 	if err := a.Run(m); err != nil {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/tlsscope/tlsscope/decoder"
 	"github.com/tlsscope/tlsscope/flows"
+	"github.com/tlsscope/tlsscope/flows/capture"
 	"github.com/tlsscope/tlsscope/internal/testenv"
 	"github.com/tlsscope/tlsscope/report"
 )
@@ -41,11 +42,11 @@ func captures(t *testing.T) []string {
 // ours runs tlsscope over a file and returns its JSON Lines, decoded: the
 // comparison goes through the published contract.
 func ours(t *testing.T, file string) map[int]*report.Connection {
-	src, err := flows.OpenFile(file)
+	src, err := capture.OpenFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := flows.NewMerge([]flows.Source{src})
+	m := capture.NewMerge([]capture.Source{src})
 	defer m.Close()
 	a := flows.NewAnalyzer(flows.DefaultOptions)
 	a.Run(m)

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/tlsscope/tlsscope/flows"
+	"github.com/tlsscope/tlsscope/flows/capture"
 	"github.com/tlsscope/tlsscope/report"
 )
 
@@ -125,7 +126,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	if cfg.listIfaces {
-		ifaces, err := flows.Interfaces()
+		ifaces, err := capture.Interfaces()
 		if err != nil {
 			fmt.Fprintln(stderr, "tlsscope:", err)
 			return exitUsage
@@ -188,10 +189,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		defer func() { pprof.Lookup("allocs").WriteTo(f, 0); f.Close() }()
 	}
 	opts := flows.Options{StallTimeout: cfg.stallTimeout, Live: cfg.iface != "", KeepPackets: cfg.writeFailed != ""}
-	var failedW, allW *flows.PcapngWriter
+	var failedW, allW *capture.PcapngWriter
 	for _, w := range []struct {
 		name string
-		to   **flows.PcapngWriter
+		to   **capture.PcapngWriter
 	}{{cfg.writeFailed, &failedW}, {cfg.writeAll, &allW}} {
 		if w.name == "" {
 			continue
@@ -204,7 +205,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		defer f.Close()
 		bw := bufio.NewWriter(f)
 		defer bw.Flush()
-		*w.to = flows.NewPcapngWriter(bw)
+		*w.to = capture.NewPcapngWriter(bw)
 		defer (*w.to).Flush()
 	}
 	a := flows.NewAnalyzer(opts)
@@ -297,7 +298,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	a.OnResult = emit
 
 	if cfg.iface != "" {
-		src, err := flows.OpenLive(cfg.iface, cfg.bpf, cfg.snaplen, cfg.promisc, cfg.bufferSize)
+		src, err := capture.OpenLive(cfg.iface, cfg.bpf, cfg.snaplen, cfg.promisc, cfg.bufferSize)
 		if err != nil {
 			fmt.Fprintln(stderr, "tlsscope:", err)
 			return exitUsage
@@ -305,7 +306,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		inputs = []string{cfg.iface}
 		stopLive = func() { src.Close() }
 		if allW != nil {
-			src = &flows.Tee{Source: src, W: allW}
+			src = &capture.Tee{Source: src, W: allW}
 		}
 		fmt.Fprintf(stderr, "tlsscope: capturing on %s; Ctrl-C to stop\n", cfg.iface)
 		stop := make(chan os.Signal, 1)
@@ -321,13 +322,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 			}
 			src.Close()
 		}()
-		if err := a.Run(src); err != nil && !errors.Is(err, flows.ErrClosed) {
+		if err := a.Run(src); err != nil && !errors.Is(err, capture.ErrClosed) {
 			warnings = append(warnings, err)
 		}
 	} else {
-		var srcs []flows.Source
+		var srcs []capture.Source
 		for _, name := range fs.Args() {
-			src, err := flows.OpenFile(name)
+			src, err := capture.OpenFile(name)
 			if err != nil {
 				fmt.Fprintln(stderr, err)
 				for _, s := range srcs {
@@ -338,10 +339,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 			srcs = append(srcs, src)
 			inputs = append(inputs, name)
 		}
-		m := flows.NewMerge(srcs)
-		var src flows.Source = m
+		m := capture.NewMerge(srcs)
+		var src capture.Source = m
 		if allW != nil {
-			src = &flows.Tee{Source: m, W: allW}
+			src = &capture.Tee{Source: m, W: allW}
 		}
 		stopProgress := progress(stderr, a)
 		err := a.Run(src)

@@ -1,4 +1,4 @@
-package flows
+package capture
 
 import (
 	"encoding/binary"
@@ -27,7 +27,7 @@ type pcapFile struct {
 	eof     bool
 	err     error // the error after the last whole record
 	// one buffer for Next, the packet-at-a-time interface
-	single    batch
+	single    Batch
 	singleAt  int
 	singleEnd bool
 }
@@ -93,23 +93,23 @@ func (p *pcapFile) maxCapture() int {
 	return min(max(int(p.snaplen), 262144), maxRecord)
 }
 
-// fill replaces b's packets with the next whole records, read into b.buf
+// fill replaces b's packets with the next whole records, read into b.Buf
 // (whose capacity it may grow for one large record). It returns io.EOF
 // after the last packet, or the error that ended the file early once the
 // packets before it have been handed out.
-func (p *pcapFile) fill(b *batch) error {
-	b.buf, b.frames = b.buf[:0], b.frames[:0]
+func (p *pcapFile) fill(b *Batch) error {
+	b.Buf, b.Packets = b.Buf[:0], b.Packets[:0]
 	if p.err != nil && len(p.carry) == 0 {
 		return p.err
 	}
-	b.buf = append(b.buf, p.carry...)
+	b.Buf = append(b.Buf, p.carry...)
 	p.carry = p.carry[:0]
 	for {
-		if !p.eof && len(b.buf) < cap(b.buf) {
+		if !p.eof && len(b.Buf) < cap(b.Buf) {
 			// One read, not a full buffer: from a pipe (tcpdump -w - |
 			// tlsscope -) packets are analysed as they come.
-			n, err := p.r.Read(b.buf[len(b.buf):cap(b.buf)])
-			b.buf = b.buf[:len(b.buf)+n]
+			n, err := p.r.Read(b.Buf[len(b.Buf):cap(b.Buf)])
+			b.Buf = b.Buf[:len(b.Buf)+n]
 			if err == io.EOF {
 				p.eof = true
 			} else if err != nil {
@@ -117,7 +117,7 @@ func (p *pcapFile) fill(b *batch) error {
 			}
 		}
 		off, err := p.parse(b)
-		rest := b.buf[off:]
+		rest := b.Buf[off:]
 		switch {
 		case err != nil:
 			// A damaged record: hand out what came before it.
@@ -130,7 +130,7 @@ func (p *pcapFile) fill(b *batch) error {
 			rest = nil
 		}
 		switch {
-		case len(b.frames) > 0:
+		case len(b.Packets) > 0:
 			p.carry = append(p.carry, rest...)
 			return nil
 		case p.eof:
@@ -138,11 +138,11 @@ func (p *pcapFile) fill(b *batch) error {
 				return p.err
 			}
 			return io.EOF
-		case len(b.buf) == cap(b.buf):
+		case len(b.Buf) == cap(b.Buf):
 			// Not one whole record fits: make room for it.
-			nb := make([]byte, len(rest), max(p.recordLen(rest), 2*cap(b.buf)))
+			nb := make([]byte, len(rest), max(p.recordLen(rest), 2*cap(b.Buf)))
 			copy(nb, rest)
-			b.buf = nb
+			b.Buf = nb
 		}
 	}
 }
@@ -156,10 +156,10 @@ func (p *pcapFile) recordLen(rest []byte) int {
 	return pcapRecordLen + int(p.u32(rest[8:12]))
 }
 
-// parse appends the whole records in b.buf to b.frames and returns where
+// parse appends the whole records in b.Buf to b.Packets and returns where
 // the first incomplete one starts.
-func (p *pcapFile) parse(b *batch) (int, error) {
-	buf := b.buf
+func (p *pcapFile) parse(b *Batch) (int, error) {
+	buf := b.Buf
 	off := 0
 	limit := p.maxCapture()
 	for len(buf)-off >= pcapRecordLen {
@@ -179,7 +179,7 @@ func (p *pcapFile) parse(b *batch) (int, error) {
 		if !p.nanos {
 			frac *= 1000
 		}
-		b.frames = append(b.frames, frame{Packet: Packet{
+		b.Packets = append(b.Packets, Packet{
 			Data: buf[off+pcapRecordLen : end : end],
 			CI: gopacket.CaptureInfo{
 				Timestamp:     time.Unix(int64(p.u32(h[0:4])), frac).UTC(),
@@ -187,7 +187,7 @@ func (p *pcapFile) parse(b *batch) (int, error) {
 				Length:        int(origLen),
 			},
 			Link: p.link,
-		}})
+		})
 		off = end
 	}
 	return off, nil
@@ -195,16 +195,16 @@ func (p *pcapFile) parse(b *batch) (int, error) {
 
 // Next returns one packet at a time, from batches of its own.
 func (p *pcapFile) Next() (Packet, error) {
-	for p.singleAt >= len(p.single.frames) {
-		if p.single.buf == nil {
-			p.single.buf = make([]byte, 0, 256<<10)
+	for p.singleAt >= len(p.single.Packets) {
+		if p.single.Buf == nil {
+			p.single.Buf = make([]byte, 0, 256<<10)
 		}
 		if err := p.fill(&p.single); err != nil {
 			return Packet{}, err
 		}
 		p.singleAt = 0
 	}
-	f := &p.single.frames[p.singleAt]
+	pk := p.single.Packets[p.singleAt]
 	p.singleAt++
-	return f.Packet, nil
+	return pk, nil
 }

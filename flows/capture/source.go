@@ -1,4 +1,7 @@
-package flows
+// Package capture reads packets from capture files (pcap, pcapng, gzip,
+// standard input) and live interfaces, merges several inputs in time
+// order, and writes pcapng. It knows nothing of connections.
+package capture
 
 import (
 	"bufio"
@@ -158,9 +161,9 @@ func (s *fileSource) Next() (Packet, error) {
 	return Packet{Data: data, CI: ci, Link: link}, nil
 }
 
-func (s *fileSource) bulk() bool { return s.pcap != nil }
+func (s *fileSource) Bulk() bool { return s.pcap != nil }
 
-func (s *fileSource) fill(b *batch) error {
+func (s *fileSource) Fill(b *Batch) error {
 	if err := s.pcap.fill(b); err != nil {
 		return s.readErr(err)
 	}
@@ -205,18 +208,18 @@ func (m *Merge) Close() error {
 	return nil
 }
 
-// bulk says whether the merge can hand over whole batches: one source
+// Bulk says whether the merge can hand over whole batches: one source
 // that reads them itself.
-func (m *Merge) bulk() bool {
+func (m *Merge) Bulk() bool {
 	if len(m.srcs) != 1 {
 		return false
 	}
-	b, ok := m.srcs[0].(bulkSource)
-	return ok && b.bulk()
+	b, ok := m.srcs[0].(BatchSource)
+	return ok && b.Bulk()
 }
 
-func (m *Merge) fill(b *batch) error {
-	err := m.srcs[0].(bulkSource).fill(b)
+func (m *Merge) Fill(b *Batch) error {
+	err := m.srcs[0].(BatchSource).Fill(b)
 	if err != nil && err != io.EOF {
 		m.Warnings = append(m.Warnings, err)
 		return io.EOF
@@ -259,4 +262,44 @@ func (m *Merge) Next() (Packet, error) {
 	p := *m.head[best]
 	m.head[best] = nil
 	return p, nil
+}
+
+// Batch is a run of packets whose bytes share one buffer.
+type Batch struct {
+	Buf     []byte
+	Packets []Packet
+}
+
+// BatchSize is the buffer a batch starts with: small enough that the
+// packets read are still in the CPU's cache when analysed.
+const BatchSize = 256 << 10
+
+// BatchSource is a source that can read whole records into a batch's
+// buffer itself, with no copy.
+type BatchSource interface {
+	Source
+	// Bulk reports whether Fill may be used (a classic pcap file).
+	Bulk() bool
+	// Fill replaces the batch's packets with the next ones; io.EOF after
+	// the last.
+	Fill(*Batch) error
+}
+
+// IsLive reports whether packets of src must be analysed as they come.
+func IsLive(src Source) bool {
+	l, ok := src.(interface{ Live() bool })
+	return ok && l.Live()
+}
+
+// ErrTick is what a live source returns when no packet came for a while,
+// so that the analysis can look at the clock.
+var ErrTick = errors.New("no packet yet")
+
+// OpenReader reads a capture from r, as OpenFile does from a file.
+func OpenReader(name string, r io.Reader) (Source, error) {
+	rc, ok := r.(io.ReadCloser)
+	if !ok {
+		rc = io.NopCloser(r)
+	}
+	return openReader(name, rc, 0)
 }

@@ -1,4 +1,4 @@
-package flows
+package capture
 
 import (
 	"bytes"
@@ -21,8 +21,8 @@ import (
 // testdata and of the shared corpus when it is there.
 func classicPcaps(t *testing.T) []string {
 	files, _ := filepath.Glob(filepath.Join(testdata, "*.pcap"))
-	if testenv.HaveShared("..") {
-		files = append(files, testenv.SharedCaptures(t, "..")...)
+	if testenv.HaveShared("../..") {
+		files = append(files, testenv.SharedCaptures(t, "../..")...)
 	}
 	var out []string
 	for _, f := range files {
@@ -72,10 +72,10 @@ func readWithFill(b []byte, bufSize int) ([]readPacket, error) {
 		return nil, err
 	}
 	var out []readPacket
-	bt := &batch{buf: make([]byte, 0, bufSize)}
+	bt := &Batch{Buf: make([]byte, 0, bufSize)}
 	for {
 		err := p.fill(bt)
-		for _, f := range bt.frames {
+		for _, f := range bt.Packets {
 			ci := f.CI
 			out = append(out, readPacket{data: append([]byte(nil), f.Data...), ts: ci.Timestamp.String(), ci: strconv.Itoa(ci.CaptureLength) + "/" + strconv.Itoa(ci.Length), link: uint32(f.Link)})
 		}
@@ -267,3 +267,5 @@ func TestPcapFromPipe(t *testing.T) {
 		t.Fatal("the first packet waited for more input")
 	}
 }
+
+const testdata = "../../testdata"
