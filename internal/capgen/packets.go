@@ -49,6 +49,15 @@ type Shaping struct {
 	// StartAtServerData drops every packet before the server's first
 	// data segment: a capture that starts in the middle of the handshake.
 	StartAtServerData bool
+	// StartAtClientWrite drops every packet before the client's Nth data
+	// write (N >= 1): a capture that starts later still.
+	StartAtClientWrite int
+	// Refused: the server answers the SYN with a RST (connection
+	// refused); nothing else is sent.
+	Refused bool
+	// SYNUnanswered: the client sends its SYN this many times, with the
+	// retransmission timeout doubling from 1 s, and nothing answers.
+	SYNUnanswered int
 }
 
 // Packet is one generated frame.
@@ -86,11 +95,25 @@ func segments(evs []event, sh Shaping, rtt time.Duration) []segment {
 	isn := [2]uint32{0x1000_0000, 0x7000_0000}
 	next := [2]uint32{isn[0] + 1, isn[1] + 1}
 	var out []segment
+	switch {
+	case sh.Refused:
+		// RFC 9293 §3.10.7.1: the RST acknowledges the SYN.
+		return []segment{{from: 0, at: 0, syn: true, seq: isn[0]},
+			{from: 1, at: rtt, rst: true, ack: true, ackNo: next[0]}}
+	case sh.SYNUnanswered > 0:
+		at, rto := time.Duration(0), time.Second
+		for range sh.SYNUnanswered {
+			out = append(out, segment{from: 0, at: at, syn: true, seq: isn[0]})
+			at, rto = at+rto, 2*rto
+		}
+		return out
+	}
 	out = append(out,
 		segment{from: 0, at: 0, syn: true, seq: isn[0]},
 		segment{from: 1, at: rtt, syn: true, ack: true, seq: isn[1], ackNo: next[0]},
 		segment{from: 0, at: rtt, ack: true, seq: next[0], ackNo: next[1]})
 	clientWrites, serverWrites := 0, 0
+	var startSeq uint32 // the first byte of the client's StartAtClientWrite-th write
 	for i, ev := range evs {
 		ev.at += rtt // the TCP handshake came first
 		from := ev.side
@@ -100,6 +123,9 @@ func segments(evs []event, sh Shaping, rtt time.Duration) []segment {
 			first := false
 			if from == 0 {
 				clientWrites++
+				if clientWrites == sh.StartAtClientWrite {
+					startSeq = next[0]
+				}
 				if clientWrites == 1 && sh.SplitClientHello {
 					size = (len(ev.data) + 1) / 2
 				}
@@ -148,9 +174,10 @@ func segments(evs []event, sh Shaping, rtt time.Duration) []segment {
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].at < out[j].at })
-	if sh.StartAtServerData {
+	if sh.StartAtServerData || sh.StartAtClientWrite > 0 {
 		for i, s := range out {
-			if s.from == 1 && len(s.payload) > 0 {
+			if len(s.payload) > 0 && (sh.StartAtServerData && s.from == 1 ||
+				sh.StartAtClientWrite > 0 && s.from == 0 && s.seq == startSeq) {
 				out = out[i:]
 				break
 			}

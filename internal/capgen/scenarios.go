@@ -27,6 +27,8 @@ type Scenario struct {
 	NG    bool
 	IPv6  bool
 	conns []connSpec
+	// End, when set, stops the capture: packets from then on are left out.
+	End time.Duration
 	// Expect is what tshark must see: per tcp.stream, the handshake
 	// message types in order ("1,2,11,...") and plain alerts ("alert:40").
 	Expect map[int]string
@@ -95,6 +97,16 @@ func silentServer(c net.Conn) {
 	c.Read(buf)
 	c.Read(buf) // blocks until the client gives up
 }
+
+// closingServer reads the ClientHello and closes the connection with a FIN.
+func closingServer(c net.Conn) {
+	buf := make([]byte, 1<<16)
+	c.Read(buf)
+	c.Close()
+}
+
+// noTLS is a side that sends no byte: the connection is TCP alone.
+func noTLS(net.Conn) {}
 
 // resetServer reads the ClientHello and resets the connection.
 func resetServer(c net.Conn) {
@@ -228,6 +240,27 @@ func Scenarios() []*Scenario {
 			conns: []connSpec{std(with(shopClient, func(c *tls.Config) { tls12(c); c.InsecureSkipVerify = true }),
 				with(serverConfig(p, p.api), tls12))},
 			Expect: map[int]string{0: "1,2,11,12,14,16"}},
+		// New scenarios go last: each draws randomness after the ones before it.
+		{Name: "closed-after-client-hello.pcap", Doc: "the server closes the connection (FIN) right after the ClientHello", Links: eth,
+			conns:  []connSpec{{client: client(shopClient, false), server: closingServer}},
+			Expect: map[int]string{0: "1"}},
+		{Name: "incomplete-capture-ends.pcap", Doc: "the server has not answered the ClientHello when the capture stops 0.5 s later; a second connection completes meanwhile", Links: eth,
+			conns: []connSpec{{client: client(shopClient, false), server: silentServer, timeout: [2]time.Duration{5 * time.Second, 0}},
+				{client: client(shopClient, false), server: server(shopServer), start: 420 * time.Millisecond}},
+			End:    time.Second,
+			Expect: map[int]string{0: "1", 1: "1,2"}},
+		{Name: "after-handshake.pcap", Doc: "TLS 1.3 capture that starts after the handshake: encrypted application data only (no SYN, no hellos)", Links: eth,
+			conns:  []connSpec{{client: client(shopClient, false), server: server(shopServer), shaping: Shaping{StartAtClientWrite: 3}}},
+			Expect: map[int]string{}},
+		{Name: "tcp-refused.pcap", Doc: "connection refused: the SYN to port 443 is answered by a RST", Links: eth,
+			conns:  []connSpec{{client: noTLS, server: noTLS, shaping: Shaping{Refused: true}}},
+			Expect: map[int]string{}},
+		{Name: "tcp-syn-unanswered.pcap", Doc: "the SYN to port 443 is sent four times over 7 s and never answered", Links: eth,
+			conns:  []connSpec{{client: noTLS, server: noTLS, shaping: Shaping{SYNUnanswered: 4}}},
+			Expect: map[int]string{}},
+		{Name: "alert-tls13-client-rejects-cert.pcap", Doc: "TLS 1.3: the client does not trust the server's issuer and sends an encrypted alert", Links: eth,
+			conns:  []connSpec{std(with(shopClient, func(c *tls.Config) { c.RootCAs = p.otherRoots }), shopServer)},
+			Expect: map[int]string{0: "1,2"}},
 	}
 }
 
@@ -252,7 +285,11 @@ func (s *Scenario) Build() ([]Packet, error) {
 			if err != nil {
 				return nil, err
 			}
-			pkts = append(pkts, Packet{At: Base.Add(cs.start + seg.at), Data: data, Interface: cs.iface})
+			at := cs.start + seg.at
+			if s.End > 0 && at >= s.End {
+				continue
+			}
+			pkts = append(pkts, Packet{At: Base.Add(at), Data: data, Interface: cs.iface})
 		}
 	}
 	sortPackets(pkts)
