@@ -75,6 +75,13 @@ func TestVerdicts(t *testing.T) {
 		"two-interfaces.pcapng":          {{stream: 0, outcome: Complete}, {stream: 1, outcome: Complete}},
 		"expired-cert.pcap":              {{stream: 0, outcome: Complete}},
 		"sni-mismatch.pcap":              {{stream: 0, outcome: Complete}},
+		"closed-after-client-hello.pcap": {{stream: 0, outcome: Closed}},
+		"incomplete-capture-ends.pcap": {{stream: 0, outcome: Incomplete, waiting: "server", next: "ServerHello", silent: 400 * time.Millisecond},
+			{stream: 1, outcome: Complete}},
+		"after-handshake.pcap":                 {{stream: 0, outcome: NotObserved}},
+		"tcp-refused.pcap":                     {{stream: 0, outcome: Reset, by: "server"}},
+		"tcp-syn-unanswered.pcap":              {{stream: 0, outcome: Stalled, waiting: "server", next: "SYN-ACK", silent: 7 * time.Second}},
+		"alert-tls13-client-rejects-cert.pcap": {{stream: 0, outcome: Failed, by: "client"}},
 	}
 	files, _ := filepath.Glob(filepath.Join(testdata, "*.pcap*"))
 	if len(files) != len(cases) {
