@@ -20,10 +20,10 @@ func BenchmarkConn(b *testing.B) {
 			c := NewConn(true)
 			for i := 0; i < len(s[0]) || i < len(s[1]); i += 1448 {
 				if i < len(s[0]) {
-					c.Feed(Client, s[0][i:min(i+1448, len(s[0]))], time.Time{})
+					c.Feed(0, s[0][i:min(i+1448, len(s[0]))], time.Time{})
 				}
 				if i < len(s[1]) {
-					c.Feed(Server, s[1][i:min(i+1448, len(s[1]))], time.Time{})
+					c.Feed(1, s[1][i:min(i+1448, len(s[1]))], time.Time{})
 				}
 			}
 			c.State()

@@ -55,17 +55,16 @@ func captureStreams(tb testing.TB) [][2][]byte {
 
 // checkInvariants: whatever the input, buffers stay within their caps.
 func checkInvariants(t *testing.T, c *Conn) {
-	for s := range c.h {
-		h := &c.h[s]
-		if len(h.buf) > maxRecordLength+5+maxPreamble {
-			t.Fatalf("side %d buffers %d bytes", s, len(h.buf))
+	for d := range c.rl {
+		if n := len(c.rl[d].buf); n > maxRecordLength+5+maxPreamble {
+			t.Fatalf("direction %d buffers %d bytes", d, n)
 		}
-		if len(h.hs) > maxHandshakeMessage+4+maxRecordLength {
-			t.Fatalf("side %d buffers a %d-byte handshake message", s, len(h.hs))
+		if n := len(c.hr[d].buf); n > maxHandshakeMessage+4+maxRecordLength {
+			t.Fatalf("direction %d buffers a %d-byte handshake message", d, n)
 		}
 	}
-	if len(c.HS.Messages) > maxMessages || len(c.HS.Problems) > 32 {
-		t.Fatalf("%d messages, %d problems", len(c.HS.Messages), len(c.HS.Problems))
+	if len(c.Snapshot().Messages) > maxMessages || len(c.Snapshot().Problems) > 32 {
+		t.Fatalf("%d messages, %d problems", len(c.Snapshot().Messages), len(c.Snapshot().Problems))
 	}
 }
 
@@ -73,13 +72,13 @@ func checkInvariants(t *testing.T, c *Conn) {
 func checkResults(c *Conn) {
 	c.State()
 	c.Decided()
-	for _, ch := range []*ClientHello{c.HS.ClientHello, c.HS.RetryClientHello} {
+	for _, ch := range []*ClientHello{c.Snapshot().ClientHello, c.Snapshot().RetryClientHello} {
 		if ch != nil {
 			ch.JA3()
 			ch.JA4()
 		}
 	}
-	if sh := c.HS.ServerHello; sh != nil {
+	if sh := c.Snapshot().ServerHello; sh != nil {
 		sh.JA3S()
 	}
 }
@@ -100,13 +99,13 @@ func FuzzConn(f *testing.F) {
 		n := int(piece) + 1
 		for i, j := 0, 0; i < len(client) || j < len(server); i, j = i+n, j+n {
 			if i < len(client) {
-				c.Feed(Client, client[i:min(i+n, len(client))], t0)
+				c.Feed(0, client[i:min(i+n, len(client))], t0)
 			}
 			if j == 3*n && len(server) > j {
-				c.Gap(Server, 10, t0)
+				c.Gap(1, 10, t0)
 			}
 			if j < len(server) {
-				c.Feed(Server, server[j:min(j+n, len(server))], t0)
+				c.Feed(1, server[j:min(j+n, len(server))], t0)
 			}
 			checkInvariants(t, c)
 		}

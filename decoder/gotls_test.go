@@ -109,7 +109,7 @@ func handshake(t *testing.T, client, server *tls.Config) ([]chunk, tls.Connectio
 
 func feedAll(c *Conn, chunks []chunk) {
 	for i, ch := range chunks {
-		c.Feed(ch.from, ch.data, t0.Add(time.Duration(i)*time.Millisecond))
+		c.Feed(Dir(ch.from), ch.data, t0.Add(time.Duration(i)*time.Millisecond))
 	}
 }
 
@@ -146,9 +146,9 @@ func TestGoTLS(t *testing.T) {
 			feedAll(c, chunks)
 			st := c.State()
 			if st.Phase != tc.phase {
-				t.Fatalf("phase %v, want %v (handshake error %v; problems %v; messages %d)", st.Phase, tc.phase, herr, c.HS.Problems, len(c.HS.Messages))
+				t.Fatalf("phase %v, want %v (handshake error %v; problems %v; messages %d)", st.Phase, tc.phase, herr, c.Snapshot().Problems, len(c.Snapshot().Messages))
 			}
-			ch, sh := c.HS.ClientHello, c.HS.ServerHello
+			ch, sh := c.Snapshot().ClientHello, c.Snapshot().ServerHello
 			if ch == nil || sh == nil {
 				t.Fatalf("hello missing: %v %v", ch != nil, sh != nil)
 			}
@@ -163,8 +163,8 @@ func TestGoTLS(t *testing.T) {
 					t.Errorf("suites %x, want %x first", ch.CipherSuites, tc.client.CipherSuites)
 				}
 			}
-			if tc.hrr != (c.HS.HelloRetryRequest != nil) || tc.hrr && (c.HS.RetryClientHello == nil || c.HS.HelloRetryRequest.KeyShareGroup != uint16(tls.CurveP384)) {
-				t.Errorf("HelloRetryRequest %v, second hello %v", c.HS.HelloRetryRequest, c.HS.RetryClientHello != nil)
+			if tc.hrr != (c.Snapshot().HelloRetryRequest != nil) || tc.hrr && (c.Snapshot().RetryClientHello == nil || c.Snapshot().HelloRetryRequest.KeyShareGroup != uint16(tls.CurveP384)) {
+				t.Errorf("HelloRetryRequest %v, second hello %v", c.Snapshot().HelloRetryRequest, c.Snapshot().RetryClientHello != nil)
 			}
 			if herr != nil {
 				// The client refused: its alert is what the decoder must report.
@@ -182,24 +182,24 @@ func TestGoTLS(t *testing.T) {
 					state.Version, state.CipherSuite, state.NegotiatedProtocol)
 			}
 			if state.Version == tls.VersionTLS12 {
-				if len(c.HS.ServerCertificates) != len(state.PeerCertificates) {
-					t.Fatalf("%d certificates, crypto/tls has %d", len(c.HS.ServerCertificates), len(state.PeerCertificates))
+				if len(c.Snapshot().ServerCertificates) != len(state.PeerCertificates) {
+					t.Fatalf("%d certificates, crypto/tls has %d", len(c.Snapshot().ServerCertificates), len(state.PeerCertificates))
 				}
 				for i, pc := range state.PeerCertificates {
 					sum := sha256.Sum256(pc.Raw)
-					got := c.HS.ServerCertificates[i]
+					got := c.Snapshot().ServerCertificates[i]
 					if got.SHA256 != hex.EncodeToString(sum[:]) || got.CommonName != pc.Subject.CommonName || got.Serial != pc.SerialNumber.Text(16) || got.PublicKey != "ECDSA P-256" {
 						t.Errorf("certificate %d: %+v", i, got)
 					}
 				}
-				if c.HS.ServerKeyExchange == nil || c.HS.ServerKeyExchange.Group == 0 {
+				if c.Snapshot().ServerKeyExchange == nil || c.Snapshot().ServerKeyExchange.Group == 0 {
 					t.Error("ServerKeyExchange group missing")
 				}
-				if tc.server.ClientAuth != tls.NoClientCert && (!c.HS.CertificateRequested || len(c.HS.ClientCertificates) != 1 || c.HS.ClientCertificates[0].CommonName != "client.test") {
-					t.Errorf("client certificate: requested %v, %d sent", c.HS.CertificateRequested, len(c.HS.ClientCertificates))
+				if tc.server.ClientAuth != tls.NoClientCert && (!c.Snapshot().CertificateRequested || len(c.Snapshot().ClientCertificates) != 1 || c.Snapshot().ClientCertificates[0].CommonName != "client.test") {
+					t.Errorf("client certificate: requested %v, %d sent", c.Snapshot().CertificateRequested, len(c.Snapshot().ClientCertificates))
 				}
-				if tc.client.ClientSessionCache != nil && (len(c.HS.SessionTickets) != 1 || c.HS.SessionTickets[0].TicketLength == 0) {
-					t.Errorf("session tickets %+v", c.HS.SessionTickets)
+				if tc.client.ClientSessionCache != nil && (len(c.Snapshot().SessionTickets) != 1 || c.Snapshot().SessionTickets[0].TicketLength == 0) {
+					t.Errorf("session tickets %+v", c.Snapshot().SessionTickets)
 				}
 			}
 			if st.CompleteAt.IsZero() {

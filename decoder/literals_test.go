@@ -32,26 +32,26 @@ var t0 = time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
 
 func TestSSLv2ClientHello(t *testing.T) {
 	c := NewConn(true)
-	c.Feed(Client, ssl2ClientHello, t0)
-	ch := c.HS.ClientHello
+	c.Feed(0, ssl2ClientHello, t0)
+	ch := c.Snapshot().ClientHello
 	if ch == nil || !ch.SSLv2 || ch.Version != VersionSSL20 {
-		t.Fatalf("SSL 2.0 hello: %+v, problems %v", ch, c.HS.Problems)
+		t.Fatalf("SSL 2.0 hello: %+v, problems %v", ch, c.Snapshot().Problems)
 	}
 	// 7 cipher specs, all SSL 2.0 kinds (first byte non-zero): no TLS suites.
 	if len(ch.CipherSuites) != 0 || len(ch.Random) != 16 {
 		t.Errorf("suites %v, challenge %d bytes; want none and 16", ch.CipherSuites, len(ch.Random))
 	}
-	if st := c.State(); st.Phase != PhaseHandshaking || st.Waiting != Server || st.Next != "ServerHello" {
+	if st := c.State(); st.Phase != PhaseHandshaking || st.Waiting != Server || st.Next != MsgServerHello {
 		t.Errorf("state %+v", st)
 	}
 }
 
 func TestSSL3ClientHello(t *testing.T) {
 	c := NewConn(true)
-	c.Feed(Client, ssl3ClientHello, t0)
-	ch := c.HS.ClientHello
+	c.Feed(0, ssl3ClientHello, t0)
+	ch := c.Snapshot().ClientHello
 	if ch == nil || ch.Version != VersionSSL30 || ch.SSLv2 {
-		t.Fatalf("SSL 3.0 hello: %+v, problems %v", ch, c.HS.Problems)
+		t.Fatalf("SSL 3.0 hello: %+v, problems %v", ch, c.Snapshot().Problems)
 	}
 	// tshark: 0x0039 0x0033 0x0035 0x002f 0x00ff, no extensions.
 	want := []uint16{0x39, 0x33, 0x35, 0x2f, 0xff}
@@ -71,12 +71,12 @@ func TestSSL3ClientHello(t *testing.T) {
 func TestDraft23ClientHello(t *testing.T) {
 	c := NewConn(true)
 	// Fed in three pieces, cut inside the record header and the SNI.
-	c.Feed(Client, draft23ClientHello[:3], t0)
-	c.Feed(Client, draft23ClientHello[3:120], t0)
-	c.Feed(Client, draft23ClientHello[120:], t0)
-	ch := c.HS.ClientHello
+	c.Feed(0, draft23ClientHello[:3], t0)
+	c.Feed(0, draft23ClientHello[3:120], t0)
+	c.Feed(0, draft23ClientHello[120:], t0)
+	ch := c.Snapshot().ClientHello
 	if ch == nil {
-		t.Fatalf("no hello: %v", c.HS.Problems)
+		t.Fatalf("no hello: %v", c.Snapshot().Problems)
 	}
 	if ch.ServerName != "tls13.crypto.mozilla.org" {
 		t.Errorf("SNI %q", ch.ServerName)
@@ -101,33 +101,33 @@ func TestDraft23ClientHello(t *testing.T) {
 func TestRecordLimits(t *testing.T) {
 	// A record header claiming more than TLS allows is not buffered.
 	c := NewConn(true)
-	c.Feed(Client, []byte{0x16, 0x03, 0x01, 0xff, 0xff, 0x01}, t0)
-	if c.h[Client].mode != modeDead || len(c.HS.Problems) == 0 {
-		t.Errorf("oversized record: mode %d, problems %v", c.h[Client].mode, c.HS.Problems)
+	c.Feed(0, []byte{0x16, 0x03, 0x01, 0xff, 0xff, 0x01}, t0)
+	if c.rl[0].mode != frameDead || len(c.Snapshot().Problems) == 0 {
+		t.Errorf("oversized record: mode %d, problems %v", c.rl[0].mode, c.Snapshot().Problems)
 	}
 	// A handshake message claiming 16 MiB is skipped, not buffered.
 	c = NewConn(true)
 	rec := []byte{0x16, 0x03, 0x03, 0x00, 0x08, 0x0b, 0xff, 0xff, 0xff, 1, 2, 3, 4}
-	c.Feed(Server, rec, t0)
-	if len(c.h[Server].hs) != 0 || c.h[Server].hsSkip == 0 || len(c.HS.Problems) == 0 {
-		t.Errorf("huge message: buffered %d, skip %d, problems %v", len(c.h[Server].hs), c.h[Server].hsSkip, c.HS.Problems)
+	c.Feed(1, rec, t0)
+	if len(c.hr[1].buf) != 0 || c.hr[1].skip == 0 || len(c.Snapshot().Problems) == 0 {
+		t.Errorf("huge message: buffered %d, skip %d, problems %v", len(c.hr[1].buf), c.hr[1].skip, c.Snapshot().Problems)
 	}
 	// Length fields alone reserve little: a record header claiming 18 KiB
 	// with 10 bytes come, and a Certificate claiming 200 KiB in a record
 	// of 8, are buffered at most four times over.
 	c = NewConn(true)
-	c.Feed(Server, []byte{0x16, 0x03, 0x03, 0x48, 0x00, 0x0b, 0x03, 0x20, 0x00, 0x00}, t0)
-	if n := cap(c.h[Server].buf); n > 40 {
+	c.Feed(1, []byte{0x16, 0x03, 0x03, 0x48, 0x00, 0x0b, 0x03, 0x20, 0x00, 0x00}, t0)
+	if n := cap(c.rl[1].buf); n > 40 {
 		t.Errorf("partial record of 10 bytes: %d reserved", n)
 	}
 	c = NewConn(true)
-	c.Feed(Server, []byte{0x16, 0x03, 0x03, 0x00, 0x08, 0x0b, 0x03, 0x20, 0x00, 1, 2, 3, 4}, t0)
-	if n := cap(c.h[Server].hs); len(c.h[Server].hs) != 8 || n > 32 {
-		t.Errorf("partial message of 8 bytes: %d buffered, %d reserved", len(c.h[Server].hs), n)
+	c.Feed(1, []byte{0x16, 0x03, 0x03, 0x00, 0x08, 0x0b, 0x03, 0x20, 0x00, 1, 2, 3, 4}, t0)
+	if n := cap(c.hr[1].buf); len(c.hr[1].buf) != 8 || n > 32 {
+		t.Errorf("partial message of 8 bytes: %d buffered, %d reserved", len(c.hr[1].buf), n)
 	}
 	// Plain text that is not TLS is recognised at once.
 	c = NewConn(true)
-	c.Feed(Client, []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), t0)
+	c.Feed(0, []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), t0)
 	if c.State().Phase != PhaseNotTLS {
 		t.Errorf("HTTP: phase %v", c.State().Phase)
 	}
@@ -135,11 +135,11 @@ func TestRecordLimits(t *testing.T) {
 
 func TestSTARTTLSPreamble(t *testing.T) {
 	c := NewConn(true)
-	c.Feed(Server, []byte("220 mail.example ESMTP\r\n"), t0)
-	c.Feed(Client, []byte("EHLO me\r\nSTARTTLS\r\n"), t0)
-	c.Feed(Server, []byte("220 2.0.0 Ready to start TLS\r\n"), t0)
-	c.Feed(Client, ssl3ClientHello, t0)
-	if c.HS.ClientHello == nil || c.HS.Preamble[Client] != int64(len("EHLO me\r\nSTARTTLS\r\n")) {
-		t.Errorf("hello %v, preamble %d", c.HS.ClientHello != nil, c.HS.Preamble[Client])
+	c.Feed(1, []byte("220 mail.example ESMTP\r\n"), t0)
+	c.Feed(0, []byte("EHLO me\r\nSTARTTLS\r\n"), t0)
+	c.Feed(1, []byte("220 2.0.0 Ready to start TLS\r\n"), t0)
+	c.Feed(0, ssl3ClientHello, t0)
+	if c.Snapshot().ClientHello == nil || c.Snapshot().Preamble[Client] != int64(len("EHLO me\r\nSTARTTLS\r\n")) {
+		t.Errorf("hello %v, preamble %d", c.Snapshot().ClientHello != nil, c.Snapshot().Preamble[Client])
 	}
 }

@@ -35,10 +35,10 @@ type State struct {
 	Resumption string
 	// Alert: the alert that ended a failed handshake.
 	Alert *Alert
-	// Waiting is the side that owes the next message, Next its name,
+	// Waiting is the side that owes the next message, Next the message,
 	// and Since when the other side finished its part.
 	Waiting Side
-	Next    string
+	Next    MsgType
 	Since   time.Time
 	// LastTLS is when each side last sent TLS bytes.
 	LastTLS [2]time.Time
@@ -48,76 +48,91 @@ type State struct {
 
 // Decided reports whether the outcome can no longer change by more
 // handshake bytes: the caller may stop feeding payload.
-func (c *Conn) Decided() bool {
-	switch c.State().Phase {
+func (c *Conn) Decided() bool { return decided(c.State(), &c.m) }
+
+// Decided reports whether the outcome can no longer change.
+func (m *Machine) Decided() bool { return decided(m.State(), m) }
+
+func decided(st State, m *Machine) bool {
+	switch st.Phase {
 	case PhaseComplete, PhaseResumed, PhaseNotTLS:
 		return true
 	case PhaseFailed:
-		return c.tentative == nil
+		return m.tentative == nil
 	}
 	return false
 }
 
 // State returns the handshake's state.
 func (c *Conn) State() State {
-	st := State{LastTLS: [2]time.Time{c.h[Client].lastTLS, c.h[Server].lastTLS}, CompleteAt: c.completeAt}
+	cl, sv := &c.rl[c.dirOf(Client)], &c.rl[c.dirOf(Server)]
+	return c.m.state(cl.mode == frameDead && sv.mode != frameRecords)
+}
+
+// State returns the handshake's state.
+func (m *Machine) State() State { return m.state(false) }
+
+// state judges the handshake; notTLS says the record layer found the
+// streams to be something else.
+func (m *Machine) state(notTLS bool) State {
+	cl, sv := &m.sides[Client], &m.sides[Server]
+	st := State{LastTLS: [2]time.Time{cl.lastTLS, sv.lastTLS}, CompleteAt: m.completeAt}
 	// A fatal alert decides, whoever sent it and whenever.
-	for i := range c.HS.Alerts {
-		a := &c.HS.Alerts[i]
-		if a.Fatal() || (a.Encrypted && !a.Probable && c.completeAt.IsZero()) {
+	for i := range m.HS.Alerts {
+		a := &m.HS.Alerts[i]
+		if a.Fatal() || (a.Encrypted && !a.Probable && m.completeAt.IsZero()) {
 			st.Phase, st.Alert = PhaseFailed, a
 			return st
 		}
 	}
-	if c.tentative != nil {
-		st.Phase, st.Alert = PhaseFailed, c.tentative
+	if m.tentative != nil {
+		st.Phase, st.Alert = PhaseFailed, m.tentative
 		return st
 	}
-	ch, sh := c.HS.ClientHello, c.HS.ServerHello
+	ch, sh := m.HS.ClientHello, m.HS.ServerHello
 	if ch == nil && sh == nil {
 		switch {
-		case c.h[Client].mode == modeDead && c.h[Server].mode != modeRecords:
+		case notTLS:
 			st.Phase = PhaseNotTLS
-		case c.h[Client].appData > 0 || c.h[Server].appData > 0 || c.h[Client].encrypted || c.h[Server].encrypted:
+		case cl.appData > 0 || sv.appData > 0 || cl.epoch != EpochPlaintext || sv.epoch != EpochPlaintext:
 			st.Phase = PhaseNotObserved
-		case c.HS.Bytes[Client] > 0 || c.HS.Bytes[Server] > 0:
+		case m.observed:
 			st.Phase = PhaseHandshaking
-			st.Waiting, st.Next = Client, "ClientHello"
+			st.Waiting, st.Next = Client, MsgClientHello
 		}
 		return st
 	}
-	owe := func(s Side, next string) State {
+	owe := func(s Side, next MsgType) State {
 		st.Phase, st.Waiting, st.Next = PhaseHandshaking, s, next
-		st.Since = c.h[s.Other()].lastTLS
+		st.Since = m.sides[s.Other()].lastTLS
 		return st
 	}
-	if ch == nil && !c.HS.Midstream {
-		return owe(Client, "ClientHello")
+	if ch == nil && !m.HS.Midstream {
+		return owe(Client, MsgClientHello)
 	}
-	if c.HS.HelloRetryRequest != nil && c.HS.RetryClientHello == nil && sh == nil {
-		return owe(Client, "ClientHello")
+	if m.HS.HelloRetryRequest != nil && m.HS.RetryClientHello == nil && sh == nil {
+		return owe(Client, MsgClientHello)
 	}
 	if sh == nil {
-		return owe(Server, "ServerHello")
+		return owe(Server, MsgServerHello)
 	}
-	cl, sv := &c.h[Client], &c.h[Server]
 	v := sh.NegotiatedVersion()
 	if sh.SSLv2 {
 		switch {
 		case !cl.finished:
-			return owe(Client, "ClientMasterKey")
+			return owe(Client, MsgClientMasterKey)
 		case !sv.finished:
-			return owe(Server, "ServerVerify")
+			return owe(Server, MsgServerVerify)
 		}
 		st.Phase = PhaseComplete
 		return st
 	}
 	if isTLS13(v) {
 		switch {
-		case c.firstEnc[Server].IsZero():
-			return owe(Server, "EncryptedExtensions")
+		case sv.firstEnc.IsZero():
+			return owe(Server, MsgEncryptedExtensions)
 		case !cl.finished:
-			return owe(Client, "Finished")
+			return owe(Client, MsgFinished)
 		}
 		st.Phase = PhaseComplete
 		if sh.PSKAccepted {
@@ -129,18 +144,18 @@ func (c *Conn) State() State {
 	// server's ChangeCipherSpec right after its ServerHello (and
 	// NewSessionTicket); a full one has ServerHelloDone first.
 	echoed := len(sh.SessionID) > 0 && ch != nil && string(sh.SessionID) == string(ch.SessionID)
-	abbreviated := (sv.ccs && !c.has(Server, typeServerHelloDone)) ||
-		(echoed && !c.has(Server, typeCertificate) && !c.has(Server, typeServerHelloDone))
+	abbreviated := (sv.ccs && !m.has(Server, typeServerHelloDone)) ||
+		(echoed && !m.has(Server, typeCertificate) && !m.has(Server, typeServerHelloDone))
 	if abbreviated {
 		switch {
 		case !sv.ccs:
-			return owe(Server, "ChangeCipherSpec")
+			return owe(Server, MsgChangeCipherSpec)
 		case !sv.finished:
-			return owe(Server, "Finished")
+			return owe(Server, MsgFinished)
 		case !cl.ccs:
-			return owe(Client, "ChangeCipherSpec")
+			return owe(Client, MsgChangeCipherSpec)
 		case !cl.finished:
-			return owe(Client, "Finished")
+			return owe(Client, MsgFinished)
 		}
 		st.Phase = PhaseResumed
 		st.Resumption = "session_id"
@@ -151,32 +166,32 @@ func (c *Conn) State() State {
 	}
 	suite := CipherSuite(sh.CipherSuite)
 	switch {
-	case !c.has(Server, typeServerHelloDone):
-		next := "ServerHelloDone"
-		if !c.has(Server, typeCertificate) && suite.Authentication != "anon" && suite.KeyExchange != "PSK" && !c.HS.Midstream {
-			next = "Certificate"
-		} else if !c.has(Server, typeServerKeyExchange) && (suite.KeyExchange == "ECDHE" || suite.KeyExchange == "DHE") {
-			next = "ServerKeyExchange"
+	case !m.has(Server, typeServerHelloDone):
+		next := MsgServerHelloDone
+		if !m.has(Server, typeCertificate) && suite.Authentication != "anon" && suite.KeyExchange != "PSK" && !m.HS.Midstream {
+			next = MsgCertificate
+		} else if !m.has(Server, typeServerKeyExchange) && (suite.KeyExchange == "ECDHE" || suite.KeyExchange == "DHE") {
+			next = MsgServerKeyExchange
 		}
-		if c.HS.Midstream && (cl.ccs || c.has(Client, typeClientKeyExchange)) {
+		if m.HS.Midstream && (cl.ccs || m.has(Client, typeClientKeyExchange)) {
 			break // the server flight was before the capture
 		}
 		return owe(Server, next)
 	}
 	switch {
-	case !c.has(Client, typeClientKeyExchange) && !cl.ccs:
-		if c.HS.CertificateRequested && !c.has(Client, typeCertificate) {
-			return owe(Client, "Certificate")
+	case !m.has(Client, typeClientKeyExchange) && !cl.ccs:
+		if m.HS.CertificateRequested && !m.has(Client, typeCertificate) {
+			return owe(Client, MsgCertificate)
 		}
-		return owe(Client, "ClientKeyExchange")
+		return owe(Client, MsgClientKeyExchange)
 	case !cl.ccs:
-		return owe(Client, "ChangeCipherSpec")
+		return owe(Client, MsgChangeCipherSpec)
 	case !cl.finished:
-		return owe(Client, "Finished")
+		return owe(Client, MsgFinished)
 	case !sv.ccs:
-		return owe(Server, "ChangeCipherSpec")
+		return owe(Server, MsgChangeCipherSpec)
 	case !sv.finished:
-		return owe(Server, "Finished")
+		return owe(Server, MsgFinished)
 	}
 	st.Phase = PhaseComplete
 	return st

@@ -362,7 +362,7 @@ func (a *Analyzer) segment(seg *segment, ci gopacket.CaptureInfo) {
 	}
 	if len(tcp.Payload) > 0 {
 		c.sawPayload = true
-		if !c.rolesByTCP && !c.synSeen[0] && !c.synSeen[1] && !c.tls.HS.Midstream && !c.isSYNStart() {
+		if !c.rolesByTCP && !c.synSeen[0] && !c.synSeen[1] && !c.tls.Midstream() && !c.isSYNStart() {
 			c.tls.SetMidstream()
 		}
 	}
@@ -381,7 +381,7 @@ func (a *Analyzer) segment(seg *segment, ci gopacket.CaptureInfo) {
 		if a.opts.Live && !c.reported && a.OnResult != nil {
 			// The verdict is known: say it now, the connection still open.
 			if r := a.result(c); r != nil {
-				r.Open, r.EndedBy = true, "open"
+				r.Open, r.EndedBy = true, EndedOpen
 				c.reported = true
 				a.OnResult(r)
 			}
@@ -468,7 +468,7 @@ func (a *Analyzer) Tick(now time.Time) {
 		if r == nil || r.Outcome != Stalled {
 			continue
 		}
-		r.Open, r.EndedBy, r.ClosedBy = true, "open", nil
+		r.Open, r.EndedBy, r.ClosedBy = true, EndedOpen, nil
 		c.reported, c.provisional = true, true
 		a.OnResult(r)
 	}
@@ -477,19 +477,15 @@ func (a *Analyzer) Tick(now time.Time) {
 func (c *conn) isSYNStart() bool { return c.synSeen[0] || c.synSeen[1] }
 
 func (a *Analyzer) noteTLSPort(c *conn) {
-	if c.tls.HS.ServerHello != nil {
-		srv := c.ep[1]
-		if c.tls.Flipped() {
-			srv = c.ep[0]
-		}
-		a.tlsPorts[srv.Port()] = true
+	if c.tls.ServerHelloSeen() {
+		a.tlsPorts[c.ep[1-c.tls.ClientDir()].Port()] = true
 	}
 }
 
 // tcpFacts records the TCP-level facts of one segment.
 func (a *Analyzer) tcpFacts(c *conn, side int, tcp *tcpHeader, t time.Time, truncated bool) {
 	f := &c.tcp
-	f.Packets[side]++
+	f.Side[side].Packets++
 	if truncated {
 		f.Truncated++
 	}
@@ -503,7 +499,10 @@ func (a *Analyzer) tcpFacts(c *conn, side int, tcp *tcpHeader, t time.Time, trun
 	if tcp.SYN && c.closed {
 		// The same SYN again after a reset: the connection starts over
 		// (Wireshark keeps its stream number); forget how it ended.
-		f.FIN, f.RST, c.closed = [2]time.Time{}, [2]time.Time{}, false
+		for i := range f.Side {
+			f.Side[i].FIN, f.Side[i].RST = time.Time{}, time.Time{}
+		}
+		c.closed = false
 	}
 	switch {
 	case tcp.SYN && !tcp.ACK:
@@ -530,8 +529,8 @@ func (a *Analyzer) tcpFacts(c *conn, side int, tcp *tcpHeader, t time.Time, trun
 		}
 	}
 	if tcp.Window == 0 && !tcp.SYN && !tcp.RST && !tcp.FIN {
-		f.ZeroWindows[side]++
-		if f.ZeroWindows[side] == 1 {
+		f.Side[side].ZeroWindows++
+		if f.Side[side].ZeroWindows == 1 {
 			c.event(Event{Time: t, From: decoder.Side(side), Kind: "zero window"})
 		}
 	}
@@ -541,13 +540,13 @@ func (a *Analyzer) tcpFacts(c *conn, side int, tcp *tcpHeader, t time.Time, trun
 		case seqLE(end, c.next[side]):
 			// Old data: a hole being filled (out of order) or a retransmission.
 			if c.fillHole(side, start, end) {
-				f.OutOfOrder[side]++
+				f.Side[side].OutOfOrder++
 			} else {
-				f.Retransmissions[side]++
+				f.Side[side].Retransmissions++
 				if len(c.retrans[side]) < 16 {
 					c.retrans[side] = append(c.retrans[side], seqRange{c.rel(side, start), c.rel(side, end)})
 				}
-				if f.Retransmissions[side] <= 3 {
+				if f.Side[side].Retransmissions <= 3 {
 					c.event(Event{Time: t, From: decoder.Side(side), Kind: "retransmission", Note: relNote(c.rel(side, start), n)})
 				}
 			}
@@ -559,8 +558,8 @@ func (a *Analyzer) tcpFacts(c *conn, side int, tcp *tcpHeader, t time.Time, trun
 				// Partly old, partly new: count the new part.
 				n = end - c.next[side]
 			}
-			f.Bytes[side] += int64(n)
-			f.LastData[side] = t
+			f.Side[side].Bytes += int64(n)
+			f.Side[side].LastData = t
 			c.next[side] = end
 			if !c.decided && len(c.segStarts[side]) < 64 { // the ClientHello's segments
 				c.segStarts[side] = append(c.segStarts[side], c.rel(side, start))
@@ -568,17 +567,17 @@ func (a *Analyzer) tcpFacts(c *conn, side int, tcp *tcpHeader, t time.Time, trun
 		}
 	}
 	if tcp.FIN {
-		if f.FIN[side].IsZero() {
-			f.FIN[side] = t
+		if f.Side[side].FIN.IsZero() {
+			f.Side[side].FIN = t
 			c.event(Event{Time: t, From: decoder.Side(side), Kind: "FIN"})
 		}
 		c.next[side] = tcp.Seq + uint32(len(tcp.Payload)) + 1
 	}
-	if tcp.RST && f.RST[side].IsZero() {
-		f.RST[side] = t
+	if tcp.RST && f.Side[side].RST.IsZero() {
+		f.Side[side].RST = t
 		c.event(Event{Time: t, From: decoder.Side(side), Kind: "RST"})
 	}
-	if !f.RST[0].IsZero() || !f.RST[1].IsZero() || (!f.FIN[0].IsZero() && !f.FIN[1].IsZero()) {
+	if !f.Side[0].RST.IsZero() || !f.Side[1].RST.IsZero() || (!f.Side[0].FIN.IsZero() && !f.Side[1].FIN.IsZero()) {
 		c.closed = true
 	}
 }
@@ -779,14 +778,14 @@ func (s *stream) ReassembledSG(sg reassembly.ScatterGather, ac reassembly.Assemb
 		}
 	}
 	if skip > 0 {
-		s.c.tcp.GapBytes[side] += int64(skip)
+		s.c.tcp.Side[side].GapBytes += int64(skip)
 		s.c.event(Event{Time: t, From: decoder.Side(side), Kind: "gap", Note: strconv.Itoa(skip) + " bytes not captured"})
-		s.c.tls.Gap(decoder.Side(side), skip, t)
+		s.c.tls.Gap(decoder.Dir(side), skip, t)
 	}
 	if n == 0 || s.c.decided {
 		return
 	}
-	s.c.tls.Feed(decoder.Side(side), sg.Fetch(n), t)
+	s.c.tls.Feed(decoder.Dir(side), sg.Fetch(n), t)
 }
 
 // ReassemblyComplete: the reassembler drops the connection; a later
@@ -812,5 +811,5 @@ var testHookNewConn func(id int, seg *segment, t time.Time)
 // closing reports whether either side sent FIN or RST.
 func (c *conn) closing() bool {
 	f := &c.tcp
-	return c.closed || !f.FIN[0].IsZero() || !f.FIN[1].IsZero() || !f.RST[0].IsZero() || !f.RST[1].IsZero()
+	return c.closed || !f.Side[0].FIN.IsZero() || !f.Side[1].FIN.IsZero() || !f.Side[0].RST.IsZero() || !f.Side[1].RST.IsZero()
 }

@@ -16,17 +16,25 @@ type Event struct {
 	Note string
 }
 
-// TCPFacts are what TCP said about a connection, sides as client/server.
+// TCPSide is what TCP said about one side of a connection.
+type TCPSide struct {
+	Packets         int
+	Retransmissions int
+	OutOfOrder      int
+	ZeroWindows     int
+	Bytes           int64 // payload bytes, first copies only
+	GapBytes        int64 // payload bytes missing from the capture
+	FIN, RST        time.Time
+	LastData        time.Time // last new payload
+}
+
+// TCPFacts are what TCP said about a connection. Side is indexed by
+// direction in the connection table and by role (client, server) in a
+// Result: the roles are applied once, when the result is made.
 type TCPFacts struct {
 	SYN, SYNACK, Established time.Time
-	Retransmissions          [2]int
-	OutOfOrder               [2]int
-	ZeroWindows              [2]int
-	Bytes                    [2]int64 // payload bytes, first copies only
-	Packets                  [2]int
+	Side                     [2]TCPSide
 	Truncated                int // packets cut by the snaplen
-	GapBytes                 [2]int64
-	FIN, RST                 [2]time.Time
 	// ClientHelloRetransmitted counts retransmissions of the ClientHello's
 	// bytes; ClientHelloAcked says the server acknowledged all of them.
 	ClientHelloRetransmitted int
@@ -36,12 +44,14 @@ type TCPFacts struct {
 	// flight; ServerFlightAcked says the client acknowledged all of it.
 	ServerFlightRetransmitted int
 	ServerFlightAcked         bool
-	LastData                  [2]time.Time // last new payload per side
+	// TCPOnly: no TLS byte was seen; the row exists because TLS was
+	// expected on the server's port.
+	TCPOnly bool
 }
 
 // conn is one row of the connection table. Per-side arrays are indexed by
-// the side first guessed (0 = guessed client); the decoder may find the
-// guess wrong, and results are mapped then.
+// direction: 0 is the side first guessed to be the client. The decoder
+// decides the roles (decoder.Conn.ClientDir), and the result applies them.
 type conn struct {
 	id          int
 	ep          [2]netip.AddrPort

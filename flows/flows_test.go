@@ -104,7 +104,7 @@ func TestVerdicts(t *testing.T) {
 						t.Errorf("stream %d: no stall facts", r.Stream)
 						continue
 					}
-					if r.Stall.Waiting.String() != w.waiting || r.Stall.Next != w.next || r.Stall.Silent < w.silent || r.Stall.Silent > w.silent+time.Second {
+					if r.Stall.Waiting.String() != w.waiting || r.Stall.Next.String() != w.next || r.Stall.Silent < w.silent || r.Stall.Silent > w.silent+time.Second {
 						t.Errorf("stream %d: waiting for %s to send %s, silent %v; want %s, %s, %v", r.Stream,
 							r.Stall.Waiting, r.Stall.Next, r.Stall.Silent, w.waiting, w.next, w.silent)
 					}
@@ -124,9 +124,9 @@ func TestVerdicts(t *testing.T) {
 func TestTCPFacts(t *testing.T) {
 	results, _ := analyze(t, filepath.Join(testdata, "server-flight-shuffled.pcap"))
 	f := results[0].TCP
-	if f.OutOfOrder[decoder.Server] != 1 || f.Retransmissions[decoder.Server] != 1 || f.ServerFlightRetransmitted != 1 || !f.ServerFlightAcked {
+	if f.Side[decoder.Server].OutOfOrder != 1 || f.Side[decoder.Server].Retransmissions != 1 || f.ServerFlightRetransmitted != 1 || !f.ServerFlightAcked {
 		t.Errorf("server flight: out of order %d, retransmitted %d (flight %d, acked %v); want 1, 1 (1, true)",
-			f.OutOfOrder[decoder.Server], f.Retransmissions[decoder.Server], f.ServerFlightRetransmitted, f.ServerFlightAcked)
+			f.Side[decoder.Server].OutOfOrder, f.Side[decoder.Server].Retransmissions, f.ServerFlightRetransmitted, f.ServerFlightAcked)
 	}
 	results, _ = analyze(t, filepath.Join(testdata, "split-client-hello.pcap"))
 	if f := results[0].TCP; f.ClientHelloSegments != 2 || !f.ClientHelloAcked {

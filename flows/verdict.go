@@ -2,6 +2,8 @@ package flows
 
 import (
 	"net/netip"
+	"slices"
+	"strconv"
 	"time"
 
 	"github.com/tlsscope/tlsscope/decoder"
@@ -31,32 +33,78 @@ func (o Outcome) Good() bool { return o == Complete || o == Resumed || o == NotO
 // Stall says who a handshake waited for, for what, and how long.
 type Stall struct {
 	Waiting decoder.Side
-	Next    string
+	Next    Owed
 	Since   time.Time
 	Silent  time.Duration
 }
 
-// Result is the judged connection.
+// Owed is what the silent side owed: a TLS message, or the TCP SYN-ACK
+// when TCP itself did not get as far as TLS.
+type Owed struct {
+	Msg    decoder.MsgType // when not SYNACK
+	SYNACK bool
+}
+
+// OwedMsg is a TLS message owed.
+func OwedMsg(m decoder.MsgType) Owed { return Owed{Msg: m} }
+
+func (o Owed) String() string {
+	if o.SYNACK {
+		return "SYN-ACK"
+	}
+	return o.Msg.String()
+}
+
+// EndedBy is how a connection ended.
+type EndedBy uint8
+
+const (
+	EndedCaptureEnd EndedBy = iota // still open when the capture ended
+	EndedFIN
+	EndedRST
+	EndedIdle // no packet for the idle timeout
+	EndedOpen // live: still open when the verdict was said
+)
+
+var endedByNames = [...]string{"capture_end", "fin", "rst", "idle", "open"}
+
+func (e EndedBy) String() string { return endedByNames[e] }
+
+// Transport is what carried the TLS handshake.
+type Transport uint8
+
+const (
+	TransportTCP Transport = iota
+	TransportQUIC
+)
+
+func (t Transport) String() string {
+	if t == TransportQUIC {
+		return "quic"
+	}
+	return "tcp"
+}
+
+// Result is the judged connection: a snapshot that nothing writes after
+// it is made, so that another goroutine may read it while the analysis
+// goes on (live mode reports a stall while the connection is open).
 type Result struct {
-	Stream         int // Wireshark's tcp.stream
+	Stream         int // Wireshark's tcp.stream (udp.stream for QUIC)
+	Transport      Transport
 	Client, Server netip.AddrPort
 	Start, End     time.Time
 	Outcome        Outcome
-	// EndedBy: "fin", "rst", "capture_end" or "idle"; ClosedBy the side
-	// that sent the first FIN or RST.
-	EndedBy    string
-	ClosedBy   *decoder.Side
-	Stall      *Stall
-	Alert      *decoder.Alert // the alert of a failed handshake
-	Resumption string
-	CompleteAt time.Time
-	// TCPOnly: no TLS byte was seen; the row exists because TLS was
-	// expected on the server's port.
-	TCPOnly   bool
-	Midstream bool
-	HS        *decoder.Handshake
-	TCP       TCPFacts
-	Events    []Event
+	EndedBy        EndedBy
+	ClosedBy       *decoder.Side // who sent the first FIN or RST
+	Stall          *Stall
+	Alert          *decoder.Alert // the alert of a failed handshake
+	Resumption     string
+	CompleteAt     time.Time
+	Midstream      bool
+	HS             *decoder.Handshake // a copy, sides by role
+	Events         []Event
+	// TCP is the transport's part for TCP connections.
+	TCP *TCPFacts
 	// Open: live, the connection was still open when this was said.
 	// Update: live, this replaces an earlier result for the same stream.
 	Open, Update bool
@@ -66,55 +114,68 @@ type Result struct {
 	PacketsCut bool
 }
 
-// result builds the Result of a finished connection; nil when the
+// TCPOnly reports a row that exists because TLS was expected on the
+// server's port, though no TLS byte was seen.
+func (r *Result) TCPOnly() bool { return r.TCP != nil && r.TCP.TCPOnly }
+
+// DisplayFilter is the Wireshark display filter that shows the connection.
+func (r *Result) DisplayFilter() string {
+	return r.Transport.String() + ".stream eq " + strconv.Itoa(r.Stream)
+}
+
+// result judges a connection and returns its snapshot; nil when the
 // connection is not one to report (not TLS, no TLS expected).
 func (a *Analyzer) result(c *conn) *Result {
 	st := c.tls.State()
-	flip := c.tls.Flipped()
-	r := &Result{Stream: c.id, Client: c.ep[0], Server: c.ep[1], Start: c.first, End: c.last, HS: &c.tls.HS,
+	cd := int(c.tls.ClientDir())
+	r := &Result{Stream: c.id, Transport: TransportTCP, Client: c.ep[cd], Server: c.ep[1-cd], Start: c.first, End: c.last,
 		Midstream: !c.synSeen[0] && !c.synSeen[1]}
+	// The roles, applied once: directions become client and server.
 	f := c.tcp
-	events := append([]Event(nil), c.events...)
-	if flip {
-		r.Client, r.Server = r.Server, r.Client
-		f = flipFacts(f)
+	events := slices.Clone(c.events)
+	if cd == 1 {
+		f.Side[0], f.Side[1] = f.Side[1], f.Side[0]
 		for i := range events {
 			events[i].From = events[i].From.Other()
 		}
 	}
-	helloFacts(c, &f, flip)
-	r.TCP, r.Events = f, events
-	r.Packets, r.PacketsCut = c.frames, c.framesCut
+	helloFacts(c, &f, cd)
+	r.Events = events
+	r.Packets, r.PacketsCut = slices.Clip(c.frames), c.framesCut
+	next := Owed{}
 	switch st.Phase {
 	case decoder.PhaseNotTLS:
 		return nil
 	case decoder.PhaseNone:
-		if !a.tlsPorts[r.Server.Port()] || f.Bytes[0] > 0 || f.Bytes[1] > 0 {
+		if !a.tlsPorts[r.Server.Port()] || f.Side[0].Bytes > 0 || f.Side[1].Bytes > 0 {
 			return nil
 		}
 		if f.SYN.IsZero() && f.SYNACK.IsZero() {
 			return nil // no handshake and no data: nothing to say
 		}
-		r.TCPOnly = true
+		f.TCPOnly = true
 		// TCP itself did not get as far as a ClientHello.
 		switch {
 		case f.SYNACK.IsZero():
-			st = decoder.State{Phase: decoder.PhaseHandshaking, Waiting: decoder.Server, Next: "SYN-ACK", Since: f.SYN}
+			st = decoder.State{Phase: decoder.PhaseHandshaking, Waiting: decoder.Server, Since: f.SYN}
+			next.SYNACK = true
 		default:
-			st = decoder.State{Phase: decoder.PhaseHandshaking, Waiting: decoder.Client, Next: "ClientHello", Since: f.SYNACK}
+			st = decoder.State{Phase: decoder.PhaseHandshaking, Waiting: decoder.Client, Next: decoder.MsgClientHello, Since: f.SYNACK}
 		}
 	}
+	r.TCP = &f
+	r.HS = c.tls.Snapshot()
 	r.CompleteAt = st.CompleteAt
 	r.Resumption = st.Resumption
 	// How the connection ended.
-	r.EndedBy = "capture_end"
+	r.EndedBy = EndedCaptureEnd
 	if c.endedIdle {
-		r.EndedBy = "idle"
+		r.EndedBy = EndedIdle
 	}
 	endAt := r.End
 	var firstClose time.Time
-	for s := 0; s < 2; s++ {
-		for _, tm := range []time.Time{f.RST[s], f.FIN[s]} {
+	for s := range 2 {
+		for _, tm := range []time.Time{f.Side[s].RST, f.Side[s].FIN} {
 			if !tm.IsZero() && (firstClose.IsZero() || tm.Before(firstClose)) {
 				firstClose = tm
 				side := decoder.Side(s)
@@ -123,10 +184,9 @@ func (a *Analyzer) result(c *conn) *Result {
 		}
 	}
 	if !firstClose.IsZero() {
-		r.EndedBy = "fin"
-		if *r.ClosedBy == decoder.Client && !f.RST[0].IsZero() && !f.RST[0].After(firstClose) ||
-			*r.ClosedBy == decoder.Server && !f.RST[1].IsZero() && !f.RST[1].After(firstClose) {
-			r.EndedBy = "rst"
+		r.EndedBy = EndedFIN
+		if rst := f.Side[*r.ClosedBy].RST; !rst.IsZero() && !rst.After(firstClose) {
+			r.EndedBy = EndedRST
 		}
 		endAt = firstClose
 	}
@@ -137,29 +197,32 @@ func (a *Analyzer) result(c *conn) *Result {
 		r.Outcome = Resumed
 	case decoder.PhaseFailed:
 		r.Outcome = Failed
-		r.Alert = st.Alert
+		if st.Alert != nil {
+			a := *st.Alert
+			r.Alert = &a
+		}
 	case decoder.PhaseNotObserved:
 		r.Outcome = NotObserved
 	case decoder.PhaseHandshaking:
+		if !next.SYNACK {
+			next.Msg = st.Next
+		}
 		w := int(st.Waiting)
 		quietFrom := st.Since
-		if last := f.LastData[w]; last.After(quietFrom) && !st.Since.IsZero() {
+		if last := f.Side[w].LastData; last.After(quietFrom) && !st.Since.IsZero() {
 			quietFrom = last
 		}
 		if quietFrom.IsZero() {
 			quietFrom = r.Start
 		}
-		silent := endAt.Sub(quietFrom)
-		if silent < 0 {
-			silent = 0
-		}
-		r.Stall = &Stall{Waiting: st.Waiting, Next: st.Next, Since: quietFrom, Silent: silent}
+		silent := max(endAt.Sub(quietFrom), 0)
+		r.Stall = &Stall{Waiting: st.Waiting, Next: next, Since: quietFrom, Silent: silent}
 		switch {
 		case silent >= a.opts.StallTimeout:
 			r.Outcome = Stalled
-		case r.EndedBy == "rst":
+		case r.EndedBy == EndedRST:
 			r.Outcome = Reset
-		case r.EndedBy == "fin":
+		case r.EndedBy == EndedFIN:
 			r.Outcome = Closed
 		default:
 			r.Outcome = Incomplete
@@ -171,32 +234,16 @@ func (a *Analyzer) result(c *conn) *Result {
 	return r
 }
 
-func flipFacts(f TCPFacts) TCPFacts {
-	sw := func(a *[2]int) { a[0], a[1] = a[1], a[0] }
-	sw(&f.Retransmissions)
-	sw(&f.OutOfOrder)
-	sw(&f.ZeroWindows)
-	sw(&f.Packets)
-	f.Bytes[0], f.Bytes[1] = f.Bytes[1], f.Bytes[0]
-	f.GapBytes[0], f.GapBytes[1] = f.GapBytes[1], f.GapBytes[0]
-	f.FIN[0], f.FIN[1] = f.FIN[1], f.FIN[0]
-	f.RST[0], f.RST[1] = f.RST[1], f.RST[0]
-	f.LastData[0], f.LastData[1] = f.LastData[1], f.LastData[0]
-	return f
-}
-
 // helloFacts relates retransmissions and acknowledgements to the
-// ClientHello and the server's first flight, by stream offset.
-func helloFacts(c *conn, f *TCPFacts, flip bool) {
-	cl, sv := 0, 1
-	if flip {
-		cl, sv = 1, 0
-	}
+// ClientHello and the server's first flight, by stream offset; cd is the
+// client's direction.
+func helloFacts(c *conn, f *TCPFacts, cd int) {
+	cl, sv := cd, 1-cd
 	var chEnd, flightEnd int64 = -1, -1
 	state := 0 // 0: before the ClientHello, 1: awaiting the server, 2: in its flight
-	for _, m := range c.tls.HS.Messages {
+	for _, m := range c.tls.Messages() {
 		switch {
-		case state == 0 && m.From == decoder.Client && m.Type == "ClientHello":
+		case state == 0 && m.From == decoder.Client && m.Type == decoder.MsgClientHello:
 			chEnd, state = m.End, 1
 		case state >= 1 && m.From == decoder.Server:
 			flightEnd, state = m.End, 2

@@ -32,17 +32,20 @@ func findings(r *flows.Result, c *Connection) []Finding {
 	}
 	hs := r.HS
 	f := r.TCP
+	if f == nil {
+		f = &flows.TCPFacts{} // not TCP: no TCP facts to judge
+	}
 	split := f.ClientHelloSegments > 1
 	switch r.Outcome {
 	case flows.Stalled:
 		s := r.Stall
 		msg := fmt.Sprintf("The %s stopped sending TLS for %s while it owed %s; the handshake never finished.", s.Waiting, seconds(s.Silent), s.Next)
 		switch {
-		case r.TCPOnly && s.Next == "SYN-ACK":
+		case s.Next.SYNACK:
 			msg = fmt.Sprintf("The server never answered the client's SYN (%s): a firewall dropping the connection, or no route.", seconds(s.Silent))
-		case s.Waiting == decoder.Server && s.Next == "ServerHello" && split && !f.ClientHelloAcked:
+		case s.Waiting == decoder.Server && s.Next == flows.OwedMsg(decoder.MsgServerHello) && split && !f.ClientHelloAcked:
 			msg += " The ClientHello spanned several segments and was not fully acknowledged: a middlebox that drops large ClientHellos is the usual cause."
-		case s.Waiting == decoder.Server && s.Next == "ServerHello":
+		case s.Waiting == decoder.Server && s.Next == flows.OwedMsg(decoder.MsgServerHello):
 			msg += " The server received the ClientHello (TCP acknowledged it) but never answered: an overloaded server, or a TLS-terminating middlebox that swallowed it."
 			if !f.ClientHelloAcked {
 				msg = strings.Replace(msg, "received the ClientHello (TCP acknowledged it)", "may not have received the ClientHello (no ACK covered it)", 1)
@@ -70,7 +73,7 @@ func findings(r *flows.Result, c *Connection) []Finding {
 		if r.ClosedBy != nil {
 			by = "the " + r.ClosedBy.String()
 		}
-		if r.TCPOnly && f.SYNACK.IsZero() {
+		if r.TCPOnly() && f.SYNACK.IsZero() {
 			add(SevError, "connection_reset", "%s answered the SYN with a reset: nothing listens on port %d, or a firewall rejects it.", capital(by), r.Server.Port())
 		} else {
 			add(SevError, "connection_reset", "%s reset the connection during the handshake, after %s.", capital(by), orStart(lastMessage(hs)))
@@ -82,8 +85,8 @@ func findings(r *flows.Result, c *Connection) []Finding {
 		}
 		add(SevError, "connection_closed", "%s closed the connection (FIN) before the handshake finished, after %s.", capital(by), orStart(lastMessage(hs)))
 	}
-	if total := f.GapBytes[0] + f.GapBytes[1]; total > 0 {
-		add(SevWarning, "capture_gap", "%d bytes of this connection are missing from the capture (client %d, server %d): lost by the capture, not by the peers.", total, f.GapBytes[0], f.GapBytes[1])
+	if total := f.Side[0].GapBytes + f.Side[1].GapBytes; total > 0 {
+		add(SevWarning, "capture_gap", "%d bytes of this connection are missing from the capture (client %d, server %d): lost by the capture, not by the peers.", total, f.Side[0].GapBytes, f.Side[1].GapBytes)
 	}
 	if r.Midstream {
 		add(SevInfo, "midstream", "The capture starts after this connection began (no SYN seen).")
@@ -92,7 +95,7 @@ func findings(r *flows.Result, c *Connection) []Finding {
 		add(SevWarning, "snaplen_truncated", "%d packets hold less than their IP length says (cut by the snapshot length, or a bad length field): their missing bytes are capture loss.", f.Truncated)
 	}
 	for _, p := range hs.Problems {
-		if strings.HasPrefix(p.Err, "capture gap") {
+		if p.Kind == decoder.ProblemCaptureGap {
 			continue
 		}
 		add(SevWarning, "decode_problem", "%s: %s", p.From, p.Err)

@@ -109,14 +109,15 @@ func TestHostileStrings(t *testing.T) {
 	for _, sni := range []string{evilSNI, long, "bad\xff\xfeutf8"} {
 		c := decoder.NewConn(true)
 		at := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
-		c.Feed(decoder.Client, record(22, hostileHello(sni, evilALPN)), at)
-		c.Feed(decoder.Server, record(22, hostileServerFlight(t, evilCN)), at.Add(time.Millisecond))
-		if c.HS.ClientHello == nil || c.HS.ClientHello.ServerName != sni || len(c.HS.ServerCertificates) != 1 {
-			t.Fatalf("hostile handshake not decoded: %v", c.HS.Problems)
+		c.Feed(0, record(22, hostileHello(sni, evilALPN)), at)
+		c.Feed(1, record(22, hostileServerFlight(t, evilCN)), at.Add(time.Millisecond))
+		hs := c.Snapshot()
+		if hs.ClientHello == nil || hs.ClientHello.ServerName != sni || len(hs.ServerCertificates) != 1 {
+			t.Fatalf("hostile handshake not decoded: %v", hs.Problems)
 		}
 		r := &flows.Result{Stream: 7, Client: netip.MustParseAddrPort("192.0.2.1:40000"), Server: netip.MustParseAddrPort("192.0.2.2:443"),
-			Start: at, End: at.Add(3 * time.Second), Outcome: flows.Stalled, EndedBy: "capture_end", HS: &c.HS,
-			Stall: &flows.Stall{Waiting: decoder.Client, Next: "ClientKeyExchange", Since: at, Silent: 3 * time.Second}}
+			Start: at, End: at.Add(3 * time.Second), Outcome: flows.Stalled, EndedBy: flows.EndedCaptureEnd, HS: hs, TCP: &flows.TCPFacts{},
+			Stall: &flows.Stall{Waiting: decoder.Client, Next: flows.OwedMsg(decoder.MsgClientKeyExchange), Since: at, Silent: 3 * time.Second}}
 		conns := []*Connection{Build(r)}
 		for _, format := range []string{"table", "md", "csv", "json"} {
 			out := render(t, format, conns, true)

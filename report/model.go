@@ -238,7 +238,7 @@ func Build(r *flows.Result) *Connection {
 	c := &Connection{
 		Stream: r.Stream, Client: addr(r.Client), Server: addr(r.Server),
 		Start: r.Start.UTC().Format(time.RFC3339Nano), DurationMS: ms(r.End.Sub(r.Start)),
-		Outcome: string(r.Outcome), Resumption: r.Resumption, EndedBy: r.EndedBy, result: r,
+		Outcome: string(r.Outcome), Resumption: r.Resumption, EndedBy: r.EndedBy.String(), result: r,
 		Open: r.Open, Update: r.Update,
 	}
 	if r.ClosedBy != nil {
@@ -310,13 +310,17 @@ func Build(r *flows.Result) *Connection {
 			Encrypted: a.Encrypted, Probable: a.Probable})
 	}
 	if r.Stall != nil && (r.Outcome == flows.Stalled || r.Outcome == flows.Incomplete) {
-		c.Stall = &Stall{WaitingFor: r.Stall.Waiting.String(), Next: r.Stall.Next, SilentMS: ms(r.Stall.Silent)}
+		c.Stall = &Stall{WaitingFor: r.Stall.Waiting.String(), Next: r.Stall.Next.String(), SilentMS: ms(r.Stall.Silent)}
 	}
 	c.Timing = timing(r)
-	c.TCP = TCP{Midstream: r.Midstream, Retransmissions: r.TCP.Retransmissions, ZeroWindows: r.TCP.ZeroWindows,
-		Bytes: r.TCP.Bytes, GapBytes: r.TCP.GapBytes, Truncated: r.TCP.Truncated}
+	if f := r.TCP; f != nil {
+		cl, sv := &f.Side[decoder.Client], &f.Side[decoder.Server]
+		c.TCP = TCP{Midstream: r.Midstream, Retransmissions: [2]int{cl.Retransmissions, sv.Retransmissions},
+			ZeroWindows: [2]int{cl.ZeroWindows, sv.ZeroWindows}, Bytes: [2]int64{cl.Bytes, sv.Bytes},
+			GapBytes: [2]int64{cl.GapBytes, sv.GapBytes}, Truncated: f.Truncated}
+	}
 	for _, m := range hs.Messages {
-		c.Messages = append(c.Messages, Message{TMS: ms(m.Time.Sub(r.Start)), From: m.From.String(), Type: m.Type,
+		c.Messages = append(c.Messages, Message{TMS: ms(m.Time.Sub(r.Start)), From: m.From.String(), Type: m.Type.String(),
 			Length: m.Length, Encrypted: m.Encrypted, Note: m.Note})
 	}
 	c.Findings = findings(r, c)
@@ -324,7 +328,7 @@ func Build(r *flows.Result) *Connection {
 	return c
 }
 
-func firstMessage(hs *decoder.Handshake, from decoder.Side, types ...string) *decoder.Message {
+func firstMessage(hs *decoder.Handshake, from decoder.Side, types ...decoder.MsgType) *decoder.Message {
 	for i := range hs.Messages {
 		m := &hs.Messages[i]
 		if m.From != from {
@@ -341,11 +345,11 @@ func firstMessage(hs *decoder.Handshake, from decoder.Side, types ...string) *de
 
 func timing(r *flows.Result) *Timing {
 	t := &Timing{}
-	if !r.TCP.SYN.IsZero() && !r.TCP.SYNACK.IsZero() {
+	if r.TCP != nil && !r.TCP.SYN.IsZero() && !r.TCP.SYNACK.IsZero() {
 		t.TCPRTTMS = msp(r.TCP.SYNACK.Sub(r.TCP.SYN))
 	}
-	ch := firstMessage(r.HS, decoder.Client, "ClientHello")
-	sh := firstMessage(r.HS, decoder.Server, "ServerHello", "HelloRetryRequest")
+	ch := firstMessage(r.HS, decoder.Client, decoder.MsgClientHello)
+	sh := firstMessage(r.HS, decoder.Server, decoder.MsgServerHello, decoder.MsgHelloRetryRequest)
 	if ch != nil && sh != nil {
 		t.HelloRTTMS = msp(sh.Time.Sub(ch.Time))
 	}
@@ -362,10 +366,10 @@ func timing(r *flows.Result) *Timing {
 func lastFrom(hs *decoder.Handshake, side decoder.Side) string {
 	for i := len(hs.Messages) - 1; i >= 0; i-- {
 		if m := hs.Messages[i]; m.From == side {
-			if m.Type == "EncryptedHandshake" && m.Note != "" {
+			if m.Flight {
 				return "its encrypted flight"
 			}
-			return m.Type
+			return m.Type.String()
 		}
 	}
 	return ""
@@ -384,7 +388,7 @@ func verdictWords(r *flows.Result) string {
 	switch r.Outcome {
 	case flows.Complete:
 		if !r.CompleteAt.IsZero() {
-			if ch := firstMessage(hs, decoder.Client, "ClientHello"); ch != nil {
+			if ch := firstMessage(hs, decoder.Client, decoder.MsgClientHello); ch != nil {
 				return "complete in " + seconds(r.CompleteAt.Sub(ch.Time))
 			}
 		}
@@ -409,7 +413,7 @@ func verdictWords(r *flows.Result) string {
 		}
 		what := map[flows.Outcome]string{flows.Reset: "reset", flows.Closed: "closed"}[r.Outcome]
 		after := lastMessage(hs)
-		if r.TCPOnly {
+		if r.TCPOnly() {
 			if r.TCP.SYNACK.IsZero() {
 				return what + " by " + by + " before SYN-ACK (connection refused)"
 			}
@@ -426,8 +430,8 @@ func verdictWords(r *flows.Result) string {
 		}
 		other := s.Waiting.Other()
 		after := lastFrom(hs, other)
-		if r.TCPOnly {
-			if s.Next == "SYN-ACK" {
+		if r.TCPOnly() {
+			if s.Next.SYNACK {
 				after = "SYN"
 			} else {
 				after = "SYN-ACK"
@@ -448,7 +452,7 @@ func verdictWords(r *flows.Result) string {
 
 func lastMessage(hs *decoder.Handshake) string {
 	if n := len(hs.Messages); n > 0 {
-		return hs.Messages[n-1].Type
+		return hs.Messages[n-1].Type.String()
 	}
 	return ""
 }

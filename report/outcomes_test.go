@@ -51,7 +51,7 @@ var outcomes = map[string][]string{
 // outcomeOf is a connection's outcome, or the kind of a TCP-only row.
 func outcomeOf(c *Connection) string {
 	r := c.result
-	if !r.TCPOnly {
+	if !r.TCPOnly() {
 		return c.Outcome
 	}
 	switch {

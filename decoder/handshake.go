@@ -1,0 +1,106 @@
+package decoder
+
+import (
+	"slices"
+	"time"
+)
+
+// Side is one end of a connection.
+type Side uint8
+
+const (
+	Client Side = 0
+	Server Side = 1
+)
+
+func (s Side) String() string {
+	if s == Client {
+		return "client"
+	}
+	return "server"
+}
+
+// Other returns the peer.
+func (s Side) Other() Side { return 1 - s }
+
+// Dir numbers the two byte streams of a connection as the caller does:
+// Dir 0 is the side it took for the client. The decoder decides once, at
+// the first hello, which Dir is the client (Conn.ClientDir) when the
+// caller did not know.
+type Dir uint8
+
+// Message is one entry of the handshake ladder.
+type Message struct {
+	Time      time.Time
+	From      Side
+	Type      MsgType
+	Length    int
+	Encrypted bool
+	// Flight: a run of protected records holding, by their place in the
+	// handshake, the server's TLS 1.3 flight (EncryptedExtensions to
+	// Finished), read without keys.
+	Flight bool
+	Offset int64 // stream offset of the record that carried its first byte
+	End    int64 // stream offset just past its last record
+	Note   string
+}
+
+// Problem is something in the bytes that could not be decoded as TLS.
+type Problem struct {
+	Time time.Time
+	From Side
+	Kind ProblemKind
+	Err  string
+}
+
+// Handshake is everything visible of one connection's TLS handshake.
+type Handshake struct {
+	ClientHello          *ClientHello
+	RetryClientHello     *ClientHello // second ClientHello after a HelloRetryRequest
+	HelloRetryRequest    *ServerHello
+	ServerHello          *ServerHello
+	ServerCertificates   []*Certificate
+	ClientCertificates   []*Certificate
+	CertificateRequested bool
+	ServerKeyExchange    *ServerKeyExchange
+	OCSPStapled          bool
+	SessionTickets       []NewSessionTicket
+	Alerts               []Alert
+	Messages             []Message
+	Problems             []Problem
+	// Preamble counts plaintext bytes before TLS per side (STARTTLS, CONNECT).
+	Preamble [2]int64
+	// Gaps counts bytes missing from the capture per side.
+	Gaps [2]int64
+	// Bytes counts TLS record bytes per side.
+	Bytes [2]int64
+	// Midstream: the capture began after the connection had started.
+	Midstream bool
+	// MessagesDropped counts ladder entries beyond maxMessages.
+	MessagesDropped int
+}
+
+// Version is the negotiated protocol version, or 0 before a ServerHello.
+func (h *Handshake) Version() uint16 {
+	if h.ServerHello != nil {
+		if h.ServerHello.SSLv2 {
+			return VersionSSL20
+		}
+		return h.ServerHello.NegotiatedVersion()
+	}
+	return 0
+}
+
+// clone copies what the decoder goes on writing: the lists it appends to.
+// Hellos, certificates and tickets are never written after they are
+// stored, so the copy shares them.
+func (h *Handshake) clone() *Handshake {
+	x := *h
+	x.ServerCertificates = slices.Clip(h.ServerCertificates)
+	x.ClientCertificates = slices.Clip(h.ClientCertificates)
+	x.SessionTickets = slices.Clone(h.SessionTickets)
+	x.Alerts = slices.Clone(h.Alerts)
+	x.Messages = slices.Clone(h.Messages)
+	x.Problems = slices.Clone(h.Problems)
+	return &x
+}

@@ -1,0 +1,314 @@
+package decoder
+
+import (
+	"fmt"
+	"time"
+)
+
+// Pos is where a message or record was: its capture time and, for byte
+// streams, the stream offsets of the record that carried its first byte
+// and just past the last (for QUIC, offsets in the CRYPTO stream).
+type Pos struct {
+	Time        time.Time
+	Offset, End int64
+}
+
+// Machine is the handshake state machine: it is fed handshake messages
+// tagged with their epoch, and the records around them that are not
+// handshake messages, and judges the handshake (State). TLS over TCP
+// feeds it through the record layer (Conn); a QUIC CRYPTO stream feeds
+// it the same messages (Message) with no record layer at all.
+type Machine struct {
+	HS         Handshake
+	sides      [2]sideState
+	anyHello   bool
+	observed   bool
+	completeAt time.Time
+	// tentative: an encrypted record of alert size ended the TLS 1.3
+	// handshake; more data from that side would prove it was not an alert.
+	tentative *Alert
+	// enter tells the record layer of a side's new epoch.
+	enter func(from Side, e Epoch)
+}
+
+// sideState is what the machine knows of one side.
+type sideState struct {
+	epoch    Epoch
+	ccs      bool
+	finished bool // Finished sent (seen, or inferred from its place)
+	encCount int  // protected records sent
+	appData  int
+	lastTLS  time.Time
+	firstEnc time.Time // first protected TLS 1.3 record
+	seen     uint64    // bit per handshake type sent
+}
+
+// NewMachine starts a handshake with no record layer (QUIC).
+func NewMachine() *Machine { return &Machine{} }
+
+func (m *Machine) version() uint16 { return m.HS.Version() }
+
+// touch notes that side sent TLS at t.
+func (m *Machine) touch(side Side, t time.Time) {
+	m.sides[side].lastTLS = t
+	m.observed = true
+}
+
+func (m *Machine) problem(side Side, t time.Time, kind ProblemKind, msg string) {
+	if len(m.HS.Problems) < 32 {
+		m.HS.Problems = append(m.HS.Problems, Problem{Time: t, From: side, Kind: kind, Err: msg})
+	}
+}
+
+func (m *Machine) addMessage(msg Message) {
+	if len(m.HS.Messages) >= maxMessages {
+		m.HS.MessagesDropped++
+		return
+	}
+	m.HS.Messages = append(m.HS.Messages, msg)
+}
+
+func (m *Machine) mark(side Side, typ uint8) {
+	if typ < 64 {
+		m.sides[side].seen |= 1 << typ
+	}
+}
+
+func (m *Machine) has(side Side, typ uint8) bool {
+	return typ < 64 && m.sides[side].seen&(1<<typ) != 0
+}
+
+// setEpoch moves side's records to epoch e.
+func (m *Machine) setEpoch(side Side, e Epoch) {
+	if m.sides[side].epoch == e {
+		return
+	}
+	m.sides[side].epoch = e
+	if m.enter != nil {
+		m.enter(side, e)
+	}
+}
+
+func (m *Machine) protected(side Side) bool { return m.sides[side].epoch != EpochPlaintext }
+
+// relabel swaps the sides of everything recorded: the first hello showed
+// that the caller's guess of the client was wrong. Only what came before
+// that hello is relabelled.
+func (m *Machine) relabel() {
+	m.sides[0], m.sides[1] = m.sides[1], m.sides[0]
+	for i := range m.HS.Messages {
+		m.HS.Messages[i].From = m.HS.Messages[i].From.Other()
+	}
+	for i := range m.HS.Alerts {
+		m.HS.Alerts[i].From = m.HS.Alerts[i].From.Other()
+	}
+	for i := range m.HS.Problems {
+		m.HS.Problems[i].From = m.HS.Problems[i].From.Other()
+	}
+	if m.tentative != nil {
+		m.tentative.From = m.tentative.From.Other()
+	}
+}
+
+func (m *Machine) noteFinished(t time.Time) {
+	if m.completeAt.IsZero() && m.sides[Client].finished && m.sides[Server].finished {
+		m.completeAt = t
+	}
+}
+
+// ChangeCipherSpec: a ChangeCipherSpec record (never protected).
+func (m *Machine) ChangeCipherSpec(side Side, n int, at Pos) {
+	m.touch(side, at.Time)
+	m.addMessage(Message{Time: at.Time, From: side, Type: MsgChangeCipherSpec, Length: n, Offset: at.Offset, End: at.End})
+	m.sides[side].ccs = true
+	// Before a ServerHello the version is unknown: a CCS then is TLS 1.3's
+	// middlebox compatibility one (RFC 8446 §D.4), as it is after a
+	// HelloRetryRequest. Only TLS 1.2 and earlier encrypt after it.
+	v := m.version()
+	if v == 0 && m.HS.ClientHello != nil && !isTLS13(m.HS.ClientHello.MaxVersion()) && m.HS.HelloRetryRequest == nil {
+		v = m.HS.ClientHello.MaxVersion() // no TLS 1.3 offered: a real CCS
+	}
+	if v != 0 && !isTLS13(v) {
+		m.setEpoch(side, EpochApplication)
+	}
+}
+
+// AlertRecord: the body of an alert record that is readable (plaintext,
+// or opened with keys).
+func (m *Machine) AlertRecord(side Side, e Epoch, body []byte, at Pos) {
+	m.touch(side, at.Time)
+	if e == EpochPlaintext && m.sides[side].appData > 0 || !plainAlerts(body) {
+		m.encryptedAlert(side, len(body), at)
+		return
+	}
+	for i := 0; i+2 <= len(body); i += 2 {
+		a := Alert{From: side, Level: body[i], Description: body[i+1]}
+		m.HS.Alerts = append(m.HS.Alerts, a)
+		m.addMessage(Message{Time: at.Time, From: side, Type: MsgAlert, Length: 2, Offset: at.Offset, End: at.End,
+			Note: a.LevelName() + " " + a.DescriptionName()})
+	}
+}
+
+// encryptedAlert: an alert record whose content is hidden.
+func (m *Machine) encryptedAlert(side Side, n int, at Pos) {
+	m.HS.Alerts = append(m.HS.Alerts, Alert{From: side, Encrypted: true})
+	m.addMessage(Message{Time: at.Time, From: side, Type: MsgAlert, Length: n, Encrypted: true, Offset: at.Offset, End: at.End})
+}
+
+// plainAlerts reports whether an alert record reads as plaintext alerts:
+// 2-byte level and description pairs with a defined level. Anything else
+// is protected, whatever the decoder believed about the direction.
+func plainAlerts(body []byte) bool {
+	if len(body) == 0 || len(body)%2 != 0 {
+		return false
+	}
+	for i := 0; i < len(body); i += 2 {
+		if body[i] != 1 && body[i] != 2 {
+			return false
+		}
+	}
+	return true
+}
+
+// Heartbeat: a heartbeat record (RFC 6520).
+func (m *Machine) Heartbeat(side Side, n int, hidden bool, at Pos) {
+	m.touch(side, at.Time)
+	m.addMessage(Message{Time: at.Time, From: side, Type: MsgHeartbeat, Length: n, Encrypted: hidden, Offset: at.Offset, End: at.End})
+}
+
+// OverCap: a handshake message too large to buffer; only its type and
+// length are known.
+func (m *Machine) OverCap(side Side, typ uint8, n int, at Pos) {
+	m.problem(side, at.Time, ProblemOversize, fmt.Sprintf("%s of %d bytes exceeds the %d KiB cap and was not decoded", HandshakeTypeName(typ), n, maxHandshakeMessage>>10))
+	m.mark(side, typ)
+	m.addMessage(Message{Time: at.Time, From: side, Type: MsgType(typ), Length: n, Offset: at.Offset, End: at.End, Note: "over the cap, not decoded"})
+}
+
+// Message is one whole handshake message (its 4-byte header included) that
+// side sent in epoch e.
+func (m *Machine) Message(side Side, e Epoch, msg []byte, at Pos) {
+	t := at.Time
+	typ := msg[0]
+	if typ == typeClientHello || typ == typeServerHello {
+		m.anyHello = true
+	}
+	if e != EpochPlaintext && m.sides[side].firstEnc.IsZero() {
+		m.sides[side].firstEnc = t
+	}
+	ladder := Message{Time: t, From: side, Type: MsgType(typ), Length: len(msg) - 4, Offset: at.Offset, End: at.End}
+	bad := func() {
+		m.problem(side, t, ProblemMalformed, "malformed "+ladder.Type.String())
+		ladder.Note = "malformed"
+	}
+	switch typ {
+	case typeClientHello:
+		ch := new(ClientHello)
+		if !ch.unmarshal(msg) {
+			bad()
+			break
+		}
+		ch.detach()
+		switch {
+		case m.HS.ClientHello == nil:
+			m.HS.ClientHello = ch
+		case m.HS.RetryClientHello == nil && (m.HS.HelloRetryRequest != nil || m.HS.ServerHello == nil):
+			// After a HelloRetryRequest, or one the capture missed.
+			m.HS.RetryClientHello = ch
+			if m.HS.HelloRetryRequest == nil {
+				m.problem(side, t, ProblemUnexpected, "a second ClientHello without a HelloRetryRequest in the capture")
+			}
+		default:
+			m.problem(side, t, ProblemUnexpected, "another ClientHello in the same connection")
+		}
+		ladder.Note = helloNote(ch)
+		if ch.Malformed != "" {
+			m.problem(side, t, ProblemMalformed, "ClientHello: "+ch.Malformed)
+			ladder.Note += " (" + ch.Malformed + ")"
+		}
+	case typeServerHello:
+		sh := new(ServerHello)
+		if !sh.unmarshal(msg) {
+			bad()
+			break
+		}
+		sh.detach()
+		if sh.HelloRetryRequest {
+			ladder.Type = MsgHelloRetryRequest
+			m.HS.HelloRetryRequest = sh
+			ladder.Note = "group " + GroupName(sh.KeyShareGroup)
+			break
+		}
+		if m.HS.ServerHello == nil {
+			m.HS.ServerHello = sh
+		}
+		v := sh.NegotiatedVersion()
+		ladder.Note = VersionName(v) + ", " + CipherSuiteName(sh.CipherSuite)
+		if isTLS13(v) {
+			// RFC 8446 §2: everything after the ServerHello is protected.
+			m.setEpoch(Server, EpochHandshake)
+			m.setEpoch(Client, EpochHandshake)
+		}
+	case typeCertificate:
+		var cm certificateMsg
+		if !cm.unmarshal(msg, e != EpochPlaintext && isTLS13(m.version())) {
+			bad()
+			break
+		}
+		var certs []*Certificate
+		for _, der := range cm.certs {
+			certs = append(certs, ParseCertificate(der))
+		}
+		if side == Server {
+			m.HS.ServerCertificates = certs
+		} else {
+			m.HS.ClientCertificates = certs
+		}
+		ladder.Note = fmt.Sprintf("%d certificates", len(certs))
+		if len(certs) > 0 && certs[0].CommonName != "" {
+			ladder.Note += ", CN " + certs[0].CommonName
+		}
+	case typeServerKeyExchange:
+		if m.HS.ServerHello == nil {
+			break
+		}
+		ske := new(ServerKeyExchange)
+		if !ske.unmarshal(msg, CipherSuite(m.HS.ServerHello.CipherSuite), m.version()) {
+			bad()
+			break
+		}
+		m.HS.ServerKeyExchange = ske
+		if ske.Group != 0 {
+			ladder.Note = GroupName(ske.Group)
+		} else if ske.DHBits != 0 {
+			ladder.Note = fmt.Sprintf("DH %d bits", ske.DHBits)
+		}
+	case typeCertificateRequest:
+		m.HS.CertificateRequested = true
+	case typeNewSessionTicket:
+		var nst NewSessionTicket
+		if !nst.unmarshal(msg) {
+			bad()
+			break
+		}
+		m.HS.SessionTickets = append(m.HS.SessionTickets, nst)
+		ladder.Note = fmt.Sprintf("lifetime %d s, ticket %d bytes", nst.LifetimeHint, nst.TicketLength)
+	case typeCertificateStatus:
+		m.HS.OCSPStapled = true
+	case typeFinished:
+		if e != EpochPlaintext {
+			// A Finished read with keys: the real end of that side's part.
+			m.sides[side].finished = true
+			m.noteFinished(t)
+		}
+	}
+	m.mark(side, typ)
+	m.addMessage(ladder)
+}
+
+func helloNote(ch *ClientHello) string {
+	s := VersionName(ch.MaxVersion())
+	if ch.ServerName != "" {
+		s += ", SNI " + ch.ServerName
+	}
+	return s + fmt.Sprintf(", %d suites", len(ch.CipherSuites))
+}
