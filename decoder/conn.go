@@ -13,8 +13,8 @@ import (
 // their capture time.
 type Conn struct {
 	m    Machine
-	rl   [2]recordLayer  // by Dir
-	prot [2]protection   // by Dir
+	rl   [2]recordLayer   // by Dir
+	prot [2]protection    // by Dir
 	hr   [2]MessageReader // by Dir
 	keys Keys
 	// clientDir is the Dir of the client: the caller's when it knew
