@@ -173,7 +173,8 @@ func FuzzHandshakeMessages(f *testing.F) {
 			ske.unmarshal(msg, CipherSuite(id), VersionTLS12)
 		}
 		var nst NewSessionTicket
-		nst.unmarshal(msg)
+		nst.unmarshal(msg, false)
+		nst.unmarshal(msg, true)
 		var cr CertificateRequest
 		cr.unmarshal(msg, VersionTLS12)
 	})

@@ -507,16 +507,42 @@ func (m *ServerKeyExchange) unmarshal(data []byte, suite CipherSuiteInfo, versio
 type NewSessionTicket struct {
 	LifetimeHint uint32 // seconds
 	TicketLength int
+	// TLS 1.3 only.
+	AgeAdd       uint32
+	MaxEarlyData uint32 // from the early_data extension, 0 when absent
 }
 
-func (m *NewSessionTicket) unmarshal(data []byte) bool {
+func (m *NewSessionTicket) unmarshal(data []byte, tls13 bool) bool {
 	*m = NewSessionTicket{}
 	s := cryptobyte.String(data)
 	var ticket cryptobyte.String
-	if !s.Skip(4) || !s.ReadUint32(&m.LifetimeHint) || !s.ReadUint16LengthPrefixed(&ticket) {
+	if !s.Skip(4) || !s.ReadUint32(&m.LifetimeHint) {
+		return false
+	}
+	if !tls13 {
+		if !s.ReadUint16LengthPrefixed(&ticket) {
+			return false
+		}
+		m.TicketLength = len(ticket)
+		return true
+	}
+	// RFC 8446 §4.6.1: age_add, nonce, ticket, extensions.
+	var nonce, exts cryptobyte.String
+	if !s.ReadUint32(&m.AgeAdd) || !s.ReadUint8LengthPrefixed(&nonce) || !s.ReadUint16LengthPrefixed(&ticket) ||
+		len(ticket) == 0 || !s.ReadUint16LengthPrefixed(&exts) || !s.Empty() {
 		return false
 	}
 	m.TicketLength = len(ticket)
+	for !exts.Empty() {
+		var typ uint16
+		var body cryptobyte.String
+		if !exts.ReadUint16(&typ) || !exts.ReadUint16LengthPrefixed(&body) {
+			return false
+		}
+		if typ == extEarlyData && !body.ReadUint32(&m.MaxEarlyData) {
+			return false
+		}
+	}
 	return true
 }
 

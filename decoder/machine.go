@@ -286,7 +286,7 @@ func (m *Machine) Message(side Side, e Epoch, msg []byte, at Pos) {
 		m.HS.CertificateRequested = true
 	case typeNewSessionTicket:
 		var nst NewSessionTicket
-		if !nst.unmarshal(msg) {
+		if !nst.unmarshal(msg, e != EpochPlaintext && isTLS13(m.version())) {
 			bad()
 			break
 		}
