@@ -32,6 +32,11 @@ type Options struct {
 	// KeepPackets keeps each connection's frames, up to a cap, until its
 	// verdict, in Result.Packets (for writing the failed ones out).
 	KeepPackets bool
+	// MaxConnections bounds the connection table. When it is full, the
+	// connection that has been quiet the longest is judged at once on
+	// what was seen (Result.JudgedEarly), as Suricata and Zeek do with
+	// their memory caps.
+	MaxConnections int
 }
 
 // Caps on the frames kept with KeepPackets.
@@ -41,18 +46,21 @@ const (
 )
 
 // DefaultOptions are the command line's defaults.
-var DefaultOptions = Options{StallTimeout: 2 * time.Second, IdleTimeout: 5 * time.Minute}
+var DefaultOptions = Options{StallTimeout: 2 * time.Second, IdleTimeout: 5 * time.Minute, MaxConnections: 100_000}
 
 // Stats counts what the reader saw and could not use.
 type Stats struct {
-	Packets, Bytes       int64
-	TCPPackets           int64
-	NotTCP               int64
-	UnsupportedLink      int64
-	Malformed            int64
-	IPFragments          int64
-	Truncated            int64
-	TCPStreams           int
+	Packets, Bytes  int64
+	TCPPackets      int64
+	NotTCP          int64
+	UnsupportedLink int64
+	Malformed       int64
+	IPFragments     int64
+	Truncated       int64
+	TCPStreams      int
+	// JudgedEarly counts connections judged before they ended because the
+	// connection table was full (Options.MaxConnections).
+	JudgedEarly          int64
 	First, Last          time.Time
 	UnsupportedLinkTypes map[layers.LinkType]int64
 }
@@ -63,29 +71,34 @@ var TLSPorts = map[uint16]bool{443: true, 8443: true, 465: true, 636: true, 853:
 // Analyzer follows every TCP connection of a capture and judges the TLS
 // handshakes on them. Feed packets with Packet, then call Finish.
 type Analyzer struct {
-	opts      Options
-	dec       *linkDecoder
-	table     map[[2]netip.AddrPort]*conn
-	gone      tombs
-	nextID    int
-	asm       *reassembly.Assembler
-	now       time.Time
-	lastSweep time.Time
-	done      []*conn
-	tlsPorts  map[uint16]bool
-	Stats     Stats
-	onePacket capture.Packet // the frame given to Packet
-	one       decoded
-	tcp       layers.TCP // the segment handed to the reassembler
-	ctx       asmContext
-	cur       *capture.Packet // the frame being processed
-	kept      int             // bytes of frames kept for KeepPackets
+	opts  Options
+	dec   *linkDecoder
+	table map[[2]netip.AddrPort]*conn
+	// The open connections in three lists, least recently active first, so
+	// that expiry looks only at the fronts: those with a FIN from one side
+	// (they linger briefly for the other's), those reset or closed before
+	// any data (they linger for a SYN again with the same sequence number,
+	// which Wireshark counts as the same stream), and all others.
+	closing, refused, active connList
+	gone            tombs
+	nextID          int
+	asm             *reassembly.Assembler
+	now             time.Time
+	lastSweep       time.Time
+	// lastStallScan: when live mode last looked for stalls.
+	lastStallScan time.Time
+	done          []*conn
+	tlsPorts      map[uint16]bool
+	Stats         Stats
+	onePacket     capture.Packet // the frame given to Packet
+	one           decoded
+	tcp           layers.TCP // the segment handed to the reassembler
+	ctx           asmContext
+	cur           *capture.Packet // the frame being processed
+	kept          int             // bytes of frames kept for KeepPackets
 	// OnResult, when set, receives each result as soon as it is final
 	// (live mode); otherwise results are returned by Finish.
 	OnResult func(*Result)
-	ready    map[int]*Result // judged, waiting for earlier streams
-	finished map[int]bool
-	emitNext int
 }
 
 // NewAnalyzer starts an analysis.
@@ -96,9 +109,11 @@ func NewAnalyzer(opts Options) *Analyzer {
 	if opts.IdleTimeout <= 0 {
 		opts.IdleTimeout = DefaultOptions.IdleTimeout
 	}
+	if opts.MaxConnections <= 0 {
+		opts.MaxConnections = DefaultOptions.MaxConnections
+	}
 	a := &Analyzer{opts: opts, dec: newLinkDecoder(), table: map[[2]netip.AddrPort]*conn{}, gone: newTombs(), tlsPorts: map[uint16]bool{}}
 	a.Stats.UnsupportedLinkTypes = map[layers.LinkType]int64{}
-	a.ready, a.finished = map[int]*Result{}, map[int]bool{}
 	for p := range TLSPorts {
 		a.tlsPorts[p] = true
 	}
@@ -301,11 +316,10 @@ func (a *Analyzer) newConn(seg *segment, t time.Time) *conn {
 	default:
 		c.ep = [2]netip.AddrPort{seg.dst, seg.src}
 	}
-	var id [4]byte
-	binary.BigEndian.PutUint32(id[:], uint32(c.id))
-	c.netFlow[0] = append(id[:], 0, 0)
-	c.netFlow[1] = append(id[:], 0, 1)
-	c.tls = decoder.NewConn(c.rolesByTCP)
+	for side := range c.netFlow {
+		binary.BigEndian.PutUint32(c.netFlow[side][:], uint32(c.id))
+		c.netFlow[side][5] = byte(side)
+	}
 	return c
 }
 
@@ -352,28 +366,53 @@ func (a *Analyzer) segment(seg *segment, ci gopacket.CaptureInfo) {
 	if a.opts.KeepPackets && !c.dropFrames {
 		a.keepFrame(c)
 	}
-	if c.decided || c.finished {
-		return
+	a.place(c)
+	if !c.decided {
+		a.reassemble(c, side, seg, ci)
 	}
-	if !c.sawPayload && len(tcp.Payload) == 0 && !tcp.SYN {
-		// Nothing for the reassembler yet; FIN or RST before data is noted
-		// in tcpFacts.
-		return
+	if c.closed && c.sawPayload && c.tcp.Side[0].RST.IsZero() && c.tcp.Side[1].RST.IsZero() {
+		// A FIN from each side after data: nothing that comes later changes
+		// the verdict, and the tombstone keeps the stream number for late
+		// packets. A reset lingers briefly instead: what its named sender
+		// does after it tells whether it really sent it.
+		a.end(k, c)
 	}
-	if len(tcp.Payload) > 0 {
+	if len(a.table) > a.opts.MaxConnections {
+		a.judgeEarly()
+	}
+}
+
+// reassemble hands a segment of an undecided handshake to the reassembler
+// and, through it, the decoder.
+func (a *Analyzer) reassemble(c *conn, side int, seg *segment, ci gopacket.CaptureInfo) {
+	tcp := &seg.tcp
+	if !c.sawPayload {
+		if len(tcp.Payload) == 0 {
+			// Nothing for the reassembler yet: SYN, FIN and RST before data
+			// are noted in tcpFacts, and a connection that never carries
+			// data costs the reassembler nothing.
+			return
+		}
 		c.sawPayload = true
-		if !c.rolesByTCP && !c.synSeen[0] && !c.synSeen[1] && !c.tls.Midstream() && !c.isSYNStart() {
+		c.tls = decoder.NewConn(c.rolesByTCP)
+		if !c.rolesByTCP && !c.synSeen[0] && !c.synSeen[1] {
 			c.tls.SetMidstream()
+		}
+		// The reassembler starts each direction at its SYN when it saw one.
+		for s := range 2 {
+			if c.synSeen[s] {
+				a.synthetic(c, s, c.isn[s], 0x02, c.tcp.SYN)
+			}
 		}
 	}
 	a.ctx = asmContext{ci: ci, c: c, side: side}
-	flow := gopacket.NewFlow(layers.EndpointMAC, c.netFlow[side], c.netFlow[1-side])
+	flow := gopacket.NewFlow(layers.EndpointMAC, c.netFlow[side][:], c.netFlow[1-side][:])
 	// Only segments of undecided handshakes get here: decode the header
 	// again, as the reassembler wants gopacket's layer.
 	if err := a.tcp.DecodeFromBytes(seg.raw, gopacket.NilDecodeFeedback); err == nil {
 		a.asm.AssembleWithContext(flow, &a.tcp, &a.ctx)
 	}
-	if c.tls.Decided() {
+	if c.tls != nil && c.tls.Decided() {
 		c.decided = true
 		c.tls.Release() // no more bytes go to the decoder
 		a.retire(c)
@@ -403,26 +442,32 @@ func (a *Analyzer) retire(c *conn) {
 	if c.stream == nil {
 		return
 	}
-	var hdr [20]byte
 	for side := range 2 {
 		if !c.isnSet[side] {
 			continue
 		}
-		binary.BigEndian.PutUint16(hdr[0:], c.ep[side].Port())
-		binary.BigEndian.PutUint16(hdr[2:], c.ep[1-side].Port())
-		binary.BigEndian.PutUint32(hdr[4:], c.next[side])
-		hdr[12] = 5 << 4 // data offset: 20 bytes
-		hdr[13] = 0x04   // RST
-		if a.tcp.DecodeFromBytes(hdr[:], gopacket.NilDecodeFeedback) != nil {
-			return
-		}
-		a.ctx = asmContext{ci: gopacket.CaptureInfo{Timestamp: a.now}, c: c, side: side}
-		flow := gopacket.NewFlow(layers.EndpointMAC, c.netFlow[side], c.netFlow[1-side])
-		a.asm.AssembleWithContext(flow, &a.tcp, &a.ctx)
+		a.synthetic(c, side, c.next[side], 0x04, a.now)
 		if c.stream == nil {
 			return // both directions ended: the reassembler let go
 		}
 	}
+}
+
+// synthetic hands the reassembler a segment of ours with no payload: a
+// SYN (flags 0x02) at a direction's start, or an RST (0x04) at its end.
+func (a *Analyzer) synthetic(c *conn, side int, seq uint32, flags byte, t time.Time) {
+	var hdr [20]byte
+	binary.BigEndian.PutUint16(hdr[0:], c.ep[side].Port())
+	binary.BigEndian.PutUint16(hdr[2:], c.ep[1-side].Port())
+	binary.BigEndian.PutUint32(hdr[4:], seq)
+	hdr[12] = 5 << 4 // data offset: 20 bytes
+	hdr[13] = flags
+	if a.tcp.DecodeFromBytes(hdr[:], gopacket.NilDecodeFeedback) != nil {
+		return
+	}
+	a.ctx = asmContext{ci: gopacket.CaptureInfo{Timestamp: t}, c: c, side: side}
+	flow := gopacket.NewFlow(layers.EndpointMAC, c.netFlow[side][:], c.netFlow[1-side][:])
+	a.asm.AssembleWithContext(flow, &a.tcp, &a.ctx)
 }
 
 func (a *Analyzer) keepFrame(c *conn) {
@@ -457,7 +502,14 @@ func (a *Analyzer) Tick(now time.Time) {
 	if !a.opts.Live || a.OnResult == nil {
 		return
 	}
-	for _, c := range a.table {
+	// Live only, and once a second: a side may be silent while its peer
+	// keeps the connection busy (retransmitting a ClientHello), so the
+	// whole list is looked at, bounded by MaxConnections.
+	if a.now.Sub(a.lastStallScan) < time.Second {
+		return
+	}
+	a.lastStallScan = a.now
+	for c := a.active.head; c != nil; c = c.nextConn {
 		if c.decided || c.reported || c.finished || c.closing() {
 			continue
 		}
@@ -477,7 +529,7 @@ func (a *Analyzer) Tick(now time.Time) {
 func (c *conn) isSYNStart() bool { return c.synSeen[0] || c.synSeen[1] }
 
 func (a *Analyzer) noteTLSPort(c *conn) {
-	if c.tls.ServerHelloSeen() {
+	if c.tls != nil && c.tls.ServerHelloSeen() {
 		a.tlsPorts[c.ep[1-c.tls.ClientDir()].Port()] = true
 	}
 }
@@ -611,29 +663,75 @@ func (c *conn) fillHole(side int, start, end uint32) bool {
 }
 
 // sweep expires idle connections and lets the reassembler give up on
-// segments that will not come, all on the capture clock.
+// segments that will not come, all on the capture clock. It looks only at
+// the fronts of the lists, where the connections quiet the longest are.
 func (a *Analyzer) sweep() {
 	a.lastSweep = a.now
 	a.asm.FlushCloseOlderThan(a.now.Add(-10 * time.Second))
-	for k, c := range a.table {
-		idle := a.now.Sub(c.last)
-		// A closed connection lingers for late ACKs and retransmissions;
-		// one that never carried data longer, since its SYN may come again
-		// with the same sequence number (Wireshark keeps the stream then).
-		// Two seconds of capture time catch late ACKs and the peer's FIN;
-		// data after a FIN no longer changes a verdict.
-		linger := 2 * time.Second
-		if !c.sawPayload {
-			linger = time.Minute
-		}
-		if (c.closing() && idle > linger) || idle > a.opts.IdleTimeout {
-			c.endedIdle = !c.closed
-			a.finish(c, c.last)
-			delete(a.table, k)
-			a.gone.bury(k, c, a.now)
-		}
+	// A FIN from one side: two seconds of capture time for the other's
+	// data and FIN; data after a FIN no longer changes a verdict.
+	for c := a.closing.head; c != nil && a.now.Sub(c.last) > closingLinger; c = a.closing.head {
+		a.end(key(c.ep[0], c.ep[1]), c)
+	}
+	for c := a.refused.head; c != nil && a.now.Sub(c.last) > refusedLinger; c = a.refused.head {
+		a.end(key(c.ep[0], c.ep[1]), c)
+	}
+	for c := a.active.head; c != nil && a.now.Sub(c.last) > a.opts.IdleTimeout; c = a.active.head {
+		c.endedIdle = true
+		a.end(key(c.ep[0], c.ep[1]), c)
 	}
 	a.gone.turn(a.now)
+}
+
+const (
+	closingLinger = 2 * time.Second
+	refusedLinger = time.Minute
+)
+
+// end judges a connection now and leaves a tombstone for its late packets.
+func (a *Analyzer) end(k [2]netip.AddrPort, c *conn) {
+	a.finish(c, c.last)
+	if c.list != nil {
+		c.list.remove(c)
+	}
+	delete(a.table, k)
+	a.gone.bury(k, c, a.now)
+}
+
+// judgeEarly makes room in a full table: the connection quiet the longest
+// is judged on what was seen.
+// A connection already reset or closed goes first: its verdict is final,
+// and only a SYN again with the same sequence number would now get a new
+// stream number.
+func (a *Analyzer) judgeEarly() {
+	c := a.refused.head
+	if c == nil {
+		c = a.active.head
+		if c == nil || a.closing.head != nil && a.closing.head.last.Before(c.last) {
+			c = a.closing.head
+		}
+		if c == nil {
+			return
+		}
+		c.judgedEarly = true
+		a.Stats.JudgedEarly++
+	}
+	a.end(key(c.ep[0], c.ep[1]), c)
+}
+
+// place moves a connection that just had a packet to the back of its list.
+func (a *Analyzer) place(c *conn) {
+	l := &a.active
+	switch {
+	case c.closed && !c.sawPayload:
+		l = &a.refused
+	case c.closing():
+		l = &a.closing
+	}
+	if c.list != nil {
+		c.list.remove(c)
+	}
+	l.push(c)
 }
 
 // Finish judges every connection still open at the end of the capture
@@ -647,7 +745,14 @@ func (a *Analyzer) Finish() []*Result {
 	}
 	sort.Slice(open, func(i, j int) bool { return open[i].id < open[j].id })
 	for _, c := range open {
-		a.finish(c, a.now)
+		if c.list != nil {
+			c.list.remove(c)
+		}
+		at := a.now // still open: judged up to the capture's end
+		if c.closing() {
+			at = c.last
+		}
+		a.finish(c, at)
 	}
 	var out []*Result
 	for _, c := range a.done {
@@ -656,66 +761,48 @@ func (a *Analyzer) Finish() []*Result {
 		}
 	}
 	a.done = nil
-	for id := a.emitNext; id < a.nextID; id++ {
-		if r := a.ready[id]; r != nil {
-			out = append(out, r)
-		}
-	}
-	a.ready = map[int]*Result{}
-	a.emitNext = a.nextID
 	sort.Slice(out, func(i, j int) bool { return out[i].Stream < out[j].Stream })
 	return out
 }
 
 // finish ends a connection. Without OnResult, connections are judged at
 // the end, when every port that carried TLS is known. With OnResult they
-// are judged now and handed over in stream order: a result waits only
-// for the streams before it to end, so memory follows the connections
-// open at once, not the size of the capture.
+// are judged now and handed over as they end, with their stream numbers:
+// nothing waits for an earlier stream, so memory follows the connections
+// open at once, not the capture. Live, a verdict given while the
+// connection was open is final unless it was a stall, which the final
+// result updates.
 func (a *Analyzer) finish(c *conn, at time.Time) {
 	if c.finished {
 		return
 	}
 	c.finished = true
 	c.last = at
-	c.tls.Release()
 	if c.stream != nil {
 		// The reassembler may keep its half of a quiet connection for a
 		// while: let it hold nothing of ours.
 		c.stream.c = nil
 		c.stream = nil
 	}
-	if c.tls.Decided() {
-		a.noteTLSPort(c)
+	if c.tls != nil {
+		c.tls.Release()
+		if c.tls.Decided() {
+			a.noteTLSPort(c)
+		}
 	}
 	if a.OnResult == nil {
 		a.done = append(a.done, c)
 		return
 	}
-	if a.opts.Live {
-		// Live: in the order they end, not by stream. A verdict given
-		// while open is final unless it was a stall.
-		if c.reported && !c.provisional {
-			a.dropFrames(c)
-			return
-		}
-		if r := a.result(c); r != nil {
-			r.Update = c.provisional
-			a.OnResult(r)
-		}
+	if c.reported && !c.provisional {
 		a.dropFrames(c)
 		return
 	}
-	a.ready[c.id] = a.result(c)
-	a.finished[c.id] = true
-	for a.finished[a.emitNext] {
-		if r := a.ready[a.emitNext]; r != nil {
-			a.OnResult(r)
-		}
-		delete(a.ready, a.emitNext)
-		delete(a.finished, a.emitNext)
-		a.emitNext++
+	if r := a.result(c); r != nil {
+		r.Update = c.provisional
+		a.OnResult(r)
 	}
+	a.dropFrames(c)
 }
 
 // asmContext carries the packet's capture info and connection to the

@@ -79,9 +79,13 @@ type conn struct {
 	keptBytes   int
 	framesCut   bool
 	dropFrames  bool
-	netFlow     [2][]byte
-	sawPayload  bool
-	stream      *stream // its reassembler callbacks, while not finished
+	netFlow     [2][6]byte // the stream id and direction, for the reassembler's flows
+	judgedEarly bool       // judged before it ended: the table was full
+	// prev, next and list place it in one of the analyzer's lists.
+	prevConn, nextConn *conn
+	list               *connList
+	sawPayload         bool
+	stream             *stream // its reassembler callbacks, while not finished
 }
 
 type seqRange struct{ start, end uint32 }
@@ -106,3 +110,35 @@ func (c *conn) rel(side int, seq uint32) uint32 {
 // seqLE compares sequence numbers modulo 2^32 (RFC 793 §3.3).
 func seqLT(a, b uint32) bool { return int32(a-b) < 0 }
 func seqLE(a, b uint32) bool { return int32(a-b) <= 0 }
+
+// connList is a list of connections, least recently active first.
+type connList struct {
+	head, tail *conn
+	n          int
+}
+
+func (l *connList) push(c *conn) {
+	c.prevConn, c.nextConn, c.list = l.tail, nil, l
+	if l.tail != nil {
+		l.tail.nextConn = c
+	} else {
+		l.head = c
+	}
+	l.tail = c
+	l.n++
+}
+
+func (l *connList) remove(c *conn) {
+	if c.prevConn != nil {
+		c.prevConn.nextConn = c.nextConn
+	} else {
+		l.head = c.nextConn
+	}
+	if c.nextConn != nil {
+		c.nextConn.prevConn = c.prevConn
+	} else {
+		l.tail = c.prevConn
+	}
+	c.prevConn, c.nextConn, c.list = nil, nil, nil
+	l.n--
+}

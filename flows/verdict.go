@@ -101,8 +101,10 @@ type Result struct {
 	Resumption     string
 	CompleteAt     time.Time
 	Midstream      bool
-	HS             *decoder.Handshake // a copy, sides by role
-	Events         []Event
+	// JudgedEarly: judged before it ended, the connection table being full.
+	JudgedEarly bool
+	HS          *decoder.Handshake // a copy, sides by role
+	Events      []Event
 	// TCP is the transport's part for TCP connections.
 	TCP *TCPFacts
 	// Open: live, the connection was still open when this was said.
@@ -126,8 +128,11 @@ func (r *Result) DisplayFilter() string {
 // result judges a connection and returns its snapshot; nil when the
 // connection is not one to report (not TLS, no TLS expected).
 func (a *Analyzer) result(c *conn) *Result {
-	st := c.tls.State()
-	cd := int(c.tls.ClientDir())
+	var st decoder.State
+	cd := 0
+	if c.tls != nil {
+		st, cd = c.tls.State(), int(c.tls.ClientDir())
+	}
 	r := &Result{Stream: c.id, Transport: TransportTCP, Client: c.ep[cd], Server: c.ep[1-cd], Start: c.first, End: c.last,
 		Midstream: !c.synSeen[0] && !c.synSeen[1]}
 	// The roles, applied once: directions become client and server.
@@ -164,7 +169,11 @@ func (a *Analyzer) result(c *conn) *Result {
 		}
 	}
 	r.TCP = &f
-	r.HS = c.tls.Snapshot()
+	r.HS = &decoder.Handshake{}
+	if c.tls != nil {
+		r.HS = c.tls.Snapshot()
+	}
+	r.JudgedEarly = c.judgedEarly
 	r.CompleteAt = st.CompleteAt
 	r.Resumption = st.Resumption
 	// How the connection ended.
@@ -238,6 +247,9 @@ func (a *Analyzer) result(c *conn) *Result {
 // ClientHello and the server's first flight, by stream offset; cd is the
 // client's direction.
 func helloFacts(c *conn, f *TCPFacts, cd int) {
+	if c.tls == nil {
+		return
+	}
 	cl, sv := cd, 1-cd
 	var chEnd, flightEnd int64 = -1, -1
 	state := 0 // 0: before the ClientHello, 1: awaiting the server, 2: in its flight
