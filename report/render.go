@@ -167,15 +167,10 @@ const (
 	ansiReset  = "\x1b[0m"
 )
 
-func colorFor(outcome string) string {
-	switch flows.Outcome(outcome) {
-	case flows.Complete, flows.Resumed:
-		return ansiGreen
-	case flows.Incomplete, flows.NotObserved:
-		return ansiYellow
-	}
-	return ansiRed
-}
+// toneColor is the terminal colour of each colour class (flows.Outcome.Tone).
+var toneColor = map[flows.Tone]string{flows.ToneGood: ansiGreen, flows.ToneUnsure: ansiYellow, flows.ToneBad: ansiRed}
+
+func colorFor(outcome string) string { return toneColor[flows.Outcome(outcome).Tone()] }
 
 // WriteTable writes the terminal report: table, findings by severity,
 // summary line; with Detail, a ladder per connection.

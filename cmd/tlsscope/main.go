@@ -252,8 +252,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 					stopLive()
 				}
 			}
-			switch r.Outcome {
-			case flows.Failed, flows.Stalled, flows.Reset, flows.Closed:
+			if r.Outcome.Problem() {
 				status = exitProblem
 			}
 			switch {
