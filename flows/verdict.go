@@ -10,26 +10,6 @@ import (
 	"github.com/tlsscope/tlsscope/flows/capture"
 )
 
-// Outcome is the verdict on one connection's handshake.
-type Outcome string
-
-const (
-	Complete    Outcome = "complete"
-	Resumed     Outcome = "resumed"
-	Failed      Outcome = "failed"
-	Reset       Outcome = "reset"
-	Closed      Outcome = "closed"
-	Stalled     Outcome = "stalled"
-	Incomplete  Outcome = "incomplete"
-	NotObserved Outcome = "not_observed"
-)
-
-// Outcomes lists every outcome in the order reports count them.
-var Outcomes = []Outcome{Complete, Resumed, Failed, Reset, Closed, Stalled, Incomplete, NotObserved}
-
-// Good reports whether the outcome is a working handshake.
-func (o Outcome) Good() bool { return o == Complete || o == Resumed || o == NotObserved }
-
 // Stall says who a handshake waited for, for what, and how long.
 type Stall struct {
 	Waiting decoder.Side

@@ -36,7 +36,7 @@ func TestMain(m *testing.M) {
 	case "tlsscope":
 		var args []string
 		json.Unmarshal([]byte(os.Getenv("TLSSCOPE_ARGS")), &args)
-		os.Exit(run(args, os.Stdout, os.Stderr))
+		os.Exit(run(args, os.Stdin, os.Stdout, os.Stderr))
 	}
 	os.Exit(m.Run())
 }

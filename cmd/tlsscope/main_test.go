@@ -11,7 +11,7 @@ import (
 
 func runCLI(args ...string) (stdout, stderr string, code int) {
 	var o, e bytes.Buffer
-	code = run(args, &o, &e)
+	code = run(args, strings.NewReader(""), &o, &e)
 	return o.String(), e.String(), code
 }
 

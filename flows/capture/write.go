@@ -9,11 +9,13 @@ import (
 )
 
 // PcapngWriter writes frames of any link types to one pcapng file, one
-// interface per link type, for -w and --write-failed.
+// interface per link type, for -w and --write-failed. After a write
+// fails, every later Write, Flush and Close returns that error.
 type PcapngWriter struct {
 	w      io.Writer
 	ng     *pcapgo.NgWriter
 	ifaces map[layers.LinkType]int
+	err    error
 }
 
 // NewPcapngWriter starts a pcapng file; interfaces are added as link
@@ -24,6 +26,14 @@ func NewPcapngWriter(w io.Writer) *PcapngWriter {
 
 // Write adds one frame.
 func (p *PcapngWriter) Write(pk Packet) error {
+	if p.err != nil {
+		return p.err
+	}
+	p.err = p.write(pk)
+	return p.err
+}
+
+func (p *PcapngWriter) write(pk Packet) error {
 	id, ok := p.ifaces[pk.Link]
 	if !ok {
 		iface := pcapgo.NgInterface{Name: fmt.Sprintf("tlsscope%d", len(p.ifaces)), LinkType: pk.Link,
@@ -54,13 +64,27 @@ func (p *PcapngWriter) Write(pk Packet) error {
 
 // Flush writes what is buffered.
 func (p *PcapngWriter) Flush() error {
-	if p.ng == nil {
-		return nil
+	if p.err == nil && p.ng != nil {
+		p.err = p.ng.Flush()
 	}
-	return p.ng.Flush()
+	return p.err
 }
 
-// Tee passes a source's packets on and writes each to w (for -w).
+// Close flushes, then closes the writer underneath when it is an
+// io.Closer, and returns the first error.
+func (p *PcapngWriter) Close() error {
+	err := p.Flush()
+	if c, ok := p.w.(io.Closer); ok {
+		if cerr := c.Close(); err == nil {
+			err = cerr
+		}
+	}
+	return err
+}
+
+// Tee passes a source's packets on and writes each to W (for -w). When a
+// write fails, Err keeps the error and the source ends with it: Next and
+// Fill return it.
 type Tee struct {
 	Source
 	W   *PcapngWriter
@@ -69,15 +93,39 @@ type Tee struct {
 
 // Next reads a packet and writes it.
 func (t *Tee) Next() (Packet, error) {
+	if t.Err != nil {
+		return Packet{}, t.Err
+	}
 	p, err := t.Source.Next()
-	if err == nil && t.Err == nil {
-		t.Err = t.W.Write(p)
+	if err == nil {
+		if t.Err = t.W.Write(p); t.Err != nil {
+			return Packet{}, t.Err
+		}
 	}
 	return p, err
 }
 
-// Live reports whether the source underneath is live.
-func (t *Tee) Live() bool {
-	l, ok := t.Source.(interface{ Live() bool })
-	return ok && l.Live()
+// Bulk reports whether the source underneath reads whole batches.
+func (t *Tee) Bulk() bool {
+	b, ok := t.Source.(BatchSource)
+	return ok && b.Bulk()
 }
+
+// Fill reads a batch and writes its packets.
+func (t *Tee) Fill(b *Batch) error {
+	if t.Err != nil {
+		b.Buf, b.Packets = b.Buf[:0], b.Packets[:0]
+		return t.Err
+	}
+	err := t.Source.(BatchSource).Fill(b)
+	for _, p := range b.Packets {
+		if t.Err = t.W.Write(p); t.Err != nil {
+			b.Buf, b.Packets = b.Buf[:0], b.Packets[:0]
+			return t.Err
+		}
+	}
+	return err
+}
+
+// Live reports whether the source underneath is live.
+func (t *Tee) Live() bool { return IsLive(t.Source) }

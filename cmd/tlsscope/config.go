@@ -1,0 +1,161 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"path"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tlsscope/tlsscope/flows"
+	"github.com/tlsscope/tlsscope/report"
+)
+
+// config is a command line, checked.
+type config struct {
+	format       string // one of report.Formats
+	stallTimeout time.Duration
+	only         map[flows.Outcome]bool // empty: every outcome
+	sni          string
+	host         string
+	port         int
+	stream       int
+	detail       bool
+	noColor      bool
+	showVersion  bool
+	exitZero     bool
+	files        []string
+	iface        string
+	bpf          string
+	snaplen      int
+	promisc      bool
+	duration     time.Duration
+	cpuProfile   string
+	memProfile   string
+	listIfaces   bool
+	bufferSize   int
+	count        int
+	writeAll     string
+	writeFailed  string
+}
+
+// errUsageShown is a bad command line that the flag package or the usage
+// text already explained on stderr.
+var errUsageShown = errors.New("usage shown")
+
+// usageError is a bad command line, in one line.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
+
+// parseConfig parses and checks the command line. The error is
+// flag.ErrHelp (-h: the usage was printed), errUsageShown or a
+// *usageError.
+func parseConfig(args []string, stderr io.Writer) (*config, error) {
+	cfg := &config{only: map[flows.Outcome]bool{}}
+	var only string
+	fs := flag.NewFlagSet("tlsscope", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usage)
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&cfg.format, "format", report.Formats[0], "output `format`: "+report.FormatList())
+	fs.DurationVar(&cfg.stallTimeout, "stall-timeout", flows.DefaultOptions.StallTimeout, "`duration` of silence from the side that owes a message before a handshake is called stalled")
+	fs.StringVar(&only, "only", "", "show only these `outcomes` (comma-separated: "+outcomeList()+")")
+	fs.StringVar(&cfg.sni, "sni", "", "show only connections whose SNI matches the `pattern` (shell glob)")
+	fs.StringVar(&cfg.host, "host", "", "show only connections with this client or server `IP`")
+	fs.IntVar(&cfg.port, "port", 0, "show only connections with this client or server `port`")
+	fs.IntVar(&cfg.stream, "stream", -1, "show only Wireshark tcp.stream `N`, in detail")
+	fs.BoolVar(&cfg.detail, "detail", false, "show each connection's ladder and all its fields")
+	fs.BoolVar(&cfg.noColor, "no-color", false, "no colour, even on a terminal")
+	fs.BoolVar(&cfg.showVersion, "version", false, "print the version and exit")
+	fs.BoolVar(&cfg.exitZero, "exit-zero", false, "exit 0 even when handshakes failed")
+	fs.StringVar(&cfg.iface, "i", "", "sniff the live `interface`")
+	fs.StringVar(&cfg.bpf, "f", "", "BPF capture `filter` for -i")
+	fs.IntVar(&cfg.snaplen, "snaplen", 262144, "live capture snapshot `length`")
+	fs.BoolVar(&cfg.promisc, "promisc", true, "live capture in promiscuous mode")
+	fs.DurationVar(&cfg.duration, "duration", 0, "stop a live capture after this `duration`")
+	fs.BoolVar(&cfg.listIfaces, "D", false, "list the interfaces live capture can use")
+	fs.BoolVar(&cfg.listIfaces, "list-interfaces", false, "list the interfaces live capture can use")
+	fs.IntVar(&cfg.bufferSize, "buffer-size", 0, "live capture kernel buffer in `bytes` (0: libpcap's default)")
+	fs.IntVar(&cfg.count, "count", 0, "stop a live capture after `N` handshakes")
+	fs.StringVar(&cfg.writeAll, "w", "", "write every packet read to this pcapng `file`")
+	fs.StringVar(&cfg.writeFailed, "write-failed", "", "write the packets of connections that did not complete to this pcapng `file`")
+	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile to `file` (for performance work)")
+	fs.StringVar(&cfg.memProfile, "memprofile", "", "write an allocation profile to `file` at the end (for performance work)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, err
+		}
+		return nil, errUsageShown
+	}
+	cfg.files = fs.Args()
+	if cfg.showVersion || cfg.listIfaces {
+		return cfg, nil // nothing else is looked at
+	}
+	if !slices.Contains(report.Formats, cfg.format) {
+		return nil, usagef("unknown --format %q (%s)", cfg.format, report.FormatList())
+	}
+	if only != "" {
+		for _, o := range strings.Split(only, ",") {
+			o := flows.Outcome(strings.TrimSpace(o))
+			if !slices.Contains(flows.Outcomes, o) {
+				return nil, usagef("unknown outcome %q in --only", o)
+			}
+			cfg.only[o] = true
+		}
+	}
+	if cfg.sni != "" {
+		if _, err := path.Match(cfg.sni, ""); err != nil {
+			return nil, usagef("bad --sni pattern %q: %v", cfg.sni, err)
+		}
+	}
+	if cfg.iface == "" && len(cfg.files) == 0 {
+		fs.Usage()
+		return nil, errUsageShown
+	}
+	if cfg.iface != "" && len(cfg.files) > 0 {
+		return nil, usagef("give either -i IFACE or files, not both")
+	}
+	return cfg, nil
+}
+
+func outcomeList() string {
+	var names []string
+	for _, o := range flows.Outcomes {
+		names = append(names, string(o))
+	}
+	return strings.Join(names, ",")
+}
+
+// keeps reports whether the filters let r through.
+func (cfg *config) keeps(r *flows.Result) bool {
+	if len(cfg.only) > 0 && !cfg.only[r.Outcome] {
+		return false
+	}
+	if cfg.stream >= 0 && r.Stream != cfg.stream {
+		return false
+	}
+	if cfg.port != 0 && int(r.Client.Port()) != cfg.port && int(r.Server.Port()) != cfg.port {
+		return false
+	}
+	if cfg.host != "" && r.Client.Addr().String() != cfg.host && r.Server.Addr().String() != cfg.host {
+		return false
+	}
+	if cfg.sni != "" {
+		sni := ""
+		if r.HS.ClientHello != nil {
+			sni = r.HS.ClientHello.ServerName
+		}
+		if ok, _ := path.Match(cfg.sni, sni); !ok {
+			return false
+		}
+	}
+	return true
+}

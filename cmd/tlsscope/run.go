@@ -1,0 +1,465 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/pprof"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/tlsscope/tlsscope/flows"
+	"github.com/tlsscope/tlsscope/flows/capture"
+	"github.com/tlsscope/tlsscope/report"
+)
+
+// run is the command; it returns the exit status.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	cfg, err := parseConfig(args, stderr)
+	if err != nil {
+		return usageFailed(stderr, err)
+	}
+	switch {
+	case cfg.showVersion:
+		fmt.Fprintln(stdout, "tlsscope", version)
+		return exitOK
+	case cfg.listIfaces:
+		return listInterfaces(stdout, stderr)
+	}
+	stopProfiles, err := startProfiles(cfg)
+	if err != nil {
+		fmt.Fprintln(stderr, "tlsscope:", err)
+		return exitUsage
+	}
+	defer stopProfiles()
+	s := &session{cfg: cfg, stderr: stderr}
+	if err := s.openInputs(stdin); err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitUsage
+	}
+	if err := s.openOutputs(stdout); err != nil {
+		s.in.Close()
+		fmt.Fprintln(stderr, "tlsscope:", err)
+		return exitUsage
+	}
+	s.analyze()
+	s.report()
+	return s.exitStatus()
+}
+
+func usageFailed(stderr io.Writer, err error) int {
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return exitOK
+	case errors.Is(err, errUsageShown):
+	default:
+		fmt.Fprintln(stderr, "tlsscope:", err)
+	}
+	return exitUsage
+}
+
+func listInterfaces(stdout, stderr io.Writer) int {
+	ifaces, err := capture.Interfaces()
+	if err != nil {
+		fmt.Fprintln(stderr, "tlsscope:", err)
+		return exitUsage
+	}
+	for i, name := range ifaces {
+		fmt.Fprintf(stdout, "%d. %s\n", i+1, name)
+	}
+	return exitOK
+}
+
+// startProfiles starts the CPU profile and prepares the allocation
+// profile; the function returned ends both.
+func startProfiles(cfg *config) (stop func(), err error) {
+	var stops []func()
+	stop = func() {
+		for _, f := range stops {
+			f()
+		}
+	}
+	if cfg.cpuProfile != "" {
+		f, err := os.Create(cfg.cpuProfile)
+		if err != nil {
+			return stop, err
+		}
+		pprof.StartCPUProfile(f)
+		stops = append(stops, func() { pprof.StopCPUProfile(); f.Close() })
+	}
+	if cfg.memProfile != "" {
+		f, err := os.Create(cfg.memProfile)
+		if err != nil {
+			stop()
+			return func() {}, err
+		}
+		stops = append(stops, func() { pprof.Lookup("allocs").WriteTo(f, 0); f.Close() })
+	}
+	return stop, nil
+}
+
+// session is one run: its inputs, its outputs and what came of them.
+type session struct {
+	cfg    *config
+	stderr io.Writer
+
+	in     capture.Source // the files merged, or the interface
+	live   bool
+	inputs []string           // their names, for the report
+	src    *capture.Stoppable // what the analyzer reads: in, through -w
+
+	stdout          *bufio.Writer
+	w               report.Writer
+	all, failedPkts *capture.PcapngWriter // -w, --write-failed
+
+	a          *flows.Analyzer
+	status     int // exitOK or exitProblem
+	handshakes int
+	warnings   []error
+
+	mu  sync.Mutex
+	err error // the first write error: it ends the run
+}
+
+// openInputs opens the files, or the interface.
+func (s *session) openInputs(stdin io.Reader) error {
+	if s.cfg.iface != "" {
+		src, err := capture.OpenLive(s.cfg.iface, s.cfg.bpf, s.cfg.snaplen, s.cfg.promisc, s.cfg.bufferSize)
+		if err != nil {
+			return fmt.Errorf("tlsscope: %w", err)
+		}
+		s.in, s.live, s.inputs = src, true, []string{s.cfg.iface}
+		return nil
+	}
+	var srcs []capture.Source
+	for _, name := range s.cfg.files {
+		var src capture.Source
+		var err error
+		if name == "-" {
+			src, err = capture.OpenReader("stdin", io.NopCloser(stdin))
+		} else {
+			src, err = capture.OpenFile(name)
+		}
+		if err != nil {
+			for _, s := range srcs {
+				s.Close()
+			}
+			return err
+		}
+		srcs = append(srcs, src)
+		s.inputs = append(s.inputs, name)
+	}
+	s.in = capture.NewMerge(srcs)
+	return nil
+}
+
+// openOutputs creates the -w and --write-failed files and starts the
+// report on stdout. Every write goes through an output, whose first
+// error ends the run.
+func (s *session) openOutputs(stdout io.Writer) error {
+	for _, o := range []struct {
+		name string
+		to   **capture.PcapngWriter
+	}{{s.cfg.writeFailed, &s.failedPkts}, {s.cfg.writeAll, &s.all}} {
+		if o.name == "" {
+			continue
+		}
+		f, err := os.Create(o.name)
+		if err != nil {
+			s.closeOutputs()
+			return err
+		}
+		// The pcapng writer buffers; Close flushes it and closes f.
+		*o.to = capture.NewPcapngWriter(&output{name: o.name, w: f, c: f, fail: s.fail})
+	}
+	opts := report.Options{
+		Color:  !s.cfg.noColor && isTerminal(stdout) && os.Getenv("NO_COLOR") == "",
+		Detail: s.cfg.detail || s.cfg.stream >= 0,
+		Inputs: s.inputs,
+		Live:   s.live,
+	}
+	s.stdout = bufio.NewWriterSize(&output{name: stdoutName, w: stdout, fail: s.fail}, 256<<10)
+	var err error
+	s.w, err = report.NewWriter(s.cfg.format, s.stdout, opts)
+	return err
+}
+
+// analyze reads the input to its end, or until stopped, and writes each
+// result as it comes: results are built and written by a goroutine of
+// their own, in the order the analyzer hands them over, while it reads on.
+func (s *session) analyze() {
+	s.a = flows.NewAnalyzer(flows.Options{StallTimeout: s.cfg.stallTimeout, Live: s.live, KeepPackets: s.failedPkts != nil})
+	var src capture.Source = s.in
+	if s.all != nil {
+		src = &capture.Tee{Source: src, W: s.all}
+	}
+	s.src = capture.NewStoppable(src)
+	results := make(chan *flows.Result, 256)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for r := range results {
+			s.take(r)
+		}
+	}()
+	s.a.OnResult = func(r *flows.Result) { results <- r }
+	var err error
+	if s.live {
+		fmt.Fprintf(s.stderr, "tlsscope: capturing on %s; Ctrl-C to stop\n", s.cfg.iface)
+		stopSignals := s.stopOnSignal()
+		err = s.a.Run(s.src)
+		stopSignals()
+	} else {
+		stopProgress := progress(s.stderr, s.a)
+		err = s.a.Run(s.src)
+		stopProgress()
+	}
+	s.in.Close()
+	if err != nil && !errors.Is(err, capture.ErrClosed) && !errors.Is(err, capture.ErrStopped) && s.failure() == nil {
+		s.warnings = append(s.warnings, err)
+	}
+	if m, ok := s.in.(*capture.Merge); ok {
+		s.warnings = append(s.warnings, m.Warnings...)
+	}
+	for _, r := range s.a.Finish() {
+		results <- r
+	}
+	close(results)
+	<-done
+}
+
+// stopOnSignal stops a live capture on Ctrl-C, SIGTERM or after
+// --duration.
+func (s *session) stopOnSignal() (cancel func()) {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	quit := make(chan struct{})
+	var timeout <-chan time.Time
+	if s.cfg.duration > 0 {
+		timeout = time.After(s.cfg.duration)
+	}
+	go func() {
+		select {
+		case <-sig:
+		case <-timeout:
+		case <-quit:
+			return
+		}
+		s.stop()
+	}()
+	return func() { signal.Stop(sig); close(quit) }
+}
+
+// stop ends the reading of the input.
+func (s *session) stop() {
+	s.src.Stop()
+	if s.live {
+		s.in.Close() // a read that waits for packets returns
+	}
+}
+
+// take writes one result: its packets to --write-failed, and, when the
+// filters let it through, to the report.
+func (s *session) take(r *flows.Result) {
+	if s.failure() != nil {
+		return
+	}
+	// A failed handshake's packets are written when it is decided; a
+	// stall's when its connection ends (its final update), once.
+	if s.failedPkts != nil && !r.Outcome.Good() && !(r.Open && r.Outcome == flows.Stalled) {
+		for _, p := range r.Packets {
+			if err := s.failedPkts.Write(p); err != nil {
+				s.fail(err)
+				return
+			}
+		}
+	}
+	if !s.cfg.keeps(r) {
+		return
+	}
+	if !r.Update {
+		s.handshakes++
+		if s.live && s.cfg.count > 0 && s.handshakes == s.cfg.count {
+			s.stop()
+		}
+	}
+	if r.Outcome.Problem() {
+		s.status = exitProblem
+	}
+	err := s.w.Write(report.Build(r))
+	if err == nil && s.live {
+		// Live: each verdict as soon as it is known.
+		err = s.stdout.Flush()
+	}
+	if err != nil {
+		s.fail(err)
+	}
+}
+
+// report closes the -w and --write-failed files, says the warnings, and
+// writes what the format prints at the end; after a write error, nothing.
+func (s *session) report() {
+	s.closeOutputs()
+	if s.failure() != nil {
+		return
+	}
+	for _, w := range s.warnings {
+		fmt.Fprintln(s.stderr, "tlsscope: warning:", w)
+	}
+	for lt, n := range s.a.Stats.UnsupportedLinkTypes {
+		fmt.Fprintf(s.stderr, "tlsscope: warning: %d packets of unsupported link type %s skipped\n", n, lt)
+	}
+	if s.a.Stats.IPFragments > 0 {
+		fmt.Fprintf(s.stderr, "tlsscope: warning: %d IP fragments not reassembled\n", s.a.Stats.IPFragments)
+	}
+	err := s.w.Close()
+	if err == nil {
+		err = s.stdout.Flush()
+	}
+	if err != nil {
+		s.fail(err)
+	}
+}
+
+func (s *session) closeOutputs() {
+	for _, p := range []*capture.PcapngWriter{s.failedPkts, s.all} {
+		if p != nil {
+			if err := p.Close(); err != nil {
+				s.fail(err)
+			}
+		}
+	}
+}
+
+// exitStatus says the write error, if any: one line, or none when
+// stdout is a pipe that was closed (tlsscope ... | head).
+func (s *session) exitStatus() int {
+	if err := s.failure(); err != nil {
+		if !closedPipe(err) {
+			fmt.Fprintln(s.stderr, "tlsscope:", err)
+		}
+		return exitUsage
+	}
+	if s.cfg.exitZero {
+		return exitOK
+	}
+	return s.status
+}
+
+// fail ends the run at the first write error: the input is read no
+// further, and nothing more is written.
+func (s *session) fail(err error) {
+	s.mu.Lock()
+	first := s.err == nil
+	if first {
+		s.err = err
+	}
+	s.mu.Unlock()
+	if first && s.src != nil {
+		s.stop()
+	}
+}
+
+func (s *session) failure() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+const stdoutName = "stdout"
+
+// output is stdout or a file written to; its errors name it and end the
+// run (session.fail) as they happen, in whichever goroutine writes.
+type output struct {
+	name string
+	w    io.Writer
+	c    io.Closer // nil for stdout, which is not closed
+	fail func(error)
+}
+
+func (o *output) Write(p []byte) (int, error) {
+	n, err := o.w.Write(p)
+	if err != nil {
+		err = o.failed(err)
+	}
+	return n, err
+}
+
+func (o *output) Close() error {
+	if o.c == nil {
+		return nil
+	}
+	if err := o.c.Close(); err != nil {
+		return o.failed(err)
+	}
+	return nil
+}
+
+func (o *output) failed(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err // "write /dev/full: " says less than our "writing FILE: "
+	}
+	we := &writeError{o.name, err}
+	o.fail(we)
+	return we
+}
+
+// writeError is a failed write to an output.
+type writeError struct {
+	name string
+	err  error
+}
+
+func (e *writeError) Error() string { return "writing " + e.name + ": " + e.err.Error() }
+func (e *writeError) Unwrap() error { return e.err }
+
+// closedPipe reports whether err is stdout's reader going away.
+func closedPipe(err error) bool {
+	var we *writeError
+	return errors.As(err, &we) && we.name == stdoutName &&
+		(errors.Is(err, syscall.EPIPE) || errors.Is(err, io.ErrClosedPipe))
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// progress prints packets read to stderr every second, on a terminal only.
+func progress(stderr io.Writer, a *flows.Analyzer) func() {
+	if !isTerminal(stderr) {
+		return func() {}
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		shown := false
+		for {
+			select {
+			case <-done:
+				if shown {
+					fmt.Fprint(stderr, "\r\x1b[K")
+				}
+				return
+			case <-tick.C:
+				fmt.Fprintf(stderr, "\rread %s packets, %s MB", strconv.FormatInt(a.Progress(), 10), strconv.FormatInt(a.ProgressBytes()>>20, 10))
+				shown = true
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}

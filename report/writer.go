@@ -1,0 +1,98 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/tlsscope/tlsscope/flows"
+)
+
+// Writer writes connections in one output format, as they end.
+type Writer interface {
+	// Write takes one connection. JSON Lines and CSV write it at once;
+	// the table and Markdown keep what they print of it for Close.
+	Write(*Connection) error
+	// Close writes what the format prints at the end (the table's rows,
+	// findings and summary; the Markdown document; CSV's buffered lines).
+	// It does not close the io.Writer underneath.
+	Close() error
+}
+
+// Options shape the formats.
+type Options struct {
+	Color  bool // ANSI colour (terminals only)
+	Detail bool // a ladder and all fields per connection
+	// Inputs names what was read, for the report's heading.
+	Inputs []string
+	// Live: results come from a live capture and are shown as they come:
+	// the table writes a line per verdict (Line) before its rows at the
+	// end, CSV writes each line through.
+	Live bool
+}
+
+// formats is the registry of output formats, in the order of Formats.
+var formats = []struct {
+	name string
+	new  func(io.Writer, Options) Writer
+}{
+	{"table", newTableWriter},
+	{"json", func(w io.Writer, _ Options) Writer { return NewJSONWriter(w) }},
+	{"markdown", newMarkdownWriter},
+	{"csv", func(w io.Writer, o Options) Writer { cw := NewCSVWriter(w); cw.live = o.Live; return cw }},
+}
+
+// Formats names the output formats; the first is the default.
+var Formats = func() []string {
+	var names []string
+	for _, f := range formats {
+		names = append(names, f.name)
+	}
+	return names
+}()
+
+// FormatList is Formats in words: "table, json, markdown or csv".
+func FormatList() string {
+	return strings.Join(Formats[:len(Formats)-1], ", ") + " or " + Formats[len(Formats)-1]
+}
+
+// NewWriter starts output in the named format.
+func NewWriter(name string, w io.Writer, opts Options) (Writer, error) {
+	for _, f := range formats {
+		if f.name == name {
+			return f.new(w, opts), nil
+		}
+	}
+	return nil, fmt.Errorf("unknown format %q (%s)", name, FormatList())
+}
+
+// held is what a format that prints at the end keeps of a connection:
+// its summary (with the ladder when keepLadder), or all of it with Detail.
+func held(c *Connection, keepLadder bool, opts Options) *Connection {
+	if !opts.Detail {
+		c.Summarize(keepLadder)
+	}
+	return c
+}
+
+// provisional reports whether c is a live verdict that a final record of
+// the same stream will follow: a stall said while the connection is open.
+func provisional(c *Connection) bool {
+	return c.Open && flows.Outcome(c.Outcome) == flows.Stalled
+}
+
+// stickyWriter keeps the first error of a run of writes whose errors are
+// not checked one by one.
+type stickyWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (s *stickyWriter) Write(p []byte) (int, error) {
+	if s.err != nil {
+		return 0, s.err
+	}
+	n, err := s.w.Write(p)
+	s.err = err
+	return n, err
+}
