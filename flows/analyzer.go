@@ -80,11 +80,11 @@ type Analyzer struct {
 	// any data (they linger for a SYN again with the same sequence number,
 	// which Wireshark counts as the same stream), and all others.
 	closing, refused, active connList
-	gone            tombs
-	nextID          int
-	asm             *reassembly.Assembler
-	now             time.Time
-	lastSweep       time.Time
+	gone                     tombs
+	nextID                   int
+	asm                      *reassembly.Assembler
+	now                      time.Time
+	lastSweep                time.Time
 	// lastStallScan: when live mode last looked for stalls.
 	lastStallScan time.Time
 	done          []*conn
