@@ -33,6 +33,7 @@ func (mw *markdownWriter) Write(c *Connection) error {
 // of every connection that did not go well.
 func (mw *markdownWriter) Close() error {
 	w, conns, opts := &stickyWriter{w: mw.w}, mw.conns, mw.opts
+	byStream(conns)
 	fmt.Fprintln(w, "## tlsscope report")
 	fmt.Fprintln(w)
 	if len(opts.Inputs) > 0 {

@@ -45,6 +45,7 @@ type Connection struct {
 
 	result *flows.Result
 	ladder []string // the ladder, kept by Summarize
+	filter string   // the Wireshark display filter, by transport
 }
 
 type ClientHello struct {
@@ -239,7 +240,7 @@ func Build(r *flows.Result) *Connection {
 		Stream: r.Stream, Client: addr(r.Client), Server: addr(r.Server),
 		Start: r.Start.UTC().Format(time.RFC3339Nano), DurationMS: ms(r.End.Sub(r.Start)),
 		Outcome: string(r.Outcome), Resumption: r.Resumption, EndedBy: r.EndedBy.String(), result: r,
-		Open: r.Open, Update: r.Update,
+		Open: r.Open, Update: r.Update, filter: r.DisplayFilter(),
 	}
 	if r.ClosedBy != nil {
 		c.ClosedBy = r.ClosedBy.String()

@@ -160,6 +160,9 @@ func Ladder(c *Connection) []string {
 
 // DisplayFilter is the Wireshark display filter that shows the connection.
 func DisplayFilter(c *Connection) string {
+	if c.filter != "" {
+		return c.filter
+	}
 	return fmt.Sprintf("tcp.stream eq %d", c.Stream)
 }
 

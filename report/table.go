@@ -43,6 +43,7 @@ func (tb *tableWriter) Write(c *Connection) error {
 // Close writes the table, the findings and the summary.
 func (tb *tableWriter) Close() error {
 	w, conns, opts := &stickyWriter{w: tb.w}, tb.conns, tb.opts
+	byStream(conns)
 	if len(conns) > 0 {
 		t := tablewriter.NewTable(w,
 			tablewriter.WithRenderer(renderer.NewBlueprint()),

@@ -1,8 +1,10 @@
 package report
 
 import (
+	"cmp"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/tlsscope/tlsscope/flows"
@@ -95,4 +97,10 @@ func (s *stickyWriter) Write(p []byte) (int, error) {
 	n, err := s.w.Write(p)
 	s.err = err
 	return n, err
+}
+
+// byStream orders the connections a report holds to the end by stream
+// number: they come as connections end.
+func byStream(conns []*Connection) {
+	slices.SortStableFunc(conns, func(a, b *Connection) int { return cmp.Compare(a.Stream, b.Stream) })
 }
