@@ -27,7 +27,7 @@ type Conn struct {
 // so knows that Dir 0 is the client; otherwise the first hello decides.
 func NewConn(rolesKnown bool) *Conn {
 	c := &Conn{rolesKnown: rolesKnown}
-	c.m.enter = c.enter
+	c.m.records = c
 	return c
 }
 

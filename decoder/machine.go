@@ -27,8 +27,9 @@ type Machine struct {
 	// tentative: an encrypted record of alert size ended the TLS 1.3
 	// handshake; more data from that side would prove it was not an alert.
 	tentative *Alert
-	// enter tells the record layer of a side's new epoch.
-	enter func(from Side, e Epoch)
+	// records is told of each side's new epoch: the record layer's
+	// protection follows them (nil without a record layer).
+	records epochFollower
 }
 
 // sideState is what the machine knows of one side.
@@ -42,6 +43,9 @@ type sideState struct {
 	firstEnc time.Time // first protected TLS 1.3 record
 	seen     uint64    // bit per handshake type sent
 }
+
+// epochFollower is what follows the machine's epochs (the record layer).
+type epochFollower interface{ enter(from Side, e Epoch) }
 
 // NewMachine starts a handshake with no record layer (QUIC).
 func NewMachine() *Machine { return &Machine{} }
@@ -84,8 +88,8 @@ func (m *Machine) setEpoch(side Side, e Epoch) {
 		return
 	}
 	m.sides[side].epoch = e
-	if m.enter != nil {
-		m.enter(side, e)
+	if m.records != nil {
+		m.records.enter(side, e)
 	}
 }
 
