@@ -26,6 +26,10 @@ type pcapFile struct {
 	carry   []byte // the start of a record the last read cut off
 	eof     bool
 	err     error // the error after the last whole record
+	// empty counts records of no bytes (skipped), run the ones in a row:
+	// a long run is damage, not traffic.
+	empty, run int64
+	offset     int64 // file offset of b.Buf[0]
 	// one buffer for Next, the packet-at-a-time interface
 	single    Batch
 	singleAt  int
@@ -40,6 +44,9 @@ const (
 	// maxRecord bounds one record whatever the snap length says: an absurd
 	// length field must not make us allocate gigabytes.
 	maxRecord = 16 << 20
+	// maxEmptyRun is how many records of no bytes in a row end the file:
+	// no link layer sends an empty frame.
+	maxEmptyRun = 1 << 16
 )
 
 // newPcapFile reads the file header from r.
@@ -51,7 +58,7 @@ func newPcapFile(r io.Reader) (*pcapFile, error) {
 		}
 		return nil, err
 	}
-	p := &pcapFile{r: r}
+	p := &pcapFile{r: r, offset: pcapHeaderLen}
 	switch binary.LittleEndian.Uint32(h[0:4]) {
 	case 0xa1b2c3d4:
 	case 0xa1b23c4d:
@@ -131,8 +138,14 @@ func (p *pcapFile) fill(b *Batch) error {
 		}
 		switch {
 		case len(b.Packets) > 0:
+			p.offset += int64(off)
 			p.carry = append(p.carry, rest...)
 			return nil
+		case off > 0 && !p.eof:
+			// Only empty records, skipped: read on in the same buffer.
+			p.offset += int64(off)
+			b.Buf = b.Buf[:copy(b.Buf, rest)]
+			continue
 		case p.eof:
 			if p.err != nil {
 				return p.err
@@ -175,6 +188,15 @@ func (p *pcapFile) parse(b *Batch) (int, error) {
 		if end > len(buf) {
 			break
 		}
+		if origLen == 0 {
+			p.empty++
+			if p.run++; p.run >= maxEmptyRun {
+				return off, fmt.Errorf("%d records in a row of no bytes at offset %d", p.run, p.offset+int64(off))
+			}
+			off = end
+			continue
+		}
+		p.run = 0
 		frac := int64(p.u32(h[4:8]))
 		if !p.nanos {
 			frac *= 1000
@@ -208,3 +230,6 @@ func (p *pcapFile) Next() (Packet, error) {
 	p.singleAt++
 	return pk, nil
 }
+
+// Empty counts the records of no bytes skipped.
+func (p *pcapFile) Empty() int64 { return p.empty }

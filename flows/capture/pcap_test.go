@@ -52,6 +52,7 @@ func readWithPcapgo(t *testing.T, b []byte) ([]readPacket, error) {
 		return nil, err
 	}
 	var out []readPacket
+	run := 0
 	for {
 		data, ci, err := r.ReadPacketData()
 		if err == io.EOF {
@@ -60,6 +61,15 @@ func readWithPcapgo(t *testing.T, b []byte) ([]readPacket, error) {
 		if err != nil {
 			return out, err
 		}
+		if ci.Length == 0 {
+			// We skip records of no bytes, and end the file after a long
+			// run of them (TestEmptyRecords); pcapgo hands them out.
+			if run++; run >= maxEmptyRun {
+				return out, errors.New("empty records")
+			}
+			continue
+		}
+		run = 0
 		out = append(out, readPacket{data: data, ts: ci.Timestamp.String(), ci: strconv.Itoa(ci.CaptureLength) + "/" + strconv.Itoa(ci.Length), link: uint32(r.LinkType()) & 0x0fffffff})
 	}
 }
@@ -269,3 +279,34 @@ func TestPcapFromPipe(t *testing.T) {
 }
 
 const testdata = "../../testdata"
+
+// TestEmptyRecords: records of no bytes are skipped and counted; a long run
+// of them ends the file as damaged, at once, with the packets before it,
+// and without growing the buffer (a gzipped pcap of 20 GiB of them is 20
+// MB).
+func TestEmptyRecords(t *testing.T) {
+	good := record(1, 0, 4, 4, []byte{1, 2, 3, 4})
+	empty := record(1, 0, 0, 0, nil)
+	body := append(append(append([]byte(nil), good...), bytes.Repeat(empty, 10)...), good...)
+	got, err := readWithFill(pcapBytes(65535, body), 100)
+	if err != nil || len(got) != 2 {
+		t.Fatalf("%d packets, %v; want the 2 around 10 empty records", len(got), err)
+	}
+	body = append(append([]byte(nil), good...), bytes.Repeat(empty, 3*maxEmptyRun)...)
+	p, err := newPcapFile(bytes.NewReader(pcapBytes(65535, body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &Batch{Buf: make([]byte, 0, 4096)}
+	var n int
+	for err == nil {
+		err = p.fill(b)
+		n += len(b.Packets)
+	}
+	if n != 1 || err == io.EOF || !strings.Contains(err.Error(), "in a row of no bytes at offset") {
+		t.Errorf("%d packets, %v; want 1 and a damaged file", n, err)
+	}
+	if cap(b.Buf) > 4096 || p.Empty() != maxEmptyRun {
+		t.Errorf("buffer grew to %d, %d empty counted", cap(b.Buf), p.Empty())
+	}
+}
