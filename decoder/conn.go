@@ -17,6 +17,11 @@ type Conn struct {
 	prot [2]protection    // by Dir
 	hr   [2]MessageReader // by Dir
 	keys Keys
+	// budget, when set, bounds what all connections buffer; charged is
+	// this one's share of it.
+	budget     *Budget
+	charged    int64
+	overBudget bool
 	// clientDir is the Dir of the client: the caller's when it knew
 	// (rolesKnown), else decided once by the first hello.
 	clientDir  Dir
@@ -107,6 +112,7 @@ func (c *Conn) Feed(d Dir, data []byte, t time.Time) {
 			// Keep the partial record, with room for the rest of it.
 			l.buf = append(make([]byte, 0, l.partialRecordLen()), l.buf...)
 		}
+		c.account(d)
 		return
 	}
 	l.buf = append(l.buf, data...)
@@ -114,6 +120,7 @@ func (c *Conn) Feed(d Dir, data []byte, t time.Time) {
 	if len(l.buf) == 0 {
 		l.buf = nil
 	}
+	c.account(d)
 }
 
 // Gap tells the decoder that n bytes from direction d are missing from the
@@ -128,6 +135,7 @@ func (c *Conn) Gap(d Dir, n int, t time.Time) {
 		l.mode = frameResync
 	}
 	c.m.problem(c.role(d), t, ProblemCaptureGap, fmt.Sprintf("capture gap: %d bytes missing", n))
+	c.account(d)
 }
 
 // Release drops the bytes buffered for records and messages not yet
@@ -136,6 +144,10 @@ func (c *Conn) Release() {
 	for i := range c.rl {
 		c.rl[i].buf = nil
 		c.hr[i].Release()
+	}
+	if c.budget != nil {
+		c.budget.used -= c.charged
+		c.charged = 0
 	}
 }
 

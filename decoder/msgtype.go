@@ -110,9 +110,12 @@ const (
 	ProblemMalformed
 	// ProblemUnexpected: a message where the protocol has none.
 	ProblemUnexpected
+	// ProblemBudget: decoding stopped, the budget for buffered handshake
+	// bytes being spent.
+	ProblemBudget
 )
 
-var problemKindNames = [...]string{"", "capture_gap", "not_tls", "lost_sync", "unknown_record", "oversize", "malformed", "unexpected"}
+var problemKindNames = [...]string{"", "capture_gap", "not_tls", "lost_sync", "unknown_record", "oversize", "malformed", "unexpected", "budget"}
 
 func (k ProblemKind) String() string {
 	if int(k) < len(problemKindNames) {

@@ -48,7 +48,7 @@ type State struct {
 
 // Decided reports whether the outcome can no longer change by more
 // handshake bytes: the caller may stop feeding payload.
-func (c *Conn) Decided() bool { return decided(c.State(), &c.m) }
+func (c *Conn) Decided() bool { return c.overBudget || decided(c.State(), &c.m) }
 
 // Decided reports whether the outcome can no longer change.
 func (m *Machine) Decided() bool { return decided(m.State(), m) }
@@ -66,7 +66,7 @@ func decided(st State, m *Machine) bool {
 // State returns the handshake's state.
 func (c *Conn) State() State {
 	cl, sv := &c.rl[c.dirOf(Client)], &c.rl[c.dirOf(Server)]
-	return c.m.state(cl.mode == frameDead && sv.mode != frameRecords)
+	return c.m.state(cl.mode == frameDead && sv.mode != frameRecords && !c.overBudget)
 }
 
 // State returns the handshake's state.

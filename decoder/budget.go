@@ -1,0 +1,68 @@
+package decoder
+
+import "fmt"
+
+// Budget bounds the bytes all connections together hold for records and
+// handshake messages not yet complete. Each connection's share is also
+// bounded (a record, maxHandshakeMessage), but ten thousand connections
+// each sending the start of a 256 KiB message would hold 2.5 GB. A Budget
+// is used by one goroutine.
+type Budget struct {
+	Limit int64 // bytes; 0 is no limit
+	used  int64
+	// Exceeded counts the connections that stopped being decoded because
+	// the budget was spent.
+	Exceeded int64
+}
+
+// Used is what the connections hold now.
+func (b *Budget) Used() int64 { return b.used }
+
+// SetBudget makes the connection account what it buffers to b.
+func (c *Conn) SetBudget(b *Budget) { c.budget = b }
+
+// held is what the connection buffers now.
+func (c *Conn) held() int64 {
+	var n int
+	for d := range c.rl {
+		n += cap(c.rl[d].buf) + cap(c.hr[d].buf)
+	}
+	return int64(n)
+}
+
+// account updates the budget after a Feed. Over it, the connection is
+// decoded no further: its buffers go, and the handshake is judged on what
+// was seen, with a problem that says so.
+func (c *Conn) account(d Dir) {
+	b := c.budget
+	if b == nil {
+		return
+	}
+	now := c.held()
+	b.used += now - c.charged
+	c.charged = now
+	if b.Limit <= 0 || b.used <= b.Limit || c.overBudget {
+		return
+	}
+	c.overBudget = true
+	b.Exceeded++
+	side := c.role(d)
+	what := "more of the handshake"
+	if l := c.hr[d].pending(); l > 0 {
+		what = fmt.Sprintf("a %s of %d bytes", HandshakeTypeName(c.hr[d].buf[0]), l)
+	}
+	c.m.problem(side, c.m.sides[side].lastTLS, ProblemBudget,
+		fmt.Sprintf("the %s was still sending %s when the budget for buffered handshake bytes (%d MiB across all connections) ran out; decoding stopped there", side, what, b.Limit>>20))
+	for i := range c.rl {
+		c.rl[i].mode = frameDead
+	}
+	c.Release()
+}
+
+// pending is the length a partial message's header announces, or 0.
+func (r *MessageReader) pending() int {
+	if len(r.buf) < 4 {
+		return 0
+	}
+	return 4 + (int(r.buf[1])<<16 | int(r.buf[2])<<8 | int(r.buf[3]))
+}
