@@ -236,13 +236,15 @@ func (p *pcapngFile) fill(b *Batch) error {
 		// are not read twice, and keep the rest at the start.
 		b.Buf = b.Buf[:copy(b.Buf, rest)]
 		if len(b.Buf) == cap(b.Buf) {
-			// Not one whole block fits: make room for it.
+			// Not one whole block fits: make room for it, doubling as its
+			// bytes come, so that memory follows what the file holds, not
+			// what a length field claims.
 			need := ngBlockMin
 			if len(b.Buf) >= ngBlockMin {
 				// Checked by parse, which stopped short of it.
 				need = int(p.u32(b.Buf[4:8]))
 			}
-			nb := make([]byte, len(b.Buf), max(need, min(2*cap(b.Buf), maxBlock)))
+			nb := make([]byte, len(b.Buf), min(need, max(2*cap(b.Buf), 64<<10)))
 			copy(nb, b.Buf)
 			b.Buf = nb
 		}
