@@ -28,7 +28,8 @@ import (
 // length fits its block and the interface's snap length (maxBlock is thus
 // the overall bound of a packet). Whatever breaks these rules is damage:
 // reading stops with an error naming the block's byte offset, after the
-// packets before it.
+// packets before it. A captured length over the original length is taken
+// as it is, as pcapgo takes it.
 type pcapngFile struct {
 	r        io.Reader
 	big      bool // big-endian section
@@ -462,8 +463,9 @@ func (p *pcapngFile) decryptionSecrets(body []byte, at int64) error {
 	return nil
 }
 
-// Secrets returns the decryption secrets read so far. It may be called
-// while another goroutine reads.
+// Secrets returns the decryption secrets read so far, of every section
+// (a key log is not tied to the interfaces a new section forgets). It may
+// be called while another goroutine reads.
 func (p *pcapngFile) Secrets() []Secret {
 	p.secretsMu.Lock()
 	defer p.secretsMu.Unlock()

@@ -335,6 +335,10 @@ func TestPcapngBlocks(t *testing.T) {
 				file:    w().idb(1, 0).block(5, cat(newNg(o).u32(3), make([]byte, 8))).epb(0, 0, frame).bytes(),
 				packets: []wantPacket{{"frame", time.Unix(0, 0).UTC(), "5/5", 1}},
 				pcapgo:  "pcapgo reads statistics blocks and fails on one naming an undefined interface"},
+			tc{name: "a name record too short for its address skipped" + on,
+				file:    w().idb(1, 0).block(4, cat(newNg(o).u16(1), newNg(o).u16(2), make([]byte, 4), make([]byte, 4))).epb(0, 0, frame).bytes(),
+				packets: []wantPacket{{"frame", time.Unix(0, 0).UTC(), "5/5", 1}},
+				pcapgo:  "pcapgo reads name resolution blocks and fails on an IPv4 record of 2 bytes"},
 			tc{name: "a statistics block shorter than its header skipped" + on,
 				file:    w().idb(1, 0).block(5, make([]byte, 4)).epb(0, 0, frame).bytes(),
 				packets: []wantPacket{{"frame", time.Unix(0, 0).UTC(), "5/5", 1}},
@@ -606,7 +610,7 @@ var ourStrictness = []string{
 
 // pcapgoFailures lists pcapgo's errors on blocks we skip unread or whose
 // damage we judge otherwise: statistics blocks naming an undefined
-// interface, option lists with an opt_endofopt of non-zero length (we
+// interface, name records too short for their address, option lists with an opt_endofopt of non-zero length (we
 // stop at it and skip the rest of the block), and reads past a block's
 // end (unexpected EOF), from an option, a name record or a statistics
 // header running over it. The differential test of the files and the
@@ -614,6 +618,7 @@ var ourStrictness = []string{
 var pcapgoFailures = []string{
 	"not present in section", "End of Options must be zero length", "unexpected EOF",
 	"could not read", "could not discard", "Wrong byte order", "Timestamp resolution",
+	"is too short for its address",
 }
 
 func matchesAny(err error, list []string) bool {
