@@ -667,7 +667,7 @@ func minorVersions(b []byte) bool {
 // of 0, that is 10^0: pcapgo takes it for no option, microseconds.
 func explicitSeconds(b []byte) bool {
 	return anyBlock(b, func(p *pcapngFile, typ uint32, blk []byte) bool {
-		if typ != ngInterfaceDesc {
+		if typ != ngInterfaceDesc || len(blk) < 20 {
 			return false
 		}
 		opts := blk[16 : len(blk)-4]
