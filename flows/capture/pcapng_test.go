@@ -669,6 +669,16 @@ func minorZero(b []byte) []byte {
 	return b
 }
 
+// shortSimplePacket reports whether a Simple Packet Block of b holds
+// fewer bytes than its original length: pcapgo then takes the original
+// (or snap) length anyway, and reads the block's trailing length and
+// whatever follows as packet data; we take what the block holds.
+func shortSimplePacket(b []byte) bool {
+	return anyBlock(b, func(p *pcapngFile, typ uint32, blk []byte) bool {
+		return typ == ngSimplePacket && len(blk) >= 16 && int64(p.u32(blk[8:12])) > int64(len(blk)-16)
+	})
+}
+
 // explicitSeconds reports whether an interface of b has an if_tsresol
 // of 0, that is 10^0: pcapgo takes it for no option, microseconds.
 func explicitSeconds(b []byte) bool {
@@ -718,6 +728,10 @@ func FuzzPcapngReader(f *testing.F) {
 			for i := range want {
 				want[i].exactTime = false
 			}
+		}
+		if shortSimplePacket(file) {
+			// pcapgo's packets from the short one on are not the file's.
+			return
 		}
 		if d := firstDifference(want, got); d != "" {
 			t.Fatalf("%s (ours: %v; pcapgo: %v)", d, gotErr, wantErr)
