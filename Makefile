@@ -63,7 +63,7 @@ testdata:
 golden: deps
 	$(GO) test ./... -update
 
-FUZZ_TARGETS := decoder:FuzzConn decoder:FuzzClientHello decoder:FuzzServerHello decoder:FuzzHandshakeMessages flows:FuzzPacket flows:FuzzPcapReader
+FUZZ_TARGETS := decoder:FuzzConn decoder:FuzzClientHello decoder:FuzzServerHello decoder:FuzzHandshakeMessages flows:FuzzPacket flows/capture:FuzzPcapReader flows/capture:FuzzPcapngReader
 
 fuzz: deps
 	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; name=$${t##*:}; \

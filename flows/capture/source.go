@@ -13,7 +13,6 @@ import (
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
 )
 
 // Packet is one captured frame with the link type it was captured on.
@@ -45,7 +44,7 @@ type fileSource struct {
 	name   string
 	closer io.Closer
 	pcap   *pcapFile
-	ng     *pcapgo.NgReader
+	ng     *pcapngFile
 }
 
 // magic numbers of the two capture formats and of gzip.
@@ -113,7 +112,7 @@ func openReader(name string, f io.ReadCloser, depth int) (*fileSource, error) {
 		}
 		return inner, nil
 	case hasPrefix(head, magicNg):
-		ng, err := pcapgo.NewNgReader(br, pcapgo.NgReaderOptions{WantMixedLinkType: true, SkipUnknownVersion: true})
+		ng, err := newPcapngFile(br)
 		if err != nil {
 			return nil, &InputError{name, fmt.Errorf("bad pcapng header: %w", err)}
 		}
@@ -148,26 +147,36 @@ func (s *fileSource) Next() (Packet, error) {
 		}
 		return p, nil
 	}
-	data, ci, err := s.ng.ZeroCopyReadPacketData()
+	p, err := s.ng.Next()
 	if err != nil {
 		return Packet{}, s.readErr(err)
 	}
-	link := s.ng.LinkType()
-	if len(ci.AncillaryData) > 0 {
-		if lt, ok := ci.AncillaryData[0].(layers.LinkType); ok {
-			link = lt
-		}
-	}
-	return Packet{Data: data, CI: ci, Link: link}, nil
+	return p, nil
 }
 
-func (s *fileSource) Bulk() bool { return s.pcap != nil }
+// Bulk is true: both formats are read in place into batches.
+func (s *fileSource) Bulk() bool { return true }
 
 func (s *fileSource) Fill(b *Batch) error {
-	if err := s.pcap.fill(b); err != nil {
+	var err error
+	if s.pcap != nil {
+		err = s.pcap.fill(b)
+	} else {
+		err = s.ng.fill(b)
+	}
+	if err != nil {
 		return s.readErr(err)
 	}
 	return nil
+}
+
+// Secrets returns the decryption secrets of a pcapng file read so far
+// (none for classic pcap). It may be called while another goroutine reads.
+func (s *fileSource) Secrets() []Secret {
+	if s.ng == nil {
+		return nil
+	}
+	return s.ng.Secrets()
 }
 
 func (s *fileSource) readErr(err error) error {
@@ -227,6 +236,17 @@ func (m *Merge) Fill(b *Batch) error {
 	return err
 }
 
+// Secrets returns the decryption secrets read so far from all sources.
+func (m *Merge) Secrets() []Secret {
+	var out []Secret
+	for _, s := range m.srcs {
+		if ss, ok := s.(SecretsSource); ok {
+			out = append(out, ss.Secrets()...)
+		}
+	}
+	return out
+}
+
 // Next returns the earliest packet among the sources.
 func (m *Merge) Next() (Packet, error) {
 	if len(m.srcs) == 1 {
@@ -278,7 +298,7 @@ const BatchSize = 256 << 10
 // buffer itself, with no copy.
 type BatchSource interface {
 	Source
-	// Bulk reports whether Fill may be used (a classic pcap file).
+	// Bulk reports whether Fill may be used (a pcap or pcapng file).
 	Bulk() bool
 	// Fill replaces the batch's packets with the next ones; io.EOF after
 	// the last.
