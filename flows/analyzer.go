@@ -37,6 +37,10 @@ type Options struct {
 	// what was seen (Result.JudgedEarly), as Suricata and Zeek do with
 	// their memory caps.
 	MaxConnections int
+	// HandshakeBudget bounds the bytes all connections together buffer
+	// for records and handshake messages not yet complete; a connection
+	// over it is judged on what was seen.
+	HandshakeBudget int64
 }
 
 // Caps on the frames kept with KeepPackets.
@@ -46,7 +50,7 @@ const (
 )
 
 // DefaultOptions are the command line's defaults.
-var DefaultOptions = Options{StallTimeout: 2 * time.Second, IdleTimeout: 5 * time.Minute, MaxConnections: 100_000}
+var DefaultOptions = Options{StallTimeout: 2 * time.Second, IdleTimeout: 5 * time.Minute, MaxConnections: 100_000, HandshakeBudget: 64 << 20}
 
 // Stats counts what the reader saw and could not use.
 type Stats struct {
@@ -74,6 +78,8 @@ type Analyzer struct {
 	opts  Options
 	dec   *linkDecoder
 	table map[[2]netip.AddrPort]*conn
+	// budget bounds what all connections buffer for the decoder.
+	budget *decoder.Budget
 	// The open connections in three lists, least recently active first, so
 	// that expiry looks only at the fronts: those with a FIN from one side
 	// (they linger briefly for the other's), those reset or closed before
@@ -112,7 +118,10 @@ func NewAnalyzer(opts Options) *Analyzer {
 	if opts.MaxConnections <= 0 {
 		opts.MaxConnections = DefaultOptions.MaxConnections
 	}
-	a := &Analyzer{opts: opts, dec: newLinkDecoder(), table: map[[2]netip.AddrPort]*conn{}, gone: newTombs(), tlsPorts: map[uint16]bool{}}
+	if opts.HandshakeBudget <= 0 {
+		opts.HandshakeBudget = DefaultOptions.HandshakeBudget
+	}
+	a := &Analyzer{opts: opts, budget: &decoder.Budget{Limit: opts.HandshakeBudget}, dec: newLinkDecoder(), table: map[[2]netip.AddrPort]*conn{}, gone: newTombs(), tlsPorts: map[uint16]bool{}}
 	a.Stats.UnsupportedLinkTypes = map[layers.LinkType]int64{}
 	for p := range TLSPorts {
 		a.tlsPorts[p] = true
@@ -395,6 +404,7 @@ func (a *Analyzer) reassemble(c *conn, side int, seg *segment, ci gopacket.Captu
 		}
 		c.sawPayload = true
 		c.tls = decoder.NewConn(c.rolesByTCP)
+		c.tls.SetBudget(a.budget)
 		if !c.rolesByTCP && !c.synSeen[0] && !c.synSeen[1] {
 			c.tls.SetMidstream()
 		}
@@ -884,6 +894,10 @@ func (s *stream) ReassemblyComplete(ac reassembly.AssemblerContext) bool {
 	s.c = nil
 	return true
 }
+
+// BudgetExceeded counts the connections decoded no further because the
+// handshake budget was spent.
+func (a *Analyzer) BudgetExceeded() int64 { return a.budget.Exceeded }
 
 // Progress returns the packets read so far; safe to call from another
 // goroutine for a progress display (a torn read only shows a stale count).

@@ -198,7 +198,8 @@ func (a *Analyzer) result(c *conn) *Result {
 		}
 		w := int(st.Waiting)
 		quietFrom := st.Since
-		if last := f.Side[w].LastData; last.After(quietFrom) && !st.Since.IsZero() {
+		if last := f.Side[w].LastData; last.After(quietFrom) {
+			// Still sending: a message too large to decode is no silence.
 			quietFrom = last
 		}
 		if quietFrom.IsZero() {

@@ -98,6 +98,10 @@ func findings(r *flows.Result, c *Connection) []Finding {
 		if p.Kind == decoder.ProblemCaptureGap {
 			continue
 		}
+		if p.Kind == decoder.ProblemBudget {
+			add(SevWarning, "handshake_budget", "%s; the verdict is on what was seen (--handshake-budget).", capital(p.Err))
+			continue
+		}
 		add(SevWarning, "decode_problem", "%s: %s", p.From, p.Err)
 	}
 	if hs.HelloRetryRequest != nil {

@@ -10,36 +10,48 @@ import (
 
 // WriteMarkdown writes a document to paste into an issue tracker.
 func WriteMarkdown(w io.Writer, conns []*Connection, opts Options) error {
-	return (&markdownWriter{w: w, opts: opts, conns: conns}).Close()
+	mw := newMarkdownWriter(w, opts).(*markdownWriter)
+	for _, c := range conns {
+		mw.d.add(c)
+	}
+	return mw.Close()
 }
 
 // markdownWriter holds a summary of each connection (with the ladder of
 // those that did not go well; all of it with Detail) and writes the
 // document at Close.
 type markdownWriter struct {
-	w     io.Writer
-	opts  Options
-	conns []*Connection
+	w    io.Writer
+	opts Options
+	d    *digest
 }
 
-func newMarkdownWriter(w io.Writer, opts Options) Writer { return &markdownWriter{w: w, opts: opts} }
+func newMarkdownWriter(w io.Writer, opts Options) Writer {
+	return &markdownWriter{w: w, opts: opts, d: newDigest(opts.RowLimit)}
+}
 
 func (mw *markdownWriter) Write(c *Connection) error {
-	mw.conns = append(mw.conns, held(c, !flows.Outcome(c.Outcome).Good(), mw.opts))
+	mw.d.add(held(c, !flows.Outcome(c.Outcome).Good(), mw.opts))
 	return nil
 }
 
 // Close writes the document: summary, table, and the ladder and findings
 // of every connection that did not go well.
 func (mw *markdownWriter) Close() error {
-	w, conns, opts := &stickyWriter{w: mw.w}, mw.conns, mw.opts
-	byStream(conns)
+	w, opts, d := &stickyWriter{w: mw.w}, mw.opts, mw.d
+	conns := d.shown()
 	fmt.Fprintln(w, "## tlsscope report")
 	fmt.Fprintln(w)
 	if len(opts.Inputs) > 0 {
 		fmt.Fprintf(w, "Input: %s\n\n", markdownCell(Safe(strings.Join(opts.Inputs, ", "))))
 	}
-	fmt.Fprintf(w, "**%s**\n\n", Summary(conns))
+	fmt.Fprintf(w, "**%s**\n\n", d.line())
+	if more := d.more(); more != "" {
+		fmt.Fprintf(w, "%s\n\n", more)
+	}
+	for _, n := range opts.Notes {
+		fmt.Fprintf(w, "%s\n\n", markdownCell(SafeText(n)))
+	}
 	if len(conns) > 0 {
 		fmt.Fprintln(w, "| "+strings.Join(TableHeader, " | ")+" |")
 		fmt.Fprintln(w, "|"+strings.Repeat(" --- |", len(TableHeader)))
@@ -49,6 +61,13 @@ func (mw *markdownWriter) Close() error {
 				cells[i] = markdownCell(cells[i])
 			}
 			fmt.Fprintln(w, "| "+strings.Join(cells, " | ")+" |")
+		}
+	}
+	if d.summary || d.tcpOnly.n > tcpOnlyRows {
+		var b strings.Builder
+		d.groupedFindings(&b, "- ", false)
+		for _, l := range strings.Split(strings.TrimSpace(b.String()), "\n") {
+			fmt.Fprintln(w, markdownCell(strings.TrimLeft(l, " ")))
 		}
 	}
 	for _, c := range conns {

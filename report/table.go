@@ -13,19 +13,25 @@ import (
 // WriteTable writes the terminal report: table, findings by severity,
 // summary line; with Detail, a ladder per connection.
 func WriteTable(w io.Writer, conns []*Connection, opts Options) error {
-	return (&tableWriter{w: w, opts: opts, conns: conns}).Close()
+	tb := newTableWriter(w, opts).(*tableWriter)
+	for _, c := range conns {
+		tb.d.add(c)
+	}
+	return tb.Close()
 }
 
 // tableWriter holds a summary of each connection (all of it with Detail)
 // and writes the table at Close. Live, it also writes each verdict as a
 // line as it comes (Line).
 type tableWriter struct {
-	w     io.Writer
-	opts  Options
-	conns []*Connection
+	w    io.Writer
+	opts Options
+	d    *digest
 }
 
-func newTableWriter(w io.Writer, opts Options) Writer { return &tableWriter{w: w, opts: opts} }
+func newTableWriter(w io.Writer, opts Options) Writer {
+	return &tableWriter{w: w, opts: opts, d: newDigest(opts.RowLimit)}
+}
 
 func (tb *tableWriter) Write(c *Connection) error {
 	if tb.opts.Live {
@@ -36,14 +42,14 @@ func (tb *tableWriter) Write(c *Connection) error {
 			return nil // a row comes with its final record
 		}
 	}
-	tb.conns = append(tb.conns, held(c, false, tb.opts))
+	tb.d.add(held(c, false, tb.opts))
 	return nil
 }
 
 // Close writes the table, the findings and the summary.
 func (tb *tableWriter) Close() error {
-	w, conns, opts := &stickyWriter{w: tb.w}, tb.conns, tb.opts
-	byStream(conns)
+	w, opts, d := &stickyWriter{w: tb.w}, tb.opts, tb.d
+	conns := d.shown()
 	if len(conns) > 0 {
 		t := tablewriter.NewTable(w,
 			tablewriter.WithRenderer(renderer.NewBlueprint()),
@@ -64,7 +70,12 @@ func (tb *tableWriter) Close() error {
 			return err
 		}
 	}
-	writeFindings(w, conns, "", opts.Color)
+	grouped := d.summary || d.tcpOnly.n > tcpOnlyRows
+	if grouped {
+		d.groupedFindings(w, "", opts.Color)
+	} else {
+		writeFindings(w, conns, "", opts.Color)
+	}
 	if opts.Detail {
 		for _, c := range conns {
 			fmt.Fprintln(w)
@@ -72,7 +83,13 @@ func (tb *tableWriter) Close() error {
 		}
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, Summary(conns))
+	fmt.Fprintln(w, d.line())
+	if more := d.more(); more != "" {
+		fmt.Fprintln(w, more)
+	}
+	for _, n := range opts.Notes {
+		fmt.Fprintln(w, SafeText(n))
+	}
 	return w.err
 }
 

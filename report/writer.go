@@ -31,6 +31,11 @@ type Options struct {
 	// the table writes a line per verdict (Line) before its rows at the
 	// end, CSV writes each line through.
 	Live bool
+	// RowLimit: the table and Markdown list at most this many connections
+	// one by one (0: DefaultRowLimit), then summarise.
+	RowLimit int
+	// Notes are said after the summary line: what the limits changed.
+	Notes []string
 }
 
 // formats is the registry of output formats, in the order of Formats.
