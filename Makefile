@@ -5,7 +5,7 @@ VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 FUZZTIME ?= 1m
 
-.PHONY: all build demo test vet fmt-check deps testdata golden fuzz fuzz-short verify bench bench-memory clean
+.PHONY: all build demo test vet fmt-check deps testdata golden fuzz fuzz-short verify bench bench-memory bench-hostile clean
 
 all: build
 
@@ -54,6 +54,14 @@ bench: build
 # only; writes 2.4 GB more into .cache/bench once).
 bench-memory: build
 	$(GO) run ./internal/bench -tlsscope bin/tlsscope -sizes 250M,1G,2G -tshark=false -runs 3
+
+# tlsscope on hostile and huge captures (a SYN flood, 300,000 stalls,
+# pcapng bombs, ...; made once into .cache/hostile, about 4.7 GB) in every
+# format, under a 4 GiB address-space limit and a 10 min timeout per run;
+# prints peak RSS, CPU and verdict counts against the truth, then the targets.
+# HOSTILE_FLAGS='-cases synflood -formats json -scale 0.1' narrows it.
+bench-hostile: build
+	$(GO) run ./internal/bench/hostile -tlsscope bin/tlsscope $(HOSTILE_FLAGS)
 
 # Regenerate the captures in testdata/ (byte for byte reproducible).
 testdata:
