@@ -49,7 +49,7 @@ func (mw *markdownWriter) Close() error {
 	if more := d.more(); more != "" {
 		fmt.Fprintf(w, "%s\n\n", more)
 	}
-	for _, n := range opts.Notes {
+	for _, n := range notes(opts) {
 		fmt.Fprintf(w, "%s\n\n", markdownCell(SafeText(n)))
 	}
 	if len(conns) > 0 {

@@ -87,7 +87,7 @@ func (tb *tableWriter) Close() error {
 	if more := d.more(); more != "" {
 		fmt.Fprintln(w, more)
 	}
-	for _, n := range opts.Notes {
+	for _, n := range notes(opts) {
 		fmt.Fprintln(w, SafeText(n))
 	}
 	return w.err

@@ -34,8 +34,9 @@ type Options struct {
 	// RowLimit: the table and Markdown list at most this many connections
 	// one by one (0: DefaultRowLimit), then summarise.
 	RowLimit int
-	// Notes are said after the summary line: what the limits changed.
-	Notes []string
+	// Notes, when set, says at Close what to add after the summary line:
+	// what the limits of the run changed.
+	Notes func() []string
 }
 
 // formats is the registry of output formats, in the order of Formats.
@@ -108,4 +109,11 @@ func (s *stickyWriter) Write(p []byte) (int, error) {
 // number: they come as connections end.
 func byStream(conns []*Connection) {
 	slices.SortStableFunc(conns, func(a, b *Connection) int { return cmp.Compare(a.Stream, b.Stream) })
+}
+
+func notes(opts Options) []string {
+	if opts.Notes == nil {
+		return nil
+	}
+	return opts.Notes()
 }

@@ -40,6 +40,10 @@ type config struct {
 	count        int
 	writeAll     string
 	writeFailed  string
+	// limits
+	maxConnections  int
+	handshakeBudget int64 // MiB
+	maxRows         int
 }
 
 // errUsageShown is a bad command line that the flag package or the usage
@@ -87,6 +91,9 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&cfg.count, "count", 0, "stop a live capture after `N` handshakes")
 	fs.StringVar(&cfg.writeAll, "w", "", "write every packet read to this pcapng `file`")
 	fs.StringVar(&cfg.writeFailed, "write-failed", "", "write the packets of connections that did not complete to this pcapng `file`")
+	fs.IntVar(&cfg.maxConnections, "max-connections", flows.DefaultOptions.MaxConnections, "connections tracked at once; when full, the one quiet the longest is judged on what was seen")
+	fs.Int64Var(&cfg.handshakeBudget, "handshake-budget", flows.DefaultOptions.HandshakeBudget>>20, "`MiB` all connections together may buffer for handshake messages not yet complete; a connection over it is judged on what was seen")
+	fs.IntVar(&cfg.maxRows, "max-rows", report.DefaultRowLimit, "the table and Markdown list at most `N` connections one by one, then summarise (the worst first; --format json lists all)")
 	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile to `file` (for performance work)")
 	fs.StringVar(&cfg.memProfile, "memprofile", "", "write an allocation profile to `file` at the end (for performance work)")
 	if err := fs.Parse(args); err != nil {

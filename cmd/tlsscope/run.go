@@ -122,6 +122,7 @@ type session struct {
 	status     int // exitOK or exitProblem
 	handshakes int
 	warnings   []error
+	unreadable []error // inputs from which not one packet could be read
 
 	mu  sync.Mutex
 	err error // the first write error: it ends the run
@@ -179,10 +180,12 @@ func (s *session) openOutputs(stdout io.Writer) error {
 		*o.to = capture.NewPcapngWriter(&output{name: o.name, w: f, c: f, fail: s.fail})
 	}
 	opts := report.Options{
-		Color:  !s.cfg.noColor && isTerminal(stdout) && os.Getenv("NO_COLOR") == "",
-		Detail: s.cfg.detail || s.cfg.stream >= 0,
-		Inputs: s.inputs,
-		Live:   s.live,
+		Color:    !s.cfg.noColor && isTerminal(stdout) && os.Getenv("NO_COLOR") == "",
+		Detail:   s.cfg.detail || s.cfg.stream >= 0,
+		Inputs:   s.inputs,
+		Live:     s.live,
+		RowLimit: s.cfg.maxRows,
+		Notes:    s.limitNotes,
 	}
 	s.stdout = bufio.NewWriterSize(&output{name: stdoutName, w: stdout, fail: s.fail}, 256<<10)
 	var err error
@@ -194,7 +197,8 @@ func (s *session) openOutputs(stdout io.Writer) error {
 // result as it comes: results are built and written by a goroutine of
 // their own, in the order the analyzer hands them over, while it reads on.
 func (s *session) analyze() {
-	s.a = flows.NewAnalyzer(flows.Options{StallTimeout: s.cfg.stallTimeout, Live: s.live, KeepPackets: s.failedPkts != nil})
+	s.a = flows.NewAnalyzer(flows.Options{StallTimeout: s.cfg.stallTimeout, Live: s.live, KeepPackets: s.failedPkts != nil,
+		MaxConnections: s.cfg.maxConnections, HandshakeBudget: s.cfg.handshakeBudget << 20})
 	var src capture.Source = s.in
 	if s.all != nil {
 		src = &capture.Tee{Source: src, W: s.all}
@@ -226,12 +230,32 @@ func (s *session) analyze() {
 	}
 	if m, ok := s.in.(*capture.Merge); ok {
 		s.warnings = append(s.warnings, m.Warnings...)
+		s.unreadable = m.Unreadable
+		if n := m.Empty(); n > 0 {
+			s.warnings = append(s.warnings, fmt.Errorf("%d records of no bytes skipped", n))
+		}
 	}
 	for _, r := range s.a.Finish() {
 		results <- r
 	}
 	close(results)
 	<-done
+}
+
+// limitNotes says what the limits of the run changed, for stderr and the
+// report's summary.
+func (s *session) limitNotes() []string {
+	if s.a == nil {
+		return nil
+	}
+	var out []string
+	if n := s.a.Stats.JudgedEarly; n > 0 {
+		out = append(out, fmt.Sprintf("%d connections judged early on what was seen: connection table full (--max-connections %d)", n, s.cfg.maxConnections))
+	}
+	if n := s.a.BudgetExceeded(); n > 0 {
+		out = append(out, fmt.Sprintf("%d connections decoded no further: the %d MiB for buffered handshake bytes was spent (--handshake-budget)", n, s.cfg.handshakeBudget))
+	}
+	return out
 }
 
 // stopOnSignal stops a live capture on Ctrl-C, SIGTERM or after
@@ -312,6 +336,12 @@ func (s *session) report() {
 	for _, w := range s.warnings {
 		fmt.Fprintln(s.stderr, "tlsscope: warning:", w)
 	}
+	for _, n := range s.limitNotes() {
+		fmt.Fprintln(s.stderr, "tlsscope: warning:", n)
+	}
+	for _, err := range s.unreadable {
+		fmt.Fprintf(s.stderr, "tlsscope: %v (no packet could be read)\n", err)
+	}
 	for lt, n := range s.a.Stats.UnsupportedLinkTypes {
 		fmt.Fprintf(s.stderr, "tlsscope: warning: %d packets of unsupported link type %s skipped\n", n, lt)
 	}
@@ -344,6 +374,9 @@ func (s *session) exitStatus() int {
 		if !closedPipe(err) {
 			fmt.Fprintln(s.stderr, "tlsscope:", err)
 		}
+		return exitUsage
+	}
+	if len(s.unreadable) > 0 {
 		return exitUsage
 	}
 	if s.cfg.exitZero {

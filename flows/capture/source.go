@@ -196,11 +196,15 @@ type Merge struct {
 	errs []error
 	// Warnings collects the read errors of sources that ended early.
 	Warnings []error
+	read     []int64 // packets read per source
+	// Unreadable collects the read errors of sources from which not one
+	// packet could be read: not a capture after its header.
+	Unreadable []error
 }
 
 // NewMerge merges sources by capture time.
 func NewMerge(srcs []Source) *Merge {
-	return &Merge{srcs: srcs, head: make([]*Packet, len(srcs)), errs: make([]error, len(srcs))}
+	return &Merge{srcs: srcs, head: make([]*Packet, len(srcs)), errs: make([]error, len(srcs)), read: make([]int64, len(srcs))}
 }
 
 func (m *Merge) Name() string {
@@ -229,8 +233,9 @@ func (m *Merge) Bulk() bool {
 
 func (m *Merge) Fill(b *Batch) error {
 	err := m.srcs[0].(BatchSource).Fill(b)
+	m.read[0] += int64(len(b.Packets))
 	if err != nil && err != io.EOF {
-		m.Warnings = append(m.Warnings, err)
+		m.ended(0, err)
 		return io.EOF
 	}
 	return err
@@ -252,8 +257,11 @@ func (m *Merge) Next() (Packet, error) {
 	if len(m.srcs) == 1 {
 		p, err := m.srcs[0].Next()
 		if err != nil && err != io.EOF {
-			m.Warnings = append(m.Warnings, err)
+			m.ended(0, err)
 			return Packet{}, io.EOF
+		}
+		if err == nil {
+			m.read[0]++
 		}
 		return p, err
 	}
@@ -264,10 +272,11 @@ func (m *Merge) Next() (Packet, error) {
 			if err != nil {
 				m.errs[i] = err
 				if err != io.EOF {
-					m.Warnings = append(m.Warnings, err)
+					m.ended(i, err)
 				}
 				continue
 			}
+			m.read[i]++
 			// Zero-copy data is only valid until the next read: keep a copy.
 			p.Data = append([]byte(nil), p.Data...)
 			m.head[i] = &p
@@ -282,6 +291,26 @@ func (m *Merge) Next() (Packet, error) {
 	p := *m.head[best]
 	m.head[best] = nil
 	return p, nil
+}
+
+// ended notes the error that ended source i early.
+func (m *Merge) ended(i int, err error) {
+	if m.read[i] == 0 {
+		m.Unreadable = append(m.Unreadable, err)
+		return
+	}
+	m.Warnings = append(m.Warnings, err)
+}
+
+// Empty counts the records of no bytes the sources skipped.
+func (m *Merge) Empty() int64 {
+	var n int64
+	for _, s := range m.srcs {
+		if e, ok := s.(interface{ Empty() int64 }); ok {
+			n += e.Empty()
+		}
+	}
+	return n
 }
 
 // Batch is a run of packets whose bytes share one buffer.
@@ -322,4 +351,12 @@ func OpenReader(name string, r io.Reader) (Source, error) {
 		rc = io.NopCloser(r)
 	}
 	return openReader(name, rc, 0)
+}
+
+// Empty counts the records of no bytes skipped (classic pcap).
+func (s *fileSource) Empty() int64 {
+	if s.pcap == nil {
+		return 0
+	}
+	return s.pcap.Empty()
 }
