@@ -83,8 +83,8 @@ func main() {
 	prlimit, _ := exec.LookPath("prlimit")
 	begin := time.Now()
 	fmt.Printf("tlsscope %s, scale %g, limit %d MiB address space, timeout %s per run\n\n", *bin, *scale, *limit>>20, *timeout)
-	fmt.Println("| case | format | peak RSS MiB | CPU s | wall s | exit | verdict counts (ok / wrong) | stderr's first line |")
-	fmt.Println("|---|---|---:|---:|---:|---|---|---|")
+	fmt.Println("| case | format | peak RSS MiB | CPU s | CPU µs per connection | wall s | exit | verdict counts (ok / wrong) | stderr's first line |")
+	fmt.Println("|---|---|---:|---:|---:|---:|---|---|---|")
 	var results []result
 	truths := map[string]capgen.HostileTruth{}
 	for _, hc := range cases {
@@ -105,8 +105,12 @@ func main() {
 					counts += " (" + r.detail + ")"
 				}
 			}
-			fmt.Printf("| %s | %s | %.0f | %.1f | %.1f | %s | %s | %s |\n", hc.Name, f, float64(r.rss)/(1<<20), r.cpu.Seconds(),
-				r.wall.Seconds(), r.exit, counts, mdEscape(r.stderr))
+			perConn := "–"
+			if t.Conns > 0 {
+				perConn = fmt.Sprintf("%.1f", float64(r.cpu.Microseconds())/float64(t.Conns))
+			}
+			fmt.Printf("| %s | %s | %.0f | %.1f | %s | %.1f | %s | %s | %s |\n", hc.Name, f, float64(r.rss)/(1<<20), r.cpu.Seconds(),
+				perConn, r.wall.Seconds(), r.exit, counts, mdEscape(r.stderr))
 		}
 	}
 	fmt.Println()
