@@ -597,6 +597,9 @@ func (a *Analyzer) tcpFacts(c *conn, side int, tcp *tcpHeader, t time.Time, trun
 		}
 	}
 	if n := uint32(len(tcp.Payload)); n > 0 {
+		if c.seqs == nil {
+			c.seqs = new(seqFacts)
+		}
 		start, end := tcp.Seq, tcp.Seq+n
 		switch {
 		case seqLE(end, c.next[side]):
@@ -605,16 +608,16 @@ func (a *Analyzer) tcpFacts(c *conn, side int, tcp *tcpHeader, t time.Time, trun
 				f.Side[side].OutOfOrder++
 			} else {
 				f.Side[side].Retransmissions++
-				if len(c.retrans[side]) < 16 {
-					c.retrans[side] = append(c.retrans[side], seqRange{c.rel(side, start), c.rel(side, end)})
+				if len(c.seqs.retrans[side]) < 16 {
+					c.seqs.retrans[side] = append(c.seqs.retrans[side], seqRange{c.rel(side, start), c.rel(side, end)})
 				}
 				if f.Side[side].Retransmissions <= 3 {
 					c.event(Event{Time: t, From: decoder.Side(side), Kind: "retransmission", Note: relNote(c.rel(side, start), n)})
 				}
 			}
 		default:
-			if seqLT(c.next[side], start) && len(c.holes[side]) < 8 {
-				c.holes[side] = append(c.holes[side], seqRange{c.next[side], start})
+			if seqLT(c.next[side], start) && len(c.seqs.holes[side]) < 8 {
+				c.seqs.holes[side] = append(c.seqs.holes[side], seqRange{c.next[side], start})
 			}
 			if seqLT(start, c.next[side]) {
 				// Partly old, partly new: count the new part.
@@ -623,8 +626,8 @@ func (a *Analyzer) tcpFacts(c *conn, side int, tcp *tcpHeader, t time.Time, trun
 			f.Side[side].Bytes += int64(n)
 			f.Side[side].LastData = t
 			c.next[side] = end
-			if !c.decided && len(c.segStarts[side]) < 64 { // the ClientHello's segments
-				c.segStarts[side] = append(c.segStarts[side], c.rel(side, start))
+			if !c.decided && len(c.seqs.segStarts[side]) < 64 { // the ClientHello's segments
+				c.seqs.segStarts[side] = append(c.seqs.segStarts[side], c.rel(side, start))
 			}
 		}
 	}
@@ -651,19 +654,19 @@ func relNote(start, n uint32) string {
 // fillHole reports whether [start,end) falls in a hole left by an earlier
 // jump in sequence numbers, and shrinks that hole.
 func (c *conn) fillHole(side int, start, end uint32) bool {
-	for i, h := range c.holes[side] {
+	for i, h := range c.seqs.holes[side] {
 		if seqLE(h.start, start) && seqLE(end, h.end) || seqLT(start, h.end) && seqLT(h.start, end) {
 			switch {
 			case seqLE(start, h.start) && seqLE(h.end, end):
-				c.holes[side] = append(c.holes[side][:i], c.holes[side][i+1:]...)
+				c.seqs.holes[side] = append(c.seqs.holes[side][:i], c.seqs.holes[side][i+1:]...)
 			case seqLE(start, h.start):
-				c.holes[side][i].start = end
+				c.seqs.holes[side][i].start = end
 			case seqLE(h.end, end):
-				c.holes[side][i].end = start
+				c.seqs.holes[side][i].end = start
 			default:
-				c.holes[side][i].end = start
-				if len(c.holes[side]) < 8 {
-					c.holes[side] = append(c.holes[side], seqRange{end, h.end})
+				c.seqs.holes[side][i].end = start
+				if len(c.seqs.holes[side]) < 8 {
+					c.seqs.holes[side] = append(c.seqs.holes[side], seqRange{end, h.end})
 				}
 			}
 			return true

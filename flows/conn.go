@@ -61,11 +61,9 @@ type conn struct {
 	isnSet      [2]bool
 	synSeen     [2]bool   // SYN (side 0) and SYN-ACK (side 1)
 	next        [2]uint32 // highest sequence end seen per side (absolute)
-	holes       [2][]seqRange
+	seqs        *seqFacts // sequence ranges, once the connection carries data
 	ackMax      [2]uint32
 	ackSet      [2]bool
-	retrans     [2][]seqRange // relative ranges retransmitted (first few)
-	segStarts   [2][]uint32   // relative starts of the first data segments
 	tcp         TCPFacts
 	events      []Event
 	tls         *decoder.Conn
@@ -89,6 +87,14 @@ type conn struct {
 }
 
 type seqRange struct{ start, end uint32 }
+
+// seqFacts are the sequence ranges of a connection that carries data; a
+// connection that never does (a SYN flood's) has none.
+type seqFacts struct {
+	holes     [2][]seqRange
+	retrans   [2][]seqRange // relative ranges retransmitted (first few)
+	segStarts [2][]uint32   // relative starts of the first data segments
+}
 
 const maxEvents = 24
 

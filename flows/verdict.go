@@ -228,7 +228,7 @@ func (a *Analyzer) result(c *conn) *Result {
 // ClientHello and the server's first flight, by stream offset; cd is the
 // client's direction.
 func helloFacts(c *conn, f *TCPFacts, cd int) {
-	if c.tls == nil {
+	if c.tls == nil || c.seqs == nil {
 		return
 	}
 	cl, sv := cd, 1-cd
@@ -259,12 +259,12 @@ func helloFacts(c *conn, f *TCPFacts, cd int) {
 		return int64(int32(c.ackMax[other]-base)) >= end
 	}
 	if chEnd > 0 {
-		for _, r := range c.retrans[cl] {
+		for _, r := range c.seqs.retrans[cl] {
 			if int64(r.start) < chEnd {
 				f.ClientHelloRetransmitted++
 			}
 		}
-		for _, s := range c.segStarts[cl] {
+		for _, s := range c.seqs.segStarts[cl] {
 			if int64(s) < chEnd {
 				f.ClientHelloSegments++
 			}
@@ -272,7 +272,7 @@ func helloFacts(c *conn, f *TCPFacts, cd int) {
 		f.ClientHelloAcked = acked(cl, chEnd)
 	}
 	if flightEnd > 0 {
-		for _, r := range c.retrans[sv] {
+		for _, r := range c.seqs.retrans[sv] {
 			if int64(r.start) < flightEnd {
 				f.ServerFlightRetransmitted++
 			}
