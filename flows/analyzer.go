@@ -701,9 +701,12 @@ const (
 	refusedLinger = time.Minute
 )
 
-// end judges a connection now and leaves a tombstone for its late packets.
-func (a *Analyzer) end(k [2]netip.AddrPort, c *conn) {
-	a.finish(c, c.last)
+// end judges a connection now, as of its last packet, and leaves a
+// tombstone for its late packets.
+func (a *Analyzer) end(k [2]netip.AddrPort, c *conn) { a.endAt(k, c, c.last) }
+
+func (a *Analyzer) endAt(k [2]netip.AddrPort, c *conn, at time.Time) {
+	a.finish(c, at)
 	if c.list != nil {
 		c.list.remove(c)
 	}
@@ -728,6 +731,9 @@ func (a *Analyzer) judgeEarly() {
 		}
 		c.judgedEarly = true
 		a.Stats.JudgedEarly++
+		// Still open: judged up to now, as at the end of a capture.
+		a.endAt(key(c.ep[0], c.ep[1]), c, a.now)
+		return
 	}
 	a.end(key(c.ep[0], c.ep[1]), c)
 }
