@@ -241,7 +241,7 @@ var HandshakeFields = []string{
 }
 
 // HandshakeFilter selects the frames TSharkHandshakes returns.
-const HandshakeFilter = "tcp && (tls.handshake or tls.alert_message)"
+const HandshakeFilter = "tcp && (tls.handshake or tls.handshake.type or tls.alert_message)"
 
 // TSharkHandshakes returns the frames of file that carry a TLS handshake
 // message or alert over TCP, with HandshakeFields, as tshark reads them
