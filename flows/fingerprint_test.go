@@ -15,6 +15,7 @@ import (
 // TestJA3MatchesTShark compares JA3 and JA3S with tshark's on every TCP
 // ClientHello and ServerHello of the generated captures and of the corpus.
 func TestJA3MatchesTShark(t *testing.T) {
+	testenv.TShark(t)
 	files, _ := filepath.Glob(filepath.Join(testdata, "*.pcap*"))
 	corpus := testenv.CorpusIfPresent(t, "..")
 	files = append(files, corpus...)

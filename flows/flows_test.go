@@ -141,6 +141,7 @@ var streamExceptions = map[string]func(int) int{
 // TestStreamNumbersMatchTShark: every connection that carries a ClientHello
 // is found under the same number as Wireshark's tcp.stream.
 func TestStreamNumbersMatchTShark(t *testing.T) {
+	testenv.TShark(t)
 	files, _ := filepath.Glob(filepath.Join(testdata, "*.pcap*"))
 	files = append(files, testenv.CorpusIfPresent(t, "..")...)
 	total := 0
