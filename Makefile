@@ -85,5 +85,6 @@ fuzz: deps
 fuzz-short:
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=15s
 
+# (.cache/bench, slow to make again, stays.)
 clean:
-	rm -rf bin
+	rm -rf bin .cache/tshark

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -131,17 +132,17 @@ func TSharkOutput(t testing.TB, file string, args ...string) ([]byte, error) {
 	// than run tshark twice.
 	lock := entry + ".lock"
 	if l, err := os.OpenFile(lock, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644); err == nil {
+		fmt.Fprint(l, os.Getpid())
 		l.Close()
 		defer os.Remove(lock)
 	} else {
-		for deadline := time.Now().Add(lockWait); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		for deadline := time.Now().Add(lockWait); time.Now().Before(deadline) && lockHeld(lock); time.Sleep(20 * time.Millisecond) {
 			if out, err, ok := readEntry(entry); ok {
 				return out, err
 			}
-			if _, err := os.Stat(lock); err != nil {
-				break // released without an entry: compute it here
-			}
 		}
+		// Released without an entry, or left by a test that was killed:
+		// compute it here.
 		if out, err, ok := readEntry(entry); ok {
 			return out, err
 		}
@@ -156,6 +157,23 @@ func TSharkOutput(t testing.TB, file string, args ...string) ([]byte, error) {
 		}
 	}
 	return out, runErr
+}
+
+// lockHeld reports whether the lock file is there and its process alive.
+func lockHeld(lock string) bool {
+	b, err := os.ReadFile(lock)
+	if err != nil {
+		return false
+	}
+	pid, err := strconv.Atoi(string(b))
+	if err != nil {
+		return true // being written
+	}
+	p, err := os.FindProcess(pid)
+	if err != nil {
+		return false
+	}
+	return !errors.Is(p.Signal(syscall.Signal(0)), os.ErrProcessDone)
 }
 
 // tsharkError is a failure of tshark as the cache keeps it.

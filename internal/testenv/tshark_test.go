@@ -4,9 +4,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // fakeTShark puts a tshark first in PATH that prints its arguments, fails
@@ -121,5 +123,25 @@ func TestTSharkMissing(t *testing.T) {
 		case ci != "" && (err == nil || !strings.Contains(string(out), "--- FAIL") || !strings.Contains(string(out), "CI must run this test")):
 			t.Errorf("without tshark under CI: %v\n%s", err, out)
 		}
+	}
+}
+
+// TestTSharkOutputStaleLock: a lock left by a test that was killed does
+// not hold the next run up.
+func TestTSharkOutputStaleLock(t *testing.T) {
+	runs := fakeTShark(t)
+	f := filepath.Join(t.TempDir(), "a.pcap")
+	os.WriteFile(f, []byte("capture"), 0o644)
+	v, _ := version(TShark(t))
+	key, _ := cacheKey(v, f, []string{"-r", f})
+	dead := exec.Command("true")
+	dead.Run()
+	os.WriteFile(filepath.Join(cacheDir(), key+".lock"), []byte(strconv.Itoa(dead.Process.Pid)), 0o644)
+	start := time.Now()
+	if out, err := TSharkOutput(t, f, "-r", f); err != nil || len(out) == 0 || runs() != 1 {
+		t.Errorf("%q, %v, %d runs", out, err, runs())
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("took %v behind a dead process's lock", took)
 	}
 }
