@@ -19,6 +19,7 @@ func TestJA3MatchesTShark(t *testing.T) {
 	files, _ := filepath.Glob(filepath.Join(testdata, "*.pcap*"))
 	corpus := testenv.CorpusIfPresent(t, "..")
 	files = append(files, corpus...)
+	testenv.PrefetchHandshakes(t, files)
 	compared, agreed := 0, 0
 	for _, f := range files {
 		frames, err := testenv.TSharkHandshakes(t, f)

@@ -144,6 +144,7 @@ func TestStreamNumbersMatchTShark(t *testing.T) {
 	testenv.TShark(t)
 	files, _ := filepath.Glob(filepath.Join(testdata, "*.pcap*"))
 	files = append(files, testenv.CorpusIfPresent(t, "..")...)
+	testenv.PrefetchHandshakes(t, files)
 	total := 0
 	for _, f := range files {
 		frames, err := testenv.TSharkHandshakes(t, f)

@@ -150,6 +150,7 @@ func TestDifferential(t *testing.T) {
 	byFile := map[string]*tally{}
 	var fieldOrder []string
 	files := captures(t)
+	testenv.PrefetchHandshakes(t, files)
 	withCorpus := slices.ContainsFunc(files, func(f string) bool { return isCorpus(name(f)) })
 	for _, file := range files {
 		views, err := readTShark(t, file)

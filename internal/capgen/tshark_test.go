@@ -14,7 +14,11 @@ import (
 // stream: the captures are real TLS, not just readable by our own code.
 // The tshark run is the one the differential tests share (cached).
 func TestTSharkSeesHandshakes(t *testing.T) {
-	testenv.TShark(t)
+	var files []string
+	for _, s := range Scenarios() {
+		files = append(files, filepath.Join(testdata, s.Name))
+	}
+	testenv.PrefetchHandshakes(t, files)
 	for _, s := range Scenarios() {
 		t.Run(s.Name, func(t *testing.T) {
 			frames, err := testenv.TSharkHandshakes(t, filepath.Join(testdata, s.Name))

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -108,25 +109,39 @@ func TSharkOutput(t testing.TB, file string, args ...string) ([]byte, error) {
 	if !slices.Contains(args, file) {
 		t.Fatalf("testenv.TSharkOutput: the arguments %q do not name %s", args, file)
 	}
+	out, err, _, fatal := cachedRun(tshark, file, args, true, t.Logf)
+	if fatal != nil {
+		t.Fatal(fatal)
+	}
+	return out, err
+}
+
+// cachedRun returns tshark's output and error from the cache, or runs it
+// and keeps them. With wait false it gives up at once (done false) on an
+// entry another process is computing. fatal is a failure to read the
+// capture or to ask tshark its version.
+func cachedRun(tshark, file string, args []string, wait bool, logf func(string, ...any)) (out []byte, runErr error, done bool, fatal error) {
 	dir := cacheDir()
 	if dir == "" {
-		return runTShark(tshark, args)
+		out, runErr = runTShark(tshark, args)
+		return out, runErr, true, nil
 	}
 	v, err := version(tshark)
 	if err != nil {
-		t.Fatal(err)
+		return nil, nil, false, err
 	}
 	key, err := cacheKey(v, file, args)
 	if err != nil {
-		t.Fatal(err)
+		return nil, nil, false, err
 	}
 	entry := filepath.Join(dir, key)
 	if out, err, ok := readEntry(entry); ok {
-		return out, err
+		return out, err, true, nil
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Logf("tshark cache unusable, running tshark uncached: %v", err)
-		return runTShark(tshark, args)
+		logf("tshark cache unusable, running tshark uncached: %v", err)
+		out, runErr = runTShark(tshark, args)
+		return out, runErr, true, nil
 	}
 	// Another process may be computing the same entry: wait for it rather
 	// than run tshark twice.
@@ -136,27 +151,30 @@ func TSharkOutput(t testing.TB, file string, args ...string) ([]byte, error) {
 		l.Close()
 		defer os.Remove(lock)
 	} else {
+		if !wait && lockHeld(lock) {
+			return nil, nil, false, nil
+		}
 		for deadline := time.Now().Add(lockWait); time.Now().Before(deadline) && lockHeld(lock); time.Sleep(20 * time.Millisecond) {
 			if out, err, ok := readEntry(entry); ok {
-				return out, err
+				return out, err, true, nil
 			}
 		}
 		// Released without an entry, or left by a test that was killed:
 		// compute it here.
 		if out, err, ok := readEntry(entry); ok {
-			return out, err
+			return out, err, true, nil
 		}
 	}
-	out, runErr := runTShark(tshark, args)
+	out, runErr = runTShark(tshark, args)
 	var exit *exec.ExitError
 	if runErr == nil || errors.As(runErr, &exit) && exit.Exited() {
 		// An exit status is tshark's verdict on the file and worth keeping;
 		// a signal or a failure to start is not.
 		if err := writeEntry(entry, out, runErr); err != nil {
-			t.Logf("tshark cache: %v", err)
+			logf("tshark cache: %v", err)
 		}
 	}
-	return out, runErr
+	return out, runErr, true, nil
 }
 
 // lockHeld reports whether the lock file is there and its process alive.
@@ -268,11 +286,7 @@ const HandshakeFilter = "tcp && (tls.handshake or tls.handshake.type or tls.aler
 // frames it printed. Cached like TSharkOutput.
 func TSharkHandshakes(t testing.TB, file string) ([]Frame, error) {
 	t.Helper()
-	args := append(TSharkArgs(file), "-Y", HandshakeFilter, "-T", "json", "--no-duplicate-keys")
-	for _, f := range HandshakeFields {
-		args = append(args, "-e", f)
-	}
-	out, err := TSharkOutput(t, file, args...)
+	out, err := TSharkOutput(t, file, handshakeArgs(file)...)
 	if err != nil && len(out) == 0 {
 		return nil, fmt.Errorf("tshark %s: %v", filepath.Base(file), err)
 	}
@@ -296,6 +310,41 @@ func TSharkHandshakes(t testing.TB, file string) ([]Frame, error) {
 		res = append(res, f.Source.Layers)
 	}
 	return res, nil
+}
+
+func handshakeArgs(file string) []string {
+	args := append(TSharkArgs(file), "-Y", HandshakeFilter, "-T", "json", "--no-duplicate-keys")
+	for _, f := range HandshakeFields {
+		args = append(args, "-e", f)
+	}
+	return args
+}
+
+// PrefetchHandshakes fills the cache for TSharkHandshakes on files, one
+// tshark per CPU, leaving the files another process is reading to it: with
+// a cold cache the tests then read it at the speed of the machine, not of
+// one tshark after another. It skips the test without tshark, like
+// TSharkHandshakes.
+func PrefetchHandshakes(t testing.TB, files []string) {
+	t.Helper()
+	tshark := TShark(t)
+	if cacheDir() == "" {
+		return
+	}
+	jobs := make(chan string)
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for f := range jobs {
+				cachedRun(tshark, f, handshakeArgs(f), false, t.Logf)
+			}
+		})
+	}
+	for _, f := range files {
+		jobs <- f
+	}
+	close(jobs)
+	wg.Wait()
 }
 
 // Has reports whether the frame has value x in field.

@@ -145,3 +145,21 @@ func TestTSharkOutputStaleLock(t *testing.T) {
 		t.Errorf("took %v behind a dead process's lock", took)
 	}
 }
+
+// TestPrefetchHandshakes: the prefetch fills the cache TSharkHandshakes reads.
+func TestPrefetchHandshakes(t *testing.T) {
+	runs := fakeTShark(t)
+	var files []string
+	for _, n := range []string{"a", "b", "c"} {
+		f := filepath.Join(t.TempDir(), n+".pcap")
+		os.WriteFile(f, []byte(n), 0o644)
+		files = append(files, f)
+	}
+	PrefetchHandshakes(t, files)
+	for _, f := range files {
+		TSharkHandshakes(t, f)
+	}
+	if runs() != 3 {
+		t.Errorf("tshark ran %d times for 3 files, want 3", runs())
+	}
+}
