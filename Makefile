@@ -46,6 +46,7 @@ LONG_PKGS = $(patsubst %/,%,$(sort $(dir $(shell grep -rlx --include="*_test.go"
 RACE_PKGS := ./cmd/tlsscope ./flows
 
 test-long: deps
+	$(GO) vet -tags long $(LONG_PKGS)
 	$(GO) test -tags long $(LONG_PKGS)
 	$(GO) test -race $(RACE_PKGS)
 
