@@ -5,7 +5,7 @@ VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 FUZZTIME ?= 1m
 
-.PHONY: all build demo test vet fmt-check deps testdata golden fuzz fuzz-short verify bench bench-memory bench-hostile clean
+.PHONY: all build demo test test-long vet fmt-check deps testdata golden fuzz fuzz-short verify bench bench-memory bench-hostile clean
 
 all: build
 
@@ -36,8 +36,19 @@ fmt-check:
 vet: deps
 	$(GO) vet ./...
 
+# tshark's output is cached in .cache/tshark (see internal/testenv).
 test: deps fmt-check vet
 	$(GO) test ./...
+
+# The long tests (files tagged //go:build long: the 1 GB load capture), then
+# the race detector over the packages with goroutines.
+LONG_PKGS = $(patsubst %/,%,$(sort $(dir $(shell grep -rlx --include="*_test.go" "//go:build long" .))))
+RACE_PKGS := ./cmd/tlsscope ./flows
+
+test-long: deps
+	$(GO) vet -tags long $(LONG_PKGS)
+	$(GO) test -tags long $(LONG_PKGS)
+	$(GO) test -race $(RACE_PKGS)
 
 # The differential test against tshark and the peer baselines, with the
 # agreement tables (needs tshark and ../shared/captures).
@@ -67,9 +78,11 @@ bench-hostile: build
 testdata:
 	$(GO) test ./internal/capgen -run TestCapturesReproduced -write
 
-# Rewrite golden outputs after a reviewed change of behaviour.
+# Rewrite golden outputs after a reviewed change of behaviour: report writes
+# them, then the command line's streamed output is checked against them.
 golden: deps
-	$(GO) test ./... -update
+	$(GO) test ./report -count=1 -run '^TestGolden$$' -update
+	$(GO) test ./cmd/tlsscope -count=1 -run '^TestStreamedOutputEqualsGolden$$'
 
 FUZZ_TARGETS := decoder:FuzzConn decoder:FuzzClientHello decoder:FuzzServerHello decoder:FuzzHandshakeMessages flows:FuzzPacket flows/capture:FuzzPcapReader flows/capture:FuzzPcapngReader
 
@@ -81,5 +94,6 @@ fuzz: deps
 fuzz-short:
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=15s
 
+# (.cache/bench, slow to make again, stays.)
 clean:
-	rm -rf bin
+	rm -rf bin .cache/tshark

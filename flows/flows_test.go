@@ -1,8 +1,6 @@
 package flows
 
 import (
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -151,16 +149,14 @@ var streamExceptions = map[string]func(int) int{
 // TestStreamNumbersMatchTShark: every connection that carries a ClientHello
 // is found under the same number as Wireshark's tcp.stream.
 func TestStreamNumbersMatchTShark(t *testing.T) {
-	tshark := needTShark(t)
+	testenv.TShark(t)
 	files, _ := filepath.Glob(filepath.Join(testdata, "*.pcap*"))
-	if _, err := os.Stat(sharedCaptures); err == nil || os.Getenv("CI") != "" {
-		files = append(files, sharedFiles(t)...)
-	}
+	files = append(files, testenv.CorpusIfPresent(t, "..")...)
+	testenv.PrefetchHandshakes(t, files)
 	total := 0
 	for _, f := range files {
-		out, err := exec.Command(tshark, append(tsharkArgs(f), "-Y", "tcp && tls.handshake.type == 1",
-			"-T", "fields", "-e", "tcp.stream", "-e", "tcp.srcport", "-e", "tcp.dstport")...).Output()
-		if err != nil && len(out) == 0 {
+		frames, err := testenv.TSharkHandshakes(t, f)
+		if err != nil {
 			continue // tshark refuses some damaged files; our own reading of them is tested elsewhere
 		}
 		results, _ := analyze(t, f)
@@ -168,11 +164,11 @@ func TestStreamNumbersMatchTShark(t *testing.T) {
 		for _, r := range results {
 			byStream[r.Stream] = r
 		}
-		for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-			fs := strings.Fields(line)
-			if len(fs) != 3 {
+		for _, fr := range frames {
+			if !fr.Has("tls.handshake.type", "1") {
 				continue
 			}
+			fs := []string{fr.First("tcp.stream"), fr.First("tcp.srcport"), fr.First("tcp.dstport")}
 			stream, _ := strconv.Atoi(fs[0])
 			if renumber, ok := streamExceptions[filepath.Base(f)]; ok {
 				stream = renumber(stream)
@@ -219,8 +215,4 @@ func TestSharedCapturesDecode(t *testing.T) {
 	}
 }
 
-func needTShark(t *testing.T) string { return testenv.TShark(t) }
-
 func sharedFiles(t *testing.T) []string { return testenv.SharedCaptures(t, "..") }
-
-func tsharkArgs(file string) []string { return testenv.TSharkArgs(file) }

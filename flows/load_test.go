@@ -1,3 +1,8 @@
+//go:build long
+
+// The load capture test writes 1.1 GB and takes half a minute: make
+// test-long runs it (go test -tags long ./flows).
+
 package flows
 
 import (
@@ -65,11 +70,9 @@ func writeLoad(t *testing.T, path string, size int64) []capgen.Truth {
 // TestLoadCapture reads a 100 MB and a 1 GB capture of real crypto/tls
 // connections (complete, resumed, refused, stalled; up to 200 KB of data
 // each), checks every verdict and version against the generator's truth,
-// and shows the live heap stays flat as the capture grows tenfold.
+// and shows the live heap stays flat as the capture grows tenfold. Only
+// with -tags long (make test-long).
 func TestLoadCapture(t *testing.T) {
-	if testing.Short() {
-		t.Skip("writes 1.1 GB: skipped with -short")
-	}
 	dir := t.TempDir()
 	var peaks []uint64
 	for _, size := range []int64{100 << 20, 1000 << 20} {

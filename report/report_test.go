@@ -127,9 +127,7 @@ func compileSchema(t *testing.T) *jsonschema.Schema {
 func TestJSONMatchesSchema(t *testing.T) {
 	sch := compileSchema(t)
 	files, _ := filepath.Glob(filepath.Join(testdata, "*.pcap*"))
-	if testenv.HaveShared("..") {
-		files = append(files, testenv.SharedCaptures(t, "..")...)
-	}
+	files = append(files, testenv.CorpusIfPresent(t, "..")...)
 	lines := 0
 	for _, f := range files {
 		out := render(t, "json", connections(t, f), false)

@@ -3,27 +3,13 @@ package verify
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
-	"fmt"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
+	"testing"
 
 	"github.com/tlsscope/tlsscope/decoder"
 	"github.com/tlsscope/tlsscope/internal/testenv"
 )
-
-// tsharkFields are read per frame; multi-valued fields come as arrays.
-var tsharkFields = []string{
-	"tcp.stream", "tcp.srcport", "tls.handshake.type", "tls.handshake.extensions_server_name",
-	"tls.handshake.ciphersuite", "tls.handshake.version", "tls.handshake.extensions.supported_version",
-	"tls.handshake.extensions_alpn_str", "tls.handshake.certificate", "x509af.serialNumber", "x509af.utcTime",
-	"x509af.generalizedTime", "tls.handshake.session_ticket_lifetime_hint", "tls.alert_message.level",
-	"tls.alert_message.desc", "tls.handshake.ja3_full", "tls.handshake.ja3s_full", "tls.record.content_type",
-}
-
-type frame map[string][]string
 
 // tsharkView is what tshark says about one TCP stream.
 type tsharkView struct {
@@ -48,33 +34,20 @@ type tsharkView struct {
 
 var alertLevels = map[string]string{"1": "warning", "2": "fatal"}
 
-// readTShark runs tshark over a file and groups what it sees by stream.
-func readTShark(tshark, file string) (map[int]*tsharkView, error) {
-	args := append(testenv.TSharkArgs(file), "-Y", "tcp && (tls.handshake or tls.alert_message)", "-T", "json", "--no-duplicate-keys")
-	for _, f := range tsharkFields {
-		args = append(args, "-e", f)
-	}
-	out, err := exec.Command(tshark, args...).Output()
-	if err != nil && len(out) == 0 {
-		return nil, fmt.Errorf("tshark %s: %v", filepath.Base(file), err)
-	}
-	var frames []struct {
-		Source struct {
-			Layers frame `json:"layers"`
-		} `json:"_source"`
-	}
-	if err := json.Unmarshal(out, &frames); err != nil {
-		// A damaged file can end the JSON array early: keep what parsed.
-		trimmed := strings.TrimRight(string(out), " \n,")
-		if i := strings.LastIndex(trimmed, "\n  }"); i > 0 {
-			json.Unmarshal([]byte(trimmed[:i+4]+"\n]"), &frames)
-		}
+// readTShark groups what tshark sees in a file by stream (one cached
+// tshark run, shared with the tests of other packages).
+func readTShark(t *testing.T, file string) (map[int]*tsharkView, error) {
+	frames, err := testenv.TSharkHandshakes(t, file)
+	if err != nil {
+		return nil, err
 	}
 	views := map[int]*tsharkView{}
-	for _, fr := range frames {
-		l := fr.Source.Layers
+	for _, l := range frames {
 		if len(l["tcp.stream"]) == 0 {
 			continue
+		}
+		if !l.Has("tls.record.content_type", "22") && !l.Has("tls.record.content_type", "21") {
+			continue // an SSLv2 record: not compared field by field
 		}
 		stream, _ := strconv.Atoi(l["tcp.stream"][0])
 		v := views[stream]

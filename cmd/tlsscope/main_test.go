@@ -4,12 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/tlsscope/tlsscope/internal/testenv"
 )
 
 func runCLI(args ...string) (stdout, stderr string, code int) {
@@ -156,12 +157,12 @@ func TestWriteFailed(t *testing.T) {
 	if len(lines) != 3 || !strings.HasSuffix(lines[1], ",failed") || !strings.HasSuffix(lines[2], ",stalled") {
 		t.Fatalf("read back:\n%s", csv)
 	}
-	if tshark, err := exec.LookPath("tshark"); err == nil {
-		b, err := exec.Command(tshark, "-r", out, "-Y", "tls.handshake.type == 1", "-T", "fields", "-e", "tcp.stream").Output()
-		if err != nil || strings.Fields(string(b))[0] != "0" || len(strings.Fields(string(b))) != 2 {
+	t.Run("tshark", func(t *testing.T) {
+		b, err := testenv.TSharkOutput(t, out, "-n", "-r", out, "-Y", "tls.handshake.type == 1", "-T", "fields", "-e", "tcp.stream")
+		if f := strings.Fields(string(b)); err != nil || len(f) != 2 || f[0] != "0" {
 			t.Errorf("tshark reads %q (%v), want ClientHellos on streams 0 and 1", b, err)
 		}
-	}
+	})
 }
 
 func TestUnknownInterface(t *testing.T) {

@@ -21,9 +21,7 @@ import (
 // testdata and of the shared corpus when it is there.
 func classicPcaps(t *testing.T) []string {
 	files, _ := filepath.Glob(filepath.Join(testdata, "*.pcap"))
-	if testenv.HaveShared("../..") {
-		files = append(files, testenv.SharedCaptures(t, "../..")...)
-	}
+	files = append(files, testenv.CorpusIfPresent(t, "../..")...)
 	var out []string
 	for _, f := range files {
 		b, err := os.ReadFile(f)

@@ -1,7 +1,6 @@
 package capgen
 
 import (
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -13,27 +12,25 @@ import (
 // TestTSharkSeesHandshakes reads every committed capture with tshark and
 // checks it finds the intended handshake messages and alerts per TCP
 // stream: the captures are real TLS, not just readable by our own code.
+// The tshark run is the one the differential tests share (cached).
 func TestTSharkSeesHandshakes(t *testing.T) {
-	tshark := testenv.TShark(t)
+	var files []string
+	for _, s := range Scenarios() {
+		files = append(files, filepath.Join(testdata, s.Name))
+	}
+	testenv.PrefetchHandshakes(t, files)
 	for _, s := range Scenarios() {
 		t.Run(s.Name, func(t *testing.T) {
-			out, err := exec.Command(tshark, "-n", "-r", filepath.Join(testdata, s.Name),
-				"-Y", "tls.handshake.type or tls.alert_message.desc",
-				"-T", "fields", "-E", "separator=/t", "-e", "tcp.stream", "-e", "tls.handshake.type", "-e", "tls.alert_message.desc").Output()
+			frames, err := testenv.TSharkHandshakes(t, filepath.Join(testdata, s.Name))
 			if err != nil {
-				t.Fatalf("tshark: %v", err)
+				t.Fatal(err)
 			}
 			seen := map[string][]string{}
-			for _, line := range strings.Split(strings.TrimRight(string(out), "\n"), "\n") {
-				f := strings.Split(line, "\t")
-				if len(f) < 3 {
-					continue
-				}
-				if f[1] != "" {
-					seen[f[0]] = append(seen[f[0]], strings.Split(f[1], ",")...)
-				}
-				if f[2] != "" {
-					seen[f[0]] = append(seen[f[0]], "alert:"+f[2])
+			for _, f := range frames {
+				stream := f.First("tcp.stream")
+				seen[stream] = append(seen[stream], f["tls.handshake.type"]...)
+				if desc := f["tls.alert_message.desc"]; len(desc) > 0 {
+					seen[stream] = append(seen[stream], "alert:"+strings.Join(desc, ","))
 				}
 			}
 			if len(seen) != len(s.Expect) {

@@ -3,6 +3,10 @@
 // ../shared/captures. Without them tests skip and say why, except under CI
 // (CI=true), whose .ci/run installs tshark and has the corpus: there a
 // missing one fails the test instead of hiding it.
+//
+// tshark is looked up in PATH, so a PATH without it shows what a machine
+// without tshark does. Tests get tshark's output through TSharkOutput or
+// TSharkHandshakes, which cache it in .cache/tshark.
 package testenv
 
 import (
@@ -16,6 +20,7 @@ import (
 
 // TShark returns the path of tshark.
 func TShark(t testing.TB) string {
+	t.Helper()
 	path, err := exec.LookPath("tshark")
 	if err != nil {
 		if os.Getenv("CI") != "" {
@@ -49,6 +54,7 @@ func HaveShared(root string) bool {
 // NeedShared skips the test when the corpus is absent (fails it in CI)
 // and returns its directory.
 func NeedShared(t testing.TB, root string) string {
+	t.Helper()
 	if !HaveShared(root) {
 		if os.Getenv("CI") != "" {
 			t.Fatal("../shared/captures is absent, and CI must run this test")
@@ -58,9 +64,22 @@ func NeedShared(t testing.TB, root string) string {
 	return SharedDir(root)
 }
 
+// CorpusIfPresent lists the capture files of the corpus when it is there,
+// for tests that also run on the generated captures alone: without it they
+// log so and get none, except under CI, where the test fails.
+func CorpusIfPresent(t testing.TB, root string) []string {
+	t.Helper()
+	if !HaveShared(root) && os.Getenv("CI") == "" {
+		t.Log("../shared/captures absent: testing on the generated captures only")
+		return nil
+	}
+	return SharedCaptures(t, root)
+}
+
 // SharedCaptures lists the capture files of the corpus (not its expected
 // outputs), skipping the test when it is absent.
 func SharedCaptures(t testing.TB, root string) []string {
+	t.Helper()
 	dir := NeedShared(t, root)
 	var files []string
 	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
