@@ -411,7 +411,7 @@ func (a *Analyzer) reassemble(c *conn, side int, seg *segment, ci gopacket.Captu
 		// The reassembler starts each direction at its SYN when it saw one.
 		for s := range 2 {
 			if c.synSeen[s] {
-				a.synthetic(c, s, c.isn[s], 0x02, c.tcp.SYN)
+				a.synthetic(c, s, c.synSeq[s], 0x02, c.tcp.SYN)
 			}
 		}
 	}
@@ -568,6 +568,7 @@ func (a *Analyzer) tcpFacts(c *conn, side int, tcp *tcpHeader, t time.Time, trun
 	}
 	switch {
 	case tcp.SYN && !tcp.ACK:
+		c.synSeq[side] = tcp.Seq
 		if f.SYN.IsZero() {
 			f.SYN = t
 			c.synSeen[side] = true
@@ -576,6 +577,7 @@ func (a *Analyzer) tcpFacts(c *conn, side int, tcp *tcpHeader, t time.Time, trun
 			c.event(Event{Time: t, From: decoder.Side(side), Kind: "SYN", Note: "retransmitted"})
 		}
 	case tcp.SYN && tcp.ACK:
+		c.synSeq[side] = tcp.Seq
 		if f.SYNACK.IsZero() {
 			f.SYNACK = t
 			c.synSeen[side] = true

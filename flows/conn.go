@@ -60,6 +60,7 @@ type conn struct {
 	isn         [2]uint32
 	isnSet      [2]bool
 	synSeen     [2]bool   // SYN (side 0) and SYN-ACK (side 1)
+	synSeq      [2]uint32 // their sequence numbers, for the reassembler
 	next        [2]uint32 // highest sequence end seen per side (absolute)
 	seqs        *seqFacts // sequence ranges, once the connection carries data
 	ackMax      [2]uint32

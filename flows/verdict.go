@@ -105,6 +105,19 @@ func (r *Result) DisplayFilter() string {
 	return r.Transport.String() + ".stream eq " + strconv.Itoa(r.Stream)
 }
 
+// resultParts is a result and what it points to, allocated at once: a
+// SYN flood makes millions.
+type resultParts struct {
+	r        Result
+	tcp      TCPFacts
+	stall    Stall
+	closedBy decoder.Side
+}
+
+// noHandshake is the handshake of a connection that carried no TLS byte:
+// shared by all of them, and never written.
+var noHandshake decoder.Handshake
+
 // result judges a connection and returns its snapshot; nil when the
 // connection is not one to report (not TLS, no TLS expected).
 func (a *Analyzer) result(c *conn) *Result {
@@ -113,10 +126,14 @@ func (a *Analyzer) result(c *conn) *Result {
 	if c.tls != nil {
 		st, cd = c.tls.State(), int(c.tls.ClientDir())
 	}
-	r := &Result{Stream: c.id, Transport: TransportTCP, Client: c.ep[cd], Server: c.ep[1-cd], Start: c.first, End: c.last,
+	// One allocation for the result and the parts it points to.
+	x := new(resultParts)
+	r := &x.r
+	*r = Result{Stream: c.id, Transport: TransportTCP, Client: c.ep[cd], Server: c.ep[1-cd], Start: c.first, End: c.last,
 		Midstream: !c.synSeen[0] && !c.synSeen[1]}
 	// The roles, applied once: directions become client and server.
-	f := c.tcp
+	f := &x.tcp
+	*f = c.tcp
 	events := slices.Clone(c.events)
 	if cd == 1 {
 		f.Side[0], f.Side[1] = f.Side[1], f.Side[0]
@@ -124,7 +141,7 @@ func (a *Analyzer) result(c *conn) *Result {
 			events[i].From = events[i].From.Other()
 		}
 	}
-	helloFacts(c, &f, cd)
+	helloFacts(c, f, cd)
 	r.Events = events
 	r.Packets, r.PacketsCut = slices.Clip(c.frames), c.framesCut
 	next := Owed{}
@@ -148,8 +165,8 @@ func (a *Analyzer) result(c *conn) *Result {
 			st = decoder.State{Phase: decoder.PhaseHandshaking, Waiting: decoder.Client, Next: decoder.MsgClientHello, Since: f.SYNACK}
 		}
 	}
-	r.TCP = &f
-	r.HS = &decoder.Handshake{}
+	r.TCP = f
+	r.HS = &noHandshake
 	if c.tls != nil {
 		r.HS = c.tls.Snapshot()
 	}
@@ -167,8 +184,8 @@ func (a *Analyzer) result(c *conn) *Result {
 		for _, tm := range []time.Time{f.Side[s].RST, f.Side[s].FIN} {
 			if !tm.IsZero() && (firstClose.IsZero() || tm.Before(firstClose)) {
 				firstClose = tm
-				side := decoder.Side(s)
-				r.ClosedBy = &side
+				x.closedBy = decoder.Side(s)
+				r.ClosedBy = &x.closedBy
 			}
 		}
 	}
@@ -206,7 +223,8 @@ func (a *Analyzer) result(c *conn) *Result {
 			quietFrom = r.Start
 		}
 		silent := max(endAt.Sub(quietFrom), 0)
-		r.Stall = &Stall{Waiting: st.Waiting, Next: next, Since: quietFrom, Silent: silent}
+		x.stall = Stall{Waiting: st.Waiting, Next: next, Since: quietFrom, Silent: silent}
+		r.Stall = &x.stall
 		switch {
 		case silent >= a.opts.StallTimeout:
 			r.Outcome = Stalled
