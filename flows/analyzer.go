@@ -37,6 +37,10 @@ type Options struct {
 	// what was seen (Result.JudgedEarly), as Suricata and Zeek do with
 	// their memory caps.
 	MaxConnections int
+	// MaxHandshakes bounds the connections whose handshake is being
+	// decoded (they hold a decoder and reassembler state, a few KiB
+	// each); past it the quietest is judged on what was seen.
+	MaxHandshakes int
 	// HandshakeBudget bounds the bytes all connections together buffer
 	// for records and handshake messages not yet complete; a connection
 	// over it is judged on what was seen.
@@ -50,7 +54,7 @@ const (
 )
 
 // DefaultOptions are the command line's defaults.
-var DefaultOptions = Options{StallTimeout: 2 * time.Second, IdleTimeout: 5 * time.Minute, MaxConnections: 100_000, HandshakeBudget: 64 << 20}
+var DefaultOptions = Options{StallTimeout: 2 * time.Second, IdleTimeout: 5 * time.Minute, MaxConnections: 100_000, MaxHandshakes: 30_000, HandshakeBudget: 64 << 20}
 
 // Stats counts what the reader saw and could not use.
 type Stats struct {
@@ -86,6 +90,9 @@ type Analyzer struct {
 	// any data (they linger for a SYN again with the same sequence number,
 	// which Wireshark counts as the same stream), and all others.
 	closing, refused, active connList
+	// handshaking: connections carrying data whose handshake is not
+	// decided, the ones with decoder and reassembler state.
+	handshaking connList
 	gone                     tombs
 	nextID                   int
 	asm                      *reassembly.Assembler
@@ -117,6 +124,9 @@ func NewAnalyzer(opts Options) *Analyzer {
 	}
 	if opts.MaxConnections <= 0 {
 		opts.MaxConnections = DefaultOptions.MaxConnections
+	}
+	if opts.MaxHandshakes <= 0 {
+		opts.MaxHandshakes = DefaultOptions.MaxHandshakes
 	}
 	if opts.HandshakeBudget <= 0 {
 		opts.HandshakeBudget = DefaultOptions.HandshakeBudget
@@ -375,10 +385,10 @@ func (a *Analyzer) segment(seg *segment, ci gopacket.CaptureInfo) {
 	if a.opts.KeepPackets && !c.dropFrames {
 		a.keepFrame(c)
 	}
-	a.place(c)
 	if !c.decided {
 		a.reassemble(c, side, seg, ci)
 	}
+	a.place(c)
 	if c.closed && c.sawPayload && c.tcp.Side[0].RST.IsZero() && c.tcp.Side[1].RST.IsZero() {
 		// A FIN from each side after data: nothing that comes later changes
 		// the verdict, and the tombstone keeps the stream number for late
@@ -388,6 +398,9 @@ func (a *Analyzer) segment(seg *segment, ci gopacket.CaptureInfo) {
 	}
 	if len(a.table) > a.opts.MaxConnections {
 		a.judgeEarly()
+	}
+	if a.handshaking.n > a.opts.MaxHandshakes {
+		a.judgeEarlyAt(a.handshaking.head)
 	}
 }
 
@@ -514,25 +527,27 @@ func (a *Analyzer) Tick(now time.Time) {
 	}
 	// Live only, and once a second: a side may be silent while its peer
 	// keeps the connection busy (retransmitting a ClientHello), so the
-	// whole list is looked at, bounded by MaxConnections.
+	// whole lists are looked at, bounded by MaxConnections.
 	if a.now.Sub(a.lastStallScan) < time.Second {
 		return
 	}
 	a.lastStallScan = a.now
-	for c := a.active.head; c != nil; c = c.nextConn {
-		if c.decided || c.reported || c.finished || c.closing() {
-			continue
+	for _, l := range []*connList{&a.handshaking, &a.active} {
+		for c := l.head; c != nil; c = c.nextConn {
+			if c.decided || c.reported || c.finished || c.closing() {
+				continue
+			}
+			last := c.last
+			c.last = a.now // judge up to now
+			r := a.result(c)
+			c.last = last
+			if r == nil || r.Outcome != Stalled {
+				continue
+			}
+			r.Open, r.EndedBy, r.ClosedBy = true, EndedOpen, nil
+			c.reported, c.provisional = true, true
+			a.OnResult(r)
 		}
-		last := c.last
-		c.last = a.now // judge up to now
-		r := a.result(c)
-		c.last = last
-		if r == nil || r.Outcome != Stalled {
-			continue
-		}
-		r.Open, r.EndedBy, r.ClosedBy = true, EndedOpen, nil
-		c.reported, c.provisional = true, true
-		a.OnResult(r)
 	}
 }
 
@@ -691,9 +706,11 @@ func (a *Analyzer) sweep() {
 	for c := a.refused.head; c != nil && a.now.Sub(c.last) > refusedLinger; c = a.refused.head {
 		a.end(key(c.ep[0], c.ep[1]), c)
 	}
-	for c := a.active.head; c != nil && a.now.Sub(c.last) > a.opts.IdleTimeout; c = a.active.head {
-		c.endedIdle = true
-		a.end(key(c.ep[0], c.ep[1]), c)
+	for _, l := range []*connList{&a.active, &a.handshaking} {
+		for c := l.head; c != nil && a.now.Sub(c.last) > a.opts.IdleTimeout; c = l.head {
+			c.endedIdle = true
+			a.end(key(c.ep[0], c.ep[1]), c)
+		}
 	}
 	a.gone.turn(a.now)
 }
@@ -722,22 +739,27 @@ func (a *Analyzer) endAt(k [2]netip.AddrPort, c *conn, at time.Time) {
 // and only a SYN again with the same sequence number would now get a new
 // stream number.
 func (a *Analyzer) judgeEarly() {
-	c := a.refused.head
-	if c == nil {
-		c = a.active.head
-		if c == nil || a.closing.head != nil && a.closing.head.last.Before(c.last) {
-			c = a.closing.head
-		}
-		if c == nil {
-			return
-		}
-		c.judgedEarly = true
-		a.Stats.JudgedEarly++
-		// Still open: judged up to now, as at the end of a capture.
-		a.endAt(key(c.ep[0], c.ep[1]), c, a.now)
+	if c := a.refused.head; c != nil {
+		a.end(key(c.ep[0], c.ep[1]), c)
 		return
 	}
-	a.end(key(c.ep[0], c.ep[1]), c)
+	var c *conn
+	for _, l := range []*connList{&a.active, &a.handshaking, &a.closing} {
+		if l.head != nil && (c == nil || l.head.last.Before(c.last)) {
+			c = l.head
+		}
+	}
+	a.judgeEarlyAt(c)
+}
+
+// judgeEarlyAt judges c, still open, up to now, as at the end of a capture.
+func (a *Analyzer) judgeEarlyAt(c *conn) {
+	if c == nil {
+		return
+	}
+	c.judgedEarly = true
+	a.Stats.JudgedEarly++
+	a.endAt(key(c.ep[0], c.ep[1]), c, a.now)
 }
 
 // place moves a connection that just had a packet to the back of its list.
@@ -748,6 +770,8 @@ func (a *Analyzer) place(c *conn) {
 		l = &a.refused
 	case c.closing():
 		l = &a.closing
+	case c.tls != nil && !c.decided && !c.finished:
+		l = &a.handshaking
 	}
 	if c.list != nil {
 		c.list.remove(c)
@@ -799,6 +823,9 @@ func (a *Analyzer) finish(c *conn, at time.Time) {
 	}
 	c.finished = true
 	c.last = at
+	// Let the reassembler free its side now, not after its flush window:
+	// ten seconds of a busy capture's connections.
+	a.retire(c)
 	if c.stream != nil {
 		// The reassembler may keep its half of a quiet connection for a
 		// while: let it hold nothing of ours.

@@ -198,7 +198,7 @@ func (s *session) openOutputs(stdout io.Writer) error {
 // their own, in the order the analyzer hands them over, while it reads on.
 func (s *session) analyze() {
 	s.a = flows.NewAnalyzer(flows.Options{StallTimeout: s.cfg.stallTimeout, Live: s.live, KeepPackets: s.failedPkts != nil,
-		MaxConnections: s.cfg.maxConnections, HandshakeBudget: s.cfg.handshakeBudget << 20})
+		MaxConnections: s.cfg.maxConnections, MaxHandshakes: s.cfg.maxHandshakes, HandshakeBudget: s.cfg.handshakeBudget << 20})
 	var src capture.Source = s.in
 	if s.all != nil {
 		src = &capture.Tee{Source: src, W: s.all}
@@ -250,7 +250,7 @@ func (s *session) limitNotes() []string {
 	}
 	var out []string
 	if n := s.a.Stats.JudgedEarly; n > 0 {
-		out = append(out, fmt.Sprintf("%d connections judged early on what was seen: connection table full (--max-connections %d)", n, s.cfg.maxConnections))
+		out = append(out, fmt.Sprintf("%d connections judged early on what was seen: connection table full (--max-connections %d, --max-handshakes %d)", n, s.cfg.maxConnections, s.cfg.maxHandshakes))
 	}
 	if n := s.a.BudgetExceeded(); n > 0 {
 		out = append(out, fmt.Sprintf("%d connections decoded no further: the %d MiB for buffered handshake bytes was spent (--handshake-budget)", n, s.cfg.handshakeBudget))
