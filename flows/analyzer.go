@@ -54,7 +54,7 @@ const (
 )
 
 // DefaultOptions are the command line's defaults.
-var DefaultOptions = Options{StallTimeout: 2 * time.Second, IdleTimeout: 5 * time.Minute, MaxConnections: 100_000, MaxHandshakes: 30_000, HandshakeBudget: 64 << 20}
+var DefaultOptions = Options{StallTimeout: 2 * time.Second, IdleTimeout: 5 * time.Minute, MaxConnections: 80_000, MaxHandshakes: 25_000, HandshakeBudget: 64 << 20}
 
 // Stats counts what the reader saw and could not use.
 type Stats struct {
