@@ -84,6 +84,8 @@ type Analyzer struct {
 	table map[[2]netip.AddrPort]*conn
 	// budget bounds what all connections buffer for the decoder.
 	budget *decoder.Budget
+	// deletes counts deletions from table since it was last copied.
+	deletes int
 	// The open connections in three lists, least recently active first, so
 	// that expiry looks only at the fronts: those with a FIN from one side
 	// (they linger briefly for the other's), those reset or closed before
@@ -93,11 +95,11 @@ type Analyzer struct {
 	// handshaking: connections carrying data whose handshake is not
 	// decided, the ones with decoder and reassembler state.
 	handshaking connList
-	gone                     tombs
-	nextID                   int
-	asm                      *reassembly.Assembler
-	now                      time.Time
-	lastSweep                time.Time
+	gone        tombs
+	nextID      int
+	asm         *reassembly.Assembler
+	now         time.Time
+	lastSweep   time.Time
 	// lastStallScan: when live mode last looked for stalls.
 	lastStallScan time.Time
 	done          []*conn
@@ -731,6 +733,16 @@ func (a *Analyzer) endAt(k [2]netip.AddrPort, c *conn, at time.Time) {
 	}
 	delete(a.table, k)
 	a.gone.bury(k, c, a.now)
+	// A map that keeps taking and losing entries fills with deleted
+	// slots that lookups must step over; copy it anew now and then.
+	if a.deletes++; a.deletes > 4*len(a.table)+4096 {
+		fresh := make(map[[2]netip.AddrPort]*conn, len(a.table))
+		for k, c := range a.table {
+			fresh[k] = c
+		}
+		a.table = fresh
+		a.deletes = 0
+	}
 }
 
 // judgeEarly makes room in a full table: the connection quiet the longest
