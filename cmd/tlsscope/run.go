@@ -204,15 +204,33 @@ func (s *session) analyze() {
 		src = &capture.Tee{Source: src, W: s.all}
 	}
 	s.src = capture.NewStoppable(src)
-	results := make(chan *flows.Result, 256)
+	// Results go over in batches: one channel operation per result costs
+	// more than building it when a flood makes millions. Live, each goes
+	// at once.
+	results := make(chan []*flows.Result, 16)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		for r := range results {
-			s.take(r)
+		for rs := range results {
+			for _, r := range rs {
+				s.take(r)
+			}
 		}
 	}()
-	s.a.OnResult = func(r *flows.Result) { results <- r }
+	const batch = 64
+	var pending []*flows.Result
+	flush := func() {
+		if len(pending) > 0 {
+			results <- pending
+			pending = nil
+		}
+	}
+	s.a.OnResult = func(r *flows.Result) {
+		pending = append(pending, r)
+		if s.live || len(pending) >= batch {
+			flush()
+		}
+	}
 	var err error
 	if s.live {
 		fmt.Fprintf(s.stderr, "tlsscope: capturing on %s; Ctrl-C to stop\n", s.cfg.iface)
@@ -236,8 +254,9 @@ func (s *session) analyze() {
 		}
 	}
 	for _, r := range s.a.Finish() {
-		results <- r
+		s.a.OnResult(r)
 	}
+	flush()
 	close(results)
 	<-done
 }
