@@ -28,7 +28,13 @@ type Finding struct {
 func findings(r *flows.Result, c *Connection) []Finding {
 	var out []Finding
 	add := func(sev Severity, code, format string, args ...any) {
-		out = append(out, Finding{Severity: sev, Code: code, Message: fmt.Sprintf(format, args...)})
+		msg := format
+		if len(args) == 1 && format == "%s" {
+			msg, _ = args[0].(string)
+		} else if len(args) > 0 {
+			msg = fmt.Sprintf(format, args...)
+		}
+		out = append(out, Finding{Severity: sev, Code: code, Message: msg})
 	}
 	hs := r.HS
 	f := r.TCP
@@ -39,10 +45,10 @@ func findings(r *flows.Result, c *Connection) []Finding {
 	switch r.Outcome {
 	case flows.Stalled:
 		s := r.Stall
-		msg := fmt.Sprintf("The %s stopped sending TLS for %s while it owed %s; the handshake never finished.", s.Waiting, seconds(s.Silent), s.Next)
+		msg := "The " + s.Waiting.String() + " stopped sending TLS for " + seconds(s.Silent) + " while it owed " + s.Next.String() + "; the handshake never finished."
 		switch {
 		case s.Next.SYNACK:
-			msg = fmt.Sprintf("The server never answered the client's SYN (%s): a firewall dropping the connection, or no route.", seconds(s.Silent))
+			msg = "The server never answered the client's SYN (" + seconds(s.Silent) + "): a firewall dropping the connection, or no route."
 		case s.Waiting == decoder.Server && s.Next == flows.OwedMsg(decoder.MsgServerHello) && split && !f.ClientHelloAcked:
 			msg += " The ClientHello spanned several segments and was not fully acknowledged: a middlebox that drops large ClientHellos is the usual cause."
 		case s.Waiting == decoder.Server && s.Next == flows.OwedMsg(decoder.MsgServerHello):

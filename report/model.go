@@ -5,6 +5,7 @@ package report
 import (
 	"fmt"
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 
@@ -378,10 +379,11 @@ func lastFrom(hs *decoder.Handshake, side decoder.Side) string {
 }
 
 func seconds(d time.Duration) string {
+	// Without fmt: a flood makes millions of these.
 	if d < time.Second {
-		return fmt.Sprintf("%d ms", d.Milliseconds())
+		return strconv.FormatInt(d.Milliseconds(), 10) + " ms"
 	}
-	return fmt.Sprintf("%.1f s", d.Seconds())
+	return strconv.FormatFloat(d.Seconds(), 'f', 1, 64) + " s"
 }
 
 // verdictWords says the outcome in words, as the table shows it.
@@ -443,9 +445,9 @@ func verdictWords(r *flows.Result) string {
 			after = "connection start"
 		}
 		if r.Outcome == flows.Stalled {
-			return fmt.Sprintf("stalled: %s silent %s after %s (owes %s)", s.Waiting, seconds(s.Silent), after, s.Next)
+			return "stalled: " + s.Waiting.String() + " silent " + seconds(s.Silent) + " after " + after + " (owes " + s.Next.String() + ")"
 		}
-		return fmt.Sprintf("incomplete: capture ends %s after %s, %s owes %s", seconds(s.Silent), after, s.Waiting, s.Next)
+		return "incomplete: capture ends " + seconds(s.Silent) + " after " + after + ", " + s.Waiting.String() + " owes " + s.Next.String()
 	case flows.NotObserved:
 		return "not observed (capture began after the handshake)"
 	}
