@@ -52,11 +52,26 @@ func (c *Conn) account(d Dir) {
 		what = fmt.Sprintf("a %s of %d bytes", HandshakeTypeName(c.hr[d].buf[0]), l)
 	}
 	c.m.problem(side, c.m.sides[side].lastTLS, ProblemBudget,
-		fmt.Sprintf("the %s was still sending %s when the budget for buffered handshake bytes (%d MiB across all connections) ran out; decoding stopped there", side, what, b.Limit>>20))
+		fmt.Sprintf("the %s was still sending %s when the budget for buffered handshake bytes (%d MiB across all connections) ran out; it was not decoded", side, what, b.Limit>>20))
+	// From now on records are framed but not held: what does not fit in
+	// the bytes at hand is counted by its header and read past (alerts and
+	// the places of records still tell how the handshake ended).
 	for i := range c.rl {
-		c.rl[i].mode = frameDead
+		l := &c.rl[i]
+		l.headersOnly = true
+		c.hr[i].Release()
+		c.hr[i].skip = 0
+		if l.mode == frameRecords && len(l.buf) >= 5 {
+			n := 5 + (int(l.buf[3])<<8 | int(l.buf[4]))
+			l.skipBody = n - len(l.buf)
+			l.bytes += int64(len(l.buf))
+			l.consume(len(l.buf))
+			l.buf = nil
+		}
 	}
-	c.Release()
+	c.budget.used -= c.charged
+	c.charged = c.held()
+	c.budget.used += c.charged
 }
 
 // pending is the length a partial message's header announces, or 0.

@@ -36,8 +36,18 @@ func TestBudget(t *testing.T) {
 	if len(hs.Problems) != 1 || hs.Problems[0].Kind != ProblemBudget || !strings.Contains(hs.Problems[0].Err, "a ClientHello of 262144 bytes") {
 		t.Errorf("problems %v", hs.Problems)
 	}
-	if st.Phase != PhaseHandshaking || st.Waiting != Client || st.Next != MsgClientHello || !over.Decided() {
-		t.Errorf("over the budget: %v, %s owes %s, decided %v; want handshaking, the client owes the ClientHello, decided", st.Phase, st.Waiting, st.Next, over.Decided())
+	if st.Phase != PhaseHandshaking || st.Waiting != Client || st.Next != MsgClientHello || over.Decided() {
+		t.Errorf("over the budget: %v, %s owes %s, decided %v; want handshaking, the client owes the ClientHello, undecided", st.Phase, st.Waiting, st.Next, over.Decided())
+	}
+	// The rest of the message is read past, not held, and the alert after
+	// it still decides.
+	held := b.Used()
+	for range 10 {
+		over.Feed(0, rec, t0.Add(2*time.Millisecond))
+	}
+	over.Feed(0, []byte{21, 3, 3, 0, 2, 2, 50}, t0.Add(3*time.Millisecond))
+	if st := over.State(); st.Phase != PhaseFailed || st.Alert == nil || st.Alert.From != Client || st.Alert.Description != 50 || b.Used() > held {
+		t.Errorf("after the alert: %v %+v, %d bytes held (%d before); want failed by the client's decode_error, nothing more held", st.Phase, st.Alert, b.Used(), held)
 	}
 	for _, c := range conns {
 		c.Release()

@@ -196,6 +196,9 @@ func (c *Conn) record(d Dir, rec record, t time.Time) {
 		c.m.AlertRecord(side, epoch, plain, at)
 	case recordHandshake:
 		c.m.touch(side, t)
+		if c.rl[d].headersOnly {
+			return // over the budget: messages are no longer read
+		}
 		c.handshakeRecord(d, epoch, plain, at)
 	case recordApplicationData:
 		// Plaintext application data: a midstream capture, or opened.

@@ -10,6 +10,9 @@ type MessageReader struct {
 	offset int64 // position of the record that carried buf[0]
 	cur    int64 // position of the record being read
 	skip   int   // bytes left of a message over the cap
+	// the message over the cap being read past
+	skipType uint8
+	skipLen  int
 }
 
 // Write adds the bytes of one record (or CRYPTO frame) at offset.
@@ -41,6 +44,7 @@ func (r *MessageReader) Next() (msg []byte, offset int64, over bool, typ uint8, 
 	if n > maxHandshakeMessage {
 		typ, offset = r.buf[0], r.offset
 		r.skip = 4 + n - len(r.buf)
+		r.skipType, r.skipLen = typ, 4+n
 		r.buf = nil
 		return nil, offset, true, typ, n
 	}
@@ -66,6 +70,18 @@ func (r *MessageReader) Compact() {
 		room = min(4+(int(r.buf[1])<<16|int(r.buf[2])<<8|int(r.buf[3])), 4*len(r.buf))
 	}
 	r.buf = append(make([]byte, 0, room), r.buf...)
+}
+
+// InProgress is the message whose start came and whose end has not: its
+// type and length, or a length of 0.
+func (r *MessageReader) InProgress() (MsgType, int) {
+	if r.skip > 0 {
+		return MsgType(r.skipType), r.skipLen
+	}
+	if n := r.pending(); n > 0 {
+		return MsgType(r.buf[0]), n
+	}
+	return 0, 0
 }
 
 // Release drops what is buffered.

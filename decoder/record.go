@@ -48,6 +48,10 @@ type recordLayer struct {
 	preamble  int64 // plaintext bytes skipped before TLS
 	gaps      int64 // bytes missing from the capture
 	bytes     int64 // TLS record bytes
+	// headersOnly: over the handshake budget, records that are not all
+	// here are read past by their header (skipBody bytes left of one).
+	headersOnly bool
+	skipBody    int
 }
 
 // record is one framed record.
@@ -92,6 +96,17 @@ func (c *Conn) process(dir Dir, t time.Time) {
 				return
 			}
 		case frameRecords:
+			if l.skipBody > 0 {
+				k := min(len(l.buf), l.skipBody)
+				l.skipBody -= k
+				l.bytes += int64(k)
+				l.consume(k)
+				c.m.touch(c.role(dir), t)
+				if len(l.buf) == 0 {
+					return
+				}
+				continue
+			}
 			if !c.readRecord(dir, t) {
 				return
 			}
@@ -280,6 +295,22 @@ func (c *Conn) readRecord(dir Dir, t time.Time) bool {
 		return true
 	}
 	if len(b) < 5+n {
+		if l.headersOnly && n > 64 {
+			// Over the budget: not held. Its header says what it is.
+			at := Pos{Time: t, Offset: l.offset, End: l.offset + 5 + int64(n)}
+			switch {
+			case typ == recordApplicationData:
+				c.m.ApplicationData(side, n, true, at)
+			case typ == recordHandshake && c.prot[dir].protected():
+				c.m.EncryptedHandshake(side, n, at)
+			default:
+				c.m.touch(side, t)
+			}
+			l.skipBody = 5 + n - len(b)
+			l.bytes += int64(len(b))
+			l.consume(len(b))
+			return false
+		}
 		return false
 	}
 	rec := record{typ: typ, version: ver, body: b[5 : 5+n], offset: l.offset, end: l.offset + 5 + int64(n)}

@@ -40,6 +40,10 @@ type State struct {
 	Waiting Side
 	Next    MsgType
 	Since   time.Time
+	// Sending, when SendingLen is not 0, is the message the side that owes
+	// was in the middle of sending (too large to decode, or cut short).
+	Sending    MsgType
+	SendingLen int
 	// LastTLS is when each side last sent TLS bytes.
 	LastTLS [2]time.Time
 	// CompleteAt is when the handshake finished.
@@ -48,7 +52,7 @@ type State struct {
 
 // Decided reports whether the outcome can no longer change by more
 // handshake bytes: the caller may stop feeding payload.
-func (c *Conn) Decided() bool { return c.overBudget || decided(c.State(), &c.m) }
+func (c *Conn) Decided() bool { return decided(c.State(), &c.m) }
 
 // Decided reports whether the outcome can no longer change.
 func (m *Machine) Decided() bool { return decided(m.State(), m) }
@@ -66,7 +70,11 @@ func decided(st State, m *Machine) bool {
 // State returns the handshake's state.
 func (c *Conn) State() State {
 	cl, sv := &c.rl[c.dirOf(Client)], &c.rl[c.dirOf(Server)]
-	return c.m.state(cl.mode == frameDead && sv.mode != frameRecords && !c.overBudget)
+	st := c.m.state(cl.mode == frameDead && sv.mode != frameRecords && !c.overBudget)
+	if st.Phase == PhaseHandshaking {
+		st.Sending, st.SendingLen = c.hr[c.dirOf(st.Waiting)].InProgress()
+	}
+	return st
 }
 
 // State returns the handshake's state.

@@ -16,6 +16,10 @@ type Stall struct {
 	Next    Owed
 	Since   time.Time
 	Silent  time.Duration
+	// Sending, when SendingLen is not 0, is the message the waiting side was
+	// still sending (too large to decode): it was not silent.
+	Sending    decoder.MsgType
+	SendingLen int
 }
 
 // Owed is what the silent side owed: a TLS message, or the TCP SYN-ACK
@@ -223,7 +227,7 @@ func (a *Analyzer) result(c *conn) *Result {
 			quietFrom = r.Start
 		}
 		silent := max(endAt.Sub(quietFrom), 0)
-		x.stall = Stall{Waiting: st.Waiting, Next: next, Since: quietFrom, Silent: silent}
+		x.stall = Stall{Waiting: st.Waiting, Next: next, Since: quietFrom, Silent: silent, Sending: st.Sending, SendingLen: st.SendingLen}
 		r.Stall = &x.stall
 		switch {
 		case silent >= a.opts.StallTimeout:

@@ -61,7 +61,11 @@ func findings(r *flows.Result, c *Connection) []Finding {
 		}
 		add(SevError, "handshake_stalled", "%s", msg)
 	case flows.Incomplete:
-		add(SevInfo, "handshake_incomplete", "The capture ends %s after the last message while the %s owed %s; a longer capture would tell whether it stalled.", seconds(r.Stall.Silent), r.Stall.Waiting, r.Stall.Next)
+		if s := r.Stall; s.SendingLen > 0 {
+			add(SevInfo, "handshake_incomplete", "The capture ends while the %s was still sending a %s of %s (too large to decode); a longer capture would tell how the handshake went.", s.Waiting, s.Sending, size(s.SendingLen))
+		} else {
+			add(SevInfo, "handshake_incomplete", "The capture ends %s after the last message while the %s owed %s; a longer capture would tell whether it stalled.", seconds(r.Stall.Silent), r.Stall.Waiting, r.Stall.Next)
+		}
 	case flows.Failed:
 		a := r.Alert
 		switch {

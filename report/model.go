@@ -378,6 +378,17 @@ func lastFrom(hs *decoder.Handshake, side decoder.Side) string {
 	return ""
 }
 
+// size says a byte count as people read it.
+func size(n int) string {
+	switch {
+	case n >= 1<<20:
+		return strconv.FormatFloat(float64(n)/(1<<20), 'f', 1, 64) + " MiB"
+	case n >= 1<<10:
+		return strconv.FormatFloat(float64(n)/(1<<10), 'f', 1, 64) + " KiB"
+	}
+	return strconv.Itoa(n) + " bytes"
+}
+
 func seconds(d time.Duration) string {
 	// Without fmt: a flood makes millions of these.
 	if d < time.Second {
@@ -443,6 +454,9 @@ func verdictWords(r *flows.Result) string {
 		}
 		if after == "" {
 			after = "connection start"
+		}
+		if s.SendingLen > 0 && r.Outcome == flows.Incomplete {
+			return "incomplete: the " + s.Waiting.String() + " was still sending a " + s.Sending.String() + " of " + size(s.SendingLen) + " when the capture ended"
 		}
 		if r.Outcome == flows.Stalled {
 			return "stalled: " + s.Waiting.String() + " silent " + seconds(s.Silent) + " after " + after + " (owes " + s.Next.String() + ")"

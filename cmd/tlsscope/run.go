@@ -249,6 +249,9 @@ func (s *session) analyze() {
 	if m, ok := s.in.(*capture.Merge); ok {
 		s.warnings = append(s.warnings, m.Warnings...)
 		s.unreadable = m.Unreadable
+		for _, line := range m.Skipped() {
+			s.warnings = append(s.warnings, errors.New(line))
+		}
 		if n := m.Empty(); n > 0 {
 			s.warnings = append(s.warnings, fmt.Errorf("%d records of no bytes skipped", n))
 		}

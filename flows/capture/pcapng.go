@@ -40,6 +40,13 @@ type pcapngFile struct {
 	eof      bool
 	err      error // the error after the last whole block
 
+	// skip: bytes left of a block over maxBlock being read past (its
+	// length skipLen, at skipAt); skipped says which were.
+	skip    int64
+	skipLen uint32
+	skipAt  int64
+	skipped []string
+
 	secretsMu      sync.Mutex
 	secrets        []Secret
 	secretsLen     int // bytes of secrets kept
@@ -179,11 +186,60 @@ func (p *pcapngFile) blockLen(h []byte, at int64) (int, error) {
 		return 0, fmt.Errorf("block at byte %d (type %#x): total length %d is under %d", at, p.u32(h[0:4]), n, ngBlockMin)
 	case n%4 != 0:
 		return 0, fmt.Errorf("block at byte %d (type %#x): total length %d is not a multiple of 4", at, p.u32(h[0:4]), n)
+	case n > maxBlock && p.u32(h[0:4]) != ngSectionHeader:
+		// Too long to hold: skipped as it comes, if its end says the
+		// same length (skip).
+		p.skip, p.skipLen, p.skipAt = int64(n), n, at
+		return 0, errSkipBlock
 	case n > maxBlock:
 		return 0, fmt.Errorf("block at byte %d (type %#x): total length %d is over %d", at, p.u32(h[0:4]), n, maxBlock)
 	}
 	return int(n), nil
 }
+
+// errSkipBlock: parse stopped at a block over maxBlock, to be skipped.
+var errSkipBlock = errors.New("block to skip")
+
+// skipBlock reads past the block over maxBlock that b.Buf starts with,
+// without holding it, and checks that its trailing length is the one its
+// header said; b.Buf then holds what follows it.
+func (p *pcapngFile) skipBlock(b *Batch) error {
+	for p.skip > 0 {
+		if k := int(min(int64(len(b.Buf)), p.skip-4)); k > 0 {
+			b.Buf = b.Buf[:copy(b.Buf, b.Buf[k:])]
+			p.skip -= int64(k)
+			p.base += int64(k)
+			continue
+		}
+		if p.skip == 4 && len(b.Buf) >= 4 {
+			if t := p.u32(b.Buf[:4]); t != p.skipLen {
+				return fmt.Errorf("block at byte %d: total length %d, but %d at its end", p.skipAt, p.skipLen, t)
+			}
+			b.Buf = b.Buf[:copy(b.Buf, b.Buf[4:])]
+			p.base += 4
+			p.skip = 0
+			p.skipped = append(p.skipped, fmt.Sprintf("a block of %d bytes at byte %d skipped: over the %d MiB a block may have", p.skipLen, p.skipAt, maxBlock>>20))
+			return nil
+		}
+		if p.eof {
+			return io.ErrUnexpectedEOF
+		}
+		if len(b.Buf) == cap(b.Buf) {
+			b.Buf = append(b.Buf, 0)[:len(b.Buf)]
+		}
+		n, err := p.r.Read(b.Buf[len(b.Buf):cap(b.Buf)])
+		b.Buf = b.Buf[:len(b.Buf)+n]
+		if err == io.EOF {
+			p.eof = true
+		} else if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Skipped says which blocks were skipped for their length.
+func (p *pcapngFile) Skipped() []string { return p.skipped }
 
 // fill replaces b's packets with the packets of the next whole blocks,
 // read into b.Buf (whose capacity it may grow for one large block). It
@@ -197,6 +253,13 @@ func (p *pcapngFile) fill(b *Batch) error {
 	b.Buf = append(b.Buf, p.carry...)
 	p.carry = p.carry[:0]
 	for {
+		if p.skip > 0 {
+			if err := p.skipBlock(b); err != nil {
+				p.err, p.eof = err, true
+				b.Buf = b.Buf[:0]
+				return err
+			}
+		}
 		if !p.eof && len(b.Buf) < cap(b.Buf) {
 			// One read, not a full buffer: from a pipe packets are
 			// analysed as they come.
@@ -210,6 +273,15 @@ func (p *pcapngFile) fill(b *Batch) error {
 		}
 		off, err := p.parse(b)
 		rest := b.Buf[off:]
+		if err == errSkipBlock {
+			p.base += int64(off)
+			if len(b.Packets) > 0 {
+				p.carry = append(p.carry, rest...)
+				return nil
+			}
+			b.Buf = b.Buf[:copy(b.Buf, rest)]
+			continue
+		}
 		switch {
 		case err != nil:
 			// A damaged block: hand out what came before it.

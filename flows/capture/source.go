@@ -360,3 +360,26 @@ func (s *fileSource) Empty() int64 {
 	}
 	return s.pcap.Empty()
 }
+
+// Skipped says what the source read past without holding (pcapng blocks
+// over 16 MiB).
+func (s *fileSource) Skipped() []string {
+	if s.ng == nil {
+		return nil
+	}
+	return s.ng.Skipped()
+}
+
+// Skipped says what the sources read past without holding, each line
+// naming its source.
+func (m *Merge) Skipped() []string {
+	var out []string
+	for _, s := range m.srcs {
+		if k, ok := s.(interface{ Skipped() []string }); ok {
+			for _, line := range k.Skipped() {
+				out = append(out, s.Name()+": "+line)
+			}
+		}
+	}
+	return out
+}
