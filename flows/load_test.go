@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"testing"
 	"time"
 
@@ -51,6 +52,8 @@ func loadRun(t *testing.T, file string) ([]seen, uint64, int64) {
 	for _, r := range a.Finish() {
 		out = append(out, seen{r.Stream, r.Outcome, r.HS.Version()})
 	}
+	// Results come as connections end; the truth is by stream.
+	slices.SortFunc(out, func(a, b seen) int { return a.stream - b.stream })
 	return out, peak, a.Stats.Packets
 }
 
