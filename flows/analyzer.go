@@ -47,11 +47,11 @@ type Options struct {
 	HandshakeBudget int64
 }
 
-// Caps on the frames kept with KeepPackets.
-const (
-	maxKeptPerConn = 4 << 20
-	maxKeptTotal   = 256 << 20
-)
+// Caps on the frames kept with KeepPackets, per connection and for all
+// (a variable for tests); a connection over them has Result.PacketsCut.
+const maxKeptPerConn = 4 << 20
+
+var maxKeptTotal = 64 << 20
 
 // DefaultOptions are the command line's defaults.
 var DefaultOptions = Options{StallTimeout: 2 * time.Second, IdleTimeout: 5 * time.Minute, MaxConnections: 80_000, MaxHandshakes: 25_000, HandshakeBudget: 64 << 20}

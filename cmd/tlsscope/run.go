@@ -11,6 +11,7 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -122,7 +123,8 @@ type session struct {
 	status     int // exitOK or exitProblem
 	handshakes int
 	warnings   []error
-	unreadable []error // inputs from which not one packet could be read
+	unreadable []error      // inputs from which not one packet could be read
+	cutConns   atomic.Int64 // connections written to --write-failed without all their packets
 
 	mu  sync.Mutex
 	err error // the first write error: it ends the run
@@ -274,6 +276,9 @@ func (s *session) limitNotes() []string {
 	if n := s.a.Stats.JudgedEarly; n > 0 {
 		out = append(out, fmt.Sprintf("%d connections judged early on what was seen: connection table full (--max-connections %d, --max-handshakes %d)", n, s.cfg.maxConnections, s.cfg.maxHandshakes))
 	}
+	if n := s.cutConns.Load(); n > 0 {
+		out = append(out, fmt.Sprintf("%d connections written to %s without all their packets: at most 4 MiB of each and 64 MiB in all are kept until a verdict", n, s.cfg.writeFailed))
+	}
 	if n := s.a.BudgetExceeded(); n > 0 {
 		out = append(out, fmt.Sprintf("%d connections decoded no further: the %d MiB for buffered handshake bytes was spent (--handshake-budget)", n, s.cfg.handshakeBudget))
 	}
@@ -319,6 +324,9 @@ func (s *session) take(r *flows.Result) {
 	// A failed handshake's packets are written when it is decided; a
 	// stall's when its connection ends (its final update), once.
 	if s.failedPkts != nil && !r.Outcome.Good() && !(r.Open && r.Outcome == flows.Stalled) {
+		if r.PacketsCut {
+			s.cutConns.Add(1)
+		}
 		for _, p := range r.Packets {
 			if err := s.failedPkts.Write(p); err != nil {
 				s.fail(err)
