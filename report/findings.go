@@ -45,7 +45,10 @@ func findings(r *flows.Result, c *Connection) []Finding {
 	switch r.Outcome {
 	case flows.Stalled:
 		s := r.Stall
-		msg := "The " + s.Waiting.String() + " stopped sending TLS for " + seconds(s.Silent) + " while it owed " + s.Next.String() + "; the handshake never finished."
+		var msg string
+		if !s.Next.SYNACK {
+			msg = "The " + s.Waiting.String() + " stopped sending TLS for " + seconds(s.Silent) + " while it owed " + s.Next.String() + "; the handshake never finished."
+		}
 		switch {
 		case s.Next.SYNACK:
 			msg = "The server never answered the client's SYN (" + seconds(s.Silent) + "): a firewall dropping the connection, or no route."

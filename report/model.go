@@ -44,10 +44,10 @@ type Connection struct {
 	Messages             []Message      `json:"messages,omitempty"`
 	Findings             []Finding      `json:"findings,omitempty"`
 
-	result  *flows.Result
-	ladder  []string // the ladder, kept by Summarize
-	filter  string   // the Wireshark display filter, by transport
-	tcpOnly bool     // a TCP attempt that never reached TLS
+	result    *flows.Result
+	ladder    []string        // the ladder, kept by Summarize
+	transport flows.Transport // for the Wireshark display filter
+	tcpOnly   bool            // a TCP attempt that never reached TLS
 }
 
 type ClientHello struct {
@@ -242,7 +242,7 @@ func Build(r *flows.Result) *Connection {
 		Stream: r.Stream, Client: addr(r.Client), Server: addr(r.Server),
 		Start: r.Start.UTC().Format(time.RFC3339Nano), DurationMS: ms(r.End.Sub(r.Start)),
 		Outcome: string(r.Outcome), Resumption: r.Resumption, EndedBy: r.EndedBy.String(), result: r,
-		Open: r.Open, Update: r.Update, filter: r.DisplayFilter(), tcpOnly: r.TCPOnly(),
+		Open: r.Open, Update: r.Update, transport: r.Transport, tcpOnly: r.TCPOnly(),
 	}
 	if r.ClosedBy != nil {
 		c.ClosedBy = r.ClosedBy.String()

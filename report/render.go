@@ -160,10 +160,7 @@ func Ladder(c *Connection) []string {
 
 // DisplayFilter is the Wireshark display filter that shows the connection.
 func DisplayFilter(c *Connection) string {
-	if c.filter != "" {
-		return c.filter
-	}
-	return fmt.Sprintf("tcp.stream eq %d", c.Stream)
+	return c.transport.String() + ".stream eq " + strconv.Itoa(c.Stream)
 }
 
 func writeDetail(w io.Writer, c *Connection, indent string) {
