@@ -19,7 +19,7 @@ import (
 // to hand packets to another goroutine.
 type pcapFile struct {
 	r       io.Reader
-	big     bool // big-endian headers
+	endian       // the byte order of the headers
 	nanos   bool // nanosecond timestamps
 	snaplen uint32
 	link    layers.LinkType
@@ -29,11 +29,8 @@ type pcapFile struct {
 	// empty counts records of no bytes (skipped), run the ones in a row:
 	// a long run is damage, not traffic.
 	empty, run int64
-	offset     int64 // file offset of b.Buf[0]
-	// one buffer for Next, the packet-at-a-time interface
-	single    Batch
-	singleAt  int
-	singleEnd bool
+	offset     int64    // file offset of b.Buf[0]
+	one        oneByOne // for Next, the packet-at-a-time interface
 }
 
 // pcapHeaderLen and pcapRecordLen are the sizes of the file header and of
@@ -77,20 +74,6 @@ func newPcapFile(r io.Reader) (*pcapFile, error) {
 	// The upper bits of the link type field carry FCS flags (pcap-linktype(7)).
 	p.link = layers.LinkType(p.u32(h[20:24]) & 0x0fffffff)
 	return p, nil
-}
-
-func (p *pcapFile) u16(b []byte) uint16 {
-	if p.big {
-		return binary.BigEndian.Uint16(b)
-	}
-	return binary.LittleEndian.Uint16(b)
-}
-
-func (p *pcapFile) u32(b []byte) uint32 {
-	if p.big {
-		return binary.BigEndian.Uint32(b)
-	}
-	return binary.LittleEndian.Uint32(b)
 }
 
 // maxCapture is the longest record taken: the snap length, or 256 KiB for
@@ -216,20 +199,7 @@ func (p *pcapFile) parse(b *Batch) (int, error) {
 }
 
 // Next returns one packet at a time, from batches of its own.
-func (p *pcapFile) Next() (Packet, error) {
-	for p.singleAt >= len(p.single.Packets) {
-		if p.single.Buf == nil {
-			p.single.Buf = make([]byte, 0, 256<<10)
-		}
-		if err := p.fill(&p.single); err != nil {
-			return Packet{}, err
-		}
-		p.singleAt = 0
-	}
-	pk := p.single.Packets[p.singleAt]
-	p.singleAt++
-	return pk, nil
-}
+func (p *pcapFile) Next() (Packet, error) { return p.one.next(p) }
 
 // Empty counts the records of no bytes skipped.
 func (p *pcapFile) Empty() int64 { return p.empty }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
 	"io"
 	"os"
 	"path/filepath"
@@ -68,7 +70,7 @@ func readWithPcapgo(t *testing.T, b []byte) ([]readPacket, error) {
 			continue
 		}
 		run = 0
-		out = append(out, readPacket{data: data, ts: ci.Timestamp.String(), ci: strconv.Itoa(ci.CaptureLength) + "/" + strconv.Itoa(ci.Length), link: uint32(r.LinkType()) & 0x0fffffff})
+		out = append(out, seen(data, ci, r.LinkType()))
 	}
 }
 
@@ -79,13 +81,17 @@ func readWithFill(b []byte, bufSize int) ([]readPacket, error) {
 	if err != nil {
 		return nil, err
 	}
+	return drain(p, bufSize)
+}
+
+// drain reads a file through batches of bufSize bytes to its end.
+func drain(f filler, bufSize int) ([]readPacket, error) {
 	var out []readPacket
 	bt := &Batch{Buf: make([]byte, 0, bufSize)}
 	for {
-		err := p.fill(bt)
-		for _, f := range bt.Packets {
-			ci := f.CI
-			out = append(out, readPacket{data: append([]byte(nil), f.Data...), ts: ci.Timestamp.String(), ci: strconv.Itoa(ci.CaptureLength) + "/" + strconv.Itoa(ci.Length), link: uint32(f.Link)})
+		err := f.fill(bt)
+		for _, pk := range bt.Packets {
+			out = append(out, seen(pk.Data, pk.CI, pk.Link))
 		}
 		if err == io.EOF {
 			return out, nil
@@ -94,6 +100,13 @@ func readWithFill(b []byte, bufSize int) ([]readPacket, error) {
 			return out, err
 		}
 	}
+}
+
+// seen is a packet as the readers are compared on: a copy of its bytes,
+// its timestamp, its lengths and its link type.
+func seen(data []byte, ci gopacket.CaptureInfo, link layers.LinkType) readPacket {
+	return readPacket{data: append([]byte(nil), data...), ts: ci.Timestamp.String(),
+		ci: strconv.Itoa(ci.CaptureLength) + "/" + strconv.Itoa(ci.Length), link: uint32(link)}
 }
 
 func samePackets(t *testing.T, name string, want, got []readPacket, wantErr, gotErr error, times bool) {

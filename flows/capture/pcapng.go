@@ -32,7 +32,7 @@ import (
 // as it is, as pcapgo takes it.
 type pcapngFile struct {
 	r        io.Reader
-	big      bool // big-endian section
+	endian        // the byte order of the section
 	skipping bool // in a section of an unknown major version
 	ifaces   []ngInterface
 	base     int64  // file offset of the first byte of the buffer parsed
@@ -52,9 +52,7 @@ type pcapngFile struct {
 	secretsLen     int // bytes of secrets kept
 	secretsDropped int // Decryption Secrets Blocks over maxSecrets
 
-	// one buffer for Next, the packet-at-a-time interface
-	single   Batch
-	singleAt int
+	one oneByOne // for Next, the packet-at-a-time interface
 }
 
 // Secret is the content of one pcapng Decryption Secrets Block, such as a
@@ -138,27 +136,6 @@ func newPcapngFile(r io.Reader) (*pcapngFile, error) {
 	}
 	p.base = int64(n)
 	return p, nil
-}
-
-func (p *pcapngFile) u16(b []byte) uint16 {
-	if p.big {
-		return binary.BigEndian.Uint16(b)
-	}
-	return binary.LittleEndian.Uint16(b)
-}
-
-func (p *pcapngFile) u32(b []byte) uint32 {
-	if p.big {
-		return binary.BigEndian.Uint32(b)
-	}
-	return binary.LittleEndian.Uint32(b)
-}
-
-func (p *pcapngFile) u64(b []byte) uint64 {
-	if p.big {
-		return binary.BigEndian.Uint64(b)
-	}
-	return binary.LittleEndian.Uint64(b)
 }
 
 // byteOrder sets the byte order from the section header starting h.
@@ -553,17 +530,4 @@ func (p *pcapngFile) SecretsDropped() int {
 }
 
 // Next returns one packet at a time, from batches of its own.
-func (p *pcapngFile) Next() (Packet, error) {
-	for p.singleAt >= len(p.single.Packets) {
-		if p.single.Buf == nil {
-			p.single.Buf = make([]byte, 0, 256<<10)
-		}
-		if err := p.fill(&p.single); err != nil {
-			return Packet{}, err
-		}
-		p.singleAt = 0
-	}
-	pk := p.single.Packets[p.singleAt]
-	p.singleAt++
-	return pk, nil
-}
+func (p *pcapngFile) Next() (Packet, error) { return p.one.next(p) }

@@ -80,7 +80,7 @@ func readWithNgReader(b []byte) ([]refPacket, error) {
 		link := ci.AncillaryData[0].(layers.LinkType)
 		iface, _ := r.Interface(ci.InterfaceIndex)
 		out = append(out, refPacket{
-			readPacket: readPacket{data: data, ts: ci.Timestamp.String(), ci: strconv.Itoa(ci.CaptureLength) + "/" + strconv.Itoa(ci.Length), link: uint32(link)},
+			readPacket: seen(data, ci, link),
 			exactTime:  !iface.TimestampResolution.Binary() || iface.TimestampResolution.Exponent() == 0,
 		})
 	}
@@ -93,21 +93,7 @@ func readNgWithFill(b []byte, bufSize int) ([]readPacket, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []readPacket
-	bt := &Batch{Buf: make([]byte, 0, bufSize)}
-	for {
-		err := p.fill(bt)
-		for _, f := range bt.Packets {
-			ci := f.CI
-			out = append(out, readPacket{data: append([]byte(nil), f.Data...), ts: ci.Timestamp.String(), ci: strconv.Itoa(ci.CaptureLength) + "/" + strconv.Itoa(ci.Length), link: uint32(f.Link)})
-		}
-		if err == io.EOF {
-			return out, nil
-		}
-		if err != nil {
-			return out, err
-		}
-	}
+	return drain(p, bufSize)
 }
 
 // readNgWithNext reads through the Source interface, one packet at a time.
@@ -125,8 +111,7 @@ func readNgWithNext(b []byte) ([]readPacket, error) {
 		if err != nil {
 			return out, err
 		}
-		ci := f.CI
-		out = append(out, readPacket{data: append([]byte(nil), f.Data...), ts: ci.Timestamp.String(), ci: strconv.Itoa(ci.CaptureLength) + "/" + strconv.Itoa(ci.Length), link: uint32(f.Link)})
+		out = append(out, seen(f.Data, f.CI, f.Link))
 	}
 }
 
