@@ -19,10 +19,13 @@ import (
 	"container/heap"
 	"crypto/tls"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 )
@@ -845,4 +848,37 @@ func writeGarbage(w io.Writer, t *HostileTruth, n int64) error {
 	}
 	t.Warn = true
 	return nil
+}
+
+// WriteHostileFile writes one case into dir under its file name, through a
+// temporary name so that a killed run leaves no half file, with its truth
+// beside it as FILE.truth.json.
+func WriteHostileFile(dir, name string, scale float64) (HostileTruth, error) {
+	var file string
+	for _, c := range HostileCases() {
+		if c.Name == name {
+			file = c.File
+		}
+	}
+	if file == "" {
+		return HostileTruth{}, fmt.Errorf("no hostile case %q", name)
+	}
+	path := filepath.Join(dir, file)
+	f, err := os.Create(path + ".tmp")
+	if err != nil {
+		return HostileTruth{}, err
+	}
+	t, err := WriteHostile(f, name, scale)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(path+".tmp", path)
+	}
+	if err != nil {
+		os.Remove(path + ".tmp")
+		return t, err
+	}
+	data, _ := json.MarshalIndent(t, "", " ")
+	return t, os.WriteFile(path+".truth.json", append(data, '\n'), 0o644)
 }

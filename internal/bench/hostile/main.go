@@ -62,7 +62,7 @@ func main() {
 	if *gen != "" {
 		// Generation runs in a child process: this process stays small,
 		// since a child's peak RSS on Linux starts from its parent's.
-		if _, err := write(*dir, *gen, *scale); err != nil {
+		if _, err := capgen.WriteHostileFile(*dir, *gen, *scale); err != nil {
 			fail(err)
 		}
 		return
@@ -238,35 +238,6 @@ func ensure(path, name, dir string, scale float64) (capgen.HostileTruth, error) 
 	}
 	fmt.Fprintf(os.Stderr, "bench-hostile: %s: %.1f MB in %.1f s\n", path, float64(t.Bytes)/1e6, time.Since(start).Seconds())
 	return t, nil
-}
-
-// write writes one case and its truth beside it (under a temporary name
-// first: an interrupted run leaves no half capture).
-func write(dir, name string, scale float64) (capgen.HostileTruth, error) {
-	var file string
-	for _, c := range capgen.HostileCases() {
-		if c.Name == name {
-			file = c.File
-		}
-	}
-	path := filepath.Join(dir, file)
-	f, err := os.Create(path + ".tmp")
-	if err != nil {
-		return capgen.HostileTruth{}, err
-	}
-	t, err := capgen.WriteHostile(f, name, scale)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(path+".tmp", path)
-	}
-	if err != nil {
-		os.Remove(path + ".tmp")
-		return t, err
-	}
-	data, _ := json.MarshalIndent(t, "", " ")
-	return t, os.WriteFile(path+".truth.json", append(data, '\n'), 0o644)
 }
 
 // headWriter keeps the first bytes written to it.

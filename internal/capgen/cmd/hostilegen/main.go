@@ -7,7 +7,6 @@
 package main
 
 import (
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -43,41 +42,15 @@ func main() {
 	}
 }
 
-// Write writes one case and its truth file into dir.
+// Write writes one case and its truth file into dir, and says how long it
+// took.
 func Write(dir, name string, scale float64) (capgen.HostileTruth, error) {
-	var file string
-	for _, c := range capgen.HostileCases() {
-		if c.Name == name {
-			file = c.File
-		}
-	}
-	if file == "" {
-		return capgen.HostileTruth{}, fmt.Errorf("no case %q (cases: %s)", name, names())
-	}
-	path := filepath.Join(dir, file)
 	start := time.Now()
-	// Written under a temporary name: a killed run leaves no half file
-	// under the real one.
-	f, err := os.Create(path + ".tmp")
+	t, err := capgen.WriteHostileFile(dir, name, scale)
 	if err != nil {
-		return capgen.HostileTruth{}, err
+		return t, fmt.Errorf("%v (cases: %s)", err, names())
 	}
-	t, err := capgen.WriteHostile(f, name, scale)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(path+".tmp", path)
-	}
-	if err != nil {
-		os.Remove(path + ".tmp")
-		return t, err
-	}
-	data, _ := json.MarshalIndent(t, "", " ")
-	if err := os.WriteFile(path+".truth.json", append(data, '\n'), 0o644); err != nil {
-		return t, err
-	}
-	fmt.Fprintf(os.Stderr, "hostilegen: %s written in %.1f s\n", path, time.Since(start).Seconds())
+	fmt.Fprintf(os.Stderr, "hostilegen: %s written in %.1f s\n", filepath.Join(dir, t.File), time.Since(start).Seconds())
 	return t, nil
 }
 
