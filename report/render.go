@@ -49,28 +49,6 @@ func row(c *Connection) []string {
 	return []string{strconv.Itoa(c.Stream), c.Client, c.Server, sni, c.Version, suite, alpn, certCell(c), Safe(c.Verdict)}
 }
 
-// Summary counts outcomes.
-func Summary(conns []*Connection) string {
-	counts := map[string]int{}
-	for _, c := range conns {
-		counts[c.Outcome]++
-	}
-	var parts []string
-	for _, o := range flows.Outcomes {
-		if n := counts[string(o)]; n > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", n, o))
-		}
-	}
-	if len(parts) == 0 {
-		return "0 TLS connections"
-	}
-	noun := "connections"
-	if len(conns) == 1 {
-		noun = "connection"
-	}
-	return fmt.Sprintf("%d TLS %s: %s", len(conns), noun, strings.Join(parts, ", "))
-}
-
 const (
 	ansiRed    = "\x1b[31m"
 	ansiYellow = "\x1b[33m"
