@@ -73,11 +73,3 @@ func (c *Conn) account(d Dir) {
 	c.charged = c.held()
 	c.budget.used += c.charged
 }
-
-// pending is the length a partial message's header announces, or 0.
-func (r *MessageReader) pending() int {
-	if len(r.buf) < 4 {
-		return 0
-	}
-	return 4 + (int(r.buf[1])<<16 | int(r.buf[2])<<8 | int(r.buf[3]))
-}

@@ -66,10 +66,18 @@ func (r *MessageReader) Compact() {
 		return
 	}
 	room := len(r.buf)
-	if len(r.buf) >= 4 {
-		room = min(4+(int(r.buf[1])<<16|int(r.buf[2])<<8|int(r.buf[3])), 4*len(r.buf))
+	if n := r.pending(); n > 0 {
+		room = min(n, 4*len(r.buf))
 	}
 	r.buf = append(make([]byte, 0, room), r.buf...)
+}
+
+// pending is the length a partial message's header announces, or 0.
+func (r *MessageReader) pending() int {
+	if len(r.buf) < 4 {
+		return 0
+	}
+	return 4 + (int(r.buf[1])<<16 | int(r.buf[2])<<8 | int(r.buf[3]))
 }
 
 // InProgress is the message whose start came and whose end has not: its
