@@ -16,18 +16,13 @@ func BenchmarkAnalyzer(b *testing.B) {
 	if _, err := capgen.WriteLoad(&buf, capgen.LoadOptions{Bytes: 20 << 20}); err != nil {
 		b.Fatal(err)
 	}
-	var pkts []capture.Packet
 	src, err := capture.OpenReader("load", bytes.NewReader(buf.Bytes()))
 	if err != nil {
 		b.Fatal(err)
 	}
-	for {
-		p, err := src.Next()
-		if err != nil {
-			break
-		}
-		p.Data = append([]byte(nil), p.Data...)
-		pkts = append(pkts, p)
+	pkts, err := capture.ReadAll(src)
+	if err != nil {
+		b.Fatal(err)
 	}
 	b.SetBytes(int64(buf.Len()))
 	b.ReportAllocs()

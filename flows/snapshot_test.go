@@ -2,7 +2,6 @@ package flows_test
 
 import (
 	"encoding/json"
-	"io"
 	"path/filepath"
 	"testing"
 	"time"
@@ -24,17 +23,9 @@ func TestLiveResultsAreSnapshots(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	var pkts []capture.Packet
-	for {
-		p, err := src.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		p.Data = append([]byte(nil), p.Data...)
-		pkts = append(pkts, p)
+	pkts, err := capture.ReadAll(src)
+	if err != nil {
+		t.Fatal(err)
 	}
 	const afterClientHello = 5 // SYN, SYN-ACK, ACK and the ClientHello in two segments
 	const hold = 3 * time.Second

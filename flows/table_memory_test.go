@@ -2,7 +2,6 @@ package flows
 
 import (
 	"bytes"
-	"io"
 	"runtime"
 	"testing"
 
@@ -25,17 +24,9 @@ func TestBytesPerQuietConnection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var pkts []capture.Packet
-	for {
-		p, err := src.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		p.Data = append([]byte(nil), p.Data...)
-		pkts = append(pkts, p)
+	pkts, err := capture.ReadAll(src)
+	if err != nil {
+		t.Fatal(err)
 	}
 	// Judge nothing before the end: every SYN stays in the table.
 	a := NewAnalyzer(Options{IdleTimeout: 1 << 62, MaxConnections: 1 << 30})

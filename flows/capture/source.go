@@ -383,3 +383,20 @@ func (m *Merge) Skipped() []string {
 	}
 	return out
 }
+
+// ReadAll reads a source to its end and returns its packets, each with a
+// copy of its bytes (a zero-copy read is valid only until the next).
+func ReadAll(src Source) ([]Packet, error) {
+	var out []Packet
+	for {
+		p, err := src.Next()
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return out, err
+		}
+		p.Data = append([]byte(nil), p.Data...)
+		out = append(out, p)
+	}
+}
