@@ -553,8 +553,6 @@ func (a *Analyzer) Tick(now time.Time) {
 	}
 }
 
-func (c *conn) isSYNStart() bool { return c.synSeen[0] || c.synSeen[1] }
-
 func (a *Analyzer) noteTLSPort(c *conn) {
 	if c.tls != nil && c.tls.ServerHelloSeen() {
 		a.tlsPorts[c.ep[1-c.tls.ClientDir()].Port()] = true

@@ -466,9 +466,8 @@ func (p *pcapWriter) packet(at time.Duration, data []byte, caplen int) error {
 // pcapngWriter writes one section with one Ethernet interface
 // (microsecond stamps, snaplen 0: no limit).
 type pcapngWriter struct {
-	w       io.Writer
-	pending int // bytes of padding and trailer owed by a block written by the caller
-	tail    []byte
+	w    io.Writer
+	tail []byte
 }
 
 func newPcapngWriter(w io.Writer) (*pcapngWriter, error) {
