@@ -105,13 +105,19 @@ func (d *digest) keepWorst() {
 // rank orders connections from the worst: broken, then unsure, then by
 // their worst finding.
 func rank(c *Connection) int {
-	r := map[flows.Tone]int{flows.ToneBad: 30, flows.ToneUnsure: 20, flows.ToneGood: 10}[flows.Outcome(c.Outcome).Tone()]
 	worst := 0
 	for _, f := range c.Findings {
-		worst = max(worst, map[Severity]int{SevError: 3, SevWarning: 2, SevInfo: 1}[f.Severity])
+		worst = max(worst, severityRank[f.Severity])
 	}
-	return r + worst
+	return toneRank[flows.Outcome(c.Outcome).Tone()] + worst
 }
+
+// The ranks of outcomes' colour classes and of findings' severities, built
+// once: rank runs in every sort of the kept rows.
+var (
+	toneRank     = map[flows.Tone]int{flows.ToneBad: 30, flows.ToneUnsure: 20, flows.ToneGood: 10}
+	severityRank = map[Severity]int{SevError: 3, SevWarning: 2, SevInfo: 1}
+)
 
 // shown is the rows to print, in stream order.
 func (d *digest) shown() []*Connection {
