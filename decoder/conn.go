@@ -26,6 +26,9 @@ type Conn struct {
 	// (rolesKnown), else decided once by the first hello.
 	clientDir  Dir
 	rolesKnown bool
+	// lost: bytes of this Dir never reached the peer (Lost); what comes
+	// after is listed but moves the handshake no further.
+	lost [2]bool
 }
 
 // NewConn starts a connection. rolesKnown says the caller saw the SYN and
@@ -124,19 +127,40 @@ func (c *Conn) Feed(d Dir, data []byte, t time.Time) {
 }
 
 // Gap tells the decoder that n bytes from direction d are missing from the
-// capture.
+// capture, though the peer received them.
 func (c *Conn) Gap(d Dir, n int, t time.Time) {
+	c.skip(d, n)
+	c.m.problem(c.role(d), t, ProblemCaptureGap, fmt.Sprintf("capture gap: %d bytes missing", n))
+	c.account(d)
+}
+
+// Lost tells the decoder that n bytes from direction d never reached the
+// peer (lost in the network: the peer never acknowledged them), and will
+// not: the records found after them are listed, but the peer never saw
+// them, so they do not move the handshake on.
+func (c *Conn) Lost(d Dir, n int, t time.Time) {
+	c.skip(d, n)
+	c.lost[d] = true
+	side := c.role(d)
+	c.m.HS.Lost[side] += int64(n)
+	c.m.observed = true // what was lost was the start of something
+	c.account(d)
+}
+
+func (c *Conn) skip(d Dir, n int) {
 	l := &c.rl[d]
 	l.gaps += int64(n)
 	l.offset += int64(len(l.buf)) + int64(n)
 	l.buf = nil
 	c.hr[d].Release()
-	if l.mode == frameRecords || l.mode == frameSSLv2 {
+	if l.mode != frameDead {
 		l.mode = frameResync
 	}
-	c.m.problem(c.role(d), t, ProblemCaptureGap, fmt.Sprintf("capture gap: %d bytes missing", n))
-	c.account(d)
 }
+
+// Closed tells the decoder that direction d sent its last byte at t (FIN
+// or RST): an alert-sized record just before proves an alert.
+func (c *Conn) Closed(d Dir, t time.Time) { c.m.Closed(c.role(d), t) }
 
 // Release drops the bytes buffered for records and messages not yet
 // complete: the caller feeds no more (the verdict is in).
@@ -167,6 +191,10 @@ func (c *Conn) Snapshot() *Handshake {
 func (c *Conn) record(d Dir, rec record, t time.Time) {
 	side := c.role(d)
 	at := Pos{Time: t, Offset: rec.offset, End: rec.end}
+	if c.lost[d] {
+		c.m.undelivered(side, rec.typ, rec.body, c.prot[d].protected(), at)
+		return
+	}
 	p := &c.prot[d]
 	typ, body := rec.typ, rec.body
 	if typ == recordChangeCipherSpec {

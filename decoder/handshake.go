@@ -40,6 +40,9 @@ type Message struct {
 	// handshake, the server's TLS 1.3 flight (EncryptedExtensions to
 	// Finished), read without keys.
 	Flight bool
+	// Undelivered: sent after bytes its peer never received, so never
+	// delivered to it (TCP delivers in order): listed, not judged.
+	Undelivered bool
 	Offset int64 // stream offset of the record that carried its first byte
 	End    int64 // stream offset just past its last record
 	Note   string
@@ -70,8 +73,12 @@ type Handshake struct {
 	Problems             []Problem
 	// Preamble counts plaintext bytes before TLS per side (STARTTLS, CONNECT).
 	Preamble [2]int64
-	// Gaps counts bytes missing from the capture per side.
-	Gaps [2]int64
+	// Gaps counts bytes missing from the capture per side, Lost those of
+	// them lost in the network (never acknowledged by the peer).
+	Gaps, Lost [2]int64
+	// NotTLSAnswer is the start of what the server sent after the
+	// ClientHello when it was not TLS (an HTTP error page, a banner).
+	NotTLSAnswer []byte
 	// Bytes counts TLS record bytes per side.
 	Bytes [2]int64
 	// Midstream: the capture began after the connection had started.

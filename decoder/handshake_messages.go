@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"time"
 
 	"golang.org/x/crypto/cryptobyte"
 )
@@ -582,6 +583,15 @@ type Alert struct {
 	// Probable: an encrypted record that by its size and place is
 	// most likely an alert (TLS 1.3 hides the content type).
 	Probable bool
+	// Time is when it was sent.
+	Time time.Time
+	// AfterData: sent after its side's application data, so most likely
+	// close_notify, closing the connection rather than refusing the
+	// handshake (encrypted alerts hide which).
+	AfterData bool
+	// Reaction: sent after the peer had closed the connection: an answer
+	// to that, not the cause of the end.
+	Reaction bool
 }
 
 // Fatal reports whether the alert ends the connection.

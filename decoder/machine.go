@@ -24,9 +24,9 @@ type Machine struct {
 	anyHello   bool
 	observed   bool
 	completeAt time.Time
-	// tentative: an encrypted record of alert size ended the TLS 1.3
-	// handshake; more data from that side would prove it was not an alert.
-	tentative *Alert
+	// tentative: an encrypted record of alert size that proves an alert
+	// if its side closes next (opaque.go).
+	tentative *tentativeAlert
 	// records is told of each side's new epoch: the record layer's
 	// protection follows them (nil without a record layer).
 	records epochFollower
@@ -42,6 +42,13 @@ type sideState struct {
 	lastTLS  time.Time
 	firstEnc time.Time // first protected TLS 1.3 record
 	seen     uint64    // bit per handshake type sent
+	// flightLen: bytes of the server's TLS 1.3 flight read without keys;
+	// postHS: protected records sent after its part of the handshake.
+	flightLen, postHS int
+	closed            time.Time // its FIN, RST or CONNECTION_CLOSE
+	flightRead        bool      // its protected handshake messages were read (keys)
+	undelivered       int       // records after bytes lost in the network
+	certFlight        bool      // TLS 1.3 client flight began with a Certificate (read without keys)
 }
 
 // epochFollower is what follows the machine's epochs (the record layer).
@@ -64,12 +71,15 @@ func (m *Machine) problem(side Side, t time.Time, kind ProblemKind, msg string) 
 	}
 }
 
-func (m *Machine) addMessage(msg Message) {
+// addMessage appends to the ladder and returns the entry's index, or -1
+// when the ladder is full.
+func (m *Machine) addMessage(msg Message) int {
 	if len(m.HS.Messages) >= maxMessages {
 		m.HS.MessagesDropped++
-		return
+		return -1
 	}
 	m.HS.Messages = append(m.HS.Messages, msg)
+	return len(m.HS.Messages) - 1
 }
 
 func (m *Machine) mark(side Side, typ uint8) {
@@ -110,7 +120,7 @@ func (m *Machine) relabel() {
 		m.HS.Problems[i].From = m.HS.Problems[i].From.Other()
 	}
 	if m.tentative != nil {
-		m.tentative.From = m.tentative.From.Other()
+		m.tentative.alert.From = m.tentative.alert.From.Other()
 	}
 }
 
@@ -146,7 +156,7 @@ func (m *Machine) AlertRecord(side Side, e Epoch, body []byte, at Pos) {
 		return
 	}
 	for i := 0; i+2 <= len(body); i += 2 {
-		a := Alert{From: side, Level: body[i], Description: body[i+1]}
+		a := Alert{From: side, Level: body[i], Description: body[i+1], Time: at.Time, Reaction: m.peerClosed(side, at.Time)}
 		m.HS.Alerts = append(m.HS.Alerts, a)
 		m.addMessage(Message{Time: at.Time, From: side, Type: MsgAlert, Length: 2, Offset: at.Offset, End: at.End,
 			Note: a.LevelName() + " " + a.DescriptionName()})
@@ -155,8 +165,21 @@ func (m *Machine) AlertRecord(side Side, e Epoch, body []byte, at Pos) {
 
 // encryptedAlert: an alert record whose content is hidden.
 func (m *Machine) encryptedAlert(side Side, n int, at Pos) {
-	m.HS.Alerts = append(m.HS.Alerts, Alert{From: side, Encrypted: true})
-	m.addMessage(Message{Time: at.Time, From: side, Type: MsgAlert, Length: n, Encrypted: true, Offset: at.Offset, End: at.End})
+	s := &m.sides[side]
+	a := Alert{From: side, Encrypted: true, Time: at.Time, Reaction: m.peerClosed(side, at.Time),
+		AfterData: s.appData > 0 || s.postHS > 0 || !m.completeAt.IsZero()}
+	m.HS.Alerts = append(m.HS.Alerts, a)
+	msg := Message{Time: at.Time, From: side, Type: MsgAlert, Length: n, Encrypted: true, Offset: at.Offset, End: at.End}
+	if a.AfterData {
+		msg.Note = "probably close_notify"
+	}
+	m.addMessage(msg)
+}
+
+// peerClosed reports whether side's peer had closed before t.
+func (m *Machine) peerClosed(side Side, t time.Time) bool {
+	c := m.sides[side.Other()].closed
+	return !c.IsZero() && !t.Before(c)
 }
 
 // plainAlerts reports whether an alert record reads as plaintext alerts:
@@ -172,6 +195,30 @@ func plainAlerts(body []byte) bool {
 		}
 	}
 	return true
+}
+
+// undelivered lists a record its peer never received: it came after
+// bytes lost in the network (Conn.Lost).
+func (m *Machine) undelivered(side Side, typ uint8, body []byte, protected bool, at Pos) {
+	s := &m.sides[side]
+	if s.undelivered++; s.undelivered > 4 {
+		return
+	}
+	t := MsgEncryptedRecord
+	switch {
+	case typ == recordHandshake && !protected && len(body) > 0 && handshakeTypeNames[body[0]] != "":
+		t = MsgType(body[0]) // its first message, if the record starts one
+	case typ == recordHandshake:
+		t = MsgEncryptedHandshake
+	case typ == recordChangeCipherSpec:
+		t = MsgChangeCipherSpec
+	case typ == recordAlert:
+		t = MsgAlert
+	case typ == recordApplicationData:
+		t = MsgApplicationData
+	}
+	m.addMessage(Message{Time: at.Time, From: side, Type: t, Length: len(body), Encrypted: protected, Undelivered: true,
+		Offset: at.Offset, End: at.End, Note: "never received by the " + side.Other().String() + " (after bytes lost in the network)"})
 }
 
 // Heartbeat: a heartbeat record (RFC 6520).
@@ -196,8 +243,11 @@ func (m *Machine) Message(side Side, e Epoch, msg []byte, at Pos) {
 	if typ == typeClientHello || typ == typeServerHello {
 		m.anyHello = true
 	}
-	if e != EpochPlaintext && m.sides[side].firstEnc.IsZero() {
-		m.sides[side].firstEnc = t
+	if e != EpochPlaintext {
+		if m.sides[side].firstEnc.IsZero() {
+			m.sides[side].firstEnc = t
+		}
+		m.sides[side].flightRead = true
 	}
 	ladder := Message{Time: t, From: side, Type: MsgType(typ), Length: len(msg) - 4, Offset: at.Offset, End: at.End}
 	bad := func() {

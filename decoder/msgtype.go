@@ -44,12 +44,15 @@ const (
 	MsgClientMasterKey
 	MsgServerVerify
 	MsgSSLv2Error
+	// MsgEncryptedRecord is a protected record whose content is unknown
+	// and whose place says nothing of it yet.
+	MsgEncryptedRecord
 )
 
 var msgTypeNames = map[MsgType]string{
 	MsgHelloRetryRequest: "HelloRetryRequest", MsgChangeCipherSpec: "ChangeCipherSpec", MsgAlert: "Alert",
 	MsgApplicationData: "ApplicationData", MsgHeartbeat: "Heartbeat", MsgEncryptedHandshake: "EncryptedHandshake",
-	MsgClientMasterKey: "ClientMasterKey", MsgServerVerify: "ServerVerify", MsgSSLv2Error: "Error",
+	MsgClientMasterKey: "ClientMasterKey", MsgServerVerify: "ServerVerify", MsgSSLv2Error: "Error", MsgEncryptedRecord: "EncryptedRecord",
 }
 
 // IsHandshake reports whether t is a handshake message type.

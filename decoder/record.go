@@ -169,6 +169,10 @@ func (c *Conn) detect(dir Dir, t time.Time) bool {
 			l.mode = frameSSLv2
 			return true
 		}
+		if side == Server && c.m.HS.ClientHello != nil && c.m.HS.NotTLSAnswer == nil {
+			// The server's answer to a ClientHello is not TLS.
+			c.m.HS.NotTLSAnswer = bytes.Clone(b[:min(len(b), 64)])
+		}
 		for _, p := range notTLSPrefixes {
 			if side == Server && c.rolesKnown {
 				break // a proxy's "HTTP/1.1 200" may come before TLS
@@ -191,8 +195,20 @@ func (c *Conn) detect(dir Dir, t time.Time) bool {
 		var ok bool
 		switch {
 		case l.mode == frameResync:
-			ok = plausibleRecord(b[i:], "\x14\x15\x16", -1) ||
-				(plausibleRecord(b[i:], "\x17", -1) && nextRecordPlausible(b[i:]))
+			if !plausibleRecord(b[i:], "\x14\x15\x16\x17", -1) {
+				break
+			}
+			// One header alone is weak evidence in the middle of a
+			// certificate or ciphertext: its length must land on another
+			// header, or on the end of the bytes so far.
+			n := int(b[i+3])<<8 | int(b[i+4])
+			if rest := len(b) - i; rest < 5+n || rest < 5+n+5 && rest != 5+n {
+				// Not all here yet: wait for it before judging.
+				l.preamble += int64(i)
+				l.consume(i)
+				return false
+			}
+			ok = nextRecordPlausible(b[i:])
 		case side == Client || !c.rolesKnown:
 			ok = plausibleRecord(b[i:], "\x16", int(typeClientHello)) ||
 				(side == Server && plausibleRecord(b[i:], "\x16", int(typeServerHello)))
@@ -233,10 +249,11 @@ func (c *Conn) detect(dir Dir, t time.Time) bool {
 func nextRecordPlausible(b []byte) bool {
 	n := int(b[3])<<8 | int(b[4])
 	if len(b) < 5+n+5 {
-		return len(b) >= 5+n // the record ends exactly at the buffer's end
+		return len(b) == 5+n // the record ends exactly at the buffer's end
 	}
 	nb := b[5+n:]
-	return nb[0] >= recordChangeCipherSpec && nb[0] <= recordHeartbeat && nb[1] == 3 && nb[2] <= 4
+	m := int(nb[3])<<8 | int(nb[4])
+	return nb[0] >= recordChangeCipherSpec && nb[0] <= recordHeartbeat && nb[1] == 3 && nb[2] <= 4 && m > 0 && m <= maxRecordLength
 }
 
 func quoteStart(b []byte) string {

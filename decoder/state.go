@@ -44,6 +44,8 @@ type State struct {
 	// was in the middle of sending (too large to decode, or cut short).
 	Sending    MsgType
 	SendingLen int
+	// SendingHave is how much of it came.
+	SendingHave int
 	// LastTLS is when each side last sent TLS bytes.
 	LastTLS [2]time.Time
 	// CompleteAt is when the handshake finished.
@@ -59,12 +61,24 @@ func (m *Machine) Decided() bool { return decided(m.State(), m) }
 
 func decided(st State, m *Machine) bool {
 	switch st.Phase {
-	case PhaseComplete, PhaseResumed, PhaseNotTLS:
+	case PhaseComplete, PhaseResumed:
+		// A TLS 1.3 handshake read without keys completes at the client's
+		// Finished, but a server that asked for a client certificate may
+		// still refuse it: then wait for the server's next record.
+		if m.inferred13() && m.sides[Client].certFlight {
+			return m.sides[Server].postHS > 0 && m.tentative == nil
+		}
 		return true
-	case PhaseFailed:
-		return m.tentative == nil
+	case PhaseNotTLS, PhaseFailed:
+		return true
 	}
 	return false
+}
+
+// inferred13 reports a TLS 1.3 handshake whose end was placed without
+// keys.
+func (m *Machine) inferred13() bool {
+	return isTLS13(m.version()) && !m.sides[Server].flightRead
 }
 
 // State returns the handshake's state.
@@ -72,9 +86,42 @@ func (c *Conn) State() State {
 	cl, sv := &c.rl[c.dirOf(Client)], &c.rl[c.dirOf(Server)]
 	st := c.m.state(cl.mode == frameDead && sv.mode != frameRecords && !c.overBudget)
 	if st.Phase == PhaseHandshaking {
-		st.Sending, st.SendingLen = c.hr[c.dirOf(st.Waiting)].InProgress()
+		st.Sending, st.SendingLen, st.SendingHave = c.inProgress(c.dirOf(st.Waiting))
 	}
 	return st
+}
+
+// inProgress is what direction d was in the middle of sending: a message
+// whose start came and whose end has not, else a record; its length and
+// the bytes of it that came.
+func (c *Conn) inProgress(d Dir) (MsgType, int, int) {
+	l := &c.rl[d]
+	partial := 0 // bytes of a record begun in the record layer
+	var n int
+	if l.mode == frameRecords && len(l.buf) >= 5 {
+		n = int(l.buf[3])<<8 | int(l.buf[4])
+		if len(l.buf) < 5+n {
+			partial = len(l.buf) - 5
+		}
+	}
+	if t, total := c.hr[d].InProgress(); total > 0 {
+		return t, total, min(len(c.hr[d].buf)+partial, total)
+	}
+	if partial == 0 {
+		return 0, 0, 0
+	}
+	side := c.role(d)
+	switch typ := l.buf[0]; {
+	case typ == recordHandshake && !c.prot[d].protected() && len(l.buf) > 5:
+		return MsgType(l.buf[5]), n, partial
+	case typ == recordAlert:
+		return MsgAlert, n, partial
+	case typ == recordHandshake, typ == recordApplicationData && isTLS13(c.m.version()) && !c.m.sides[side].finished:
+		return MsgEncryptedHandshake, n, partial
+	case typ == recordApplicationData:
+		return MsgApplicationData, n, partial
+	}
+	return MsgEncryptedRecord, n, partial
 }
 
 // State returns the handshake's state.
@@ -85,17 +132,22 @@ func (m *Machine) State() State { return m.state(false) }
 func (m *Machine) state(notTLS bool) State {
 	cl, sv := &m.sides[Client], &m.sides[Server]
 	st := State{LastTLS: [2]time.Time{cl.lastTLS, sv.lastTLS}, CompleteAt: m.completeAt}
-	// A fatal alert decides, whoever sent it and whenever.
+	// A fatal alert decides, whoever sent it, unless it answered the
+	// peer's close; an encrypted one (TLS 1.2 shows the content type) only
+	// before either side sent application data, for after it one is most
+	// likely close_notify; a probable one (its size and place, TLS 1.3) only
+	// once its side closed after it (Closed).
+	handshakeSeen := m.HS.ClientHello != nil || m.HS.ServerHello != nil
 	for i := range m.HS.Alerts {
 		a := &m.HS.Alerts[i]
-		if a.Fatal() || (a.Encrypted && !a.Probable && m.completeAt.IsZero()) {
+		if a.Reaction {
+			continue
+		}
+		if a.Fatal() || (a.Probable && !a.AfterData) ||
+			(a.Encrypted && !a.Probable && !a.AfterData && handshakeSeen && m.completeAt.IsZero()) {
 			st.Phase, st.Alert = PhaseFailed, a
 			return st
 		}
-	}
-	if m.tentative != nil {
-		st.Phase, st.Alert = PhaseFailed, m.tentative
-		return st
 	}
 	ch, sh := m.HS.ClientHello, m.HS.ServerHello
 	if ch == nil && sh == nil {
@@ -139,6 +191,9 @@ func (m *Machine) state(notTLS bool) State {
 		switch {
 		case sv.firstEnc.IsZero():
 			return owe(Server, MsgEncryptedExtensions)
+		case !sv.finished:
+			// Its flight began with a record too small to end it.
+			return owe(Server, MsgFinished)
 		case !cl.finished:
 			return owe(Client, MsgFinished)
 		}

@@ -389,6 +389,13 @@ func (a *Analyzer) segment(seg *segment, ci gopacket.CaptureInfo) {
 	}
 	if !c.decided {
 		a.reassemble(c, side, seg, ci)
+		if (tcp.FIN || tcp.RST) && c.tls != nil && !c.decided {
+			// After its bytes: an alert-sized record just before proves an alert.
+			c.tls.Closed(decoder.Dir(side), t)
+			if c.tls.Decided() {
+				a.decide(c)
+			}
+		}
 	}
 	a.place(c)
 	if c.closed && c.sawPayload && c.tcp.Side[0].RST.IsZero() && c.tcp.Side[1].RST.IsZero() {
@@ -438,6 +445,13 @@ func (a *Analyzer) reassemble(c *conn, side int, seg *segment, ci gopacket.Captu
 		a.asm.AssembleWithContext(flow, &a.tcp, &a.ctx)
 	}
 	if c.tls != nil && c.tls.Decided() {
+		a.decide(c)
+	}
+}
+
+// decide stops decoding a connection whose verdict is in.
+func (a *Analyzer) decide(c *conn) {
+	{
 		c.decided = true
 		c.tls.Release() // no more bytes go to the decoder
 		a.retire(c)
