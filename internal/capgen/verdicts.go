@@ -180,7 +180,7 @@ func verdictScenarios(p *pki, shopClient, shopServer *tls.Config) []*Scenario {
 		{Name: "tls13-no-alpn.pcap", Doc: "TLS 1.3 full handshake without ALPN or SNI: the server's EncryptedExtensions is its own 23-byte record; complete, with a handshake time", Links: eth,
 			conns:  []connSpec{std(noALPNClient, noALPNServer)},
 			Expect: map[int]string{0: "1,2"}},
-		{Name: "client-gives-up.pcap", Doc: "the server never answers the ClientHello; the client gives up after 0.5 s and closes with a FIN: closed by the client, the server owed the ServerHello", Links: eth,
+		{Name: "client-gives-up.pcap", Doc: "the server never answers the ClientHello; the client gives up after 0.5 s and closes with a FIN: closed by the client, with the stall facts (the server owed ServerHello, silent 0.5 s): the client gave up after 0.5 s waiting for ServerHello", Links: eth,
 			conns:  []connSpec{{client: client(shopClient, false), server: silentServer, timeout: [2]time.Duration{500 * time.Millisecond, 0}}},
 			Expect: map[int]string{0: "1"}},
 		{Name: "one-sided-client-only.pcap", Doc: "only the client->server packets are captured (asymmetric routing): a complete TLS 1.3 connection, then one whose client gives up after 5 s; one_sided_capture, not stalled", Links: eth,
