@@ -58,6 +58,9 @@ type Shaping struct {
 	// SYNUnanswered: the client sends its SYN this many times, with the
 	// retransmission timeout doubling from 1 s, and nothing answers.
 	SYNUnanswered int
+	// OnlyFrom keeps the packets of one side only (OnlyClient,
+	// OnlyServer; 0 keeps both): a capture point that sees one direction.
+	OnlyFrom int
 }
 
 // Packet is one generated frame.

@@ -17,6 +17,7 @@ type connSpec struct {
 	dropAfter      [2]int
 	iface          int
 	link           Link
+	port           uint16 // the server's port; 0 is 443
 }
 
 // Scenario is one capture file.
@@ -151,7 +152,7 @@ func Scenarios() []*Scenario {
 	resume13Client := with(shopClient, func(c *tls.Config) { c.ClientSessionCache = cache13 })
 
 	demoServer := with(shopServer, tls12)
-	return []*Scenario{
+	return append([]*Scenario{
 		{Name: "demo.pcapng", Doc: "a complete TLS 1.3 handshake, one refused with an alert, one whose server never answers", Links: eth, NG: true,
 			conns: []connSpec{
 				std(shopClient, shopServer),
@@ -261,7 +262,7 @@ func Scenarios() []*Scenario {
 		{Name: "alert-tls13-client-rejects-cert.pcap", Doc: "TLS 1.3: the client does not trust the server's issuer and sends an encrypted alert", Links: eth,
 			conns:  []connSpec{std(with(shopClient, func(c *tls.Config) { c.RootCAs = p.otherRoots }), shopServer)},
 			Expect: map[int]string{0: "1,2"}},
-	}
+	}, verdictScenarios(p, shopClient, shopServer)...)
 }
 
 // Build runs a scenario's connections and returns its packets in time order.
@@ -277,6 +278,9 @@ func (s *Scenario) Build() ([]Packet, error) {
 		sm.timeout, sm.dropAfter = cs.timeout, cs.dropAfter
 		evs := sm.run(cs.client, cs.server)
 		ep := endpoints{client: net.IPv4(192, 0, 2, 10), server: net.IPv4(198, 51, 100, 20), cport: base + uint16(7*i), sport: 443}
+		if cs.port != 0 {
+			ep.sport = cs.port
+		}
 		if s.IPv6 {
 			ep.client, ep.server = net.ParseIP("2001:db8::10"), net.ParseIP("2001:db8:1::20")
 		}
@@ -286,7 +290,7 @@ func (s *Scenario) Build() ([]Packet, error) {
 				return nil, err
 			}
 			at := cs.start + seg.at
-			if s.End > 0 && at >= s.End {
+			if s.End > 0 && at >= s.End || !cs.shaping.keeps(seg.from) {
 				continue
 			}
 			pkts = append(pkts, Packet{At: Base.Add(at), Data: data, Interface: cs.iface})
