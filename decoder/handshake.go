@@ -43,9 +43,9 @@ type Message struct {
 	// Undelivered: sent after bytes its peer never received, so never
 	// delivered to it (TCP delivers in order): listed, not judged.
 	Undelivered bool
-	Offset int64 // stream offset of the record that carried its first byte
-	End    int64 // stream offset just past its last record
-	Note   string
+	Offset      int64 // stream offset of the record that carried its first byte
+	End         int64 // stream offset just past its last record
+	Note        string
 }
 
 // Problem is something in the bytes that could not be decoded as TLS.
