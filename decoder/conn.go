@@ -94,6 +94,12 @@ func (c *Conn) SetMidstream() {
 // Midstream reports whether the connection's start was not captured.
 func (c *Conn) Midstream() bool { return c.m.HS.Midstream }
 
+// TunnelStarted reports whether the client's hello was read after
+// plaintext (a SOCKS or CONNECT exchange, a STARTTLS dialogue).
+func (c *Conn) TunnelStarted() bool {
+	return c.m.HS.ClientHello != nil && c.rl[c.dirOf(Client)].preamble > 0
+}
+
 // ServerHelloSeen reports whether the server's hello was read.
 func (c *Conn) ServerHelloSeen() bool { return c.m.HS.ServerHello != nil }
 

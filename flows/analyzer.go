@@ -389,6 +389,14 @@ func (a *Analyzer) segment(seg *segment, ci gopacket.CaptureInfo) {
 	}
 	if !c.decided {
 		a.reassemble(c, side, seg, ci)
+		if c.socks && c.tls != nil && c.tls.TunnelStarted() {
+			// Wireshark's SOCKS dissector (TCP port 1080) makes a second
+			// conversation at the tunnel's first packet, which takes a
+			// tcp.stream number: so do we, for the numbers to agree.
+			c.socks = false
+			a.nextID++
+			a.Stats.TCPStreams = a.nextID
+		}
 		if (tcp.FIN || tcp.RST) && c.tls != nil && !c.decided {
 			// After its bytes: an alert-sized record just before proves an alert.
 			c.tls.Closed(decoder.Dir(side), t)
@@ -425,6 +433,7 @@ func (a *Analyzer) reassemble(c *conn, side int, seg *segment, ci gopacket.Captu
 			return
 		}
 		c.sawPayload = true
+		c.socks = (c.ep[0].Port() == socksPort || c.ep[1].Port() == socksPort) && (tcp.Payload[0] == 4 || tcp.Payload[0] == 5)
 		c.tls = decoder.NewConn(c.rolesByTCP)
 		c.tls.SetBudget(a.budget)
 		if !c.rolesByTCP && !c.synSeen[0] && !c.synSeen[1] {
@@ -576,7 +585,36 @@ func (a *Analyzer) noteTLSPort(c *conn) {
 // tcpFacts records the TCP-level facts of one segment.
 func (a *Analyzer) tcpFacts(c *conn, side int, tcp *tcpHeader, t time.Time, truncated bool) {
 	f := &c.tcp
-	f.Side[side].Packets++
+	sf := &f.Side[side]
+	sf.Packets++
+	switch {
+	case tcp.RST:
+		sf.RSTTTL = tcp.TTL
+	case sf.Packets == 1 || sf.TTL == 0 && sf.RSTTTL != 0 && !sf.TTLVaries:
+		sf.TTL = tcp.TTL
+	case tcp.TTL != sf.TTL:
+		sf.TTLVaries = true
+	}
+	if tcp.ACK && !tcp.SYN {
+		sf.Acks++
+	}
+	if tcp.SYN && tcp.MSS != 0 {
+		sf.MSS = tcp.MSS
+	}
+	if !tcp.RST && !sf.RST.IsZero() && sf.AfterRST.IsZero() && (len(tcp.Payload) > 0 || tcp.FIN) {
+		sf.AfterRST, sf.AfterRSTWhat = t, "data"
+		if tcp.FIN {
+			sf.AfterRSTWhat = "FIN"
+		}
+	}
+	if tcp.HasSACK {
+		if c.seqs == nil {
+			c.seqs = new(seqFacts)
+		}
+		if !c.seqs.sackSet[side] || seqLT(c.seqs.sack[side], tcp.SACK) {
+			c.seqs.sack[side], c.seqs.sackSet[side] = tcp.SACK, true
+		}
+	}
 	if truncated {
 		f.Truncated++
 	}
@@ -628,6 +666,7 @@ func (a *Analyzer) tcpFacts(c *conn, side int, tcp *tcpHeader, t time.Time, trun
 		}
 	}
 	if n := uint32(len(tcp.Payload)); n > 0 {
+		sf.MaxSegment = max(sf.MaxSegment, int(n))
 		if c.seqs == nil {
 			c.seqs = new(seqFacts)
 		}
@@ -657,8 +696,8 @@ func (a *Analyzer) tcpFacts(c *conn, side int, tcp *tcpHeader, t time.Time, trun
 			f.Side[side].Bytes += int64(n)
 			f.Side[side].LastData = t
 			c.next[side] = end
-			if !c.decided && len(c.seqs.segStarts[side]) < 64 { // the ClientHello's segments
-				c.seqs.segStarts[side] = append(c.seqs.segStarts[side], c.rel(side, start))
+			if !c.decided && len(c.seqs.segs[side]) < 64 { // the ClientHello's and the server flight's
+				c.seqs.segs[side] = append(c.seqs.segs[side], seqRange{c.rel(side, start), c.rel(side, end)})
 			}
 		}
 	}
@@ -728,6 +767,9 @@ func (a *Analyzer) sweep() {
 	}
 	a.gone.turn(a.now)
 }
+
+// socksPort is the port Wireshark's SOCKS dissector is registered on.
+const socksPort = 1080
 
 const (
 	closingLinger = 2 * time.Second
@@ -937,9 +979,14 @@ func (s *stream) ReassembledSG(sg reassembly.ScatterGather, ac reassembly.Assemb
 		}
 	}
 	if skip > 0 {
-		s.c.tcp.Side[side].GapBytes += int64(skip)
-		s.c.event(Event{Time: t, From: decoder.Side(side), Kind: "gap", Note: strconv.Itoa(skip) + " bytes not captured"})
-		s.c.tls.Gap(decoder.Dir(side), skip, t)
+		if s.c.holeLost(side) {
+			s.c.event(Event{Time: t, From: decoder.Side(side), Kind: "loss", Note: strconv.Itoa(skip) + " bytes never acknowledged: lost in the network"})
+			s.c.tls.Lost(decoder.Dir(side), skip, t)
+		} else {
+			s.c.tcp.Side[side].GapBytes += int64(skip)
+			s.c.event(Event{Time: t, From: decoder.Side(side), Kind: "gap", Note: strconv.Itoa(skip) + " bytes not captured"})
+			s.c.tls.Gap(decoder.Dir(side), skip, t)
+		}
 	}
 	if n == 0 || s.c.decided {
 		return

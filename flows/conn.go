@@ -23,10 +23,51 @@ type TCPSide struct {
 	OutOfOrder      int
 	ZeroWindows     int
 	Bytes           int64 // payload bytes, first copies only
-	GapBytes        int64 // payload bytes missing from the capture
+	GapBytes        int64 // payload bytes missing from the capture, which the peer received
 	FIN, RST        time.Time
 	LastData        time.Time // last new payload
+	// Acks counts its packets with ACK set and no SYN: it had the peer's
+	// SYN-ACK (or SYN) even when the capture has none of the peer's packets.
+	Acks int
+	// MSS is the maximum segment size its SYN announced (0: none seen);
+	// MaxSegment its largest segment.
+	MSS        uint16
+	MaxSegment int
+	// TTL is its packets' IP TTL (hop limit), TTLVaries says they did not
+	// all have the same; RSTTTL is that of its RST.
+	TTL, RSTTTL uint8
+	TTLVaries   bool
+	// AfterRST is its first data or FIN after its own RST: a side that
+	// goes on sending did not send that reset.
+	AfterRST     time.Time
+	AfterRSTWhat string
+	Loss         Loss
 }
+
+// Loss is what a side sent that its peer never received, as the capture
+// tells it: bytes missing from the capture that the peer never
+// acknowledged (a capture at the receiver, or between the loss and it),
+// and segments sent again and again that it never acknowledged (a
+// capture at the sender).
+type Loss struct {
+	// LostBytes are missing from the capture and were never acknowledged;
+	// LostHoles counts the holes; DeliveredAfter is the largest segment
+	// that arrived after the first hole.
+	LostBytes      int64
+	LostHoles      int
+	DeliveredAfter int
+	// Unacked counts segments retransmitted and never acknowledged,
+	// UnackedSends their transmissions, UnackedMin/Max their sizes;
+	// SACKedBeyond says the peer acknowledged later data (RFC 2018), and
+	// AckedAfter is the largest segment after them that it acknowledged.
+	Unacked, UnackedSends  int
+	UnackedMin, UnackedMax int
+	SACKedBeyond           bool
+	AckedAfter             int
+}
+
+// Lost reports whether the side lost data in the network.
+func (l *Loss) Lost() bool { return l.LostBytes > 0 || l.Unacked > 0 }
 
 // TCPFacts are what TCP said about a connection. Side is indexed by
 // direction in the connection table and by role (client, server) in a
@@ -84,6 +125,7 @@ type conn struct {
 	prevConn, nextConn *conn
 	list               *connList
 	sawPayload         bool
+	socks              bool // a SOCKS exchange whose tunnel has not started
 	stream             *stream // its reassembler callbacks, while not finished
 }
 
@@ -92,9 +134,11 @@ type seqRange struct{ start, end uint32 }
 // seqFacts are the sequence ranges of a connection that carries data; a
 // connection that never does (a SYN flood's) has none.
 type seqFacts struct {
-	holes     [2][]seqRange
-	retrans   [2][]seqRange // relative ranges retransmitted (first few)
-	segStarts [2][]uint32   // relative starts of the first data segments
+	holes   [2][]seqRange // absolute
+	retrans [2][]seqRange // relative ranges retransmitted (first few)
+	segs    [2][]seqRange // relative ranges of the first new data segments
+	sack    [2]uint32     // highest SACK right edge each side sent (absolute)
+	sackSet [2]bool
 }
 
 const maxEvents = 24
@@ -148,4 +192,95 @@ func (l *connList) remove(c *conn) {
 	}
 	c.prevConn, c.nextConn, c.list = nil, nil, nil
 	l.n--
+}
+
+// holeLost reports whether the hole the reassembler is skipping in side's
+// bytes (its first open one) was lost in the network: the peer never
+// acknowledged past its start. Bytes the peer acknowledged were lost by
+// the capture only. Without a packet of the peer nothing tells, and the
+// capture is blamed, as before.
+func (c *conn) holeLost(side int) bool {
+	other := 1 - side
+	if c.seqs == nil || len(c.seqs.holes[side]) == 0 || c.tcp.Side[other].Packets == 0 {
+		return false
+	}
+	h := c.seqs.holes[side][0]
+	for _, x := range c.seqs.holes[side][1:] {
+		if seqLT(x.start, h.start) {
+			h = x
+		}
+	}
+	return !c.ackSet[other] || !seqLT(h.start, c.ackMax[other])
+}
+
+// lossFacts judges, at the end, what each side sent that its peer never
+// received (Loss); the facts are by direction, as c.tcp's.
+func (c *conn) lossFacts(f *TCPFacts) {
+	if c.seqs == nil {
+		return
+	}
+	for side := range 2 {
+		other := 1 - side
+		l := &f.Side[side].Loss
+		if c.tcp.Side[other].Packets == 0 {
+			continue // a one-sided capture: no ACK can tell
+		}
+		acked := uint32(0) // relative: what the peer acknowledged
+		if c.ackSet[other] {
+			acked = c.rel(side, c.ackMax[other])
+		}
+		var sacked uint32
+		if c.seqs.sackSet[other] {
+			sacked = c.rel(side, c.seqs.sack[other])
+		}
+		// Holes in the capture never acknowledged.
+		var firstLost uint32
+		for _, h := range c.seqs.holes[side] {
+			start, end := c.rel(side, h.start), c.rel(side, h.end)
+			if c.ackSet[other] && seqLT(start, acked) {
+				continue // the peer had it: capture loss
+			}
+			if l.LostHoles == 0 || seqLT(start, firstLost) {
+				firstLost = start
+			}
+			l.LostHoles++
+			l.LostBytes += int64(end - start)
+		}
+		// Retransmitted segments never acknowledged.
+		var unackedEnd uint32
+		seen := map[seqRange]bool{}
+		for _, r := range c.seqs.retrans[side] {
+			if c.ackSet[other] && seqLE(r.end, acked) {
+				continue
+			}
+			l.UnackedSends++
+			if seen[r] {
+				continue
+			}
+			seen[r] = true
+			n := int(r.end - r.start)
+			if l.Unacked == 0 || n < l.UnackedMin {
+				l.UnackedMin = n
+			}
+			l.UnackedMax = max(l.UnackedMax, n)
+			l.Unacked++
+			if seqLT(unackedEnd, r.end) {
+				unackedEnd = r.end
+			}
+		}
+		if l.Unacked > 0 {
+			l.UnackedSends += l.Unacked // each was sent once before its retransmissions
+			l.SACKedBeyond = c.seqs.sackSet[other] && seqLT(unackedEnd, sacked)
+		}
+		// What got through after the loss.
+		for _, s := range c.seqs.segs[side] {
+			n := int(s.end - s.start)
+			if l.LostHoles > 0 && seqLE(firstLost, s.start) {
+				l.DeliveredAfter = max(l.DeliveredAfter, n)
+			}
+			if l.Unacked > 0 && seqLE(unackedEnd, s.start) && c.seqs.sackSet[other] && seqLE(s.end, sacked) {
+				l.AckedAfter = max(l.AckedAfter, n)
+			}
+		}
+	}
 }

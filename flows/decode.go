@@ -53,6 +53,13 @@ type tcpHeader struct {
 	Window             uint16
 	SYN, ACK, FIN, RST bool
 	Payload            []byte
+	// TTL is the IP TTL or hop limit; MSS the option of a SYN (0: none);
+	// SACK the highest right edge of its SACK blocks (RFC 2018), when
+	// HasSACK.
+	TTL     uint8
+	MSS     uint16
+	SACK    uint32
+	HasSACK bool
 }
 
 // decoded is what the link decoder made of a captured packet.
@@ -155,6 +162,14 @@ func (d *linkDecoder) decode(link layers.LinkType, data []byte, seg *segment) de
 		seg.dst = netip.AddrPortFrom(dstIP.Unmap(), uint16(d.tcp.DstPort))
 		t := &d.tcp
 		seg.tcp = tcpHeader{Seq: t.Seq, Ack: t.Ack, Window: t.Window, SYN: t.SYN, ACK: t.ACK, FIN: t.FIN, RST: t.RST, Payload: t.Payload}
+		if lastIP == 6 {
+			seg.tcp.TTL = d.ip6.HopLimit
+		} else {
+			seg.tcp.TTL = d.ip4.TTL
+		}
+		if len(t.Contents) > 20 {
+			tcpOptions(t.Contents[20:], &seg.tcp)
+		}
 		// Header and payload are adjacent in the frame.
 		n := len(t.Contents) + len(t.Payload)
 		seg.raw = t.Contents[:n:n]
@@ -204,4 +219,34 @@ func shim(et layers.EthernetType, rest []byte) (gopacket.LayerType, []byte, bool
 		return byEtherType(binary.BigEndian.Uint16(rest[n-2:n]), rest[n:])
 	}
 	return 0, nil, false
+}
+
+// tcpOptions reads the options the analysis uses from a TCP header's
+// option bytes (RFC 9293 §3.2): MSS (kind 2) and SACK blocks (kind 5).
+func tcpOptions(b []byte, h *tcpHeader) {
+	for len(b) > 0 {
+		kind := b[0]
+		if kind == 0 {
+			return // end of options
+		}
+		if kind == 1 {
+			b = b[1:] // no-operation
+			continue
+		}
+		if len(b) < 2 || int(b[1]) < 2 || int(b[1]) > len(b) {
+			return
+		}
+		opt := b[2:b[1]]
+		switch {
+		case kind == 2 && len(opt) == 2:
+			h.MSS = binary.BigEndian.Uint16(opt)
+		case kind == 5:
+			for i := 0; i+8 <= len(opt); i += 8 {
+				if right := binary.BigEndian.Uint32(opt[i+4:]); !h.HasSACK || seqLT(h.SACK, right) {
+					h.SACK, h.HasSACK = right, true
+				}
+			}
+		}
+		b = b[b[1]:]
+	}
 }

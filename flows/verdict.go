@@ -20,6 +20,8 @@ type Stall struct {
 	// still sending (too large to decode): it was not silent.
 	Sending    decoder.MsgType
 	SendingLen int
+	// SendingHave is how much of it came.
+	SendingHave int
 }
 
 // Owed is what the silent side owed: a TLS message, or the TCP SYN-ACK
@@ -87,6 +89,11 @@ type Result struct {
 	Midstream      bool
 	// JudgedEarly: judged before it ended, the connection table being full.
 	JudgedEarly bool
+	// OneSided: the capture holds no packet of the Missing side, though the
+	// other one talked to it (asymmetric routing, a capture filter): that
+	// side's silence is not judged.
+	OneSided bool
+	Missing  decoder.Side
 	HS          *decoder.Handshake // a copy, sides by role
 	Events      []Event
 	// TCP is the transport's part for TCP connections.
@@ -138,6 +145,7 @@ func (a *Analyzer) result(c *conn) *Result {
 	// The roles, applied once: directions become client and server.
 	f := &x.tcp
 	*f = c.tcp
+	c.lossFacts(f)
 	events := slices.Clone(c.events)
 	if cd == 1 {
 		f.Side[0], f.Side[1] = f.Side[1], f.Side[0]
@@ -146,6 +154,11 @@ func (a *Analyzer) result(c *conn) *Result {
 		}
 	}
 	helloFacts(c, f, cd)
+	for s := range 2 {
+		if p := &f.Side[1-s]; f.Side[s].Packets == 0 && (p.Bytes > 0 || p.Acks > 0) {
+			r.OneSided, r.Missing = true, decoder.Side(s)
+		}
+	}
 	r.Events = events
 	r.Packets, r.PacketsCut = slices.Clip(c.frames), c.framesCut
 	next := Owed{}
@@ -219,7 +232,17 @@ func (a *Analyzer) result(c *conn) *Result {
 		}
 		w := int(st.Waiting)
 		quietFrom := st.Since
-		if last := f.Side[w].LastData; last.After(quietFrom) {
+		if quietFrom.After(endAt) {
+			// The other side spoke after the end (an alert answering a
+			// FIN): the silence began at what it said before.
+			quietFrom = time.Time{}
+			for _, m := range r.HS.Messages {
+				if m.From != st.Waiting && !m.Undelivered && !m.Time.After(endAt) {
+					quietFrom = m.Time
+				}
+			}
+		}
+		if last := f.Side[w].LastData; last.After(quietFrom) && !last.After(endAt) {
 			// Still sending: a message too large to decode is no silence.
 			quietFrom = last
 		}
@@ -227,9 +250,13 @@ func (a *Analyzer) result(c *conn) *Result {
 			quietFrom = r.Start
 		}
 		silent := max(endAt.Sub(quietFrom), 0)
-		x.stall = Stall{Waiting: st.Waiting, Next: next, Since: quietFrom, Silent: silent, Sending: st.Sending, SendingLen: st.SendingLen}
+		x.stall = Stall{Waiting: st.Waiting, Next: next, Since: quietFrom, Silent: silent, Sending: st.Sending, SendingLen: st.SendingLen, SendingHave: st.SendingHave}
 		r.Stall = &x.stall
+		// Whatever ended it, the stall facts stay: who owed what, and how
+		// long that side had been silent (a client giving up after 0.5 s).
 		switch {
+		case r.OneSided && r.Missing == st.Waiting:
+			r.Outcome = Incomplete // its silence is the capture's
 		case silent >= a.opts.StallTimeout:
 			r.Outcome = Stalled
 		case r.EndedBy == EndedRST:
@@ -238,9 +265,6 @@ func (a *Analyzer) result(c *conn) *Result {
 			r.Outcome = Closed
 		default:
 			r.Outcome = Incomplete
-		}
-		if r.Outcome == Reset || r.Outcome == Closed {
-			r.Stall = nil
 		}
 	}
 	return r
@@ -286,8 +310,8 @@ func helloFacts(c *conn, f *TCPFacts, cd int) {
 				f.ClientHelloRetransmitted++
 			}
 		}
-		for _, s := range c.seqs.segStarts[cl] {
-			if int64(s) < chEnd {
+		for _, s := range c.seqs.segs[cl] {
+			if int64(s.start) < chEnd {
 				f.ClientHelloSegments++
 			}
 		}

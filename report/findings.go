@@ -62,9 +62,14 @@ func findings(r *flows.Result, c *Connection) []Finding {
 		case s.Waiting == decoder.Client:
 			msg += " The client went quiet: it may be verifying the certificate, waiting for user input, or it gave up without closing."
 		}
+		if l := lossOf(r, s.Waiting); l != "" {
+			msg = "The " + s.Waiting.Other().String() + " waited " + seconds(s.Silent) + " for " + owedWords(r) + ", which never reached it: " + l + "."
+		}
 		add(SevError, "handshake_stalled", "%s", msg)
 	case flows.Incomplete:
-		if s := r.Stall; s.SendingLen > 0 {
+		if s := r.Stall; r.OneSided && r.Missing == s.Waiting {
+			// one_sided_capture says it.
+		} else if s.SendingLen > 0 {
 			add(SevInfo, "handshake_incomplete", "The capture ends while the %s was still sending a %s of %s (too large to decode); a longer capture would tell how the handshake went.", s.Waiting, s.Sending, size(s.SendingLen))
 		} else {
 			add(SevInfo, "handshake_incomplete", "The capture ends %s after the last message while the %s owed %s; a longer capture would tell whether it stalled.", seconds(r.Stall.Silent), r.Stall.Waiting, r.Stall.Next)
@@ -88,16 +93,35 @@ func findings(r *flows.Result, c *Connection) []Finding {
 		}
 		if r.TCPOnly() && f.SYNACK.IsZero() {
 			add(SevError, "connection_reset", "%s answered the SYN with a reset: nothing listens on port %d, or a firewall rejects it.", capital(by), r.Server.Port())
+		} else if s := r.Stall; s != nil && r.ClosedBy != nil && *r.ClosedBy != s.Waiting {
+			add(SevError, "connection_reset", "%s gave up after %s waiting for %s and reset the connection.", capital(by), seconds(s.Silent), owedWords(r))
 		} else {
-			add(SevError, "connection_reset", "%s reset the connection during the handshake, after %s.", capital(by), orStart(lastMessage(hs)))
+			add(SevError, "connection_reset", "%s reset the connection during the handshake, after %s.", capital(by), orStart(lastBefore(hs, closeTime(r))))
 		}
 	case flows.Closed:
 		by := "one side"
 		if r.ClosedBy != nil {
 			by = "the " + r.ClosedBy.String()
 		}
-		add(SevError, "connection_closed", "%s closed the connection (FIN) before the handshake finished, after %s.", capital(by), orStart(lastMessage(hs)))
+		switch s := r.Stall; {
+		case s != nil && r.ClosedBy != nil && *r.ClosedBy != s.Waiting:
+			add(SevError, "connection_closed", "%s gave up after %s waiting for %s and closed the connection (FIN): a timeout on its side (\"The handshake operation timed out\"), the %s having sent nothing since %s.",
+				capital(by), seconds(s.Silent), owedWords(r), s.Waiting, silentAfter(r))
+		case s != nil && r.ClosedBy != nil:
+			add(SevError, "connection_closed", "%s closed the connection (FIN) instead of sending %s, after %s.", capital(by), owedWords(r), orStart(lastBefore(hs, closeTime(r))))
+		default:
+			add(SevError, "connection_closed", "%s closed the connection (FIN) before the handshake finished, after %s.", capital(by), orStart(lastBefore(hs, closeTime(r))))
+		}
 	}
+	if a := notTLSAnswer(hs); a != "" && hs.ServerHello == nil {
+		add(SevError, "server_not_tls", "The server answered the ClientHello with %s, which is not TLS: a plain-text service on this port (HTTP on %d?), or a proxy's error page.", a, r.Server.Port())
+	}
+	for _, a := range hs.Alerts {
+		if a.Reaction && !a.AfterData {
+			add(SevInfo, "alert_reaction", "The %s answered the %s's close with %s alert %s: a reaction to the close, not its cause.", a.From, a.From.Other(), a.LevelName(), a.DescriptionName())
+		}
+	}
+	pathFindings(r, add)
 	if total := f.Side[0].GapBytes + f.Side[1].GapBytes; total > 0 {
 		add(SevWarning, "capture_gap", "%d bytes of this connection are missing from the capture (client %d, server %d): lost by the capture, not by the peers.", total, f.Side[0].GapBytes, f.Side[1].GapBytes)
 	}
@@ -128,7 +152,7 @@ func findings(r *flows.Result, c *Connection) []Finding {
 	}
 	if f.ServerFlightRetransmitted > 0 {
 		msg := fmt.Sprintf("The server's first flight was retransmitted %d times%s.", f.ServerFlightRetransmitted, ackWords(f.ServerFlightAcked))
-		if !f.ServerFlightAcked {
+		if !f.ServerFlightAcked && f.Side[decoder.Server].Loss.Unacked == 0 {
 			msg += " Large segments that never arrive while small ones do point at a path-MTU black hole."
 		}
 		add(SevWarning, "server_flight_retransmitted", "%s", msg)

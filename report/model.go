@@ -3,6 +3,7 @@
 package report
 
 import (
+	"bytes"
 	"fmt"
 	"net/netip"
 	"strconv"
@@ -117,12 +118,23 @@ type Alert struct {
 	Description string `json:"description"`
 	Encrypted   bool   `json:"encrypted"`
 	Probable    bool   `json:"probable,omitempty"`
+	AfterData   bool   `json:"after_data,omitempty"`
+	Reaction    bool   `json:"reaction,omitempty"`
 }
 
 type Stall struct {
-	WaitingFor string  `json:"waiting_for"`
-	Next       string  `json:"next"`
-	SilentMS   float64 `json:"silent_ms"`
+	WaitingFor string   `json:"waiting_for"`
+	Next       string   `json:"next"`
+	SilentMS   float64  `json:"silent_ms"`
+	After      string   `json:"after,omitempty"`
+	Sending    *Sending `json:"sending,omitempty"`
+}
+
+// Sending is the message (or record) the owing side was in the middle of.
+type Sending struct {
+	Type     string `json:"type"`
+	Length   int    `json:"length"`
+	Received int    `json:"received"`
 }
 
 type Timing struct {
@@ -137,6 +149,8 @@ type TCP struct {
 	ZeroWindows     [2]int   `json:"zero_windows,omitempty"`
 	Bytes           [2]int64 `json:"bytes"`
 	GapBytes        [2]int64 `json:"gap_bytes,omitempty"`
+	LostBytes       [2]int64 `json:"lost_bytes,omitempty"`
+	OneSided        string   `json:"one_sided,omitempty"`
 	Truncated       int      `json:"truncated_packets,omitempty"`
 }
 
@@ -146,7 +160,9 @@ type Message struct {
 	Type      string  `json:"type"`
 	Length    int     `json:"length"`
 	Encrypted bool    `json:"encrypted,omitempty"`
-	Note      string  `json:"note,omitempty"`
+	// Undelivered: sent after bytes lost in the network, never received.
+	Undelivered bool   `json:"undelivered,omitempty"`
+	Note        string `json:"note,omitempty"`
 }
 
 // Result returns the flows result behind the connection.
@@ -310,21 +326,27 @@ func Build(r *flows.Result) *Connection {
 	}
 	for _, a := range hs.Alerts {
 		c.Alerts = append(c.Alerts, Alert{From: a.From.String(), Level: a.LevelName(), Description: a.DescriptionName(),
-			Encrypted: a.Encrypted, Probable: a.Probable})
+			Encrypted: a.Encrypted, Probable: a.Probable, AfterData: a.AfterData, Reaction: a.Reaction})
 	}
-	if r.Stall != nil && (r.Outcome == flows.Stalled || r.Outcome == flows.Incomplete) {
-		c.Stall = &Stall{WaitingFor: r.Stall.Waiting.String(), Next: r.Stall.Next.String(), SilentMS: ms(r.Stall.Silent)}
+	if s := r.Stall; s != nil {
+		c.Stall = &Stall{WaitingFor: s.Waiting.String(), Next: s.Next.String(), SilentMS: ms(s.Silent), After: silentAfter(r)}
+		if s.SendingLen > 0 {
+			c.Stall.Sending = &Sending{Type: s.Sending.String(), Length: s.SendingLen, Received: s.SendingHave}
+		}
 	}
 	c.Timing = timing(r)
 	if f := r.TCP; f != nil {
 		cl, sv := &f.Side[decoder.Client], &f.Side[decoder.Server]
 		c.TCP = TCP{Midstream: r.Midstream, Retransmissions: [2]int{cl.Retransmissions, sv.Retransmissions},
 			ZeroWindows: [2]int{cl.ZeroWindows, sv.ZeroWindows}, Bytes: [2]int64{cl.Bytes, sv.Bytes},
-			GapBytes: [2]int64{cl.GapBytes, sv.GapBytes}, Truncated: f.Truncated}
+			GapBytes: [2]int64{cl.GapBytes, sv.GapBytes}, LostBytes: [2]int64{cl.Loss.LostBytes, sv.Loss.LostBytes}, Truncated: f.Truncated}
+		if r.OneSided {
+			c.TCP.OneSided = r.Missing.String()
+		}
 	}
 	for _, m := range hs.Messages {
 		c.Messages = append(c.Messages, Message{TMS: ms(m.Time.Sub(r.Start)), From: m.From.String(), Type: m.Type.String(),
-			Length: m.Length, Encrypted: m.Encrypted, Note: m.Note})
+			Length: m.Length, Encrypted: m.Encrypted, Undelivered: m.Undelivered, Note: m.Note})
 	}
 	c.Findings = findings(r, c)
 	c.Verdict = verdictWords(r)
@@ -427,12 +449,23 @@ func verdictWords(r *flows.Result) string {
 			by = r.ClosedBy.String()
 		}
 		what := map[flows.Outcome]string{flows.Reset: "reset", flows.Closed: "closed"}[r.Outcome]
-		after := lastMessage(hs)
+		after := lastBefore(hs, closeTime(r))
 		if r.TCPOnly() {
 			if r.TCP.SYNACK.IsZero() {
 				return what + " by " + by + " before SYN-ACK (connection refused)"
 			}
 			return what + " by " + by + " before ClientHello"
+		}
+		if s := r.Stall; s != nil && r.ClosedBy != nil && *r.ClosedBy != s.Waiting {
+			// The closer was the one waiting: it gave up.
+			how := ""
+			if r.Outcome == flows.Reset {
+				how = " (RST)"
+			}
+			return what + ": " + by + " gave up" + how + " after " + seconds(s.Silent) + " waiting for " + owedWords(r)
+		}
+		if a := notTLSAnswer(hs); a != "" && by == "server" {
+			return what + " by server after answering the ClientHello with " + a + " (not TLS)"
 		}
 		if after != "" {
 			return what + " by " + by + " after " + after
@@ -443,29 +476,138 @@ func verdictWords(r *flows.Result) string {
 		if s == nil {
 			return string(r.Outcome)
 		}
-		other := s.Waiting.Other()
-		after := lastFrom(hs, other)
-		if r.TCPOnly() {
-			if s.Next.SYNACK {
-				after = "SYN"
-			} else {
-				after = "SYN-ACK"
-			}
+		if r.OneSided && r.Missing == s.Waiting {
+			return "unknown: no packet from the " + r.Missing.String() + " in the capture (one-sided)"
 		}
-		if after == "" {
-			after = "connection start"
-		}
+		after := silentAfter(r)
 		if s.SendingLen > 0 && r.Outcome == flows.Incomplete {
-			return "incomplete: the " + s.Waiting.String() + " was still sending a " + s.Sending.String() + " of " + size(s.SendingLen) + " when the capture ended"
+			return "incomplete: the " + s.Waiting.String() + " was still sending " + sendingWords(s) + " when the capture ended"
 		}
 		if r.Outcome == flows.Stalled {
-			return "stalled: " + s.Waiting.String() + " silent " + seconds(s.Silent) + " after " + after + " (owes " + s.Next.String() + ")"
+			if l := lossOf(r, s.Waiting); l != "" {
+				return "stalled: " + s.Waiting.Other().String() + " waited " + seconds(s.Silent) + " for " + owedWords(r) + ", " + l
+			}
+			v := "stalled: " + s.Waiting.String() + " silent " + seconds(s.Silent) + " after " + after + " (owes " + s.Next.String()
+			if s.SendingLen > 0 {
+				v += "; " + sendingWords(s) + " begun"
+			}
+			return v + ")"
 		}
 		return "incomplete: capture ends " + seconds(s.Silent) + " after " + after + ", " + s.Waiting.String() + " owes " + s.Next.String()
 	case flows.NotObserved:
 		return "not observed (capture began after the handshake)"
 	}
 	return string(r.Outcome)
+}
+
+// silentAfter names what the owing side was silent after: the last
+// message delivered, "its ServerHello" when it sent that itself.
+func silentAfter(r *flows.Result) string {
+	s := r.Stall
+	if s == nil {
+		return ""
+	}
+	if r.TCPOnly() {
+		if s.Next.SYNACK {
+			return "SYN"
+		}
+		return "SYN-ACK"
+	}
+	msgs := r.HS.Messages
+	ct := closeTime(r)
+	for i := len(msgs) - 1; i >= 0; i-- {
+		m := msgs[i]
+		if m.Undelivered || !ct.IsZero() && m.Time.After(ct) {
+			continue
+		}
+		name := m.Type.String()
+		if m.Flight {
+			name = "encrypted flight"
+		}
+		switch {
+		case m.From == s.Waiting:
+			return "its " + name
+		case m.Flight:
+			return "the " + m.From.String() + "'s " + name
+		}
+		return name
+	}
+	return "connection start"
+}
+
+// owedWords is the owed message, said with what of it came.
+func owedWords(r *flows.Result) string {
+	s := r.Stall
+	if s.Next.SYNACK {
+		return "a SYN-ACK"
+	}
+	return s.Next.String()
+}
+
+// sendingWords says the message or record the owing side had begun.
+func sendingWords(s *flows.Stall) string {
+	what := "a " + s.Sending.String()
+	if s.Sending == decoder.MsgEncryptedHandshake {
+		what = "a record of its encrypted flight"
+	}
+	if s.SendingHave > 0 {
+		return size(s.SendingHave) + " of " + what + " of " + size(s.SendingLen)
+	}
+	return what + " of " + size(s.SendingLen)
+}
+
+// lossOf says, for a handshake stalled on side's message, that the
+// network lost it: bytes of side's that the peer never acknowledged.
+func lossOf(r *flows.Result, side decoder.Side) string {
+	if r.TCP == nil {
+		return ""
+	}
+	l := &r.TCP.Side[side].Loss
+	switch {
+	case l.LostBytes > 0 && l.DeliveredAfter > 0:
+		return fmt.Sprintf("%s lost in the network, only later segments arrived", size(int(l.LostBytes)))
+	case l.LostBytes > 0:
+		return size(int(l.LostBytes)) + " lost in the network"
+	case l.Unacked > 0:
+		return fmt.Sprintf("sent %d times and never acknowledged (lost in the network)", l.UnackedSends)
+	}
+	return ""
+}
+
+// notTLSAnswer is the first line of a server's answer that was not TLS,
+// safe to print, or "".
+func notTLSAnswer(hs *decoder.Handshake) string {
+	b := hs.NotTLSAnswer
+	if len(b) == 0 {
+		return ""
+	}
+	if i := bytes.IndexAny(b, "\r\n"); i >= 0 {
+		b = b[:i]
+	}
+	return `"` + Safe(string(b[:min(len(b), 48)])) + `"`
+}
+
+// closeTime is when the first FIN or RST came, or zero.
+func closeTime(r *flows.Result) time.Time {
+	if r.TCP == nil || r.ClosedBy == nil {
+		return time.Time{}
+	}
+	sd := &r.TCP.Side[*r.ClosedBy]
+	t := sd.FIN
+	if !sd.RST.IsZero() && (t.IsZero() || sd.RST.Before(t)) {
+		t = sd.RST
+	}
+	return t
+}
+
+// lastBefore names the last message delivered by t (any, when t is zero).
+func lastBefore(hs *decoder.Handshake, t time.Time) string {
+	for i := len(hs.Messages) - 1; i >= 0; i-- {
+		if m := hs.Messages[i]; !m.Undelivered && (t.IsZero() || !m.Time.After(t)) {
+			return m.Type.String()
+		}
+	}
+	return ""
 }
 
 func lastMessage(hs *decoder.Handshake) string {

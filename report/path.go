@@ -1,0 +1,112 @@
+package report
+
+import (
+	"fmt"
+
+	"github.com/tlsscope/tlsscope/decoder"
+	"github.com/tlsscope/tlsscope/flows"
+)
+
+// Findings about the path between the peers and about the capture's view
+// of it: what the network lost, what it injected, and what the capture
+// cannot see. Each says its evidence, and the heuristic ones say how they
+// can be wrong.
+
+type addFunc func(sev Severity, code, format string, args ...any)
+
+func pathFindings(r *flows.Result, add addFunc) {
+	f := r.TCP
+	if f == nil {
+		return
+	}
+	if r.OneSided {
+		present := r.Missing.Other()
+		p := &f.Side[present]
+		add(SevWarning, "one_sided_capture", "The capture holds no packet from the %s, though the %s talked to it (%d packets, %d with an ACK): asymmetric routing or a capture filter. The %s's silence is not judged.",
+			r.Missing, present, p.Packets, p.Acks, r.Missing)
+	}
+	for _, side := range []decoder.Side{decoder.Client, decoder.Server} {
+		lossFindings(r, side, add)
+	}
+	resetFindings(r, add)
+}
+
+// lossFindings: network_loss and path_mtu_blackhole for what side sent.
+func lossFindings(r *flows.Result, side decoder.Side, add addFunc) {
+	f := r.TCP
+	l := &f.Side[side].Loss
+	peer := side.Other()
+	if l.LostBytes > 0 {
+		msg := fmt.Sprintf("%s of the %s's bytes never reached the %s: they are missing from the capture and the %s never acknowledged them",
+			size(int(l.LostBytes)), side, peer, peer)
+		if l.DeliveredAfter > 0 {
+			msg += fmt.Sprintf(", though later segments arrived (up to %d bytes each)", l.DeliveredAfter)
+		}
+		add(SevWarning, "network_loss", "%s. Lost in the network before the capture point, not by the capture; what came after them was never delivered to the %s (TCP delivers in order), so it is listed but not judged.", msg, peer)
+	}
+	if l.Unacked > 0 {
+		sizes := fmt.Sprintf("%d bytes", l.UnackedMin)
+		if l.UnackedMax != l.UnackedMin {
+			sizes = fmt.Sprintf("%d to %d bytes", l.UnackedMin, l.UnackedMax)
+		}
+		add(SevWarning, "network_loss", "The %s sent %d segments (%s) %d times in all and the %s never acknowledged them: lost in the network after the capture point.",
+			side, l.Unacked, sizes, l.UnackedSends, peer)
+	}
+	// A path-MTU black hole: large segments lost, small ones through.
+	peerMSS := int(f.Side[peer].MSS)
+	switch {
+	case l.Unacked > 0 && l.SACKedBeyond && l.AckedAfter > 0 && l.UnackedMin > l.AckedAfter:
+		add(SevWarning, "path_mtu_blackhole", "The %s's segments of %s were sent %d times and never acknowledged, while the %s acknowledged (SACK) a %d-byte segment after them: packets above some size do not get through. Probably a path-MTU black hole: a link with a smaller MTU whose ICMP \"fragmentation needed\" does not reach the %s (a lossy link would drop small packets too).",
+			side, bytesRange(l.UnackedMin, l.UnackedMax), l.UnackedSends, peer, l.AckedAfter, side)
+	case l.LostBytes > 0 && l.DeliveredAfter > 0 && int64(l.DeliveredAfter) < l.LostBytes && f.Side[side].MaxSegment < 1000 &&
+		(peerMSS == 0 || f.Side[side].MaxSegment*4 < peerMSS*3):
+		mss := ""
+		if peerMSS > 0 {
+			mss = fmt.Sprintf(", though the %s announced MSS %d", peer, peerMSS)
+		}
+		add(SevWarning, "path_mtu_blackhole", "No segment larger than %d bytes arrived from the %s%s, and the %s before them never did: large packets are dropped on the path. Probably a path-MTU black hole: a link with a smaller MTU whose ICMP \"fragmentation needed\" does not reach the %s (a lossy link would drop small packets too).",
+			f.Side[side].MaxSegment, side, mss, size(int(l.LostBytes)), side)
+	}
+}
+
+func bytesRange(lo, hi int) string {
+	if lo == hi {
+		return fmt.Sprintf("%d bytes", lo)
+	}
+	return fmt.Sprintf("%d to %d bytes", lo, hi)
+}
+
+// resetFindings: reset_injected, when the side a reset names probably did
+// not send it.
+func resetFindings(r *flows.Result, add addFunc) {
+	f := r.TCP
+	for _, side := range []decoder.Side{decoder.Client, decoder.Server} {
+		s := &f.Side[side]
+		if s.RST.IsZero() {
+			continue
+		}
+		var evidence []string
+		if s.RSTTTL != 0 && s.TTL != 0 && s.RSTTTL != s.TTL && !s.TTLVaries {
+			evidence = append(evidence, fmt.Sprintf("its IP TTL is %d while every other packet of the %s's has %d", s.RSTTTL, side, s.TTL))
+		}
+		if !s.AfterRST.IsZero() {
+			what := "data"
+			if s.AfterRSTWhat == "FIN" {
+				what = "its FIN"
+			}
+			evidence = append(evidence, fmt.Sprintf("the %s went on sending after it (%s %s later)", side, what, seconds(s.AfterRST.Sub(s.RST))))
+		}
+		if len(evidence) == 0 {
+			continue
+		}
+		msg := "The reset from the " + side.String() + " was probably not sent by it but injected on the path (a firewall or middlebox): " + evidence[0]
+		if len(evidence) > 1 {
+			msg += ", and " + evidence[1]
+		}
+		msg += "."
+		if len(evidence) == 1 && s.AfterRST.IsZero() {
+			msg += " A route change or a load balancer can also change the TTL."
+		}
+		add(SevWarning, "reset_injected", "%s", msg)
+	}
+}
