@@ -125,7 +125,7 @@ type conn struct {
 	prevConn, nextConn *conn
 	list               *connList
 	sawPayload         bool
-	socks              bool // a SOCKS exchange whose tunnel has not started
+	socks              bool    // a SOCKS exchange whose tunnel has not started
 	stream             *stream // its reassembler callbacks, while not finished
 }
 

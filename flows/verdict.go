@@ -94,8 +94,8 @@ type Result struct {
 	// side's silence is not judged.
 	OneSided bool
 	Missing  decoder.Side
-	HS          *decoder.Handshake // a copy, sides by role
-	Events      []Event
+	HS       *decoder.Handshake // a copy, sides by role
+	Events   []Event
 	// TCP is the transport's part for TCP connections.
 	TCP *TCPFacts
 	// Open: live, the connection was still open when this was said.
