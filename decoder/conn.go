@@ -29,6 +29,13 @@ type Conn struct {
 	// lost: bytes of this Dir never reached the peer (Lost); what comes
 	// after is listed but moves the handshake no further.
 	lost [2]bool
+	// progress is what each Dir was in the middle of sending when the
+	// buffers were released (inProgress).
+	released bool
+	progress [2]struct {
+		typ     MsgType
+		n, have int
+	}
 }
 
 // NewConn starts a connection. rolesKnown says the caller saw the SYN and
@@ -171,6 +178,13 @@ func (c *Conn) Closed(d Dir, t time.Time) { c.m.Closed(c.role(d), t) }
 // Release drops the bytes buffered for records and messages not yet
 // complete: the caller feeds no more (the verdict is in).
 func (c *Conn) Release() {
+	if !c.released {
+		for d := range c.progress {
+			p := &c.progress[d]
+			p.typ, p.n, p.have = c.inProgress(Dir(d))
+		}
+		c.released = true
+	}
 	for i := range c.rl {
 		c.rl[i].buf = nil
 		c.hr[i].Release()

@@ -75,6 +75,17 @@ func decided(st State, m *Machine) bool {
 	return false
 }
 
+// encryptedAlerts reports an encrypted alert: protection was on, so the
+// handshake came before.
+func (m *Machine) encryptedAlerts() bool {
+	for _, a := range m.HS.Alerts {
+		if a.Encrypted {
+			return true
+		}
+	}
+	return false
+}
+
 // inferred13 reports a TLS 1.3 handshake whose end was placed without
 // keys.
 func (m *Machine) inferred13() bool {
@@ -95,6 +106,10 @@ func (c *Conn) State() State {
 // whose start came and whose end has not, else a record; its length and
 // the bytes of it that came.
 func (c *Conn) inProgress(d Dir) (MsgType, int, int) {
+	if c.released {
+		p := c.progress[d]
+		return p.typ, p.n, p.have
+	}
 	l := &c.rl[d]
 	partial := 0 // bytes of a record begun in the record layer
 	var n int
@@ -154,7 +169,7 @@ func (m *Machine) state(notTLS bool) State {
 		switch {
 		case notTLS:
 			st.Phase = PhaseNotTLS
-		case cl.appData > 0 || sv.appData > 0 || cl.epoch != EpochPlaintext || sv.epoch != EpochPlaintext:
+		case cl.appData > 0 || sv.appData > 0 || cl.epoch != EpochPlaintext || sv.epoch != EpochPlaintext || m.encryptedAlerts():
 			st.Phase = PhaseNotObserved
 		case m.observed:
 			st.Phase = PhaseHandshaking

@@ -587,6 +587,7 @@ func (a *Analyzer) tcpFacts(c *conn, side int, tcp *tcpHeader, t time.Time, trun
 	f := &c.tcp
 	sf := &f.Side[side]
 	sf.Packets++
+	sf.Last = t
 	switch {
 	case tcp.RST:
 		sf.RSTTTL = tcp.TTL

@@ -26,6 +26,7 @@ type TCPSide struct {
 	GapBytes        int64 // payload bytes missing from the capture, which the peer received
 	FIN, RST        time.Time
 	LastData        time.Time // last new payload
+	Last            time.Time // last packet
 	// Acks counts its packets with ACK set and no SYN: it had the peer's
 	// SYN-ACK (or SYN) even when the capture has none of the peer's packets.
 	Acks int
@@ -283,4 +284,21 @@ func (c *conn) lossFacts(f *TCPFacts) {
 			}
 		}
 	}
+}
+
+// acksMissing reports a capture that lacks packets no TCP would leave
+// unsent: the last data of the connection was never acknowledged, never
+// retransmitted for seconds, and its receiver sent nothing after it. A
+// capture filtered to TLS records looks like that; a real loss shows
+// retransmissions, a real stall the receiver's ACK.
+func (c *conn) acksMissing(end time.Time) bool {
+	l := 0 // the side that sent the last data
+	if c.tcp.Side[1].LastData.After(c.tcp.Side[0].LastData) {
+		l = 1
+	}
+	o := 1 - l
+	ls, os := &c.tcp.Side[l], &c.tcp.Side[o]
+	return ls.Bytes > 0 && os.Packets > 0 && os.Last.Before(ls.LastData) && ls.Retransmissions == 0 &&
+		end.Sub(ls.LastData) >= 3*time.Second && ls.FIN.IsZero() && ls.RST.IsZero() &&
+		(!c.ackSet[o] || seqLT(c.ackMax[o], c.next[l]))
 }

@@ -94,6 +94,11 @@ type Result struct {
 	// side's silence is not judged.
 	OneSided bool
 	Missing  decoder.Side
+	// AcksMissing: the owing side's last data was never acknowledged and
+	// its peer sent nothing after it, which no TCP does: the capture lacks
+	// packets (a filter that kept only TLS records), so its silence is not
+	// judged.
+	AcksMissing bool
 	HS       *decoder.Handshake // a copy, sides by role
 	Events   []Event
 	// TCP is the transport's part for TCP connections.
@@ -254,8 +259,9 @@ func (a *Analyzer) result(c *conn) *Result {
 		r.Stall = &x.stall
 		// Whatever ended it, the stall facts stay: who owed what, and how
 		// long that side had been silent (a client giving up after 0.5 s).
+		r.AcksMissing = !r.TCPOnly() && c.acksMissing(endAt)
 		switch {
-		case r.OneSided && r.Missing == st.Waiting:
+		case r.OneSided && r.Missing == st.Waiting, r.AcksMissing:
 			r.Outcome = Incomplete // its silence is the capture's
 		case silent >= a.opts.StallTimeout:
 			r.Outcome = Stalled

@@ -67,10 +67,10 @@ func findings(r *flows.Result, c *Connection) []Finding {
 		}
 		add(SevError, "handshake_stalled", "%s", msg)
 	case flows.Incomplete:
-		if s := r.Stall; r.OneSided && r.Missing == s.Waiting {
+		if s := r.Stall; r.OneSided && r.Missing == s.Waiting || r.AcksMissing {
 			// one_sided_capture says it.
 		} else if s.SendingLen > 0 {
-			add(SevInfo, "handshake_incomplete", "The capture ends while the %s was still sending a %s of %s (too large to decode); a longer capture would tell how the handshake went.", s.Waiting, s.Sending, size(s.SendingLen))
+			add(SevInfo, "handshake_incomplete", "The capture ends while the %s was still sending %s; a longer capture would tell how the handshake went.", s.Waiting, sendingWords(s))
 		} else {
 			add(SevInfo, "handshake_incomplete", "The capture ends %s after the last message while the %s owed %s; a longer capture would tell whether it stalled.", seconds(r.Stall.Silent), r.Stall.Waiting, r.Stall.Next)
 		}

@@ -479,6 +479,13 @@ func verdictWords(r *flows.Result) string {
 		if r.OneSided && r.Missing == s.Waiting {
 			return "unknown: no packet from the " + r.Missing.String() + " in the capture (one-sided)"
 		}
+		if r.AcksMissing {
+			v := "unknown: the capture lacks packets after " + silentAfter(r) + " (no ACK of it), " + s.Waiting.String() + " owes " + s.Next.String()
+			if s.SendingLen > 0 {
+				v += " (" + sendingWords(s) + ")"
+			}
+			return v
+		}
 		after := silentAfter(r)
 		if s.SendingLen > 0 && r.Outcome == flows.Incomplete {
 			return "incomplete: the " + s.Waiting.String() + " was still sending " + sendingWords(s) + " when the capture ended"
@@ -489,7 +496,7 @@ func verdictWords(r *flows.Result) string {
 			}
 			v := "stalled: " + s.Waiting.String() + " silent " + seconds(s.Silent) + " after " + after + " (owes " + s.Next.String()
 			if s.SendingLen > 0 {
-				v += "; " + sendingWords(s) + " begun"
+				v += "; " + sendingWords(s)
 			}
 			return v + ")"
 		}
@@ -517,8 +524,8 @@ func silentAfter(r *flows.Result) string {
 	ct := closeTime(r)
 	for i := len(msgs) - 1; i >= 0; i-- {
 		m := msgs[i]
-		if m.Undelivered || !ct.IsZero() && m.Time.After(ct) {
-			continue
+		if m.Undelivered || !ct.IsZero() && m.Time.After(ct) || m.Type == decoder.MsgChangeCipherSpec && r.HS.Version() == decoder.VersionTLS13 {
+			continue // TLS 1.3's ChangeCipherSpec is for middleboxes (RFC 8446 §D.4)
 		}
 		name := m.Type.String()
 		if m.Flight {
@@ -544,16 +551,18 @@ func owedWords(r *flows.Result) string {
 	return s.Next.String()
 }
 
-// sendingWords says the message or record the owing side had begun.
+// sendingWords says the message or record the owing side had begun:
+// "a 4.6 KiB record of its encrypted flight, 1.2 KiB of it sent".
 func sendingWords(s *flows.Stall) string {
-	what := "a " + s.Sending.String()
+	what := s.Sending.String()
 	if s.Sending == decoder.MsgEncryptedHandshake {
-		what = "a record of its encrypted flight"
+		what = "record of its encrypted flight"
 	}
+	w := "a " + size(s.SendingLen) + " " + what
 	if s.SendingHave > 0 {
-		return size(s.SendingHave) + " of " + what + " of " + size(s.SendingLen)
+		w += ", " + size(s.SendingHave) + " of it sent"
 	}
-	return what + " of " + size(s.SendingLen)
+	return w
 }
 
 // lossOf says, for a handshake stalled on side's message, that the
