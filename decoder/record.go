@@ -188,6 +188,7 @@ func (c *Conn) detect(dir Dir, t time.Time) bool {
 	// Scan for the first record that can start TLS from this side.
 	var i int
 	found := false
+	wait := -1 // resync: the first header that needs more bytes to be judged
 	for i = 0; i+6 <= len(b); i++ {
 		if b[i] < recordChangeCipherSpec || b[i] > recordApplicationData || b[i+1] != 3 {
 			continue
@@ -203,10 +204,12 @@ func (c *Conn) detect(dir Dir, t time.Time) bool {
 			// header, or on the end of the bytes so far.
 			n := int(b[i+3])<<8 | int(b[i+4])
 			if rest := len(b) - i; rest < 5+n || rest < 5+n+5 && rest != 5+n {
-				// Not all here yet: wait for it before judging.
-				l.preamble += int64(i)
-				l.consume(i)
-				return false
+				// Not all here yet: judge it when it is, unless a later
+				// header proves itself first.
+				if wait < 0 {
+					wait = i
+				}
+				break
 			}
 			ok = nextRecordPlausible(b[i:])
 		case side == Client || !c.rolesKnown:
@@ -220,6 +223,11 @@ func (c *Conn) detect(dir Dir, t time.Time) bool {
 			found = true
 			break
 		}
+	}
+	if !found && wait >= 0 {
+		l.preamble += int64(wait)
+		l.consume(wait)
+		return false
 	}
 	if !found {
 		keep := min(5, len(b))

@@ -256,7 +256,7 @@ func (b *batch) decode(dec *linkDecoder) {
 	for i := range b.Packets {
 		p, d := &b.Packets[i], &b.decoded[i]
 		d.seg = segment{}
-		d.res = dec.decode(p.Link, p.Data, &d.seg)
+		d.res = dec.decode(p.Link, p.Data, &d.seg, &d.icmp)
 	}
 }
 
@@ -271,7 +271,7 @@ func key(x, y netip.AddrPort) [2]netip.AddrPort {
 func (a *Analyzer) Packet(data []byte, ci gopacket.CaptureInfo, link layers.LinkType) {
 	p, d := &a.onePacket, &a.one
 	*p, *d = capture.Packet{Data: data, CI: ci, Link: link}, decoded{}
-	d.res = a.dec.decode(link, data, &d.seg)
+	d.res = a.dec.decode(link, data, &d.seg, &d.icmp)
 	a.frameIn(p, d)
 }
 
@@ -302,6 +302,10 @@ func (a *Analyzer) frameIn(p *capture.Packet, f *decoded) {
 		return
 	case ipFragment:
 		a.Stats.IPFragments++
+		return
+	case icmpError:
+		a.Stats.NotTCP++
+		a.icmpError(f, t)
 		return
 	}
 	a.Stats.TCPPackets++

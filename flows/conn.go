@@ -126,7 +126,8 @@ type conn struct {
 	prevConn, nextConn *conn
 	list               *connList
 	sawPayload         bool
-	socks              bool    // a SOCKS exchange whose tunnel has not started
+	socks              bool // a SOCKS exchange whose tunnel has not started
+	icmp               []ICMPError
 	stream             *stream // its reassembler callbacks, while not finished
 }
 
@@ -301,4 +302,42 @@ func (c *conn) acksMissing(end time.Time) bool {
 	return ls.Bytes > 0 && os.Packets > 0 && os.Last.Before(ls.LastData) && ls.Retransmissions == 0 &&
 		end.Sub(ls.LastData) >= 3*time.Second && ls.FIN.IsZero() && ls.RST.IsZero() &&
 		(!c.ackSet[o] || seqLT(c.ackMax[o], c.next[l]))
+}
+
+// undeliveredOwed moves what st says is owed to the side whose messages
+// the owing side never received: sent, retransmitted, and never
+// acknowledged (a capture at the sender of a lost flight).
+func (c *conn) undeliveredOwed(st *decoder.State, hs *decoder.Handshake, cd int) {
+	y := st.Waiting.Other()
+	yd := cd
+	if y == decoder.Server {
+		yd = 1 - cd
+	}
+	pd := 1 - yd
+	if c.seqs == nil || len(c.seqs.retrans[yd]) == 0 || c.tcp.Side[pd].Packets == 0 {
+		return
+	}
+	acked := int64(0)
+	if c.ackSet[pd] {
+		acked = int64(int32(c.rel(yd, c.ackMax[pd])))
+	}
+	unacked := false
+	for _, r := range c.seqs.retrans[yd] {
+		if int64(r.end) > acked {
+			unacked = true
+		}
+	}
+	if !unacked {
+		return
+	}
+	for _, m := range hs.Messages {
+		if m.From == y && !m.Undelivered && m.End > acked {
+			st.Waiting, st.Next, st.Since = y, m.Type, m.Time
+			st.Sending, st.SendingLen, st.SendingHave = 0, 0, 0
+			if m.Flight {
+				st.Next = decoder.MsgEncryptedExtensions
+			}
+			return
+		}
+	}
 }

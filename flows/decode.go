@@ -64,8 +64,9 @@ type tcpHeader struct {
 
 // decoded is what the link decoder made of a captured packet.
 type decoded struct {
-	seg segment
-	res decodeResult
+	seg  segment
+	res  decodeResult
+	icmp icmpInfo // when res is icmpError
 }
 
 // decodeResult explains why a frame yielded no segment.
@@ -77,6 +78,7 @@ const (
 	unsupportedLink
 	malformed
 	ipFragment
+	icmpError // an ICMP error quoting a TCP segment: seg holds its addresses
 )
 
 func (d *linkDecoder) firstLayer(link layers.LinkType, data []byte) (gopacket.LayerType, bool) {
@@ -102,7 +104,7 @@ func (d *linkDecoder) firstLayer(link layers.LinkType, data []byte) (gopacket.La
 	return 0, false
 }
 
-func (d *linkDecoder) decode(link layers.LinkType, data []byte, seg *segment) decodeResult {
+func (d *linkDecoder) decode(link layers.LinkType, data []byte, seg *segment, icmp *icmpInfo) decodeResult {
 	first, ok := d.firstLayer(link, data)
 	if !ok {
 		return unsupportedLink
@@ -143,6 +145,18 @@ func (d *linkDecoder) decode(link layers.LinkType, data []byte, seg *segment) de
 			return ipFragment
 		}
 		if !isTCP {
+			switch {
+			case lastIP == 4 && d.ip4.Protocol == layers.IPProtocolICMPv4:
+				if parseICMPError(d.ip4.Payload, false, icmp, seg) {
+					icmp.from, _ = netip.AddrFromSlice(d.ip4.SrcIP)
+					return icmpError
+				}
+			case lastIP == 6 && d.ip6.NextHeader == layers.IPProtocolICMPv6:
+				if parseICMPError(d.ip6.Payload, true, icmp, seg) {
+					icmp.from, _ = netip.AddrFromSlice(d.ip6.SrcIP)
+					return icmpError
+				}
+			}
 			if err != nil && (ip4 && d.ip4.Protocol == layers.IPProtocolTCP) {
 				return malformed
 			}

@@ -99,8 +99,10 @@ type Result struct {
 	// packets (a filter that kept only TLS records), so its silence is not
 	// judged.
 	AcksMissing bool
-	HS       *decoder.Handshake // a copy, sides by role
-	Events   []Event
+	// ICMP are the ICMP errors about its packets.
+	ICMP   []ICMPError
+	HS     *decoder.Handshake // a copy, sides by role
+	Events []Event
 	// TCP is the transport's part for TCP connections.
 	TCP *TCPFacts
 	// Open: live, the connection was still open when this was said.
@@ -165,6 +167,12 @@ func (a *Analyzer) result(c *conn) *Result {
 		}
 	}
 	r.Events = events
+	r.ICMP = slices.Clone(c.icmp)
+	if cd == 1 {
+		for i := range r.ICMP {
+			r.ICMP[i].About = r.ICMP[i].About.Other()
+		}
+	}
 	r.Packets, r.PacketsCut = slices.Clip(c.frames), c.framesCut
 	next := Owed{}
 	switch st.Phase {
@@ -232,6 +240,12 @@ func (a *Analyzer) result(c *conn) *Result {
 	case decoder.PhaseNotObserved:
 		r.Outcome = NotObserved
 	case decoder.PhaseHandshaking:
+		if c.tls != nil {
+			// Judge each side by what its peer received: messages sent
+			// again and again and never acknowledged did not arrive, so
+			// their sender still owes the first of them.
+			c.undeliveredOwed(&st, r.HS, cd)
+		}
 		if !next.SYNACK {
 			next.Msg = st.Next
 		}

@@ -479,6 +479,9 @@ func verdictWords(r *flows.Result) string {
 		if r.OneSided && r.Missing == s.Waiting {
 			return "unknown: no packet from the " + r.Missing.String() + " in the capture (one-sided)"
 		}
+		if s.Next.SYNACK && len(r.ICMP) > 0 && !r.ICMP[0].PathMTU() {
+			return string(r.Outcome) + ": SYN answered by ICMP " + r.ICMP[0].Kind() + " from " + r.ICMP[0].From.String()
+		}
 		if r.AcksMissing {
 			v := "unknown: the capture lacks packets after " + silentAfter(r) + " (no ACK of it), " + s.Waiting.String() + " owes " + s.Next.String()
 			if s.SendingLen > 0 {

@@ -33,6 +33,43 @@ func pathFindings(r *flows.Result, add addFunc) {
 		lossFindings(r, side, add)
 	}
 	resetFindings(r, add)
+	icmpFindings(r, add)
+}
+
+// icmpFindings says what the ICMP errors about the connection's packets
+// said: outright, what the loss findings can only infer.
+func icmpFindings(r *flows.Result, add addFunc) {
+	done := r.Outcome == flows.Complete || r.Outcome == flows.Resumed
+	for i, e := range r.ICMP {
+		if i > 0 && e.Kind() == r.ICMP[i-1].Kind() && e.From == r.ICMP[i-1].From {
+			continue // the same error for the next retransmission
+		}
+		by := e.From.String()
+		switch {
+		case e.PathMTU() && done:
+			add(SevInfo, "path_mtu", "%s reported a path MTU of %d for the %s's packets (ICMP %s): path MTU discovery lowered the segment size, and the handshake went on.", by, e.MTU, e.About, e.Kind())
+		case e.PathMTU():
+			add(SevWarning, "path_mtu", "%s reported a path MTU of %d for the %s's packets (ICMP %s): packets larger than that do not get through.", by, e.MTU, e.About, e.Kind())
+		default:
+			sev := SevError
+			if done {
+				sev = SevInfo
+			}
+			add(sev, "icmp_unreachable", "%s answered a packet of the %s's with ICMP destination unreachable (%s): %s.", by, e.About, e.Kind(), unreachableHint(e))
+		}
+	}
+}
+
+func unreachableHint(e flows.ICMPError) string {
+	switch e.Kind() {
+	case "port unreachable":
+		return "nothing listens on that port (or a firewall answers as if nothing did)"
+	case "administratively prohibited":
+		return "a firewall refuses the connection"
+	case "host unreachable", "address unreachable":
+		return "the host is down or not reachable from there"
+	}
+	return "the path is broken"
 }
 
 // lossFindings: network_loss and path_mtu_blackhole for what side sent.
