@@ -97,10 +97,11 @@ type ICMP struct {
 // InjectedRST is a RST forged in the name of the To side's peer, with
 // that peer's sequence numbers right, so that the To side accepts it.
 type InjectedRST struct {
-	To         int
-	AfterWrite int           // reaches To this long after To's AfterWrite-th write
-	Delay      time.Duration //
-	TTL        uint8         // 0 is 64
+	To int
+	// It reaches To Delay after the last segment of To's AfterWrite-th write.
+	AfterWrite int
+	Delay      time.Duration
+	TTL        uint8 // 0 is 64
 }
 
 var (
