@@ -61,6 +61,9 @@ type Shaping struct {
 	// OnlyFrom keeps the packets of one side only (OnlyClient,
 	// OnlyServer; 0 keeps both): a capture point that sees one direction.
 	OnlyFrom int
+	// Path, when set, is what the network and the capture do to the
+	// packets: loss, vantage point, TTLs, ICMP errors (loss.go).
+	Path *Path
 }
 
 // Packet is one generated frame.
@@ -86,6 +89,12 @@ type segment struct {
 	payload    []byte
 	firstData  bool // part of the server's first data write
 	index      int  // 1-based index within that write
+	// Set by the loss model (loss.go) only; zero values frame as before.
+	write  int         // 1-based index of the sender's data write
+	ttl    uint8       // IP TTL / hop limit; 0 is 64
+	sackOK bool        // a SYN offering SACK (SACK-permitted option)
+	sack   []sackBlock // SACK blocks, most recent first
+	icmp   *icmpError  // not TCP: an ICMP error quoting a segment
 }
 
 // segments turns the events of a connection into TCP segments with
@@ -141,11 +150,16 @@ func segments(evs []event, sh Shaping, rtt time.Duration) []segment {
 					}
 				}
 			}
+			write := clientWrites
+			if from == 1 {
+				write = serverWrites
+			}
 			var segs []segment
 			for off, idx := 0, 1; off < len(ev.data); off, idx = off+size, idx+1 {
 				end := min(off+size, len(ev.data))
 				segs = append(segs, segment{from: from, at: ev.at, ack: true, psh: end == len(ev.data),
-					seq: next[from], ackNo: next[1-from], payload: ev.data[off:end], firstData: first, index: idx})
+					seq: next[from], ackNo: next[1-from], payload: ev.data[off:end], firstData: first, index: idx,
+					write: write})
 				next[from] += uint32(end - off)
 			}
 			if first && sh.SwapServerSegment > 0 && sh.SwapServerSegment < len(segs) {
@@ -186,6 +200,9 @@ func segments(evs []event, sh Shaping, rtt time.Duration) []segment {
 			}
 		}
 	}
+	if sh.Path != nil {
+		out = sh.Path.apply(out, rtt)
+	}
 	return out
 }
 
@@ -196,6 +213,9 @@ var (
 
 // frame serializes one segment with the link framing of l.
 func frame(s segment, ep endpoints, l Link) ([]byte, error) {
+	if s.icmp != nil {
+		return frameICMP(s, ep, l)
+	}
 	src, dst := ep.client, ep.server
 	sport, dport := ep.cport, ep.sport
 	smac, dmac := macClient, macServer
@@ -207,17 +227,28 @@ func frame(s segment, ep endpoints, l Link) ([]byte, error) {
 	if s.syn {
 		tcp.Options = []layers.TCPOption{{OptionType: layers.TCPOptionKindMSS, OptionLength: 4, OptionData: []byte{0x05, 0xa8}}}
 	}
+	tcp.Options = append(tcp.Options, sackOptions(s)...)
+	ttl := s.ttl
+	if ttl == 0 {
+		ttl = 64
+	}
 	var ipLayer gopacket.SerializableLayer
 	var ethType layers.EthernetType
 	if src.To4() == nil {
-		ip := &layers.IPv6{Version: 6, HopLimit: 64, NextHeader: layers.IPProtocolTCP, SrcIP: src, DstIP: dst}
+		ip := &layers.IPv6{Version: 6, HopLimit: ttl, NextHeader: layers.IPProtocolTCP, SrcIP: src, DstIP: dst}
 		tcp.SetNetworkLayerForChecksum(ip)
 		ipLayer, ethType = ip, layers.EthernetTypeIPv6
 	} else {
-		ip := &layers.IPv4{Version: 4, IHL: 5, TTL: 64, Flags: layers.IPv4DontFragment, Protocol: layers.IPProtocolTCP, SrcIP: src.To4(), DstIP: dst.To4()}
+		ip := &layers.IPv4{Version: 4, IHL: 5, TTL: ttl, Flags: layers.IPv4DontFragment, Protocol: layers.IPProtocolTCP, SrcIP: src.To4(), DstIP: dst.To4()}
 		tcp.SetNetworkLayerForChecksum(ip)
 		ipLayer, ethType = ip, layers.EthernetTypeIPv4
 	}
+	return serialize(l, s.from, smac, dmac, ethType, ipLayer, tcp, gopacket.Payload(s.payload))
+}
+
+// serialize frames an IP packet's layers with the link framing of l; from
+// is the side sending it (the direction cooked headers record).
+func serialize(l Link, from int, smac, dmac net.HardwareAddr, ethType layers.EthernetType, ip ...gopacket.SerializableLayer) ([]byte, error) {
 	buf := gopacket.NewSerializeBuffer()
 	opts := gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}
 	var ls []gopacket.SerializableLayer
@@ -228,7 +259,7 @@ func frame(s segment, ep endpoints, l Link) ([]byte, error) {
 		ls = append(ls, &layers.Ethernet{SrcMAC: smac, DstMAC: dmac, EthernetType: layers.EthernetTypeDot1Q},
 			&layers.Dot1Q{VLANIdentifier: 42, Type: ethType})
 	}
-	ls = append(ls, ipLayer, tcp, gopacket.Payload(s.payload))
+	ls = append(ls, ip...)
 	if err := gopacket.SerializeLayers(buf, opts, ls...); err != nil {
 		return nil, err
 	}
@@ -239,7 +270,7 @@ func frame(s segment, ep endpoints, l Link) ([]byte, error) {
 	case LinkSLL:
 		// packet type (0 to us, 4 outgoing), ARPHRD_ETHER, address length, address, protocol.
 		h := make([]byte, 16)
-		if s.from == 0 {
+		if from == 0 {
 			binary.BigEndian.PutUint16(h[0:], 4)
 		}
 		binary.BigEndian.PutUint16(h[2:], 1)
@@ -253,7 +284,7 @@ func frame(s segment, ep endpoints, l Link) ([]byte, error) {
 		binary.BigEndian.PutUint16(h[0:], uint16(ethType))
 		binary.BigEndian.PutUint32(h[4:], 2)
 		binary.BigEndian.PutUint16(h[8:], 1)
-		if s.from == 0 {
+		if from == 0 {
 			h[10] = 4
 		}
 		h[11] = 6

@@ -262,7 +262,7 @@ func Scenarios() []*Scenario {
 		{Name: "alert-tls13-client-rejects-cert.pcap", Doc: "TLS 1.3: the client does not trust the server's issuer and sends an encrypted alert", Links: eth,
 			conns:  []connSpec{std(with(shopClient, func(c *tls.Config) { c.RootCAs = p.otherRoots }), shopServer)},
 			Expect: map[int]string{0: "1,2"}},
-	}, verdictScenarios(p, shopClient, shopServer)...)
+	}, append(verdictScenarios(p, shopClient, shopServer), lossScenarios(p)...)...) // verdicts.go, then the loss model's (loss.go), last
 }
 
 // Build runs a scenario's connections and returns its packets in time order.
@@ -276,6 +276,7 @@ func (s *Scenario) Build() ([]Packet, error) {
 	for i, cs := range s.conns {
 		sm := newSim(rtt)
 		sm.timeout, sm.dropAfter = cs.timeout, cs.dropAfter
+		sm.path = newPathSim(cs.shaping)
 		evs := sm.run(cs.client, cs.server)
 		ep := endpoints{client: net.IPv4(192, 0, 2, 10), server: net.IPv4(198, 51, 100, 20), cport: base + uint16(7*i), sport: 443}
 		if cs.port != 0 {

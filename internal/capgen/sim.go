@@ -53,6 +53,8 @@ type sim struct {
 	// dropAfter discards a side's writes after this many (0: never).
 	dropAfter [2]int
 	writes    [2]int
+	// path, when set, withholds what the network loses (loss.go).
+	path *pathSim
 }
 
 func newSim(rtt time.Duration) *sim {
@@ -120,11 +122,18 @@ func (c *simConn) Read(p []byte) (int, error) {
 	defer s.mu.Unlock()
 	me, peer := c.side, 1-c.side
 	for len(s.buf[me]) == 0 {
-		if s.reset[peer] {
-			return 0, errReset
+		if err := s.path.readErr(me); err != nil {
+			return 0, err
 		}
-		if s.closed[peer] {
-			return 0, io.EOF
+		// Behind a hole in the stream neither data nor FIN is delivered.
+		if !s.path.stalled(me) {
+			if s.reset[peer] {
+				s.path.resetSeen(me)
+				return 0, errReset
+			}
+			if s.closed[peer] {
+				return 0, io.EOF
+			}
 		}
 		if s.expired[me] {
 			s.expired[me] = false
@@ -139,6 +148,8 @@ func (c *simConn) Read(p []byte) (int, error) {
 			case s.waiting[peer] && s.timeout[peer] > 0:
 				s.clock += s.timeout[peer]
 				s.expired[peer] = true
+			case s.path.stalled(me):
+				return 0, s.path.stop(me)
 			default:
 				return 0, io.EOF // a scenario that never ends: stop this side
 			}
@@ -162,6 +173,9 @@ func (c *simConn) Write(p []byte) (int, error) {
 	if s.closed[c.side] {
 		return 0, net.ErrClosed
 	}
+	if s.path.gone(c.side) {
+		return 0, errReset
+	}
 	s.writes[c.side]++
 	if d := s.dropAfter[c.side]; d > 0 && s.writes[c.side] > d {
 		return len(p), nil // a black hole: the peer never sees it
@@ -169,7 +183,7 @@ func (c *simConn) Write(p []byte) (int, error) {
 	s.clock += 50 * time.Microsecond
 	data := append([]byte(nil), p...)
 	s.events = append(s.events, event{side: c.side, kind: evData, data: data, at: s.clock})
-	s.buf[1-c.side] = append(s.buf[1-c.side], data...)
+	s.buf[1-c.side] = append(s.buf[1-c.side], s.path.deliver(s, c.side, data)...)
 	return len(p), nil
 }
 
@@ -178,7 +192,7 @@ func (c *simConn) Close() error {
 	s := c.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.closed[c.side] {
+	if !s.closed[c.side] && !s.path.gone(c.side) {
 		s.closed[c.side] = true
 		s.clock += 50 * time.Microsecond
 		s.events = append(s.events, event{side: c.side, kind: evFIN, at: s.clock})
@@ -191,7 +205,7 @@ func (c *simConn) Reset() {
 	s := c.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.closed[c.side] {
+	if !s.closed[c.side] && !s.path.gone(c.side) {
 		s.closed[c.side], s.reset[c.side] = true, true
 		s.clock += 50 * time.Microsecond
 		s.events = append(s.events, event{side: c.side, kind: evRST, at: s.clock})
