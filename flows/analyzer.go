@@ -393,6 +393,12 @@ func (a *Analyzer) segment(seg *segment, ci gopacket.CaptureInfo) {
 	}
 	if !c.decided {
 		a.reassemble(c, side, seg, ci)
+		if c.ackedHole {
+			// The peer acknowledged bytes the capture lacks: capture loss,
+			// and no retransmission will fill the hole.
+			c.ackedHole = false
+			a.skipHoles(c, 1-side, t, false)
+		}
 		if c.socks && c.tls != nil && c.tls.TunnelStarted() {
 			// Wireshark's SOCKS dissector (TCP port 1080) makes a second
 			// conversation at the tunnel's first packet, which takes a
@@ -517,9 +523,37 @@ func (a *Analyzer) synthetic(c *conn, side int, seq uint32, flags byte, t time.T
 	if a.tcp.DecodeFromBytes(hdr[:], gopacket.NilDecodeFeedback) != nil {
 		return
 	}
-	a.ctx = asmContext{ci: gopacket.CaptureInfo{Timestamp: t}, c: c, side: side}
+	a.ctx = asmContext{ci: gopacket.CaptureInfo{Timestamp: t}, c: c, side: side, synthetic: true}
 	flow := gopacket.NewFlow(layers.EndpointMAC, c.netFlow[side][:], c.netFlow[1-side][:])
 	a.asm.AssembleWithContext(flow, &a.tcp, &a.ctx)
+}
+
+// skipHoles makes the reassembler give up now on side's holes and hand
+// over what waits behind them: the capture will never hold their bytes,
+// the peer having acknowledged past them (capture loss) or the connection
+// having ended. gopacket's reassembler has no flush for one connection,
+// but it pushes a connection's first queued page through when it holds
+// too many: a segment queued behind the hole with a limit of one page
+// makes it skip exactly this hole.
+func (a *Analyzer) skipHoles(c *conn, side int, t time.Time, all bool) {
+	if c.stream == nil || c.decided || c.seqs == nil {
+		return
+	}
+	limit := a.asm.MaxBufferedPagesPerConnection
+	defer func() { a.asm.MaxBufferedPagesPerConnection = limit }()
+	for n := 0; n < 8 && len(c.seqs.holes[side]) > 0 && c.stream != nil && !c.decided; n++ {
+		i := c.firstHole(side)
+		h := c.seqs.holes[side][i]
+		if !all && !(c.ackSet[1-side] && seqLT(h.start, c.ackMax[1-side])) {
+			return
+		}
+		a.asm.MaxBufferedPagesPerConnection = 1
+		a.synthetic(c, side, h.end, 0x10, t) // ACK
+		if len(c.seqs.holes[side]) > i && c.seqs.holes[side][i] == h {
+			// The reassembler did not take it: forget it.
+			c.seqs.skipHole(side, i)
+		}
+	}
 }
 
 func (a *Analyzer) keepFrame(c *conn) {
@@ -619,6 +653,9 @@ func (a *Analyzer) tcpFacts(c *conn, side int, tcp *tcpHeader, t time.Time, trun
 		if !c.seqs.sackSet[side] || seqLT(c.seqs.sack[side], tcp.SACK) {
 			c.seqs.sack[side], c.seqs.sackSet[side] = tcp.SACK, true
 		}
+		for _, b := range tcp.SACKBlocks[:tcp.NSACK] {
+			c.seqs.addSACK(side, b)
+		}
 	}
 	if truncated {
 		f.Truncated++
@@ -659,6 +696,9 @@ func (a *Analyzer) tcpFacts(c *conn, side int, tcp *tcpHeader, t time.Time, trun
 	if tcp.ACK {
 		if !c.ackSet[side] || seqLT(c.ackMax[side], tcp.Ack) {
 			c.ackMax[side], c.ackSet[side] = tcp.Ack, true
+			if c.seqs != nil && len(c.seqs.holes[1-side]) > 0 {
+				c.ackedHole = true // skipHoles after this segment is assembled
+			}
 		}
 		if f.Established.IsZero() && !f.SYNACK.IsZero() && side == 0 && !tcp.SYN {
 			f.Established = t
@@ -894,6 +934,11 @@ func (a *Analyzer) finish(c *conn, at time.Time) {
 	}
 	c.finished = true
 	c.last = at
+	// What waits behind holes the capture will never fill goes to the
+	// decoder before the verdict.
+	for side := range 2 {
+		a.skipHoles(c, side, at, true)
+	}
 	// Let the reassembler free its side now, not after its flush window:
 	// ten seconds of a busy capture's connections.
 	a.retire(c)
@@ -927,9 +972,10 @@ func (a *Analyzer) finish(c *conn, at time.Time) {
 // asmContext carries the packet's capture info and connection to the
 // reassembler's callbacks.
 type asmContext struct {
-	ci   gopacket.CaptureInfo
-	c    *conn
-	side int
+	ci        gopacket.CaptureInfo
+	c         *conn
+	side      int
+	synthetic bool // a segment of ours, not of the capture
 }
 
 func (x *asmContext) GetCaptureInfo() gopacket.CaptureInfo { return x.ci }
@@ -979,12 +1025,16 @@ func (s *stream) ReassembledSG(sg reassembly.ScatterGather, ac reassembly.Assemb
 		t = ac.GetCaptureInfo().Timestamp
 	}
 	if n > 0 {
-		if ci := sg.CaptureInfo(n - 1); ci.Timestamp.After(t) {
-			t = ci.Timestamp
+		if ci := sg.CaptureInfo(n - 1); ci.Timestamp.After(t) || ac != nil && ac.(*asmContext).synthetic {
+			t = ci.Timestamp // bytes pushed by skipHoles keep their own time
 		}
 	}
 	if skip > 0 {
-		if s.c.holeLost(side) {
+		lost := s.c.holeLost(side)
+		if s.c.seqs != nil && len(s.c.seqs.holes[side]) > 0 {
+			s.c.seqs.skipHole(side, s.c.firstHole(side))
+		}
+		if lost {
 			s.c.event(Event{Time: t, From: decoder.Side(side), Kind: "loss", Note: strconv.Itoa(skip) + " bytes never acknowledged: lost in the network"})
 			s.c.tls.Lost(decoder.Dir(side), skip, t)
 		} else {

@@ -126,6 +126,7 @@ type conn struct {
 	prevConn, nextConn *conn
 	list               *connList
 	sawPayload         bool
+	ackedHole          bool // this segment acknowledged past a hole of the peer's
 	socks              bool // a SOCKS exchange whose tunnel has not started
 	icmp               []ICMPError
 	stream             *stream // its reassembler callbacks, while not finished
@@ -136,11 +137,39 @@ type seqRange struct{ start, end uint32 }
 // seqFacts are the sequence ranges of a connection that carries data; a
 // connection that never does (a SYN flood's) has none.
 type seqFacts struct {
-	holes   [2][]seqRange // absolute
+	holes   [2][]seqRange // absolute, still open in the reassembler
+	skipped [2][]seqRange // absolute, given up on by the reassembler
 	retrans [2][]seqRange // relative ranges retransmitted (first few)
 	segs    [2][]seqRange // relative ranges of the first new data segments
 	sack    [2]uint32     // highest SACK right edge each side sent (absolute)
 	sackSet [2]bool
+	blocks  [2][]seqRange // the distinct SACK blocks each side sent (absolute, first few)
+}
+
+// addSACK keeps a SACK block side sent, once.
+func (s *seqFacts) addSACK(side int, b seqRange) {
+	for i, x := range s.blocks[side] {
+		if x.start == b.start {
+			if seqLT(x.end, b.end) {
+				s.blocks[side][i].end = b.end
+			}
+			return
+		}
+	}
+	if len(s.blocks[side]) < 8 {
+		s.blocks[side] = append(s.blocks[side], b)
+	}
+}
+
+// sacked reports whether side's peer acknowledged [start,end) of side's
+// bytes (absolute) in a SACK block.
+func (s *seqFacts) sacked(side int, start, end uint32) bool {
+	for _, b := range s.blocks[1-side] {
+		if seqLE(b.start, start) && seqLE(end, b.end) {
+			return true
+		}
+	}
+	return false
 }
 
 const maxEvents = 24
@@ -158,6 +187,14 @@ func (c *conn) rel(side int, seq uint32) uint32 {
 		return seq - c.isn[side] - 1
 	}
 	return seq - c.isn[side]
+}
+
+// abs is the absolute sequence number of a relative one (rel's inverse).
+func (c *conn) abs(side int, rel uint32) uint32 {
+	if c.synSeen[side] {
+		return rel + c.isn[side] + 1
+	}
+	return rel + c.isn[side]
 }
 
 // seqLE compares sequence numbers modulo 2^32 (RFC 793 §3.3).
@@ -206,13 +243,27 @@ func (c *conn) holeLost(side int) bool {
 	if c.seqs == nil || len(c.seqs.holes[side]) == 0 || c.tcp.Side[other].Packets == 0 {
 		return false
 	}
-	h := c.seqs.holes[side][0]
-	for _, x := range c.seqs.holes[side][1:] {
-		if seqLT(x.start, h.start) {
-			h = x
+	h := c.seqs.holes[side][c.firstHole(side)]
+	return !c.ackSet[other] || !seqLT(h.start, c.ackMax[other])
+}
+
+// firstHole is the index of side's open hole lowest in sequence.
+func (c *conn) firstHole(side int) int {
+	first := 0
+	for i, x := range c.seqs.holes[side] {
+		if seqLT(x.start, c.seqs.holes[side][first].start) {
+			first = i
 		}
 	}
-	return !c.ackSet[other] || !seqLT(h.start, c.ackMax[other])
+	return first
+}
+
+// skipHole moves side's open hole i to those given up on.
+func (s *seqFacts) skipHole(side, i int) {
+	if len(s.skipped[side]) < 8 {
+		s.skipped[side] = append(s.skipped[side], s.holes[side][i])
+	}
+	s.holes[side] = append(s.holes[side][:i], s.holes[side][i+1:]...)
 }
 
 // lossFacts judges, at the end, what each side sent that its peer never
@@ -237,7 +288,7 @@ func (c *conn) lossFacts(f *TCPFacts) {
 		}
 		// Holes in the capture never acknowledged.
 		var firstLost uint32
-		for _, h := range c.seqs.holes[side] {
+		for _, h := range append(c.seqs.skipped[side], c.seqs.holes[side]...) {
 			start, end := c.rel(side, h.start), c.rel(side, h.end)
 			if c.ackSet[other] && seqLT(start, acked) {
 				continue // the peer had it: capture loss
@@ -280,7 +331,7 @@ func (c *conn) lossFacts(f *TCPFacts) {
 			if l.LostHoles > 0 && seqLE(firstLost, s.start) {
 				l.DeliveredAfter = max(l.DeliveredAfter, n)
 			}
-			if l.Unacked > 0 && seqLE(unackedEnd, s.start) && c.seqs.sackSet[other] && seqLE(s.end, sacked) {
+			if l.Unacked > 0 && seqLE(unackedEnd, s.start) && c.seqs.sacked(side, c.abs(side, s.start), c.abs(side, s.end)) {
 				l.AckedAfter = max(l.AckedAfter, n)
 			}
 		}

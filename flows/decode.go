@@ -60,6 +60,9 @@ type tcpHeader struct {
 	MSS     uint16
 	SACK    uint32
 	HasSACK bool
+	// SACKBlocks are its first SACK blocks (absolute sequence numbers).
+	SACKBlocks [4]seqRange
+	NSACK      uint8
 }
 
 // decoded is what the link decoder made of a captured packet.
@@ -256,8 +259,13 @@ func tcpOptions(b []byte, h *tcpHeader) {
 			h.MSS = binary.BigEndian.Uint16(opt)
 		case kind == 5:
 			for i := 0; i+8 <= len(opt); i += 8 {
-				if right := binary.BigEndian.Uint32(opt[i+4:]); !h.HasSACK || seqLT(h.SACK, right) {
+				left, right := binary.BigEndian.Uint32(opt[i:]), binary.BigEndian.Uint32(opt[i+4:])
+				if !h.HasSACK || seqLT(h.SACK, right) {
 					h.SACK, h.HasSACK = right, true
+				}
+				if int(h.NSACK) < len(h.SACKBlocks) {
+					h.SACKBlocks[h.NSACK] = seqRange{left, right}
+					h.NSACK++
 				}
 			}
 		}

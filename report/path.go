@@ -99,7 +99,7 @@ func lossFindings(r *flows.Result, side decoder.Side, add addFunc) {
 	case l.Unacked > 0 && l.SACKedBeyond && l.AckedAfter > 0 && l.UnackedMin > l.AckedAfter:
 		add(SevWarning, "path_mtu_blackhole", "The %s's segments of %s were sent %d times and never acknowledged, while the %s acknowledged (SACK) a %d-byte segment after them: packets above some size do not get through. Probably a path-MTU black hole: a link with a smaller MTU whose ICMP \"fragmentation needed\" does not reach the %s (a lossy link would drop small packets too).",
 			side, bytesRange(l.UnackedMin, l.UnackedMax), l.UnackedSends, peer, l.AckedAfter, side)
-	case l.LostBytes > 0 && l.DeliveredAfter > 0 && int64(l.DeliveredAfter) < l.LostBytes && f.Side[side].MaxSegment < 1000 &&
+	case l.LostBytes > 1500 && l.DeliveredAfter > 0 && int64(2*l.DeliveredAfter) <= l.LostBytes && f.Side[side].MaxSegment < 1000 &&
 		(peerMSS == 0 || f.Side[side].MaxSegment*4 < peerMSS*3):
 		mss := ""
 		if peerMSS > 0 {
