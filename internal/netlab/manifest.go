@@ -19,6 +19,8 @@ func manifest(e *Env, runs []*Run) string {
 	p("Packets from the server reach the client with TTL %d (one hop); packets the router makes itself have TTL 64. ", routerHopTTL)
 	p("Certificates are made per run with crypto/x509 (fixed names, serials and dates; fresh keys): an ECDSA P-256 leaf for %s under an ECDSA CA, and for the MTU scenarios a chain of three RSA-4096 certificates with 40 padding SANs. SNI is %s, server port %d.\n\n", serverName, serverName, port)
 	p("Expectations are from the text of issue #14 (the `Scenarios` table in internal/netlab/scenarios.go), to be checked against the analyzer.\n\n")
+	p("Not made: an IPv6 scenario (IPv6 is off in the lab so that no router solicitation or MLD report lands in a capture). ")
+	p("Every capture comes from the real stacks: no packet is made or edited by hand; ARP is in the captures as on a wire.\n\n")
 	p("## Stacks\n\n")
 	for _, v := range e.Versions {
 		p("- %s: `%s`\n", v[0], v[1])
@@ -27,6 +29,9 @@ func manifest(e *Env, runs []*Run) string {
 	for _, r := range runs {
 		s := r.S
 		p("## %s\n\n%s\n\n", s.Name, s.Doc)
+		if s.Notes != "" {
+			p("Seen: %s\n\n", s.Notes)
+		}
 		var st []string
 		for _, name := range s.Stacks {
 			for _, v := range e.Versions {

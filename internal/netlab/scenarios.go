@@ -29,6 +29,7 @@ type Scenario struct {
 	Name    string
 	Doc     string
 	Stacks  []string // whose versions the manifest lists
+	Notes   string   // what the stacks did that the design did not say
 	Setup   func(*Run) error
 	Traffic func(*Run)
 	// BPF filters of the two captures ("" keeps everything).
@@ -113,6 +114,7 @@ var Scenarios = []Scenario{
 	},
 	{
 		Name:   "curl-gnutls",
+		Notes:  "gnutls-serv ends the response with close_notify and FIN; curl's own close_notify then reaches a closed socket, so the server's kernel answers it with a RST after the handshake.",
 		Doc:    "gnutls-serv --http --disable-client-cert and curl -k --tlsv1.2 --tls-max 1.2 (curl on OpenSSL): a complete TLS 1.2 handshake between two real stacks.",
 		Stacks: []string{"gnutls", "curl"},
 		Setup: func(r *Run) error {
@@ -140,6 +142,7 @@ var Scenarios = []Scenario{
 	},
 	{
 		Name:   "mtu-blackhole",
+		Notes:  "The Python server sets TCP_NODELAY (as nginx, Go and Node do): without it Nagle holds the short tail behind the unacknowledged full segments and the client sees nothing of the flight. OpenSSL writes the flight as 4096 bytes (1448 + 1448 + 1200, all too big for MTU 1000) and then about 930 bytes after signing, which pass; the client SACKs them. Linux does not probe for a black hole (tcp_mtu_probing=0), so the server resends the first 1448 bytes until the client gives up.",
 		Doc:    "The router's link toward the client has MTU 1000 and drops its own ICMP fragmentation-needed; the server (MTU 1500, DF) sends a 3 x RSA-4096 chain in segments of 1448, 1448 and 1200 bytes that never reach the client; only the short last one does. Python server and client (timeout 3 s).",
 		Stacks: []string{"python"},
 		Setup:  func(r *Run) error { return r.mtuFaults(true) },
@@ -155,6 +158,7 @@ var Scenarios = []Scenario{
 	},
 	{
 		Name:   "mtu-icmp",
+		Notes:  "The router sends one ICMP per dropped segment; the server resends everything at 948 bytes at once, which tshark labels TCP Out-Of-Order rather than Retransmission (less than an RTT after the original).",
 		Doc:    "As mtu-blackhole but the router's ICMP fragmentation-needed (MTU 1000) gets through: path MTU discovery shrinks the server's segments and the handshake completes. The server's capture holds the ICMP quoting its segment.",
 		Stacks: []string{"python"},
 		Setup:  func(r *Run) error { return r.mtuFaults(false) },
@@ -168,6 +172,7 @@ var Scenarios = []Scenario{
 	},
 	{
 		Name:   "drop-client-hello-first-segment",
+		Notes:  "The client's FIN at its timeout never leaves: TCP is in loss recovery with one segment in flight, so the FIN queues behind the first segment. Both captures end with the connection open.",
 		Doc:    "The client's MTU is 576 and its ClientHello (40 ALPN names) about 900 bytes, so it spans two segments; the router drops client->server TCP packets of 500 bytes and more, so the first segment and its retransmissions never arrive, the tail does. Python client (timeout 3 s) and server.",
 		Stacks: []string{"python"},
 		Setup: func(r *Run) error {
@@ -189,6 +194,7 @@ var Scenarios = []Scenario{
 	},
 	{
 		Name:   "rst-inject",
+		Notes:  "The server never learns of the reset: its capture ends with the connection open after the three-way handshake.",
 		Doc:    "The router answers the packet holding \"shop.test\" (the ClientHello's SNI) with a TCP reset to the client in the server's name (iptables REJECT --reject-with tcp-reset): its TTL is 64, the server's packets arrive with 63. Python client and server.",
 		Stacks: []string{"python"},
 		Setup: func(r *Run) error {
@@ -209,6 +215,7 @@ var Scenarios = []Scenario{
 	},
 	{
 		Name:   "drop-client-hello",
+		Notes:  "The client's FIN at its timeout never leaves (loss recovery, one segment in flight): the client capture ends with retransmissions, the server's with an idle connection that never got a byte.",
 		Doc:    "The router drops the packet holding \"shop.test\": the ClientHello is retransmitted and never ACKed. The Python client gives up after 3 s and closes, but its FIN waits behind the unacknowledged ClientHello (TCP in loss recovery, one segment in flight), so neither capture holds it.",
 		Stacks: []string{"python"},
 		Setup: func(r *Run) error {
@@ -240,6 +247,7 @@ var Scenarios = []Scenario{
 	},
 	{
 		Name:   "server-fin-after-hello",
+		Notes:  "Python's client (OpenSSL 3.0) answers the FIN with a fatal decode_error alert in clear (15 03 01 00 02 02 32), as the issue says, then closes; the client raises SSLEOFError.",
 		Doc:    "The server reads the ClientHello and shuts down its sending side (FIN); the Python ssl client's reaction is recorded (the server logs what it got after its FIN).",
 		Stacks: []string{"python"},
 		Setup:  func(r *Run) error { return r.server(port, r.py("fin-after-hello-server", fmt.Sprint(port))...) },
@@ -253,6 +261,7 @@ var Scenarios = []Scenario{
 	},
 	{
 		Name:   "reject-icmp",
+		Notes:  "The two connections are told apart by fixed client source ports (40001, 40002). Linux aborts the connect at the first ICMP (ECONNREFUSED, EHOSTUNREACH), so there is no SYN retransmission. The server's capture is empty: no packet of either reaches it.",
 		Doc:    "The router rejects the SYN from client port 40001 with ICMP port-unreachable and the SYN from port 40002 with ICMP admin-prohibited: two connections in one capture, both to 443. Python client.",
 		Stacks: []string{"python"},
 		Setup: func(r *Run) error {
@@ -277,6 +286,7 @@ var Scenarios = []Scenario{
 	},
 	{
 		Name:         "one-sided",
+		Notes:        "The filters are `ip src host`, so ARP stays out too.",
 		Doc:          "A complete Python TLS 1.3 handshake captured with BPF filters that keep only client->server packets at the client and only server->client packets at the server.",
 		Stacks:       []string{"python"},
 		Setup:        func(r *Run) error { return r.pyTLSServer(r.Small) },
