@@ -5,7 +5,7 @@ VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 FUZZTIME ?= 1m
 
-.PHONY: all build demo test test-long vet fmt-check deps testdata golden fuzz fuzz-short verify bench bench-memory bench-hostile clean
+.PHONY: all build demo test test-long vet fmt-check deps testdata golden fuzz fuzz-short verify bench bench-memory bench-hostile netlab netlab-test clean
 
 all: build
 
@@ -77,6 +77,15 @@ bench-hostile: build
 # Regenerate the captures in testdata/ (byte for byte reproducible).
 testdata:
 	$(GO) test ./internal/capgen -run TestCapturesReproduced -write
+
+# Captures of real TLS stacks (OpenSSL, GnuTLS, curl, Python) through a
+# router that makes faults, at both ends (issue #14); as root. The two use
+# the same namespaces (tlsl-*): run one at a time.
+netlab:
+	$(GO) run ./internal/netlab -out testdata/netlab
+
+netlab-test:
+	$(GO) test -tags netlab ./internal/netlab -count=1 -v
 
 # Rewrite golden outputs after a reviewed change of behaviour: report writes
 # them, then the command line's streamed output is checked against them.

@@ -1,0 +1,250 @@
+// Command netlab makes the captures in testdata/netlab from real TLS
+// stacks (OpenSSL, GnuTLS, curl, Python ssl) in three network namespaces,
+// client — router — server, with faults made in the router by iptables and
+// MTU, each captured at the client's veth and at the server's (issue #14).
+//
+//	go run ./internal/netlab -out testdata/netlab
+//
+// It needs root, ip, iptables, ethtool, tcpdump, tshark and the stacks;
+// it deletes every namespace it made (tlsl-*), also on failure and on
+// Ctrl-C, and the leftovers of an earlier run before it starts.
+package main
+
+import (
+	_ "embed"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"time"
+)
+
+//go:embed netlab.py
+var pyScript []byte
+
+// Tools are the programs the lab runs; missing ones are reported at once.
+var Tools = []string{"ip", "iptables", "ethtool", "tcpdump", "tshark", "ss", "openssl", "gnutls-serv", "curl", "python3"}
+
+// Run is one scenario's run: where its files are, and what happened.
+type Run struct {
+	S            *Scenario
+	Small, Big   certSet
+	Python       string // the interpreter itself (not a pyenv shim)
+	Script       string
+	Faults       []string // iptables rules and MTUs, as set
+	Clients      []Result
+	ServerCmd    string
+	ServerLog    string
+	ServerExit   string
+	Client, Serv *Summary
+	Err          error
+	srv          *proc
+}
+
+func (r *Run) py(args ...string) []string {
+	return append([]string{r.Python, r.Script}, args...)
+}
+
+func (r *Run) rule(args ...string) error {
+	s, err := iptables(args...)
+	r.Faults = append(r.Faults, "router: "+s)
+	return err
+}
+
+func (r *Run) mtu(ns, dev string, mtu int) error {
+	r.Faults = append(r.Faults, fmt.Sprintf("%s: ip link set %s mtu %d", ns, dev, mtu))
+	return setMTU(ns, dev, mtu)
+}
+
+// server starts the scenario's server in the server namespace and waits
+// until it listens.
+func (r *Run) server(port int, args ...string) error {
+	p, err := start(nsServer, "server", nil, args...)
+	if err != nil {
+		return err
+	}
+	r.srv, r.ServerCmd = p, strings.Join(args, " ")
+	return waitListen(nsServer, port, p)
+}
+
+func (r *Run) client(stdin string, timeout time.Duration, args ...string) {
+	r.Clients = append(r.Clients, client(nsClient, stdin, timeout, args...))
+}
+
+// Env is what all runs share.
+type Env struct {
+	Small, Big certSet
+	Python     string
+	Script     string
+	Versions   [][2]string
+}
+
+func newEnv(tmp string) (*Env, error) {
+	for _, t := range Tools {
+		if _, err := exec.LookPath(t); err != nil {
+			return nil, fmt.Errorf("%s is missing (apt-get install iproute2 iptables ethtool tcpdump tshark openssl gnutls-bin curl python3)", t)
+		}
+	}
+	e := &Env{Script: filepath.Join(tmp, "netlab.py")}
+	if err := os.WriteFile(e.Script, pyScript, 0o644); err != nil {
+		return nil, err
+	}
+	out, err := run("python3", "-c", "import sys; print(sys.executable)")
+	if err != nil {
+		return nil, err
+	}
+	e.Python = strings.TrimSpace(out)
+	if e.Small, e.Big, err = makeCerts(tmp); err != nil {
+		return nil, err
+	}
+	e.Versions = versions(e.Python)
+	return e, nil
+}
+
+// versions are the first lines of the stacks' own version reports.
+func versions(python string) [][2]string {
+	var v [][2]string
+	for _, c := range [][]string{
+		{"openssl", "openssl", "version"},
+		{"gnutls", "gnutls-cli", "--version"},
+		{"curl", "curl", "--version"},
+		{"python", python, "-c", "import sys, ssl; print('Python', sys.version.split()[0], 'with', ssl.OPENSSL_VERSION)"},
+		{"tcpdump", "tcpdump", "--version"},
+		{"tshark", "tshark", "--version"},
+		{"kernel", "uname", "-sr"},
+	} {
+		out, _ := run(c[1], c[2:]...)
+		v = append(v, [2]string{c[0], firstLine(out)})
+	}
+	return v
+}
+
+// runScenario builds the lab, runs s in it, captures both sides and
+// tears the lab down again.
+func runScenario(s *Scenario, e *Env, out string) (r *Run) {
+	r = &Run{S: s, Small: e.Small, Big: e.Big, Python: e.Python, Script: e.Script}
+	defer teardown()
+	defer stopAll()
+	if r.Err = setupLab(); r.Err != nil {
+		return
+	}
+	if r.Err = s.Setup(r); r.Err != nil {
+		return
+	}
+	cfile := filepath.Join(out, s.Name+".client.pcap")
+	sfile := filepath.Join(out, s.Name+".server.pcap")
+	ccap, err := startCapture(nsClient, vethClient, cfile, s.ClientFilter)
+	if err != nil {
+		r.Err = err
+		return
+	}
+	scap, err := startCapture(nsServer, vethServer, sfile, s.ServerFilter)
+	if err != nil {
+		r.Err = err
+		return
+	}
+	s.Traffic(r)
+	// Let the last FIN, ACK or retransmission land in both captures.
+	time.Sleep(500 * time.Millisecond)
+	if err := ccap.stop(); err != nil {
+		r.Err = err
+	}
+	if err := scap.stop(); err != nil {
+		r.Err = err
+	}
+	if r.srv != nil {
+		err := r.srv.stop(syscall.SIGTERM)
+		r.ServerLog = strings.TrimSpace(r.srv.output())
+		r.ServerExit = fmt.Sprint(err)
+		if err == nil {
+			r.ServerExit = "exit 0"
+		}
+	}
+	if r.Err != nil {
+		return
+	}
+	if r.Client, err = summarize(cfile); err != nil {
+		r.Err = err
+		return
+	}
+	if r.Serv, err = summarize(sfile); err != nil {
+		r.Err = err
+	}
+	return
+}
+
+func main() {
+	out := flag.String("out", "testdata/netlab", "where the captures and MANIFEST.md go")
+	only := flag.String("run", "", "only the scenarios whose name matches this regexp")
+	flag.Parse()
+	if err := generate(*out, *only, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "netlab:", err)
+		os.Exit(1)
+	}
+}
+
+// generate runs the scenarios matching only into out and writes the
+// manifest; an error names the first scenario that failed.
+func generate(out, only string, log *os.File) error {
+	if os.Geteuid() != 0 {
+		return fmt.Errorf("needs root (network namespaces, iptables, capture)")
+	}
+	re, err := regexp.Compile(only)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp("", "netlab")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+
+	// Ctrl-C or a kill: stop what runs and delete the namespaces first.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		s := <-sig
+		fmt.Fprintln(os.Stderr, "netlab: got", s, "- cleaning up")
+		stopAll()
+		teardown()
+		os.RemoveAll(tmp)
+		os.Exit(1)
+	}()
+	defer signal.Stop(sig)
+	defer teardown()
+
+	e, err := newEnv(tmp)
+	if err != nil {
+		return err
+	}
+	var runs []*Run
+	var failed []string
+	for i := range Scenarios {
+		s := &Scenarios[i]
+		if !re.MatchString(s.Name) {
+			continue
+		}
+		fmt.Fprintf(log, "netlab: %s\n", s.Name)
+		r := runScenario(s, e, out)
+		if r.Err != nil {
+			fmt.Fprintf(log, "netlab: %s: %v\n", s.Name, r.Err)
+			failed = append(failed, s.Name)
+		}
+		runs = append(runs, r)
+	}
+	if err := os.WriteFile(filepath.Join(out, "MANIFEST.md"), []byte(manifest(e, runs)), 0o644); err != nil {
+		return err
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("failed: %s", strings.Join(failed, ", "))
+	}
+	return nil
+}

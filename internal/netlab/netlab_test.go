@@ -1,0 +1,281 @@
+//go:build netlab
+
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TestNetlab makes every scenario again into a temp dir and checks with
+// tshark that each fault happened as designed: these checks are about the
+// packets, not about tlsscope's verdicts (the Expect fields are for that).
+// It needs root and the lab's tools; without them it skips, unless CI=true.
+func TestNetlab(t *testing.T) {
+	need := func(why string) {
+		if os.Getenv("CI") == "true" {
+			t.Fatal(why)
+		}
+		t.Skip(why)
+	}
+	if os.Geteuid() != 0 {
+		need("the lab needs root (network namespaces, iptables, capture)")
+	}
+	for _, tool := range Tools {
+		if _, err := exec.LookPath(tool); err != nil {
+			need(tool + " is missing: apt-get install iproute2 iptables ethtool tcpdump tshark openssl gnutls-bin curl python3")
+		}
+	}
+	dir := t.TempDir()
+	if err := generate(dir, "", os.Stderr); err != nil {
+		t.Fatal(err)
+	}
+	checkDir(t, dir)
+}
+
+// TestCommittedCaptures runs the same checks on testdata/netlab, so that
+// the captures committed are the faults they claim to be; it needs only
+// tshark.
+func TestCommittedCaptures(t *testing.T) {
+	if _, err := exec.LookPath("tshark"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("tshark is missing")
+		}
+		t.Skip("tshark is missing")
+	}
+	checkDir(t, filepath.Join("..", "..", "testdata", "netlab"))
+}
+
+func checkDir(t *testing.T, dir string) {
+	if _, err := os.Stat(filepath.Join(dir, "MANIFEST.md")); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range Scenarios {
+		t.Run(s.Name, func(t *testing.T) {
+			c := &capt{t: t, file: filepath.Join(dir, s.Name+".client.pcap")}
+			srv := &capt{t: t, file: filepath.Join(dir, s.Name+".server.pcap")}
+			for _, x := range []*capt{c, srv} {
+				st, err := os.Stat(x.file)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if st.Size() > 60<<10 {
+					t.Errorf("%s is %d bytes, more than 60 KB", x.file, st.Size())
+				}
+				// Offloads on would show frames far above the MTU.
+				if n := x.count("frame.len > 1514"); n > 0 {
+					t.Errorf("%s: %d frames above 1514 bytes: offloads were on", x.file, n)
+				}
+			}
+			check, ok := checks[s.Name]
+			if !ok {
+				t.Fatalf("no check for scenario %s", s.Name)
+			}
+			check(c, srv)
+		})
+	}
+}
+
+// capt is one capture read through tshark.
+type capt struct {
+	t    *testing.T
+	file string
+}
+
+func (c *capt) rows(filter string, fields ...string) [][]string {
+	c.t.Helper()
+	rows, err := tsharkFields(c.file, filter, append([]string{"frame.number"}, fields...)...)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return rows
+}
+
+func (c *capt) count(filter string) int {
+	c.t.Helper()
+	return len(c.rows(filter))
+}
+
+// want checks that filter matches a number of frames in [lo, hi] (hi < 0:
+// no upper bound).
+func (c *capt) want(filter string, lo, hi int) {
+	c.t.Helper()
+	n := c.count(filter)
+	if n < lo || (hi >= 0 && n > hi) {
+		c.t.Errorf("%s: %q matches %d frames, want %d..%d", filepath.Base(c.file), filter, n, lo, hi)
+	}
+}
+
+var (
+	fromServer = "ip.src == " + serverAddr + " && tcp.srcport == 443"
+	fromClient = "ip.src == " + clientAddr + " && tcp.dstport == 443"
+	serverHi   = "tls.handshake.type == 2"
+	clientHi   = "tls.handshake.type == 1"
+)
+
+// completeBoth: ClientHello, ServerHello and the client's second flight
+// in both captures, and no loss anywhere.
+func completeBoth(c, s *capt) {
+	for _, x := range []*capt{c, s} {
+		x.want(clientHi, 1, 1)
+		x.want(serverHi, 1, 1)
+		x.want(fromClient+" && tls.record.content_type == 20", 1, 1)
+		x.want("tcp.analysis.retransmission || tcp.analysis.lost_segment", 0, 0)
+	}
+}
+
+// ttls are the distinct ip.ttl values of the frames matching filter.
+func (c *capt) ttls(filter string) map[string]bool {
+	m := map[string]bool{}
+	for _, r := range c.rows(filter, "ip.ttl") {
+		m[r[1]] = true
+	}
+	return m
+}
+
+// maxAck is the highest relative ACK number in frames matching filter.
+func (c *capt) maxAck(filter string) int {
+	max := 0
+	for _, r := range c.rows(filter, "tcp.ack") {
+		if n, _ := strconv.Atoi(r[1]); n > max {
+			max = n
+		}
+	}
+	return max
+}
+
+var checks = map[string]func(c, s *capt){
+	"openssl-tls13": func(c, s *capt) {
+		completeBoth(c, s)
+		// OpenSSL's flight: ServerHello, CCS, then EncryptedExtensions,
+		// Certificate, CertificateVerify, Finished as four records.
+		for _, x := range []*capt{c, s} {
+			r := x.rows(serverHi, "tls.record.length")
+			if len(r) != 1 || len(strings.Split(r[0][1], ",")) < 6 {
+				x.t.Errorf("%s: ServerHello frame records %v, want four encrypted records after it", x.file, r)
+			}
+		}
+	},
+	"python-tls13": completeBoth,
+	"curl-gnutls": func(c, s *capt) {
+		completeBoth(c, s)
+		for _, x := range []*capt{c, s} {
+			x.want("tls.handshake.type == 14", 1, 1) // ServerHelloDone: TLS 1.2
+			x.want("tls.handshake.extensions.supported_version == 0x0304", 0, 0)
+		}
+	},
+	"python-gives-up": func(c, s *capt) {
+		for _, x := range []*capt{c, s} {
+			x.want(clientHi, 1, 1)
+			x.want(fromServer+" && tcp.len > 0", 0, 0)
+			fin := x.rows(fromClient+" && tcp.flags.fin == 1", "frame.time_relative")
+			hello := x.rows(clientHi, "frame.time_relative")
+			if len(fin) != 1 || len(hello) != 1 {
+				x.t.Fatalf("%s: FIN %v, ClientHello %v", x.file, fin, hello)
+			}
+			a, _ := strconv.ParseFloat(hello[0][1], 64)
+			b, _ := strconv.ParseFloat(fin[0][1], 64)
+			if d := b - a; d < 0.45 || d > 1 {
+				x.t.Errorf("%s: the client closed %.3f s after its ClientHello, want about 0.5 s", x.file, d)
+			}
+		}
+	},
+	"mtu-blackhole": func(c, s *capt) {
+		// The server retransmits its full-size segments; no ACK from the
+		// client ever covers them, but the client SACKs the short tail.
+		s.want(fromServer+" && tcp.analysis.retransmission && tcp.len > 946", 3, -1)
+		if n := s.maxAck(fromClient); n > 1 {
+			s.t.Errorf("the client ACKed up to %d: the big segments got through", n)
+		}
+		s.want(fromClient+" && tcp.options.sack_le", 1, -1)
+		c.want(fromServer+" && tcp.len > 946", 0, 0)
+		c.want(fromServer+" && tcp.len > 0", 1, -1)
+		c.want(serverHi, 0, 0)
+		c.want("icmp", 0, 0)
+		s.want("icmp", 0, 0)
+	},
+	"mtu-icmp": func(c, s *capt) {
+		s.want("icmp.type == 3 && icmp.code == 4 && icmp.mtu == 1000 && tcp.srcport == 443", 1, -1)
+		// The first segment again at the new size: tshark calls such quick
+		// resends out-of-order as often as retransmission, so by sequence.
+		s.want(fromServer+" && tcp.seq == 1 && tcp.len == 1448", 1, 1)
+		s.want(fromServer+" && tcp.seq == 1 && tcp.len == 948", 1, 1)
+		c.want(fromServer+" && frame.len > 1014", 0, 0)
+		// tshark decodes the ServerHello's resend at the smaller size too.
+		c.want(serverHi, 1, 1)
+		s.want(serverHi, 1, 2)
+		for _, x := range []*capt{c, s} {
+			x.want(fromClient+" && tls.record.content_type == 20", 1, 1)
+		}
+	},
+	"drop-client-hello-first-segment": func(c, s *capt) {
+		// Two segments of ClientHello at the client, the first again and
+		// again; at the server only the tail, never sequence 1.
+		c.want(fromClient+" && tcp.len > 0 && tcp.seq == 1", 2, -1)
+		c.want(fromClient+" && tcp.len > 0 && tcp.seq > 1", 1, -1)
+		c.want(fromClient+" && tcp.analysis.retransmission", 2, -1)
+		s.want(fromClient+" && tcp.len > 0 && tcp.seq == 1", 0, 0)
+		s.want(fromClient+" && tcp.len > 0", 1, -1)
+		s.want("tcp.analysis.lost_segment", 1, -1)
+		for _, x := range []*capt{c, s} {
+			x.want(serverHi, 0, 0)
+			x.want(fromServer+" && tcp.len > 0", 0, 0)
+		}
+	},
+	"rst-inject": func(c, s *capt) {
+		rst := c.ttls(fromServer + " && tcp.flags.reset == 1")
+		other := c.ttls(fromServer + " && tcp.flags.reset == 0")
+		if len(rst) != 1 || !rst["64"] || len(other) != 1 || !other[fmt.Sprint(routerHopTTL)] {
+			c.t.Errorf("RST TTLs %v, the server's other packets %v: want 64 and %d", rst, other, routerHopTTL)
+		}
+		s.want(clientHi, 0, 0)
+		s.want("tcp.flags.reset == 1", 0, 0)
+		s.want(fromClient+" && tcp.flags.syn == 1", 1, 1)
+	},
+	"drop-client-hello": func(c, s *capt) {
+		// tshark does not decode a retransmitted ClientHello again.
+		c.want(clientHi, 1, 1)
+		c.want(fromClient+" && tcp.len > 0 && tcp.analysis.retransmission", 2, -1)
+		if n := c.maxAck(fromServer); n > 1 {
+			c.t.Errorf("the server ACKed up to %d: the ClientHello got through", n)
+		}
+		s.want(clientHi, 0, 0)
+		s.want(fromClient+" && tcp.len > 0", 0, 0)
+	},
+	"server-not-tls": func(c, s *capt) {
+		want := fmt.Sprintf("%x", "HTTP/1.1 400 Bad Request")
+		for _, x := range []*capt{c, s} {
+			x.want(clientHi, 1, 1)
+			r := x.rows(fromServer+" && tcp.len > 0", "tcp.payload")
+			if len(r) == 0 || !strings.HasPrefix(strings.ReplaceAll(r[0][1], ":", ""), want) {
+				x.t.Errorf("%s: the server's first bytes %v, want HTTP/1.1 400 Bad Request", x.file, r)
+			}
+		}
+	},
+	"server-fin-after-hello": func(c, s *capt) {
+		for _, x := range []*capt{c, s} {
+			x.want(fromServer+" && tcp.len > 0", 0, 0)
+			x.want(fromServer+" && tcp.flags.fin == 1", 1, 1)
+			// The client's reaction: a fatal decode_error alert in clear.
+			x.want(fromClient+" && tls.alert_message.desc == 50", 1, 1)
+		}
+	},
+	"reject-icmp": func(c, s *capt) {
+		c.want("icmp.type == 3 && icmp.code == 3 && tcp.srcport == 40001 && ip.src == "+routerCAddr, 1, 1)
+		c.want("icmp.type == 3 && icmp.code == 13 && tcp.srcport == 40002 && ip.src == "+routerCAddr, 1, 1)
+		c.want(fromServer, 0, 0)
+		s.want("tcp", 0, 0)
+	},
+	"one-sided": func(c, s *capt) {
+		c.want("ip.src == "+serverAddr, 0, 0)
+		c.want(clientHi, 1, 1)
+		c.want(fromClient+" && tls.record.content_type == 20", 1, 1)
+		s.want("ip.src == "+clientAddr, 0, 0)
+		s.want(serverHi, 1, 1)
+	},
+}

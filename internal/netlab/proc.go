@@ -1,0 +1,189 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// proc is a program started in a namespace in the background: a server or
+// a capture. `ip netns exec` execs the program itself, so its pid is the
+// program's and a signal reaches it.
+type proc struct {
+	name string
+	cmd  *exec.Cmd
+	mu   sync.Mutex
+	out  bytes.Buffer // stdout and stderr together
+	done chan struct{}
+	err  error
+}
+
+// lockedWriter lets the copy goroutines append while stop reads.
+type lockedWriter struct{ p *proc }
+
+func (w lockedWriter) Write(b []byte) (int, error) {
+	w.p.mu.Lock()
+	defer w.p.mu.Unlock()
+	return w.p.out.Write(b)
+}
+
+// running holds every proc not yet stopped, so that a signal or a failure
+// can stop them all before the namespaces are deleted.
+var (
+	runningMu sync.Mutex
+	running   = map[*proc]bool{}
+)
+
+// start starts args in ns; lines of its output are also sent to watch
+// (if not nil) until it is closed by the caller.
+func start(ns, name string, watch chan<- string, args ...string) (*proc, error) {
+	p := &proc{name: name, done: make(chan struct{})}
+	p.cmd = exec.Command("ip", append([]string{"netns", "exec", ns}, args...)...)
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	pr, pw := io.Pipe()
+	p.cmd.Stdout, p.cmd.Stderr = pw, pw
+	if err := p.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("%s: %v", name, err)
+	}
+	runningMu.Lock()
+	running[p] = true
+	runningMu.Unlock()
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			lockedWriter{p}.Write(append(sc.Bytes(), '\n'))
+			if watch != nil {
+				select {
+				case watch <- sc.Text():
+				default:
+				}
+			}
+		}
+		io.Copy(io.Discard, pr)
+	}()
+	go func() {
+		p.err = p.cmd.Wait()
+		pw.Close()
+		close(p.done)
+	}()
+	return p, nil
+}
+
+// output is what the program printed so far.
+func (p *proc) output() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.out.String()
+}
+
+// stop sends sig, waits up to two seconds, then kills the process group.
+func (p *proc) stop(sig syscall.Signal) error {
+	runningMu.Lock()
+	delete(running, p)
+	runningMu.Unlock()
+	select {
+	case <-p.done:
+		return p.err
+	default:
+	}
+	p.cmd.Process.Signal(sig)
+	select {
+	case <-p.done:
+	case <-time.After(2 * time.Second):
+		syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+		<-p.done
+	}
+	return p.err
+}
+
+// stopAll stops what is still running (on a signal or a failure).
+func stopAll() {
+	runningMu.Lock()
+	var ps []*proc
+	for p := range running {
+		ps = append(ps, p)
+	}
+	runningMu.Unlock()
+	for _, p := range ps {
+		p.stop(syscall.SIGKILL)
+	}
+}
+
+// waitListen polls ss in ns until something listens on the TCP port.
+func waitListen(ns string, port int, p *proc) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		out, _ := in(ns, "ss", "-Hltn", fmt.Sprintf("sport = :%d", port))
+		if strings.TrimSpace(out) != "" {
+			return nil
+		}
+		select {
+		case <-p.done:
+			return fmt.Errorf("%s exited before listening: %s", p.name, strings.TrimSpace(p.output()))
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("%s does not listen on %d after 10 s: %s", p.name, port, strings.TrimSpace(p.output()))
+}
+
+// Result is how a client (or a server) ended, for the manifest.
+type Result struct {
+	Cmd    string
+	Exit   int    // -1: killed by the timeout
+	Stdout string // the first line
+	Stderr string // the last line that says something
+}
+
+// client runs a client in ns to its end, with stdin and a hard timeout
+// above the client's own.
+func client(ns, stdin string, timeout time.Duration, args ...string) Result {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", ns}, args...)...)
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	r := Result{Cmd: strings.Join(args, " "), Stdout: firstLine(out.String()), Stderr: lastLine(errb.String())}
+	var ee *exec.ExitError
+	switch {
+	case ctx.Err() != nil:
+		r.Exit = -1
+	case errors.As(err, &ee):
+		r.Exit = ee.ExitCode()
+	case err != nil:
+		r.Exit, r.Stderr = -2, err.Error()
+	}
+	return r
+}
+
+func firstLine(s string) string {
+	for _, l := range strings.Split(s, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			return l
+		}
+	}
+	return ""
+}
+
+// lastLine skips OpenSSL's and curl's trailing noise lines so that the
+// line kept says what went wrong.
+func lastLine(s string) string {
+	lines := strings.Split(s, "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		l := strings.TrimSpace(lines[i])
+		if l == "" || strings.HasPrefix(l, "---") || l == "DONE" || strings.HasPrefix(l, "depth=") || strings.HasPrefix(l, "verify ") {
+			continue
+		}
+		return l
+	}
+	return ""
+}

@@ -1,0 +1,302 @@
+package main
+
+import (
+	"fmt"
+	"time"
+)
+
+// Vantage is what tlsscope should say of a connection seen from one side.
+// Outcome is one of complete, resumed, failed, reset, closed, stalled,
+// incomplete, not_observed, not_tls ("" where the issue names none);
+// Findings are finding codes. These are from the text of issue #14: the
+// lead checks them against the analyzer.
+type Vantage struct {
+	Outcome  string
+	Findings []string
+}
+
+// ClientServer is a connection as seen in the client's and in the
+// server's capture.
+type ClientServer struct {
+	Client, Server Vantage
+}
+
+// Scenario is one pair of captures. Setup makes the fault and starts the
+// server before the captures start; Traffic runs the clients while they
+// run. Expect is keyed by a name for each connection the client opens, in
+// order.
+type Scenario struct {
+	Name    string
+	Doc     string
+	Stacks  []string // whose versions the manifest lists
+	Notes   string   // what the stacks did that the design did not say
+	Setup   func(*Run) error
+	Traffic func(*Run)
+	// BPF filters of the two captures ("" keeps everything).
+	ClientFilter, ServerFilter string
+	Expect                     map[string]ClientServer
+}
+
+const port = 443
+
+// The Python client's source ports: fixed, so that a connection is named
+// by its port in every run (and reject-icmp's rules can tell two apart).
+const (
+	sport1 = 40001
+	sport2 = 40002
+)
+
+var httpGet = "GET / HTTP/1.0\r\nHost: shop.test\r\n\r\n"
+
+// pyClient runs the Python TLS 1.3 client with a socket timeout.
+func (r *Run) pyClient(timeout time.Duration, sport int, alpn ...string) {
+	args := []string{"tls-client", serverAddr, fmt.Sprint(port), fmt.Sprint(timeout.Seconds()), fmt.Sprint(sport)}
+	r.client("", timeout+5*time.Second, r.py(append(args, alpn...)...)...)
+}
+
+func (r *Run) pyTLSServer(set certSet) error {
+	return r.server(port, r.py("tls-server", fmt.Sprint(port), set.Chain, set.Key)...)
+}
+
+func (r *Run) opensslServer(extra ...string) error {
+	args := []string{"openssl", "s_server", "-accept", fmt.Sprint(port), "-cert", r.Small.Leaf, "-cert_chain", r.Small.CAs, "-key", r.Small.Key}
+	return r.server(port, append(args, extra...)...)
+}
+
+// mtuFaults: the router's link toward the client has MTU 1000 while both
+// ends keep 1500, so the server's full-size segments (DF set) do not fit.
+func (r *Run) mtuFaults(dropICMP bool) error {
+	if err := r.mtu(nsRouter, vethRouterC, 1000); err != nil {
+		return err
+	}
+	if dropICMP {
+		for _, chain := range []string{"OUTPUT", "FORWARD"} {
+			if err := r.rule("-A", chain, "-p", "icmp", "--icmp-type", "fragmentation-needed", "-j", "DROP"); err != nil {
+				return err
+			}
+		}
+	}
+	return r.pyTLSServer(r.Big)
+}
+
+// manyALPN makes the Python ClientHello about 900 bytes: more than one
+// segment at the client's MTU of 576.
+func manyALPN() []string {
+	var p []string
+	for i := 0; i < 40; i++ {
+		p = append(p, fmt.Sprintf("netlab-proto-%02d", i))
+	}
+	return p
+}
+
+var Scenarios = []Scenario{
+	{
+		Name:   "openssl-tls13",
+		Doc:    "openssl s_server -tls1_3 -www (no ALPN) and openssl s_client -tls1_3 sending a request: a complete TLS 1.3 handshake in which OpenSSL sends EncryptedExtensions as its own record.",
+		Stacks: []string{"openssl"},
+		Setup: func(r *Run) error {
+			return r.opensslServer("-tls1_3", "-www", "-naccept", "1")
+		},
+		Traffic: func(r *Run) {
+			r.client(httpGet, 5*time.Second, "openssl", "s_client", "-connect", serverAddr+":443", "-servername", serverName, "-tls1_3", "-ign_eof")
+		},
+		Expect: map[string]ClientServer{"main": {Vantage{Outcome: "complete"}, Vantage{Outcome: "complete"}}},
+	},
+	{
+		Name:   "python-tls13",
+		Doc:    "Python ssl server and client, TLS 1.3, one request and response.",
+		Stacks: []string{"python"},
+		Setup:  func(r *Run) error { return r.pyTLSServer(r.Small) },
+		Traffic: func(r *Run) {
+			r.pyClient(3*time.Second, sport1)
+		},
+		Expect: map[string]ClientServer{"main": {Vantage{Outcome: "complete"}, Vantage{Outcome: "complete"}}},
+	},
+	{
+		Name:   "curl-gnutls",
+		Notes:  "gnutls-serv ends the response with close_notify and FIN; curl's own close_notify then reaches a closed socket, so the server's kernel answers it with a RST after the handshake.",
+		Doc:    "gnutls-serv --http --disable-client-cert and curl -k --tlsv1.2 --tls-max 1.2 (curl on OpenSSL): a complete TLS 1.2 handshake between two real stacks.",
+		Stacks: []string{"gnutls", "curl"},
+		Setup: func(r *Run) error {
+			return r.server(port, "gnutls-serv", "--http", "--disable-client-cert", "-p", fmt.Sprint(port), "--x509certfile", r.Small.Chain, "--x509keyfile", r.Small.Key)
+		},
+		Traffic: func(r *Run) {
+			r.client("", 8*time.Second, "curl", "-k", "-sS", "-o", "/dev/null", "-w", "%{http_code} %{ssl_verify_result}\n", "--tlsv1.2", "--tls-max", "1.2", "--local-port", fmt.Sprint(sport1), "-m", "5", "--resolve", serverName+":443:"+serverAddr, "https://"+serverName+"/")
+		},
+		Expect: map[string]ClientServer{"main": {Vantage{Outcome: "complete"}, Vantage{Outcome: "complete"}}},
+	},
+	{
+		Name:   "python-gives-up",
+		Doc:    "The server accepts and reads but never answers; the Python client (settimeout(0.5)) gets \"The handshake operation timed out\" and closes.",
+		Stacks: []string{"python"},
+		Setup:  func(r *Run) error { return r.server(port, r.py("silent-server", fmt.Sprint(port))...) },
+		Traffic: func(r *Run) {
+			r.pyClient(500*time.Millisecond, sport1)
+		},
+		// Closed by the client; the stall facts: the server owed the
+		// ServerHello and was silent 0.5 s.
+		Expect: map[string]ClientServer{"main": {
+			Vantage{Outcome: "closed", Findings: []string{"connection_closed"}},
+			Vantage{Outcome: "closed", Findings: []string{"connection_closed"}},
+		}},
+	},
+	{
+		Name:   "mtu-blackhole",
+		Notes:  "The Python server sets TCP_NODELAY (as nginx, Go and Node do): without it Nagle holds the short tail behind the unacknowledged full segments and the client sees nothing of the flight. OpenSSL writes the flight as 4096 bytes (1448 + 1448 + 1200, all too big for MTU 1000) and then about 930 bytes after signing, which pass; the client SACKs them. Linux does not probe for a black hole (tcp_mtu_probing=0), so the server resends the first 1448 bytes until the client gives up.",
+		Doc:    "The router's link toward the client has MTU 1000 and drops its own ICMP fragmentation-needed; the server (MTU 1500, DF) sends a 3 x RSA-4096 chain in segments of 1448, 1448 and 1200 bytes that never reach the client; only the short last one does. Python server and client (timeout 3 s).",
+		Stacks: []string{"python"},
+		Setup:  func(r *Run) error { return r.mtuFaults(true) },
+		Traffic: func(r *Run) {
+			r.pyClient(3*time.Second, sport1)
+		},
+		// The client closes at its timeout, so closed rather than stalled:
+		// the server owed the ServerHello.
+		Expect: map[string]ClientServer{"main": {
+			Vantage{Outcome: "closed", Findings: []string{"network_loss", "path_mtu_blackhole"}},
+			Vantage{Outcome: "closed", Findings: []string{"path_mtu_blackhole", "network_loss", "server_flight_retransmitted"}},
+		}},
+	},
+	{
+		Name:   "mtu-icmp",
+		Notes:  "The router sends one ICMP per dropped segment; the server resends everything at 948 bytes at once, which tshark labels TCP Out-Of-Order rather than Retransmission (less than an RTT after the original).",
+		Doc:    "As mtu-blackhole but the router's ICMP fragmentation-needed (MTU 1000) gets through: path MTU discovery shrinks the server's segments and the handshake completes. The server's capture holds the ICMP quoting its segment.",
+		Stacks: []string{"python"},
+		Setup:  func(r *Run) error { return r.mtuFaults(false) },
+		Traffic: func(r *Run) {
+			r.pyClient(3*time.Second, sport1)
+		},
+		Expect: map[string]ClientServer{"main": {
+			Vantage{Outcome: "complete"},
+			Vantage{Outcome: "complete", Findings: []string{"path_mtu_reduced"}},
+		}},
+	},
+	{
+		Name:   "drop-client-hello-first-segment",
+		Notes:  "The client's FIN at its timeout never leaves: TCP is in loss recovery with one segment in flight, so the FIN queues behind the first segment. Both captures end with the connection open.",
+		Doc:    "The client's MTU is 576 and its ClientHello (40 ALPN names) about 900 bytes, so it spans two segments; the router drops client->server TCP packets of 500 bytes and more, so the first segment and its retransmissions never arrive, the tail does. Python client (timeout 3 s) and server.",
+		Stacks: []string{"python"},
+		Setup: func(r *Run) error {
+			if err := r.mtu(nsClient, vethClient, 576); err != nil {
+				return err
+			}
+			if err := r.rule("-A", "FORWARD", "-i", vethRouterC, "-p", "tcp", "-m", "length", "--length", "500:65535", "-j", "DROP"); err != nil {
+				return err
+			}
+			return r.pyTLSServer(r.Small)
+		},
+		Traffic: func(r *Run) {
+			r.pyClient(3*time.Second, sport1, manyALPN()...)
+		},
+		Expect: map[string]ClientServer{"main": {
+			Vantage{Outcome: "stalled", Findings: []string{"client_hello_retransmitted", "network_loss", "split_client_hello"}},
+			Vantage{Outcome: "stalled", Findings: []string{"network_loss"}},
+		}},
+	},
+	{
+		Name:   "rst-inject",
+		Notes:  "The server never learns of the reset: its capture ends with the connection open after the three-way handshake.",
+		Doc:    "The router answers the packet holding \"shop.test\" (the ClientHello's SNI) with a TCP reset to the client in the server's name (iptables REJECT --reject-with tcp-reset): its TTL is 64, the server's packets arrive with 63. Python client and server.",
+		Stacks: []string{"python"},
+		Setup: func(r *Run) error {
+			if err := r.rule("-A", "FORWARD", "-p", "tcp", "-m", "string", "--algo", "bm", "--string", serverName, "-j", "REJECT", "--reject-with", "tcp-reset"); err != nil {
+				return err
+			}
+			return r.pyTLSServer(r.Small)
+		},
+		Traffic: func(r *Run) {
+			r.pyClient(3*time.Second, sport1)
+		},
+		// The server sees the connection open, then nothing: the client
+		// owes the ClientHello.
+		Expect: map[string]ClientServer{"main": {
+			Vantage{Outcome: "reset", Findings: []string{"connection_reset", "reset_injected"}},
+			Vantage{Outcome: "not_observed"},
+		}},
+	},
+	{
+		Name:   "drop-client-hello",
+		Notes:  "The client's FIN at its timeout never leaves (loss recovery, one segment in flight): the client capture ends with retransmissions, the server's with an idle connection that never got a byte.",
+		Doc:    "The router drops the packet holding \"shop.test\": the ClientHello is retransmitted and never ACKed. The Python client gives up after 3 s and closes, but its FIN waits behind the unacknowledged ClientHello (TCP in loss recovery, one segment in flight), so neither capture holds it.",
+		Stacks: []string{"python"},
+		Setup: func(r *Run) error {
+			if err := r.rule("-A", "FORWARD", "-p", "tcp", "-m", "string", "--algo", "bm", "--string", serverName, "-j", "DROP"); err != nil {
+				return err
+			}
+			return r.pyTLSServer(r.Small)
+		},
+		Traffic: func(r *Run) {
+			r.pyClient(3*time.Second, sport1)
+		},
+		Expect: map[string]ClientServer{"main": {
+			Vantage{Outcome: "stalled", Findings: []string{"network_loss", "client_hello_retransmitted"}},
+			Vantage{Outcome: "not_observed"},
+		}},
+	},
+	{
+		Name:   "server-not-tls",
+		Doc:    "A plain socket server on 443 answers the ClientHello with \"HTTP/1.1 400 Bad Request\" and closes; openssl s_client is the client.",
+		Stacks: []string{"openssl", "python"},
+		Setup:  func(r *Run) error { return r.server(port, r.py("http400-server", fmt.Sprint(port))...) },
+		Traffic: func(r *Run) {
+			r.client(httpGet, 5*time.Second, "openssl", "s_client", "-connect", serverAddr+":443", "-servername", serverName)
+		},
+		Expect: map[string]ClientServer{"main": {
+			Vantage{Outcome: "not_tls", Findings: []string{"server_not_tls"}},
+			Vantage{Outcome: "not_tls", Findings: []string{"server_not_tls"}},
+		}},
+	},
+	{
+		Name:   "server-fin-after-hello",
+		Notes:  "Python's client (OpenSSL 3.0) answers the FIN with a fatal decode_error alert in clear (15 03 01 00 02 02 32), as the issue says, then closes; the client raises SSLEOFError.",
+		Doc:    "The server reads the ClientHello and shuts down its sending side (FIN); the Python ssl client's reaction is recorded (the server logs what it got after its FIN).",
+		Stacks: []string{"python"},
+		Setup:  func(r *Run) error { return r.server(port, r.py("fin-after-hello-server", fmt.Sprint(port))...) },
+		Traffic: func(r *Run) {
+			r.pyClient(3*time.Second, sport1)
+		},
+		Expect: map[string]ClientServer{"main": {
+			Vantage{Outcome: "closed", Findings: []string{"connection_closed"}},
+			Vantage{Outcome: "closed", Findings: []string{"connection_closed"}},
+		}},
+	},
+	{
+		Name:   "reject-icmp",
+		Notes:  "The two connections are told apart by fixed client source ports (40001, 40002). Linux aborts the connect at the first ICMP (ECONNREFUSED, EHOSTUNREACH), so there is no SYN retransmission. The server's capture is empty: no packet of either reaches it.",
+		Doc:    "The router rejects the SYN from client port 40001 with ICMP port-unreachable and the SYN from port 40002 with ICMP admin-prohibited: two connections in one capture, both to 443. Python client.",
+		Stacks: []string{"python"},
+		Setup: func(r *Run) error {
+			for _, x := range [][2]int{{sport1, 0}, {sport2, 1}} {
+				with := []string{"icmp-port-unreachable", "icmp-admin-prohibited"}[x[1]]
+				if err := r.rule("-A", "FORWARD", "-p", "tcp", "--syn", "--sport", fmt.Sprint(x[0]), "-j", "REJECT", "--reject-with", with); err != nil {
+					return err
+				}
+			}
+			return r.pyTLSServer(r.Small)
+		},
+		Traffic: func(r *Run) {
+			r.pyClient(3*time.Second, sport1)
+			r.pyClient(3*time.Second, sport2)
+		},
+		// A TCP-level failure with the ICMP tied to the connection; the
+		// server never sees either SYN.
+		Expect: map[string]ClientServer{
+			"port-unreachable": {Vantage{Outcome: "failed", Findings: []string{"icmp_unreachable"}}, Vantage{Outcome: "not_observed"}},
+			"admin-prohibited": {Vantage{Outcome: "failed", Findings: []string{"icmp_unreachable"}}, Vantage{Outcome: "not_observed"}},
+		},
+	},
+	{
+		Name:         "one-sided",
+		Notes:        "The filters are `ip src host`, so ARP stays out too.",
+		Doc:          "A complete Python TLS 1.3 handshake captured with BPF filters that keep only client->server packets at the client and only server->client packets at the server.",
+		Stacks:       []string{"python"},
+		Setup:        func(r *Run) error { return r.pyTLSServer(r.Small) },
+		Traffic:      func(r *Run) { r.pyClient(3*time.Second, sport1) },
+		ClientFilter: "ip src host " + clientAddr,
+		ServerFilter: "ip src host " + serverAddr,
+		// Not stalled; the issue names no outcome.
+		Expect: map[string]ClientServer{"main": {
+			Vantage{Findings: []string{"one_sided_capture"}},
+			Vantage{Findings: []string{"one_sided_capture"}},
+		}},
+	},
+}
