@@ -28,7 +28,8 @@ type Conn struct {
 	rolesKnown bool
 	// lost: bytes of this Dir never reached the peer (Lost); what comes
 	// after is listed but moves the handshake no further.
-	lost [2]bool
+	lost  [2]bool
+	reset bool // Reset: what comes now reached no live peer
 	// progress is what each Dir was in the middle of sending when the
 	// buffers were released (inProgress).
 	released bool
@@ -175,6 +176,11 @@ func (c *Conn) skip(d Dir, n int) {
 // or RST): an alert-sized record just before proves an alert.
 func (c *Conn) Closed(d Dir, t time.Time) { c.m.Closed(c.role(d), t) }
 
+// Reset tells the decoder that the connection was reset: bytes after it
+// reached no live peer (a reset injected on the path, after which the
+// named sender goes on), so they are listed but not judged.
+func (c *Conn) Reset() { c.reset = true }
+
 // Release drops the bytes buffered for records and messages not yet
 // complete: the caller feeds no more (the verdict is in).
 func (c *Conn) Release() {
@@ -211,8 +217,12 @@ func (c *Conn) Snapshot() *Handshake {
 func (c *Conn) record(d Dir, rec record, t time.Time) {
 	side := c.role(d)
 	at := Pos{Time: t, Offset: rec.offset, End: rec.end}
-	if c.lost[d] {
-		c.m.undelivered(side, rec.typ, rec.body, c.prot[d].protected(), at)
+	if c.lost[d] || c.reset {
+		why := "after bytes lost in the network"
+		if !c.lost[d] {
+			why = "after the connection was reset"
+		}
+		c.m.undelivered(side, rec.typ, rec.body, c.prot[d].protected(), at, why)
 		return
 	}
 	p := &c.prot[d]

@@ -58,19 +58,23 @@ type Problem struct {
 
 // Handshake is everything visible of one connection's TLS handshake.
 type Handshake struct {
-	ClientHello          *ClientHello
-	RetryClientHello     *ClientHello // second ClientHello after a HelloRetryRequest
-	HelloRetryRequest    *ServerHello
-	ServerHello          *ServerHello
-	ServerCertificates   []*Certificate
-	ClientCertificates   []*Certificate
-	CertificateRequested bool
-	ServerKeyExchange    *ServerKeyExchange
-	OCSPStapled          bool
-	SessionTickets       []NewSessionTicket
-	Alerts               []Alert
-	Messages             []Message
-	Problems             []Problem
+	ClientHello       *ClientHello
+	RetryClientHello  *ClientHello // second ClientHello after a HelloRetryRequest
+	HelloRetryRequest *ServerHello
+	ServerHello       *ServerHello
+	// UndeliveredServerHello is a ServerHello its client never received
+	// (sent after a reset, or after bytes lost in the network): evidence,
+	// not part of the handshake.
+	UndeliveredServerHello *ServerHello
+	ServerCertificates     []*Certificate
+	ClientCertificates     []*Certificate
+	CertificateRequested   bool
+	ServerKeyExchange      *ServerKeyExchange
+	OCSPStapled            bool
+	SessionTickets         []NewSessionTicket
+	Alerts                 []Alert
+	Messages               []Message
+	Problems               []Problem
 	// Preamble counts plaintext bytes before TLS per side (STARTTLS, CONNECT).
 	Preamble [2]int64
 	// Gaps counts bytes missing from the capture per side, Lost those of

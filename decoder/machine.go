@@ -199,7 +199,7 @@ func plainAlerts(body []byte) bool {
 
 // undelivered lists a record its peer never received: it came after
 // bytes lost in the network (Conn.Lost).
-func (m *Machine) undelivered(side Side, typ uint8, body []byte, protected bool, at Pos) {
+func (m *Machine) undelivered(side Side, typ uint8, body []byte, protected bool, at Pos, why string) {
 	s := &m.sides[side]
 	if s.undelivered++; s.undelivered > 4 {
 		return
@@ -208,6 +208,16 @@ func (m *Machine) undelivered(side Side, typ uint8, body []byte, protected bool,
 	switch {
 	case typ == recordHandshake && !protected && len(body) > 0 && handshakeTypeNames[body[0]] != "":
 		t = MsgType(body[0]) // its first message, if the record starts one
+		if body[0] == typeServerHello && len(body) >= 4 && m.HS.UndeliveredServerHello == nil {
+			// Evidence worth keeping: the real server answered (after a
+			// reset injected on the path), though the client never saw it.
+			if n := 4 + (int(body[1])<<16 | int(body[2])<<8 | int(body[3])); n <= len(body) {
+				if sh := new(ServerHello); sh.unmarshal(body[:n]) {
+					sh.detach()
+					m.HS.UndeliveredServerHello = sh
+				}
+			}
+		}
 	case typ == recordHandshake:
 		t = MsgEncryptedHandshake
 	case typ == recordChangeCipherSpec:
@@ -218,7 +228,7 @@ func (m *Machine) undelivered(side Side, typ uint8, body []byte, protected bool,
 		t = MsgApplicationData
 	}
 	m.addMessage(Message{Time: at.Time, From: side, Type: t, Length: len(body), Encrypted: protected, Undelivered: true,
-		Offset: at.Offset, End: at.End, Note: "never received by the " + side.Other().String() + " (after bytes lost in the network)"})
+		Offset: at.Offset, End: at.End, Note: "never received by the " + side.Other().String() + " (" + why + ")"})
 }
 
 // Heartbeat: a heartbeat record (RFC 6520).

@@ -25,7 +25,6 @@ func hellos13(t *testing.T) *Machine {
 	return m
 }
 
-
 // rec is a protected TLS 1.3 record read without keys, or a close.
 type rec struct {
 	from  Side

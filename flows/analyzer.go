@@ -410,6 +410,9 @@ func (a *Analyzer) segment(seg *segment, ci gopacket.CaptureInfo) {
 		if (tcp.FIN || tcp.RST) && c.tls != nil && !c.decided {
 			// After its bytes: an alert-sized record just before proves an alert.
 			c.tls.Closed(decoder.Dir(side), t)
+			if tcp.RST {
+				c.tls.Reset()
+			}
 			if c.tls.Decided() {
 				a.decide(c)
 			}
@@ -455,6 +458,12 @@ func (a *Analyzer) reassemble(c *conn, side int, seg *segment, ci gopacket.Captu
 				a.synthetic(c, s, c.synSeq[s], 0x02, c.tcp.SYN)
 			}
 		}
+	}
+	if tcp.RST && len(tcp.Payload) == 0 {
+		// Not to the reassembler: a reset may be injected on the path,
+		// and the named sender's bytes after it are still its own (tshark
+		// decodes them too). retire ends the stream when it is judged.
+		return
 	}
 	a.ctx = asmContext{ci: ci, c: c, side: side}
 	flow := gopacket.NewFlow(layers.EndpointMAC, c.netFlow[side][:], c.netFlow[1-side][:])
@@ -625,7 +634,7 @@ func (a *Analyzer) tcpFacts(c *conn, side int, tcp *tcpHeader, t time.Time, trun
 	f := &c.tcp
 	sf := &f.Side[side]
 	sf.Packets++
-	sf.Last = t
+	c.lastPkt[side] = t.UnixNano()
 	switch {
 	case tcp.RST:
 		sf.RSTTTL = tcp.TTL
@@ -640,10 +649,9 @@ func (a *Analyzer) tcpFacts(c *conn, side int, tcp *tcpHeader, t time.Time, trun
 	if tcp.SYN && tcp.MSS != 0 {
 		sf.MSS = tcp.MSS
 	}
-	if !tcp.RST && !sf.RST.IsZero() && sf.AfterRST.IsZero() && (len(tcp.Payload) > 0 || tcp.FIN) {
-		sf.AfterRST, sf.AfterRSTWhat = t, "data"
-		if tcp.FIN {
-			sf.AfterRSTWhat = "FIN"
+	if !tcp.RST && !sf.RST.IsZero() && (len(tcp.Payload) > 0 || tcp.FIN) {
+		if x := c.rareFacts(); x.afterRST[side].IsZero() {
+			x.afterRST[side], x.afterRSTFIN[side] = t, tcp.FIN
 		}
 	}
 	if tcp.HasSACK {
@@ -711,7 +719,7 @@ func (a *Analyzer) tcpFacts(c *conn, side int, tcp *tcpHeader, t time.Time, trun
 		}
 	}
 	if n := uint32(len(tcp.Payload)); n > 0 {
-		sf.MaxSegment = max(sf.MaxSegment, int(n))
+		sf.MaxSegment = max(sf.MaxSegment, int32(n))
 		if c.seqs == nil {
 			c.seqs = new(seqFacts)
 		}

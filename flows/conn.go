@@ -26,23 +26,37 @@ type TCPSide struct {
 	GapBytes        int64 // payload bytes missing from the capture, which the peer received
 	FIN, RST        time.Time
 	LastData        time.Time // last new payload
-	Last            time.Time // last packet
 	// Acks counts its packets with ACK set and no SYN: it had the peer's
 	// SYN-ACK (or SYN) even when the capture has none of the peer's packets.
-	Acks int
-	// MSS is the maximum segment size its SYN announced (0: none seen);
-	// MaxSegment its largest segment.
+	Acks int32
+	// MaxSegment is its largest segment, MSS the maximum segment size its
+	// SYN announced (0: none seen).
+	MaxSegment int32
 	MSS        uint16
-	MaxSegment int
 	// TTL is its packets' IP TTL (hop limit), TTLVaries says they did not
 	// all have the same; RSTTTL is that of its RST.
 	TTL, RSTTTL uint8
 	TTLVaries   bool
-	// AfterRST is its first data or FIN after its own RST: a side that
-	// goes on sending did not send that reset.
-	AfterRST     time.Time
-	AfterRSTWhat string
-	Loss         Loss
+}
+
+// PathFacts are the rarer facts about the path, by side (role in a
+// Result): made with the result, and only when there are some.
+type PathFacts struct {
+	Loss [2]Loss
+	// AfterRST is a side's first data or FIN after its own RST (AfterRSTFIN:
+	// a FIN): a side that goes on sending did not send that reset.
+	AfterRST    [2]time.Time
+	AfterRSTFIN [2]bool
+}
+
+var noPath PathFacts
+
+// PathOf is the path facts, empty when there are none.
+func (f *TCPFacts) PathOf() *PathFacts {
+	if f.Path == nil {
+		return &noPath
+	}
+	return f.Path
 }
 
 // Loss is what a side sent that its peer never received, as the capture
@@ -80,12 +94,14 @@ type TCPFacts struct {
 	// ClientHelloRetransmitted counts retransmissions of the ClientHello's
 	// bytes; ClientHelloAcked says the server acknowledged all of them.
 	ClientHelloRetransmitted int
-	ClientHelloAcked         bool
 	ClientHelloSegments      int
 	// ServerFlightRetransmitted counts retransmissions of the server's first
 	// flight; ServerFlightAcked says the client acknowledged all of it.
 	ServerFlightRetransmitted int
+	ClientHelloAcked          bool
 	ServerFlightAcked         bool
+	// Path: losses and resets that say something of the path (PathOf).
+	Path *PathFacts
 	// TCPOnly: no TLS byte was seen; the row exists because TLS was
 	// expected on the server's port.
 	TCPOnly bool
@@ -97,42 +113,58 @@ type TCPFacts struct {
 type conn struct {
 	id          int
 	ep          [2]netip.AddrPort
-	rolesByTCP  bool // a SYN or SYN-ACK told who the client is
 	first, last time.Time
-	isn         [2]uint32
-	isnSet      [2]bool
-	synSeen     [2]bool   // SYN (side 0) and SYN-ACK (side 1)
-	synSeq      [2]uint32 // their sequence numbers, for the reassembler
+	lastPkt     [2]int64  // each side's last packet, Unix nanoseconds
+	isn         [2]uint32 // initial sequence numbers
+	synSeq      [2]uint32 // SYN and SYN-ACK sequence numbers, for the reassembler
 	next        [2]uint32 // highest sequence end seen per side (absolute)
-	seqs        *seqFacts // sequence ranges, once the connection carries data
 	ackMax      [2]uint32
-	ackSet      [2]bool
+	seqs        *seqFacts // sequence ranges, once the connection carries data
 	tcp         TCPFacts
 	events      []Event
 	tls         *decoder.Conn
-	decided     bool
-	closed      bool
-	finished    bool // result produced
-	endedIdle   bool // expired without FIN or RST
-	reported    bool // live: a verdict was given while open
-	provisional bool // live: that verdict was a stall, to be updated
 	frames      []capture.Packet
 	keptBytes   int
-	framesCut   bool
-	dropFrames  bool
-	netFlow     [2][6]byte // the stream id and direction, for the reassembler's flows
-	judgedEarly bool       // judged before it ended: the table was full
 	// prev, next and list place it in one of the analyzer's lists.
 	prevConn, nextConn *conn
 	list               *connList
-	sawPayload         bool
-	ackedHole          bool // this segment acknowledged past a hole of the peer's
-	socks              bool // a SOCKS exchange whose tunnel has not started
-	icmp               []ICMPError
-	stream             *stream // its reassembler callbacks, while not finished
+	rare               *rareFacts // what few connections have
+	stream             *stream    // its reassembler callbacks, while not finished
+	netFlow            [2][6]byte // the stream id and direction, for the reassembler's flows
+	// Flags, together so that they pack.
+	isnSet, ackSet [2]bool
+	synSeen        [2]bool // SYN (side 0) and SYN-ACK (side 1)
+	rolesByTCP     bool    // a SYN or SYN-ACK told who the client is
+	decided        bool
+	closed         bool
+	finished       bool // result produced
+	endedIdle      bool // expired without FIN or RST
+	reported       bool // live: a verdict was given while open
+	provisional    bool // live: that verdict was a stall, to be updated
+	framesCut      bool
+	dropFrames     bool
+	judgedEarly    bool // judged before it ended: the table was full
+	sawPayload     bool
+	ackedHole      bool // this segment acknowledged past a hole of the peer's
+	socks          bool // a SOCKS exchange whose tunnel has not started
 }
 
 type seqRange struct{ start, end uint32 }
+
+// rareFacts are what few connections have, kept apart so that the many
+// others do not pay for them: ICMP errors, a side sending after its RST.
+type rareFacts struct {
+	icmp        []ICMPError
+	afterRST    [2]time.Time
+	afterRSTFIN [2]bool
+}
+
+func (c *conn) rareFacts() *rareFacts {
+	if c.rare == nil {
+		c.rare = new(rareFacts)
+	}
+	return c.rare
+}
 
 // seqFacts are the sequence ranges of a connection that carries data; a
 // connection that never does (a SYN flood's) has none.
@@ -269,12 +301,22 @@ func (s *seqFacts) skipHole(side, i int) {
 // lossFacts judges, at the end, what each side sent that its peer never
 // received (Loss); the facts are by direction, as c.tcp's.
 func (c *conn) lossFacts(f *TCPFacts) {
-	if c.seqs == nil {
-		return
+	var p PathFacts
+	if c.rare != nil {
+		p.AfterRST, p.AfterRSTFIN = c.rare.afterRST, c.rare.afterRSTFIN
 	}
+	if c.seqs != nil {
+		c.seqLoss(&p)
+	}
+	if p != noPath {
+		f.Path = &p
+	}
+}
+
+func (c *conn) seqLoss(p *PathFacts) {
 	for side := range 2 {
 		other := 1 - side
-		l := &f.Side[side].Loss
+		l := &p.Loss[side]
 		if c.tcp.Side[other].Packets == 0 {
 			continue // a one-sided capture: no ACK can tell
 		}
@@ -350,7 +392,7 @@ func (c *conn) acksMissing(end time.Time) bool {
 	}
 	o := 1 - l
 	ls, os := &c.tcp.Side[l], &c.tcp.Side[o]
-	return ls.Bytes > 0 && os.Packets > 0 && os.Last.Before(ls.LastData) && ls.Retransmissions == 0 &&
+	return ls.Bytes > 0 && os.Packets > 0 && c.lastPkt[o] < ls.LastData.UnixNano() && ls.Retransmissions == 0 &&
 		end.Sub(ls.LastData) >= 3*time.Second && ls.FIN.IsZero() && ls.RST.IsZero() &&
 		(!c.ackSet[o] || seqLT(c.ackMax[o], c.next[l]))
 }

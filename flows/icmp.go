@@ -130,11 +130,12 @@ func (a *Analyzer) icmpError(d *decoded, t time.Time) {
 	if c.ep[1] == seg.src {
 		side = 1
 	}
-	if len(c.icmp) >= 4 {
+	x := c.rareFacts()
+	if len(x.icmp) >= 4 {
 		return
 	}
 	e := ICMPError{Time: t, From: d.icmp.from, About: decoder.Side(side), V6: d.icmp.v6, Type: d.icmp.typ, Code: d.icmp.code, MTU: d.icmp.mtu}
-	c.icmp = append(c.icmp, e)
+	x.icmp = append(x.icmp, e)
 	note := e.Kind() + " from " + e.From.String()
 	if e.MTU > 0 {
 		note += ", MTU " + strconv.Itoa(e.MTU)

@@ -50,9 +50,10 @@ const (
 	EndedRST
 	EndedIdle // no packet for the idle timeout
 	EndedOpen // live: still open when the verdict was said
+	EndedICMP // an ICMP error refused the SYN (port unreachable, prohibited)
 )
 
-var endedByNames = [...]string{"capture_end", "fin", "rst", "idle", "open"}
+var endedByNames = [...]string{"capture_end", "fin", "rst", "idle", "open", "icmp"}
 
 func (e EndedBy) String() string { return endedByNames[e] }
 
@@ -156,6 +157,11 @@ func (a *Analyzer) result(c *conn) *Result {
 	events := slices.Clone(c.events)
 	if cd == 1 {
 		f.Side[0], f.Side[1] = f.Side[1], f.Side[0]
+		if p := f.Path; p != nil {
+			p.Loss[0], p.Loss[1] = p.Loss[1], p.Loss[0]
+			p.AfterRST[0], p.AfterRST[1] = p.AfterRST[1], p.AfterRST[0]
+			p.AfterRSTFIN[0], p.AfterRSTFIN[1] = p.AfterRSTFIN[1], p.AfterRSTFIN[0]
+		}
 		for i := range events {
 			events[i].From = events[i].From.Other()
 		}
@@ -167,7 +173,9 @@ func (a *Analyzer) result(c *conn) *Result {
 		}
 	}
 	r.Events = events
-	r.ICMP = slices.Clone(c.icmp)
+	if c.rare != nil {
+		r.ICMP = slices.Clone(c.rare.icmp)
+	}
 	if cd == 1 {
 		for i := range r.ICMP {
 			r.ICMP[i].About = r.ICMP[i].About.Other()
@@ -274,7 +282,18 @@ func (a *Analyzer) result(c *conn) *Result {
 		// Whatever ended it, the stall facts stay: who owed what, and how
 		// long that side had been silent (a client giving up after 0.5 s).
 		r.AcksMissing = !r.TCPOnly() && c.acksMissing(endAt)
+		if next.SYNACK {
+			for _, e := range r.ICMP {
+				if !e.PathMTU() && e.About == decoder.Client {
+					// TCP takes a hard ICMP error for a refusal, as a RST
+					// (RFC 1122 §4.2.3.9).
+					r.EndedBy = EndedICMP
+				}
+			}
+		}
 		switch {
+		case r.EndedBy == EndedICMP:
+			r.Outcome = Reset
 		case r.OneSided && r.Missing == st.Waiting, r.AcksMissing:
 			r.Outcome = Incomplete // its silence is the capture's
 		case silent >= a.opts.StallTimeout:

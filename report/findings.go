@@ -91,7 +91,9 @@ func findings(r *flows.Result, c *Connection) []Finding {
 		if r.ClosedBy != nil {
 			by = "the " + r.ClosedBy.String()
 		}
-		if r.TCPOnly() && f.SYNACK.IsZero() {
+		if r.EndedBy == flows.EndedICMP {
+			// icmp_unreachable says it.
+		} else if r.TCPOnly() && f.SYNACK.IsZero() {
 			add(SevError, "connection_reset", "%s answered the SYN with a reset: nothing listens on port %d, or a firewall rejects it.", capital(by), r.Server.Port())
 		} else if s := r.Stall; s != nil && r.ClosedBy != nil && *r.ClosedBy != s.Waiting {
 			add(SevError, "connection_reset", "%s gave up after %s waiting for %s and reset the connection.", capital(by), seconds(s.Silent), owedWords(r))
@@ -104,6 +106,8 @@ func findings(r *flows.Result, c *Connection) []Finding {
 			by = "the " + r.ClosedBy.String()
 		}
 		switch s := r.Stall; {
+		case notTLSAnswer(hs) != "" && hs.ServerHello == nil:
+			add(SevError, "connection_closed", "%s closed the connection (FIN) after the server's answer to the ClientHello, which was not TLS.", capital(by))
 		case s != nil && r.ClosedBy != nil && *r.ClosedBy != s.Waiting:
 			add(SevError, "connection_closed", "%s gave up after %s waiting for %s and closed the connection (FIN): a timeout on its side (\"The handshake operation timed out\"), the %s having sent nothing since %s.",
 				capital(by), seconds(s.Silent), owedWords(r), s.Waiting, silentAfter(r))
@@ -152,7 +156,7 @@ func findings(r *flows.Result, c *Connection) []Finding {
 	}
 	if f.ServerFlightRetransmitted > 0 {
 		msg := fmt.Sprintf("The server's first flight was retransmitted %d times%s.", f.ServerFlightRetransmitted, ackWords(f.ServerFlightAcked))
-		if !f.ServerFlightAcked && f.Side[decoder.Server].Loss.Unacked == 0 {
+		if !f.ServerFlightAcked && f.PathOf().Loss[decoder.Server].Unacked == 0 {
 			msg += " Large segments that never arrive while small ones do point at a path-MTU black hole."
 		}
 		add(SevWarning, "server_flight_retransmitted", "%s", msg)

@@ -339,7 +339,7 @@ func Build(r *flows.Result) *Connection {
 		cl, sv := &f.Side[decoder.Client], &f.Side[decoder.Server]
 		c.TCP = TCP{Midstream: r.Midstream, Retransmissions: [2]int{cl.Retransmissions, sv.Retransmissions},
 			ZeroWindows: [2]int{cl.ZeroWindows, sv.ZeroWindows}, Bytes: [2]int64{cl.Bytes, sv.Bytes},
-			GapBytes: [2]int64{cl.GapBytes, sv.GapBytes}, LostBytes: [2]int64{cl.Loss.LostBytes, sv.Loss.LostBytes}, Truncated: f.Truncated}
+			GapBytes: [2]int64{cl.GapBytes, sv.GapBytes}, LostBytes: [2]int64{f.PathOf().Loss[decoder.Client].LostBytes, f.PathOf().Loss[decoder.Server].LostBytes}, Truncated: f.Truncated}
 		if r.OneSided {
 			c.TCP.OneSided = r.Missing.String()
 		}
@@ -450,11 +450,18 @@ func verdictWords(r *flows.Result) string {
 		}
 		what := map[flows.Outcome]string{flows.Reset: "reset", flows.Closed: "closed"}[r.Outcome]
 		after := lastBefore(hs, closeTime(r))
+		if r.EndedBy == flows.EndedICMP {
+			e := r.ICMP[0]
+			return "reset by ICMP " + e.Kind() + " from " + e.From.String() + " (connection refused)"
+		}
 		if r.TCPOnly() {
 			if r.TCP.SYNACK.IsZero() {
 				return what + " by " + by + " before SYN-ACK (connection refused)"
 			}
 			return what + " by " + by + " before ClientHello"
+		}
+		if a := notTLSAnswer(hs); a != "" && hs.ServerHello == nil {
+			return what + " by " + by + " after the server answered the ClientHello with " + a + " (not TLS)"
 		}
 		if s := r.Stall; s != nil && r.ClosedBy != nil && *r.ClosedBy != s.Waiting {
 			// The closer was the one waiting: it gave up.
@@ -463,9 +470,6 @@ func verdictWords(r *flows.Result) string {
 				how = " (RST)"
 			}
 			return what + ": " + by + " gave up" + how + " after " + seconds(s.Silent) + " waiting for " + owedWords(r)
-		}
-		if a := notTLSAnswer(hs); a != "" && by == "server" {
-			return what + " by server after answering the ClientHello with " + a + " (not TLS)"
 		}
 		if after != "" {
 			return what + " by " + by + " after " + after
@@ -479,9 +483,7 @@ func verdictWords(r *flows.Result) string {
 		if r.OneSided && r.Missing == s.Waiting {
 			return "unknown: no packet from the " + r.Missing.String() + " in the capture (one-sided)"
 		}
-		if s.Next.SYNACK && len(r.ICMP) > 0 && !r.ICMP[0].PathMTU() {
-			return string(r.Outcome) + ": SYN answered by ICMP " + r.ICMP[0].Kind() + " from " + r.ICMP[0].From.String()
-		}
+
 		if r.AcksMissing {
 			v := "unknown: the capture lacks packets after " + silentAfter(r) + " (no ACK of it), " + s.Waiting.String() + " owes " + s.Next.String()
 			if s.SendingLen > 0 {
@@ -502,6 +504,9 @@ func verdictWords(r *flows.Result) string {
 				v += "; " + sendingWords(s)
 			}
 			return v + ")"
+		}
+		if l := lossOf(r, s.Waiting); l != "" {
+			return "incomplete: " + s.Waiting.Other().String() + " waiting for " + owedWords(r) + " when the capture ends (" + l + ")"
 		}
 		return "incomplete: capture ends " + seconds(s.Silent) + " after " + after + ", " + s.Waiting.String() + " owes " + s.Next.String()
 	case flows.NotObserved:
@@ -574,7 +579,7 @@ func lossOf(r *flows.Result, side decoder.Side) string {
 	if r.TCP == nil {
 		return ""
 	}
-	l := &r.TCP.Side[side].Loss
+	l := &r.TCP.PathOf().Loss[side]
 	switch {
 	case l.LostBytes > 0 && l.DeliveredAfter > 0:
 		return fmt.Sprintf("%s lost in the network, only later segments arrived", size(int(l.LostBytes)))

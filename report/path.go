@@ -75,7 +75,7 @@ func unreachableHint(e flows.ICMPError) string {
 // lossFindings: network_loss and path_mtu_blackhole for what side sent.
 func lossFindings(r *flows.Result, side decoder.Side, add addFunc) {
 	f := r.TCP
-	l := &f.Side[side].Loss
+	l := &f.PathOf().Loss[side]
 	peer := side.Other()
 	if l.LostBytes > 0 {
 		msg := fmt.Sprintf("%s of the %s's bytes never reached the %s: they are missing from the capture and the %s never acknowledged them",
@@ -90,8 +90,12 @@ func lossFindings(r *flows.Result, side decoder.Side, add addFunc) {
 		if l.UnackedMax != l.UnackedMin {
 			sizes = fmt.Sprintf("%d to %d bytes", l.UnackedMin, l.UnackedMax)
 		}
-		add(SevWarning, "network_loss", "The %s sent %d segments (%s) %d times in all and the %s never acknowledged them: lost in the network after the capture point.",
-			side, l.Unacked, sizes, l.UnackedSends, peer)
+		what := fmt.Sprintf("%d segments (%s)", l.Unacked, sizes)
+		if l.Unacked == 1 {
+			what = fmt.Sprintf("a segment of %s", sizes)
+		}
+		add(SevWarning, "network_loss", "The %s sent %s %d times in all and the %s never acknowledged it: lost in the network after the capture point.",
+			side, what, l.UnackedSends, peer)
 	}
 	// A path-MTU black hole: large segments lost, small ones through.
 	peerMSS := int(f.Side[peer].MSS)
@@ -100,7 +104,7 @@ func lossFindings(r *flows.Result, side decoder.Side, add addFunc) {
 		add(SevWarning, "path_mtu_blackhole", "The %s's segments of %s were sent %d times and never acknowledged, while the %s acknowledged (SACK) a %d-byte segment after them: packets above some size do not get through. Probably a path-MTU black hole: a link with a smaller MTU whose ICMP \"fragmentation needed\" does not reach the %s (a lossy link would drop small packets too).",
 			side, bytesRange(l.UnackedMin, l.UnackedMax), l.UnackedSends, peer, l.AckedAfter, side)
 	case l.LostBytes > 1500 && l.DeliveredAfter > 0 && int64(2*l.DeliveredAfter) <= l.LostBytes && f.Side[side].MaxSegment < 1000 &&
-		(peerMSS == 0 || f.Side[side].MaxSegment*4 < peerMSS*3):
+		(peerMSS == 0 || int(f.Side[side].MaxSegment)*4 < peerMSS*3):
 		mss := ""
 		if peerMSS > 0 {
 			mss = fmt.Sprintf(", though the %s announced MSS %d", peer, peerMSS)
@@ -130,12 +134,13 @@ func resetFindings(r *flows.Result, add addFunc) {
 		if s.RSTTTL != 0 && s.TTL != 0 && s.RSTTTL != s.TTL && !s.TTLVaries {
 			evidence = append(evidence, fmt.Sprintf("its IP TTL is %d while every other packet of the %s's has %d", s.RSTTTL, side, s.TTL))
 		}
-		if !s.AfterRST.IsZero() {
+		p := f.PathOf()
+		if after := p.AfterRST[side]; !after.IsZero() {
 			what := "data"
-			if s.AfterRSTWhat == "FIN" {
+			if p.AfterRSTFIN[side] {
 				what = "its FIN"
 			}
-			evidence = append(evidence, fmt.Sprintf("the %s went on sending after it (%s %s later)", side, what, seconds(s.AfterRST.Sub(s.RST))))
+			evidence = append(evidence, fmt.Sprintf("the %s went on sending after it (%s %s later)", side, what, seconds(after.Sub(s.RST))))
 		}
 		if len(evidence) == 0 {
 			continue
@@ -145,7 +150,7 @@ func resetFindings(r *flows.Result, add addFunc) {
 			msg += ", and " + evidence[1]
 		}
 		msg += "."
-		if len(evidence) == 1 && s.AfterRST.IsZero() {
+		if len(evidence) == 1 && p.AfterRST[side].IsZero() {
 			msg += " A route change or a load balancer can also change the TTL."
 		}
 		add(SevWarning, "reset_injected", "%s", msg)

@@ -103,10 +103,6 @@ func excepted(ex []*exception, file string, stream int, field string) bool {
 	return matchException(ex, name(file), strconv.Itoa(stream), field)
 }
 
-// renumber maps tshark's tcp.stream to ours where Wireshark's numbering
-// depends on a dissector (see flows.TestStreamNumbersMatchTShark).
-var renumber = map[string]func(int) int{"socks-https-example.pcap": func(s int) int { return s / 2 }}
-
 type tally struct{ compared, agreed, excepted int }
 
 func suiteNames(nums []string) []string {
@@ -165,11 +161,7 @@ func TestDifferential(t *testing.T) {
 		byFile[base] = ft
 		for _, s := range slices.Sorted(maps.Keys(views)) {
 			v := views[s]
-			stream := s
-			if rn := renumber[filepath.Base(file)]; rn != nil {
-				stream = rn(s)
-			}
-			c := conns[stream]
+			c := conns[s]
 			if c == nil {
 				c = &report.Connection{}
 			}
@@ -197,12 +189,12 @@ func TestDifferential(t *testing.T) {
 					ft.agreed++
 					return
 				}
-				if excepted(ex, file, stream, field) {
+				if excepted(ex, file, s, field) {
 					bt.excepted++
 					ft.excepted++
 					return
 				}
-				t.Errorf("%s stream %d %s:\n  tshark   %q\n  tlsscope %q", base, stream, field, w, g)
+				t.Errorf("%s stream %d %s:\n  tshark   %q\n  tlsscope %q", base, s, field, w, g)
 			}
 			ch, sh := c.ClientHello, c.ServerHello
 			if ch == nil {
