@@ -120,7 +120,11 @@ func (c *Conn) inProgress(d Dir) (MsgType, int, int) {
 		}
 	}
 	if t, total := c.hr[d].InProgress(); total > 0 {
-		return t, total, min(len(c.hr[d].buf)+partial, total)
+		r := &c.hr[d]
+		if r.skip > 0 {
+			return t, total, total - r.skip // over the cap: read past as it came
+		}
+		return t, total, min(len(r.buf)+partial, total)
 	}
 	if partial == 0 {
 		return 0, 0, 0

@@ -465,12 +465,19 @@ func (a *Analyzer) reassemble(c *conn, side int, seg *segment, ci gopacket.Captu
 		// decodes them too). retire ends the stream when it is judged.
 		return
 	}
-	a.ctx = asmContext{ci: ci, c: c, side: side}
+	ctx := &a.ctx
+	if c.seqs != nil && len(c.seqs.holes[side]) > 0 {
+		// Queued behind a hole, the reassembler keeps the context with
+		// the bytes: give it one of their own, so that they keep their
+		// capture time (a.ctx is the next packet's by then).
+		ctx = new(asmContext)
+	}
+	*ctx = asmContext{ci: ci, c: c, side: side}
 	flow := gopacket.NewFlow(layers.EndpointMAC, c.netFlow[side][:], c.netFlow[1-side][:])
 	// Only segments of undecided handshakes get here: decode the header
 	// again, as the reassembler wants gopacket's layer.
 	if err := a.tcp.DecodeFromBytes(seg.raw, gopacket.NilDecodeFeedback); err == nil {
-		a.asm.AssembleWithContext(flow, &a.tcp, &a.ctx)
+		a.asm.AssembleWithContext(flow, &a.tcp, ctx)
 	}
 	if c.tls != nil && c.tls.Decided() {
 		a.decide(c)
@@ -1033,8 +1040,8 @@ func (s *stream) ReassembledSG(sg reassembly.ScatterGather, ac reassembly.Assemb
 		t = ac.GetCaptureInfo().Timestamp
 	}
 	if n > 0 {
-		if ci := sg.CaptureInfo(n - 1); ci.Timestamp.After(t) || ac != nil && ac.(*asmContext).synthetic {
-			t = ci.Timestamp // bytes pushed by skipHoles keep their own time
+		if ci := sg.CaptureInfo(n - 1); ci.Timestamp.After(t) || skip > 0 {
+			t = ci.Timestamp // bytes after a hole keep their own time
 		}
 	}
 	if skip > 0 {

@@ -144,14 +144,14 @@ type Timing struct {
 }
 
 type TCP struct {
-	Midstream       bool     `json:"midstream,omitempty"`
-	Retransmissions [2]int   `json:"retransmissions"`
-	ZeroWindows     [2]int   `json:"zero_windows,omitempty"`
-	Bytes           [2]int64 `json:"bytes"`
-	GapBytes        [2]int64 `json:"gap_bytes,omitempty"`
-	LostBytes       [2]int64 `json:"lost_bytes,omitempty"`
-	OneSided        string   `json:"one_sided,omitempty"`
-	Truncated       int      `json:"truncated_packets,omitempty"`
+	Midstream       bool      `json:"midstream,omitempty"`
+	Retransmissions [2]int    `json:"retransmissions"`
+	ZeroWindows     [2]int    `json:"zero_windows,omitempty"`
+	Bytes           [2]int64  `json:"bytes"`
+	GapBytes        [2]int64  `json:"gap_bytes,omitempty"`
+	LostBytes       *[2]int64 `json:"lost_bytes,omitempty"`
+	OneSided        string    `json:"one_sided,omitempty"`
+	Truncated       int       `json:"truncated_packets,omitempty"`
 }
 
 type Message struct {
@@ -339,7 +339,10 @@ func Build(r *flows.Result) *Connection {
 		cl, sv := &f.Side[decoder.Client], &f.Side[decoder.Server]
 		c.TCP = TCP{Midstream: r.Midstream, Retransmissions: [2]int{cl.Retransmissions, sv.Retransmissions},
 			ZeroWindows: [2]int{cl.ZeroWindows, sv.ZeroWindows}, Bytes: [2]int64{cl.Bytes, sv.Bytes},
-			GapBytes: [2]int64{cl.GapBytes, sv.GapBytes}, LostBytes: [2]int64{f.PathOf().Loss[decoder.Client].LostBytes, f.PathOf().Loss[decoder.Server].LostBytes}, Truncated: f.Truncated}
+			GapBytes: [2]int64{cl.GapBytes, sv.GapBytes}, Truncated: f.Truncated}
+		if p := f.PathOf(); p.Loss[decoder.Client].LostBytes+p.Loss[decoder.Server].LostBytes > 0 {
+			c.TCP.LostBytes = &[2]int64{p.Loss[decoder.Client].LostBytes, p.Loss[decoder.Server].LostBytes}
+		}
 		if r.OneSided {
 			c.TCP.OneSided = r.Missing.String()
 		}
@@ -493,7 +496,7 @@ func verdictWords(r *flows.Result) string {
 		}
 		after := silentAfter(r)
 		if s.SendingLen > 0 && r.Outcome == flows.Incomplete {
-			return "incomplete: the " + s.Waiting.String() + " was still sending " + sendingWords(s) + " when the capture ended"
+			return "incomplete: the " + s.Waiting.String() + " was still sending " + sendingWords(s) + ", when the capture ended"
 		}
 		if r.Outcome == flows.Stalled {
 			if l := lossOf(r, s.Waiting); l != "" {

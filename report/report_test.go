@@ -65,8 +65,11 @@ func render(t *testing.T, format string, conns []*Connection, detail bool) []byt
 // with the reviewed files in testdata/golden (rewritten with -update).
 func TestGolden(t *testing.T) {
 	files, _ := filepath.Glob(filepath.Join(testdata, "*.pcap*"))
-	if len(files) == 0 {
-		t.Fatal("no captures in testdata")
+	// The real stacks' captures too (testdata/netlab/MANIFEST.md).
+	netlab, _ := filepath.Glob(filepath.Join(testdata, "netlab", "*.pcap"))
+	files = append(files, netlab...)
+	if len(files) == 0 || len(netlab) == 0 {
+		t.Fatal("no captures in testdata or testdata/netlab")
 	}
 	for _, f := range files {
 		conns := connections(t, f)

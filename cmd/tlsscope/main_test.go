@@ -121,7 +121,8 @@ func TestMergeFiles(t *testing.T) {
 // connections end, so their lines are compared in stream order.
 func TestStreamedOutputEqualsGolden(t *testing.T) {
 	files, _ := filepath.Glob("../../testdata/*.pcap*")
-	for _, f := range files {
+	netlab, _ := filepath.Glob("../../testdata/netlab/*.pcap")
+	for _, f := range append(files, netlab...) {
 		for format, ext := range map[string]string{"json": "json", "csv": "csv", "table": "table", "markdown": "md"} {
 			args := []string{"--format", format}
 			if format == "table" {

@@ -7,9 +7,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/tlsscope/tlsscope/flows"
+	capfile "github.com/tlsscope/tlsscope/flows/capture"
+	"github.com/tlsscope/tlsscope/report"
 )
 
 // TestNetlab makes every scenario again into a temp dir and checks with
@@ -77,6 +82,7 @@ func checkDir(t *testing.T, dir string) {
 				t.Fatalf("no check for scenario %s", s.Name)
 			}
 			check(c, srv)
+			verdicts(t, s, c.file, srv.file)
 		})
 	}
 }
@@ -278,4 +284,65 @@ var checks = map[string]func(c, s *capt){
 		s.want("ip.src == "+clientAddr, 0, 0)
 		s.want(serverHi, 1, 1)
 	},
+}
+
+// connOrder is the order in which a scenario's client opens the
+// connections Expect names (by client port, sport1 first).
+var connOrder = []string{"main", "port-unreachable", "admin-prohibited"}
+
+// verdicts checks tlsscope's judgement of both captures against Expect:
+// the outcome, and findings it must include.
+func verdicts(t *testing.T, s Scenario, clientFile, serverFile string) {
+	for vantage, file := range map[string]string{"client": clientFile, "server": serverFile} {
+		conns := judge(t, file)
+		var names []string
+		for _, n := range connOrder {
+			if _, ok := s.Expect[n]; ok {
+				names = append(names, n)
+			}
+		}
+		for i, n := range names {
+			want := s.Expect[n].Client
+			if vantage == "server" {
+				want = s.Expect[n].Server
+			}
+			if want.Outcome == "" {
+				if i < len(conns) {
+					t.Errorf("%s: connection %s: %s, want none in this capture", file, n, conns[i].Outcome)
+				}
+				continue
+			}
+			if i >= len(conns) {
+				t.Errorf("%s: no connection %s", file, n)
+				continue
+			}
+			c := conns[i]
+			if c.Outcome != want.Outcome {
+				t.Errorf("%s: connection %s: %s (%s), want %s", file, n, c.Outcome, c.Verdict, want.Outcome)
+			}
+			for _, f := range want.Findings {
+				if !slices.ContainsFunc(c.Findings, func(x report.Finding) bool { return x.Code == f }) {
+					t.Errorf("%s: connection %s: no %s finding", file, n, f)
+				}
+			}
+		}
+	}
+}
+
+// judge is what tlsscope says of a capture, connection by connection.
+func judge(t *testing.T, file string) []*report.Connection {
+	src, err := capfile.OpenFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	a := flows.NewAnalyzer(flows.DefaultOptions)
+	if err := a.Run(capfile.NewMerge([]capfile.Source{src})); err != nil {
+		t.Fatal(err)
+	}
+	var out []*report.Connection
+	for _, r := range a.Finish() {
+		out = append(out, report.Build(r))
+	}
+	return out
 }

@@ -149,11 +149,11 @@ var Scenarios = []Scenario{
 		Traffic: func(r *Run) {
 			r.pyClient(3*time.Second, sport1)
 		},
-		// The client closes at its timeout, so closed rather than stalled:
-		// the server owed the ServerHello.
+		// The client gives up at 3 s, past the 2 s stall timeout: stalled,
+		// the server owing the ServerHello the client never received.
 		Expect: map[string]ClientServer{"main": {
-			Vantage{Outcome: "closed", Findings: []string{"network_loss", "path_mtu_blackhole"}},
-			Vantage{Outcome: "closed", Findings: []string{"path_mtu_blackhole", "network_loss", "server_flight_retransmitted"}},
+			Vantage{Outcome: "stalled", Findings: []string{"network_loss", "path_mtu_blackhole"}},
+			Vantage{Outcome: "stalled", Findings: []string{"path_mtu_blackhole", "network_loss", "server_flight_retransmitted"}},
 		}},
 	},
 	{
@@ -167,7 +167,7 @@ var Scenarios = []Scenario{
 		},
 		Expect: map[string]ClientServer{"main": {
 			Vantage{Outcome: "complete"},
-			Vantage{Outcome: "complete", Findings: []string{"path_mtu_reduced"}},
+			Vantage{Outcome: "complete", Findings: []string{"path_mtu"}},
 		}},
 	},
 	{
@@ -189,7 +189,7 @@ var Scenarios = []Scenario{
 		},
 		Expect: map[string]ClientServer{"main": {
 			Vantage{Outcome: "stalled", Findings: []string{"client_hello_retransmitted", "network_loss", "split_client_hello"}},
-			Vantage{Outcome: "stalled", Findings: []string{"network_loss"}},
+			Vantage{Outcome: "incomplete", Findings: []string{"network_loss"}}, // the capture ends with the tail
 		}},
 	},
 	{
@@ -210,7 +210,7 @@ var Scenarios = []Scenario{
 		// owes the ClientHello.
 		Expect: map[string]ClientServer{"main": {
 			Vantage{Outcome: "reset", Findings: []string{"connection_reset", "reset_injected"}},
-			Vantage{Outcome: "not_observed"},
+			Vantage{Outcome: "incomplete"}, // connected, then nothing: the client owes its ClientHello
 		}},
 	},
 	{
@@ -229,7 +229,7 @@ var Scenarios = []Scenario{
 		},
 		Expect: map[string]ClientServer{"main": {
 			Vantage{Outcome: "stalled", Findings: []string{"network_loss", "client_hello_retransmitted"}},
-			Vantage{Outcome: "not_observed"},
+			Vantage{Outcome: "incomplete"}, // connected, then nothing: the client owes its ClientHello
 		}},
 	},
 	{
@@ -241,8 +241,8 @@ var Scenarios = []Scenario{
 			r.client(httpGet, 5*time.Second, "openssl", "s_client", "-connect", serverAddr+":443", "-servername", serverName)
 		},
 		Expect: map[string]ClientServer{"main": {
-			Vantage{Outcome: "not_tls", Findings: []string{"server_not_tls"}},
-			Vantage{Outcome: "not_tls", Findings: []string{"server_not_tls"}},
+			Vantage{Outcome: "closed", Findings: []string{"server_not_tls"}},
+			Vantage{Outcome: "closed", Findings: []string{"server_not_tls"}},
 		}},
 	},
 	{
@@ -255,8 +255,8 @@ var Scenarios = []Scenario{
 			r.pyClient(3*time.Second, sport1)
 		},
 		Expect: map[string]ClientServer{"main": {
-			Vantage{Outcome: "closed", Findings: []string{"connection_closed"}},
-			Vantage{Outcome: "closed", Findings: []string{"connection_closed"}},
+			Vantage{Outcome: "closed", Findings: []string{"connection_closed", "alert_reaction"}},
+			Vantage{Outcome: "closed", Findings: []string{"connection_closed", "alert_reaction"}},
 		}},
 	},
 	{
@@ -280,8 +280,9 @@ var Scenarios = []Scenario{
 		// A TCP-level failure with the ICMP tied to the connection; the
 		// server never sees either SYN.
 		Expect: map[string]ClientServer{
-			"port-unreachable": {Vantage{Outcome: "failed", Findings: []string{"icmp_unreachable"}}, Vantage{Outcome: "not_observed"}},
-			"admin-prohibited": {Vantage{Outcome: "failed", Findings: []string{"icmp_unreachable"}}, Vantage{Outcome: "not_observed"}},
+			// The server's capture is empty: nothing reached it.
+			"port-unreachable": {Vantage{Outcome: "reset", Findings: []string{"icmp_unreachable"}}, Vantage{}},
+			"admin-prohibited": {Vantage{Outcome: "reset", Findings: []string{"icmp_unreachable"}}, Vantage{}},
 		},
 	},
 	{
@@ -295,8 +296,8 @@ var Scenarios = []Scenario{
 		ServerFilter: "ip src host " + serverAddr,
 		// Not stalled; the issue names no outcome.
 		Expect: map[string]ClientServer{"main": {
-			Vantage{Findings: []string{"one_sided_capture"}},
-			Vantage{Findings: []string{"one_sided_capture"}},
+			Vantage{Outcome: "incomplete", Findings: []string{"one_sided_capture"}},
+			Vantage{Outcome: "incomplete", Findings: []string{"one_sided_capture"}},
 		}},
 	},
 }
