@@ -101,14 +101,24 @@ func FuzzConn(f *testing.F) {
 			if i < len(client) {
 				c.Feed(0, client[i:min(i+n, len(client))], t0)
 			}
-			if j == 3*n && len(server) > j {
+			switch {
+			case j == 3*n && len(server) > j:
 				c.Gap(1, 10, t0)
+			case j == 5*n && len(server) > j && piece%3 == 0:
+				c.Lost(1, 1448, t0) // lost in the network: what follows is not judged
+			case j == 5*n && len(client) > i && piece%3 == 1:
+				c.Lost(0, 1448, t0)
+			case j == 7*n && piece%5 == 0:
+				c.Closed(0, t0) // a FIN, then maybe more (a reset later)
+				c.Reset()
 			}
 			if j < len(server) {
 				c.Feed(1, server[j:min(j+n, len(server))], t0)
 			}
 			checkInvariants(t, c)
 		}
+		c.Closed(1, t0)
+		checkInvariants(t, c)
 		checkResults(c)
 	})
 }
