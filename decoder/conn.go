@@ -47,17 +47,31 @@ func NewConn(rolesKnown bool) *Conn {
 	return c
 }
 
-// SetKeys gives the connection a source of record keys.
-func (c *Conn) SetKeys(k Keys) { c.keys = k }
+// SetKeys gives the connection a source of record keys. The machine then
+// keeps the handshake's transcript, to check the Finished messages.
+func (c *Conn) SetKeys(k Keys) {
+	c.keys = k
+	c.m.keys = k
+	c.m.keepTranscript = k != nil
+}
 
 // enter follows the machine's epochs in the record layer's protection.
 func (c *Conn) enter(side Side, e Epoch) {
 	var rc RecordCipher
+	why := errNoKeys
 	if c.keys != nil {
-		rc = c.keys.Cipher(side, e, &c.m.HS)
+		rc, why = c.keys.Cipher(side, e, &c.m.HS)
+		if rc != nil {
+			why = nil
+		} else if why == nil {
+			why = errNoKeys
+		}
 	}
-	c.prot[c.dirOf(side)].enter(e, rc)
+	c.prot[c.dirOf(side)].enter(e, rc, why)
 }
+
+// keyUpdate follows a KeyUpdate of side's (RFC 8446 §4.6.3).
+func (c *Conn) keyUpdate(side Side) { c.prot[c.dirOf(side)].keyUpdate() }
 
 func (c *Conn) role(d Dir) Side {
 	if d == c.clientDir {
@@ -162,6 +176,7 @@ func (c *Conn) Lost(d Dir, n int, t time.Time) {
 }
 
 func (c *Conn) skip(d Dir, n int) {
+	c.prot[d].lostRecords()
 	l := &c.rl[d]
 	l.gaps += int64(n)
 	l.offset += int64(len(l.buf)) + int64(n)
@@ -209,6 +224,9 @@ func (c *Conn) Snapshot() *Handshake {
 	hs.Preamble = [2]int64{c.rl[cd].preamble, c.rl[sd].preamble}
 	hs.Gaps = [2]int64{c.rl[cd].gaps, c.rl[sd].gaps}
 	hs.Bytes = [2]int64{c.rl[cd].bytes, c.rl[sd].bytes}
+	if c.m.HS.ClientHello != nil || c.m.HS.ServerHello != nil || c.keys != nil {
+		hs.Decryption = c.decryption()
+	}
 	return hs
 }
 
@@ -235,6 +253,15 @@ func (c *Conn) record(d Dir, rec record, t time.Time) {
 	}
 	epoch := p.epoch
 	inner, plain, err := p.open(typ, rec.version, body)
+	if err != nil && epoch == EpochEarlyData && c.m.HS.ServerHello != nil && badMAC(err) {
+		// The server turned the early data down: the client's records are
+		// under its handshake secret already.
+		p.unopened[EpochEarlyData]--
+		p.wrong[EpochEarlyData] = false
+		c.enter(side, EpochHandshake)
+		epoch = EpochHandshake
+		inner, plain, err = p.open(typ, rec.version, body)
+	}
 	if err != nil {
 		// Protected, and not opened.
 		switch typ {

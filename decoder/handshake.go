@@ -66,6 +66,13 @@ type Handshake struct {
 	// (sent after a reset, or after bytes lost in the network): evidence,
 	// not part of the handshake.
 	UndeliveredServerHello *ServerHello
+	// EncryptedExtensions: TLS 1.3, read with keys (the chosen ALPN).
+	EncryptedExtensions *EncryptedExtensions
+	// Finished says, by side, what a decrypted TLS 1.2 Finished's
+	// verify_data said against the transcript.
+	Finished [2]FinishedCheck
+	// Decryption says what keys did for this connection (nil: none given).
+	Decryption *Decryption
 	ServerCertificates     []*Certificate
 	ClientCertificates     []*Certificate
 	CertificateRequested   bool

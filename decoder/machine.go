@@ -30,6 +30,12 @@ type Machine struct {
 	// records is told of each side's new epoch: the record layer's
 	// protection follows them (nil without a record layer).
 	records epochFollower
+	// With keys: the transcript of the handshake messages, to check the
+	// Finished messages against (decrypted.go).
+	keys           Keys
+	keepTranscript bool
+	transcriptFull bool
+	transcript     []byte
 }
 
 // sideState is what the machine knows of one side.
@@ -51,8 +57,12 @@ type sideState struct {
 	certFlight        bool      // TLS 1.3 client flight began with a Certificate (read without keys)
 }
 
-// epochFollower is what follows the machine's epochs (the record layer).
-type epochFollower interface{ enter(from Side, e Epoch) }
+// epochFollower is what follows the machine's epochs (the record layer):
+// a new epoch, and a new generation of keys within one (KeyUpdate).
+type epochFollower interface {
+	enter(from Side, e Epoch)
+	keyUpdate(from Side)
+}
 
 // NewMachine starts a handshake with no record layer (QUIC).
 func NewMachine() *Machine { return &Machine{} }
@@ -250,6 +260,25 @@ func (m *Machine) OverCap(side Side, typ uint8, n int, at Pos) {
 func (m *Machine) Message(side Side, e Epoch, msg []byte, at Pos) {
 	t := at.Time
 	typ := msg[0]
+	if typ == typeCompressedCert {
+		// RFC 8879: the Certificate inside, read as one (the transcript
+		// holds the compressed message).
+		m.transcribe(msg)
+		cert, err := decompressCertificate(msg)
+		if err != nil {
+			m.problem(side, t, ProblemMalformed, err.Error())
+			m.addMessage(Message{Time: t, From: side, Type: MsgCompressedCertificate, Length: len(msg) - 4, Offset: at.Offset, End: at.End, Note: "not decompressed"})
+			return
+		}
+		m.certificate(side, e, cert, at, len(msg)-4)
+		return
+	}
+	if typ == typeFinished && e != EpochPlaintext && !isTLS13(m.version()) {
+		m.checkFinished(side, msg)
+	}
+	if typ != typeHelloRequest {
+		m.transcribe(msg)
+	}
 	if typ == typeClientHello || typ == typeServerHello {
 		m.anyHello = true
 	}
@@ -275,6 +304,11 @@ func (m *Machine) Message(side Side, e Epoch, msg []byte, at Pos) {
 		switch {
 		case m.HS.ClientHello == nil:
 			m.HS.ClientHello = ch
+			if m.keepTranscript && hasExtension(ch.Extensions, extEarlyData) {
+				// 0-RTT may follow, under the early traffic secret (RFC 8446
+				// §2.3); with no keys this changes nothing.
+				m.setEpoch(Client, EpochEarlyData)
+			}
 		case m.HS.RetryClientHello == nil && (m.HS.HelloRetryRequest != nil || m.HS.ServerHello == nil):
 			// After a HelloRetryRequest, or one the capture missed.
 			m.HS.RetryClientHello = ch
@@ -310,27 +344,32 @@ func (m *Machine) Message(side Side, e Epoch, msg []byte, at Pos) {
 		if isTLS13(v) {
 			// RFC 8446 §2: everything after the ServerHello is protected.
 			m.setEpoch(Server, EpochHandshake)
-			m.setEpoch(Client, EpochHandshake)
+			if m.sides[Client].epoch != EpochEarlyData || !sh.PSKAccepted {
+				// Early data goes on until EndOfEarlyData when accepted.
+				m.setEpoch(Client, EpochHandshake)
+			}
 		}
 	case typeCertificate:
-		var cm certificateMsg
-		if !cm.unmarshal(msg, e != EpochPlaintext && isTLS13(m.version())) {
+		if !m.readCertificates(side, e, msg, &ladder) {
+			bad()
+		}
+	case typeEncryptedExtensions:
+		ee := new(EncryptedExtensions)
+		if !ee.unmarshal(msg) {
 			bad()
 			break
 		}
-		var certs []*Certificate
-		for _, der := range cm.certs {
-			certs = append(certs, ParseCertificate(der))
+		m.HS.EncryptedExtensions = ee
+		if ee.ALPN != "" {
+			ladder.Note = "ALPN " + ee.ALPN
 		}
-		if side == Server {
-			m.HS.ServerCertificates = certs
-		} else {
-			m.HS.ClientCertificates = certs
+	case typeKeyUpdate:
+		// RFC 8446 §4.6.3: the sender's next records use its next keys.
+		if m.records != nil && e == EpochApplication {
+			m.records.keyUpdate(side)
 		}
-		ladder.Note = fmt.Sprintf("%d certificates", len(certs))
-		if len(certs) > 0 && certs[0].CommonName != "" {
-			ladder.Note += ", CN " + certs[0].CommonName
-		}
+	case typeEndOfEarlyData:
+		m.setEpoch(Client, EpochHandshake)
 	case typeServerKeyExchange:
 		if m.HS.ServerHello == nil {
 			break
@@ -363,10 +402,54 @@ func (m *Machine) Message(side Side, e Epoch, msg []byte, at Pos) {
 			// A Finished read with keys: the real end of that side's part.
 			m.sides[side].finished = true
 			m.noteFinished(t)
+			if isTLS13(m.version()) {
+				// RFC 8446 §7.3: what it sends next is under its
+				// application traffic secret.
+				m.setEpoch(side, EpochApplication)
+			}
+			if c := m.HS.Finished[side]; c != FinishedUnchecked {
+				ladder.Note = "verify_data " + c.String()
+			}
 		}
 	}
 	m.mark(side, typ)
 	m.addMessage(ladder)
+}
+
+// certificate reads a Certificate that came compressed (RFC 8879), whose
+// compressed length n the ladder shows.
+func (m *Machine) certificate(side Side, e Epoch, msg []byte, at Pos, n int) {
+	ladder := Message{Time: at.Time, From: side, Type: MsgCompressedCertificate, Length: n, Offset: at.Offset, End: at.End}
+	if !m.readCertificates(side, e, msg, &ladder) {
+		m.problem(side, at.Time, ProblemMalformed, "malformed Certificate in a CompressedCertificate")
+		ladder.Note = "malformed"
+	} else {
+		ladder.Note = "decompressed: " + ladder.Note
+	}
+	m.mark(side, typeCertificate)
+	m.addMessage(ladder)
+}
+
+// readCertificates stores the certificates of a Certificate message.
+func (m *Machine) readCertificates(side Side, e Epoch, msg []byte, ladder *Message) bool {
+	var cm certificateMsg
+	if !cm.unmarshal(msg, e != EpochPlaintext && isTLS13(m.version())) {
+		return false
+	}
+	var certs []*Certificate
+	for _, der := range cm.certs {
+		certs = append(certs, ParseCertificate(der))
+	}
+	if side == Server {
+		m.HS.ServerCertificates = certs
+	} else {
+		m.HS.ClientCertificates = certs
+	}
+	ladder.Note = fmt.Sprintf("%d certificates", len(certs))
+	if len(certs) > 0 && certs[0].CommonName != "" {
+		ladder.Note += ", CN " + certs[0].CommonName
+	}
+	return true
 }
 
 func helloNote(ch *ClientHello) string {

@@ -12,15 +12,28 @@ type RecordCipher interface {
 	Open(typ uint8, version uint16, body []byte, seq uint64) (inner uint8, plaintext []byte, err error)
 }
 
-// Keys gives the cipher for a side's records in an epoch, or nil when no
-// keys are known (a passive observer's usual case). The handshake so far
+// keyUpdater is a RecordCipher that can move to the next generation of
+// its traffic secret (TLS 1.3 KeyUpdate, RFC 8446 §4.6.3).
+type keyUpdater interface{ Update() error }
+
+// Keys gives the cipher for a side's records in an epoch, or an error
+// that says why there is none: errNoKeys (the usual case of a passive
+// observer), errNoClientHello, an unsupported cipher. The handshake so far
 // is there to find them by (the ClientHello's random for a key log).
 type Keys interface {
-	Cipher(from Side, e Epoch, hs *Handshake) RecordCipher
+	Cipher(from Side, e Epoch, hs *Handshake) (RecordCipher, error)
 }
 
-// errNoKeys: the record is protected and nothing can open it.
-var errNoKeys = errors.New("protected record, no keys")
+var (
+	// errNoKeys: the record is protected and nothing can open it.
+	errNoKeys = errors.New("protected record, no keys")
+	// errNoClientHello: no ClientHello, so no client random to look up.
+	errNoClientHello = errors.New("no ClientHello: nothing to look the keys up by")
+)
+
+// maxResync bounds the sequence numbers tried after a capture gap inside
+// protected records: each try is one AEAD or MAC check.
+const maxResync = 64
 
 // protection is the record protection of one direction, in the manner of
 // crypto/tls's halfConn: the epoch its records are in, the cipher that
@@ -30,29 +43,92 @@ type protection struct {
 	epoch  Epoch
 	cipher RecordCipher
 	seq    uint64
+	// why there is no cipher in this epoch, when there is none
+	missing error
+	// resync: records were lost (a capture gap), so the next record's
+	// sequence number is not known: try the next ones against the tag.
+	resync bool
+	// opened and unopened count records per epoch; wrong says the first
+	// record with a cipher failed its tag or MAC (the keys are wrong).
+	opened, unopened [epochs]int
+	wrong            [epochs]bool
+	resynced         int
 }
+
+// epochs is the number of Epoch values.
+const epochs = 4
 
 // protected reports whether records are no longer plaintext.
 func (p *protection) protected() bool { return p.epoch != EpochPlaintext }
 
 // open returns the real content type and plaintext of a record, the
-// record itself while the epoch is plaintext, or errNoKeys.
+// record itself while the epoch is plaintext, or why it cannot.
 func (p *protection) open(typ uint8, version uint16, body []byte) (uint8, []byte, error) {
 	if p.epoch == EpochPlaintext {
 		return typ, body, nil
 	}
 	if p.cipher == nil {
+		p.unopened[p.epoch]++
+		if p.missing != nil {
+			return typ, nil, p.missing
+		}
 		return typ, nil, errNoKeys
 	}
-	inner, plain, err := p.cipher.Open(typ, version, body, p.seq)
-	if err != nil {
-		return typ, nil, err
+	tries := uint64(1)
+	if p.resync {
+		tries = maxResync
 	}
-	p.seq++
-	return inner, plain, nil
+	var err error
+	for i := uint64(0); i < tries; i++ {
+		var inner uint8
+		var plain []byte
+		inner, plain, err = p.cipher.Open(typ, version, body, p.seq+i)
+		if err == nil {
+			if p.resync {
+				p.resync = false
+				p.resynced++
+			}
+			p.seq += i + 1
+			p.opened[p.epoch]++
+			return inner, plain, nil
+		}
+		if !badMAC(err) {
+			break
+		}
+	}
+	p.unopened[p.epoch]++
+	if badMAC(err) && p.opened[p.epoch] == 0 && !p.resync {
+		// The first record fails: the keys do not fit. Stop: a wrong key
+		// must never yield fields.
+		p.wrong[p.epoch] = true
+		p.cipher = nil
+		p.missing = err
+	}
+	return typ, nil, err
 }
 
-// enter switches to a new epoch with its cipher (nil without keys).
-func (p *protection) enter(e Epoch, c RecordCipher) {
-	p.epoch, p.cipher, p.seq = e, c, 0
+// badMAC reports a record that failed its AEAD tag or MAC.
+func badMAC(err error) bool { return errors.Is(err, errBadRecordMAC) || errors.Is(err, errBadRecordMAC12) }
+
+// enter switches to a new epoch with its cipher, or why there is none.
+func (p *protection) enter(e Epoch, c RecordCipher, why error) {
+	p.epoch, p.cipher, p.seq, p.missing, p.resync = e, c, 0, why, false
+}
+
+// keyUpdate moves the cipher to the next traffic secret.
+func (p *protection) keyUpdate() {
+	if u, ok := p.cipher.(keyUpdater); ok {
+		if err := u.Update(); err == nil {
+			p.seq = 0
+			return
+		}
+	}
+}
+
+// lostRecords says that records of this direction may be missing (a
+// capture gap): the next sequence number is unknown.
+func (p *protection) lostRecords() {
+	if p.cipher != nil {
+		p.resync = true
+	}
 }

@@ -146,11 +146,11 @@ type xorCipher struct{ bad bool }
 
 func (x xorCipher) Open(typ uint8, version uint16, body []byte, seq uint64) (uint8, []byte, error) {
 	if len(body) < 17 || x.bad {
-		return 0, nil, errors.New("bad record MAC")
+		return 0, nil, errBadRecordMAC
 	}
 	for _, b := range body[len(body)-16:] {
 		if b != 0 {
-			return 0, nil, errors.New("bad record MAC")
+			return 0, nil, errBadRecordMAC
 		}
 	}
 	plain := make([]byte, len(body)-16)
@@ -170,11 +170,11 @@ func (x xorCipher) Open(typ uint8, version uint16, body []byte, seq uint64) (uin
 
 type xorKeys struct{ bad bool }
 
-func (k xorKeys) Cipher(from Side, e Epoch, hs *Handshake) RecordCipher {
+func (k xorKeys) Cipher(from Side, e Epoch, hs *Handshake) (RecordCipher, error) {
 	if hs.ClientHello == nil {
-		return nil
+		return nil, errNoClientHello
 	}
-	return xorCipher{k.bad}
+	return xorCipher{k.bad}, nil
 }
 
 // protectedRecords turns the flights into TLS records, as TLS 1.3 over TCP

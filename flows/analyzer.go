@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"bytes"
 	"encoding/binary"
 	"io"
 	"net/netip"
@@ -45,6 +46,10 @@ type Options struct {
 	// for records and handshake messages not yet complete; a connection
 	// over it is judged on what was seen.
 	HandshakeBudget int64
+	// KeyLog, when set, holds the secrets of --keylog files; the secrets
+	// in a pcapng's Decryption Secrets Blocks are added to it as they are
+	// read (one is made for them when none is set).
+	KeyLog *decoder.KeyLog
 }
 
 // Caps on the frames kept with KeepPackets, per connection and for all
@@ -71,6 +76,12 @@ type Stats struct {
 	JudgedEarly          int64
 	First, Last          time.Time
 	UnsupportedLinkTypes map[layers.LinkType]int64
+	// Key log lines from the capture's Decryption Secrets Blocks, the
+	// malformed ones among them, and blocks of secrets other than a TLS
+	// key log.
+	SecretLines    int
+	SecretsBad     []decoder.BadLine
+	SecretsIgnored int
 }
 
 // TLSPorts are ports where TLS is expected even when no byte was seen.
@@ -84,6 +95,8 @@ type Analyzer struct {
 	table map[[2]netip.AddrPort]*conn
 	// budget bounds what all connections buffer for the decoder.
 	budget *decoder.Budget
+	// keys decrypt, from the key log (nil: no keys).
+	keys *decoder.LogKeys
 	// deletes counts deletions from table since it was last copied.
 	deletes int
 	// The open connections in three lists, least recently active first, so
@@ -134,6 +147,9 @@ func NewAnalyzer(opts Options) *Analyzer {
 		opts.HandshakeBudget = DefaultOptions.HandshakeBudget
 	}
 	a := &Analyzer{opts: opts, budget: &decoder.Budget{Limit: opts.HandshakeBudget}, dec: newLinkDecoder(), table: map[[2]netip.AddrPort]*conn{}, gone: newTombs(), tlsPorts: map[uint16]bool{}}
+	if opts.KeyLog != nil {
+		a.keys = decoder.NewLogKeys(opts.KeyLog)
+	}
 	a.Stats.UnsupportedLinkTypes = map[layers.LinkType]int64{}
 	for p := range TLSPorts {
 		a.tlsPorts[p] = true
@@ -163,6 +179,20 @@ func (a *Analyzer) Run(src capture.Source) error {
 	if bulk != nil && !bulk.Bulk() {
 		bulk = nil
 	}
+	secretsSrc, _ := src.(capture.SecretsSource)
+	seenSecrets := 0
+	// newSecrets hands the Decryption Secrets Blocks read since the last
+	// batch to the analysis goroutine with the batch: the reader appends
+	// them as it goes.
+	newSecrets := func(b *batch) {
+		if secretsSrc == nil {
+			return
+		}
+		if all := secretsSrc.Secrets(); len(all) > seenSecrets {
+			b.secrets = append(b.secrets[:0], all[seenSecrets:]...)
+			seenSecrets = len(all)
+		}
+	}
 	go func() {
 		defer close(batches)
 		dec := newLinkDecoder()
@@ -171,7 +201,8 @@ func (a *Analyzer) Run(src capture.Source) error {
 			for {
 				b := <-free
 				err := bulk.Fill(&b.Batch)
-				if len(b.Packets) > 0 {
+				newSecrets(b)
+				if len(b.Packets) > 0 || len(b.secrets) > 0 {
 					b.decode(dec)
 					batches <- b
 				} else {
@@ -187,6 +218,7 @@ func (a *Analyzer) Run(src capture.Source) error {
 		}
 		b := <-free
 		send := func() {
+			newSecrets(b)
 			b.decode(dec)
 			batches <- b
 			b = <-free
@@ -206,7 +238,7 @@ func (a *Analyzer) Run(src capture.Source) error {
 				if err != io.EOF {
 					readErr = err
 				}
-				if len(b.Packets) > 0 {
+				if newSecrets(b); len(b.Packets) > 0 || len(b.secrets) > 0 {
 					b.decode(dec)
 					batches <- b
 				}
@@ -227,6 +259,9 @@ func (a *Analyzer) Run(src capture.Source) error {
 		}
 	}()
 	for b := range batches {
+		for _, sec := range b.secrets {
+			a.AddSecrets(sec)
+		}
 		if b.tick {
 			a.Tick(time.Now())
 		}
@@ -237,7 +272,7 @@ func (a *Analyzer) Run(src capture.Source) error {
 			// Grown for one huge record: do not keep it.
 			b.Buf = make([]byte, 0, capture.BatchSize)
 		}
-		b.Buf, b.Packets, b.decoded, b.tick = b.Buf[:0], b.Packets[:0], b.decoded[:0], false
+		b.Buf, b.Packets, b.decoded, b.tick, b.secrets = b.Buf[:0], b.Packets[:0], b.decoded[:0], false, b.secrets[:0]
 		free <- b
 	}
 	return readErr
@@ -247,6 +282,7 @@ func (a *Analyzer) Run(src capture.Source) error {
 // each, decoded in the reading goroutine.
 type batch struct {
 	capture.Batch
+	secrets []capture.Secret // Decryption Secrets Blocks read before these packets
 	decoded []decoded
 	tick    bool // no packets: the time passed
 }
@@ -449,6 +485,9 @@ func (a *Analyzer) reassemble(c *conn, side int, seg *segment, ci gopacket.Captu
 		c.socks = (c.ep[0].Port() == socksPort || c.ep[1].Port() == socksPort) && (tcp.Payload[0] == 4 || tcp.Payload[0] == 5)
 		c.tls = decoder.NewConn(c.rolesByTCP)
 		c.tls.SetBudget(a.budget)
+		if a.keys != nil {
+			c.tls.SetKeys(a.keys)
+		}
 		if !c.rolesByTCP && !c.synSeen[0] && !c.synSeen[1] {
 			c.tls.SetMidstream()
 		}
@@ -1073,6 +1112,28 @@ func (s *stream) ReassemblyComplete(ac reassembly.AssemblerContext) bool {
 	s.c = nil
 	return true
 }
+
+// AddSecrets takes a pcapng Decryption Secrets Block: a TLS key log is
+// added to the key log, which is made now if none was given; connections
+// that start from now on are decrypted with it.
+func (a *Analyzer) AddSecrets(s capture.Secret) {
+	if s.SecretsType != capture.SecretsTLSKeyLog {
+		a.Stats.SecretsIgnored++
+		return
+	}
+	if a.opts.KeyLog == nil {
+		a.opts.KeyLog = decoder.NewKeyLog()
+	}
+	if a.keys == nil {
+		a.keys = decoder.NewLogKeys(a.opts.KeyLog)
+	}
+	lines, bad, _ := a.opts.KeyLog.Add("pcapng Decryption Secrets Block", bytes.NewReader(s.Data))
+	a.Stats.SecretLines += lines
+	a.Stats.SecretsBad = append(a.Stats.SecretsBad, bad...)
+}
+
+// KeyLog is the key log in use (nil: none given and none in the capture).
+func (a *Analyzer) KeyLog() *decoder.KeyLog { return a.opts.KeyLog }
 
 // BudgetExceeded counts the connections decoded no further because the
 // handshake budget was spent.

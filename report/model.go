@@ -38,6 +38,7 @@ type Connection struct {
 	SessionTicket        *SessionTicket `json:"session_ticket,omitempty"`
 	Alerts               []Alert        `json:"alerts,omitempty"`
 	Stall                *Stall         `json:"stall,omitempty"`
+	Decryption           *Decryption    `json:"decryption,omitempty"`
 	EndedBy              string         `json:"ended_by"`
 	ClosedBy             string         `json:"closed_by,omitempty"`
 	Timing               *Timing        `json:"timing,omitempty"`
@@ -120,6 +121,16 @@ type Alert struct {
 	Probable    bool   `json:"probable,omitempty"`
 	AfterData   bool   `json:"after_data,omitempty"`
 	Reaction    bool   `json:"reaction,omitempty"`
+}
+
+// Decryption says what the keys did (decoder.Decryption).
+type Decryption struct {
+	Status   string     `json:"status"`
+	Reason   string     `json:"reason"`
+	Records  *[2]int    `json:"records,omitempty"`  // opened, [client, server]
+	Unopened *[2]int    `json:"unopened,omitempty"` // protected records left closed
+	Unread   []string   `json:"unread,omitempty"`   // epochs left unreadable, for partial
+	Finished *[2]string `json:"finished,omitempty"` // TLS 1.2 verify_data: verified, mismatch, unchecked
 }
 
 type Stall struct {
@@ -302,7 +313,25 @@ func Build(r *flows.Result) *Connection {
 		if sh.KeyShareGroup != 0 {
 			x.KeyShareGroup = decoder.GroupName(sh.KeyShareGroup)
 		}
+		if ee := hs.EncryptedExtensions; ee != nil && x.ALPN == "" {
+			x.ALPN = ee.ALPN // TLS 1.3: chosen in EncryptedExtensions, read with keys
+		}
 		c.ServerHello = x
+	}
+	if d := hs.Decryption; d != nil && !r.TCPOnly() {
+		c.Decryption = &Decryption{Status: string(d.Status), Reason: d.Reason, Records: &[2]int{d.Opened[0], d.Opened[1]},
+			Unopened: &[2]int{d.Unopened[0], d.Unopened[1]}, Unread: d.Unread}
+		if d.Opened[0]+d.Opened[1] == 0 {
+			c.Decryption.Records, c.Decryption.Unopened = nil, nil
+		}
+		for side, f := range hs.Finished {
+			if f != decoder.FinishedUnchecked {
+				if c.Decryption.Finished == nil {
+					c.Decryption.Finished = &[2]string{"unchecked", "unchecked"}
+				}
+				c.Decryption.Finished[side] = f.String()
+			}
+		}
 	}
 	c.Certificates = certificates(hs.ServerCertificates)
 	c.ClientCertificates = certificates(hs.ClientCertificates)
@@ -464,6 +493,9 @@ func verdictWords(r *flows.Result) string {
 			return what + " by " + by + " before ClientHello"
 		}
 		if a := notTLSAnswer(hs); a != "" && hs.ServerHello == nil {
+			if by == "server" {
+				return what + " by server after answering the ClientHello with " + a + " (not TLS)"
+			}
 			return what + " by " + by + " after the server answered the ClientHello with " + a + " (not TLS)"
 		}
 		if s := r.Stall; s != nil && r.ClosedBy != nil && *r.ClosedBy != s.Waiting {

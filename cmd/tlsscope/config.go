@@ -40,6 +40,7 @@ type config struct {
 	count        int
 	writeAll     string
 	writeFailed  string
+	keylogs      []string // --keylog, repeatable
 	// limits
 	maxConnections  int
 	maxHandshakes   int
@@ -92,6 +93,10 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&cfg.count, "count", 0, "stop a live capture after `N` handshakes")
 	fs.StringVar(&cfg.writeAll, "w", "", "write every packet read to this pcapng `file`")
 	fs.StringVar(&cfg.writeFailed, "write-failed", "", "write the packets of connections that did not complete to this pcapng `file`")
+	fs.Func("keylog", "decrypt with this NSS key log `file` (SSLKEYLOGFILE; repeatable; re-read as it grows when live)", func(v string) error {
+		cfg.keylogs = append(cfg.keylogs, v)
+		return nil
+	})
 	fs.IntVar(&cfg.maxHandshakes, "max-handshakes", flows.DefaultOptions.MaxHandshakes, "handshakes decoded at once (each holds a few KiB); when full, the quietest is judged on what was seen")
 	fs.IntVar(&cfg.maxConnections, "max-connections", flows.DefaultOptions.MaxConnections, "connections tracked at once; when full, the one quiet the longest is judged on what was seen")
 	fs.Int64Var(&cfg.handshakeBudget, "handshake-budget", flows.DefaultOptions.HandshakeBudget>>20, "`MiB` all connections together may buffer for handshake messages not yet complete; a connection over it is judged on what was seen")

@@ -40,6 +40,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	defer stopProfiles()
 	s := &session{cfg: cfg, stderr: stderr}
+	if keys, err := openKeyLogs(cfg.keylogs); err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitUsage
+	} else {
+		s.keys = keys
+	}
 	if err := s.openInputs(stdin); err != nil {
 		fmt.Fprintln(stderr, err)
 		return exitUsage
@@ -120,6 +126,7 @@ type session struct {
 	all, failedPkts *capture.PcapngWriter // -w, --write-failed
 
 	a          *flows.Analyzer
+	keys       *keyLogs
 	status     int // exitOK or exitProblem
 	handshakes int
 	warnings   []error
@@ -187,7 +194,7 @@ func (s *session) openOutputs(stdout io.Writer) error {
 		Inputs:   s.inputs,
 		Live:     s.live,
 		RowLimit: s.cfg.maxRows,
-		Notes:    s.limitNotes,
+		Notes:    func() []string { return append(s.limitNotes(), s.keys.notes(s.a)...) },
 	}
 	s.stdout = bufio.NewWriterSize(&output{name: stdoutName, w: stdout, fail: s.fail}, 256<<10)
 	var err error
@@ -199,8 +206,16 @@ func (s *session) openOutputs(stdout io.Writer) error {
 // result as it comes: results are built and written by a goroutine of
 // their own, in the order the analyzer hands them over, while it reads on.
 func (s *session) analyze() {
-	s.a = flows.NewAnalyzer(flows.Options{StallTimeout: s.cfg.stallTimeout, Live: s.live, KeepPackets: s.failedPkts != nil,
-		MaxConnections: s.cfg.maxConnections, MaxHandshakes: s.cfg.maxHandshakes, HandshakeBudget: s.cfg.handshakeBudget << 20})
+	opts := flows.Options{StallTimeout: s.cfg.stallTimeout, Live: s.live, KeepPackets: s.failedPkts != nil,
+		MaxConnections: s.cfg.maxConnections, MaxHandshakes: s.cfg.maxHandshakes, HandshakeBudget: s.cfg.handshakeBudget << 20}
+	if len(s.cfg.keylogs) > 0 {
+		opts.KeyLog = s.keys.log
+		if s.live {
+			s.keys.follow()
+			defer s.keys.close()
+		}
+	}
+	s.a = flows.NewAnalyzer(opts)
 	var src capture.Source = s.in
 	if s.all != nil {
 		src = &capture.Tee{Source: src, W: s.all}
@@ -334,6 +349,7 @@ func (s *session) take(r *flows.Result) {
 			}
 		}
 	}
+	s.keys.count(r)
 	if !s.cfg.keeps(r) {
 		return
 	}
@@ -368,6 +384,9 @@ func (s *session) report() {
 	}
 	for _, n := range s.limitNotes() {
 		fmt.Fprintln(s.stderr, "tlsscope: warning:", n)
+	}
+	for _, n := range s.keys.notes(s.a) {
+		fmt.Fprintln(s.stderr, "tlsscope:", n)
 	}
 	for _, err := range s.unreadable {
 		fmt.Fprintf(s.stderr, "tlsscope: %v (no packet could be read)\n", err)

@@ -1,0 +1,133 @@
+package decoder
+
+import (
+	"sync"
+)
+
+// LogKeys finds the record keys of connections in key logs, as Wireshark
+// does: by the ClientHello's random; for a TLS 1.2 session resumed by its
+// session ID, by the master secret of the earlier connection in the same
+// run that established it.
+type LogKeys struct {
+	log      *KeyLog
+	mu       sync.Mutex
+	sessions map[string][]byte // TLS 1.2 session ID → master secret
+}
+
+// maxSessions bounds the session IDs remembered for resumption.
+const maxSessions = 65536
+
+// extEncryptThenMAC is RFC 7366's extension.
+const extEncryptThenMAC uint16 = 22
+
+// NewLogKeys looks keys up in log.
+func NewLogKeys(log *KeyLog) *LogKeys {
+	return &LogKeys{log: log, sessions: map[string][]byte{}}
+}
+
+// Log is the key log the keys come from.
+func (k *LogKeys) Log() *KeyLog { return k.log }
+
+// Cipher implements Keys.
+func (k *LogKeys) Cipher(from Side, e Epoch, hs *Handshake) (RecordCipher, error) {
+	ch, sh := hs.ClientHello, hs.ServerHello
+	if ch == nil {
+		return nil, errNoClientHello
+	}
+	s := k.log.Lookup(ch.Random)
+	if v := hs.Version(); isTLS13(v) || sh == nil && e == EpochEarlyData {
+		if s == nil {
+			return nil, errNoKeys
+		}
+		var secret []byte
+		switch {
+		case e == EpochEarlyData && from == Client:
+			secret = s.ClientEarly
+		case e == EpochHandshake && from == Client:
+			secret = s.ClientHandshake
+		case e == EpochHandshake:
+			secret = s.ServerHandshake
+		case e == EpochApplication && from == Client:
+			secret = s.ClientTraffic0
+		case e == EpochApplication:
+			secret = s.ServerTraffic0
+		}
+		if secret == nil {
+			return nil, errNoKeys
+		}
+		suite := uint16(0)
+		if sh != nil {
+			suite = sh.CipherSuite
+		} else if len(ch.CipherSuites) > 0 {
+			suite = ch.CipherSuites[0] // 0-RTT: the resumed session's suite, usually the first offered
+		}
+		c, err := newCipher13(suite, secret)
+		if err != nil {
+			return nil, err
+		}
+		return c, nil
+	}
+	if sh == nil || e != EpochApplication {
+		return nil, errNoKeys
+	}
+	master := k.master(hs, s)
+	if master == nil {
+		return nil, errNoKeys
+	}
+	etm := hasExtension(ch.Extensions, extEncryptThenMAC) && hasExtension(sh.Extensions, extEncryptThenMAC)
+	return newCipher12(hs.Version(), sh.CipherSuite, master, ch.Random, sh.Random, from == Client, etm)
+}
+
+// master is a TLS 1.2 connection's master secret: from the key log, or
+// from the connection that established the session it resumes. A master
+// secret found is remembered by the session ID the server gave.
+func (k *LogKeys) master(hs *Handshake, s *Secrets) []byte {
+	ch, sh := hs.ClientHello, hs.ServerHello
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	var master []byte
+	if s != nil && s.MasterSecret != nil {
+		master = s.MasterSecret
+	} else if len(sh.SessionID) > 0 && string(sh.SessionID) == string(ch.SessionID) {
+		master = k.sessions[string(sh.SessionID)]
+	}
+	if master != nil && len(sh.SessionID) > 0 && len(k.sessions) < maxSessions {
+		k.sessions[string(sh.SessionID)] = master
+	}
+	return master
+}
+
+// masterSecret implements finishedChecker.
+func (k *LogKeys) masterSecret(hs *Handshake) []byte {
+	if hs.ClientHello == nil || hs.ServerHello == nil {
+		return nil
+	}
+	return k.master(hs, k.log.Lookup(hs.ClientHello.Random))
+}
+
+// known reports whether the key log, or the session cache, has keys for
+// the connection.
+func (k *LogKeys) known(hs *Handshake) bool {
+	if hs.ClientHello == nil {
+		return false
+	}
+	if k.log.Lookup(hs.ClientHello.Random) != nil {
+		return true
+	}
+	sh := hs.ServerHello
+	if sh == nil || len(sh.SessionID) == 0 {
+		return false
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.sessions[string(sh.SessionID)] != nil
+}
+
+func hasExtension(exts []Extension, t uint16) bool {
+	for _, e := range exts {
+		if e.Type == t {
+			return true
+		}
+	}
+	return false
+}
