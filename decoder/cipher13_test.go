@@ -571,3 +571,31 @@ func FuzzCipher13Open(f *testing.F) {
 		}
 	})
 }
+
+// TestNewAEAD13QUICChaCha20 is RFC 9001 A.5, "ChaCha20-Poly1305 Short
+// Header Packet": the secret, key and iv, and the packet's payload sealed
+// with the unprotected header 4200bff4 as additional data and packet
+// number 654360564 in the nonce (RFC 9001 §5.3, the TLS 1.3 construction).
+func TestNewAEAD13QUICChaCha20(t *testing.T) {
+	secret := unhex(t, "9ac312a7f877468ebe69422748ad00a1 5443f18203a07d6060f688f30f21632b")
+	aead, iv, h, err := newAEAD13(0x1303, secret, "quic key", "quic iv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if key := hkdfExpandLabel(h, secret, "quic key", nil, 32); !bytes.Equal(key, unhex(t, "c6d98ff3441c3fe1b2182094f69caa2e d4b716b65488960a7a984979fb23e1c8")) {
+		t.Errorf("key %x", key)
+	}
+	if !bytes.Equal(iv, unhex(t, "e0459b3474bdd0e44a41c144")) {
+		t.Errorf("iv %x", iv)
+	}
+	nonce := bytes.Clone(iv)
+	var pn [8]byte
+	binary.BigEndian.PutUint64(pn[:], 654360564)
+	for i := range pn {
+		nonce[4+i] ^= pn[i]
+	}
+	plain, err := aead.Open(nil, nonce, unhex(t, "655e5cd55c41f69080575d7999c25a5bfb"), unhex(t, "4200bff4"))
+	if err != nil || !bytes.Equal(plain, []byte{1}) {
+		t.Fatalf("payload %x, %v; want 01", plain, err)
+	}
+}
