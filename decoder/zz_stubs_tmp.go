@@ -26,9 +26,9 @@ type BadLine struct {
 }
 
 func (k *KeyLog) Add(source string, r io.Reader) (int, []BadLine, error) { return 0, nil, nil }
-func (k *KeyLog) Lookup(clientRandom []byte) *Secrets               { return k.m[string(clientRandom)] }
-func (k *KeyLog) Len() int                                          { return len(k.m) }
-func (k *KeyLog) Unused() int                                       { return 0 }
+func (k *KeyLog) Lookup(clientRandom []byte) *Secrets                    { return k.m[string(clientRandom)] }
+func (k *KeyLog) Len() int                                               { return len(k.m) }
+func (k *KeyLog) Unused() int                                            { return 0 }
 
 type KeyLogFile struct{}
 
@@ -36,22 +36,16 @@ func OpenKeyLogFile(path string, into *KeyLog) (*KeyLogFile, error) { return &Ke
 func (f *KeyLogFile) Poll() (int, []BadLine, error)                 { return 0, nil, nil }
 
 var (
-	errBadRecordMAC        = errors.New("bad record MAC")
-	errUnsupportedCipher   = errors.New("unsupported cipher")
 	errBadRecordMAC12      = errors.New("bad record MAC")
 	errUnsupportedCipher12 = errors.New("unsupported cipher")
 )
 
-type cipher13 struct{}
-
-func newCipher13(suite uint16, secret []byte) (*cipher13, error) { return nil, errUnsupportedCipher }
-func (c *cipher13) Open(typ uint8, version uint16, body []byte, seq uint64) (uint8, []byte, error) {
-	return 0, nil, errBadRecordMAC
-}
-func (c *cipher13) Update() error { return nil }
-
 func newCipher12(version, suite uint16, master, clientRandom, serverRandom []byte, fromClient, encryptThenMAC bool) (RecordCipher, error) {
 	return nil, errUnsupportedCipher12
 }
-func finishedVerifyData12(version, suite uint16, master []byte, fromClient bool, transcriptHash []byte) []byte { return nil }
-func transcriptHash12(version, suite uint16, handshakeMessages []byte) []byte                            { return nil }
+func finishedVerifyData12(version, suite uint16, master []byte, fromClient bool, transcriptHash []byte) []byte {
+	return nil
+}
+func transcriptHash12(version, suite uint16, handshakeMessages []byte) []byte { return nil }
+
+func (k *KeyLog) LinesFor(clientRandom []byte) []byte { return nil }

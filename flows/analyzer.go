@@ -95,8 +95,10 @@ type Analyzer struct {
 	table map[[2]netip.AddrPort]*conn
 	// budget bounds what all connections buffer for the decoder.
 	budget *decoder.Budget
-	// keys decrypt, from the key log (nil: no keys).
-	keys *decoder.LogKeys
+	// keys decrypt, from the key log (nil: no keys); keyLog is that log,
+	// for other goroutines.
+	keys   *decoder.LogKeys
+	keyLog atomic.Pointer[decoder.KeyLog]
 	// deletes counts deletions from table since it was last copied.
 	deletes int
 	// The open connections in three lists, least recently active first, so
@@ -149,6 +151,7 @@ func NewAnalyzer(opts Options) *Analyzer {
 	a := &Analyzer{opts: opts, budget: &decoder.Budget{Limit: opts.HandshakeBudget}, dec: newLinkDecoder(), table: map[[2]netip.AddrPort]*conn{}, gone: newTombs(), tlsPorts: map[uint16]bool{}}
 	if opts.KeyLog != nil {
 		a.keys = decoder.NewLogKeys(opts.KeyLog)
+		a.keyLog.Store(opts.KeyLog)
 	}
 	a.Stats.UnsupportedLinkTypes = map[layers.LinkType]int64{}
 	for p := range TLSPorts {
@@ -1123,6 +1126,7 @@ func (a *Analyzer) AddSecrets(s capture.Secret) {
 	}
 	if a.opts.KeyLog == nil {
 		a.opts.KeyLog = decoder.NewKeyLog()
+		a.keyLog.Store(a.opts.KeyLog)
 	}
 	if a.keys == nil {
 		a.keys = decoder.NewLogKeys(a.opts.KeyLog)
@@ -1132,8 +1136,9 @@ func (a *Analyzer) AddSecrets(s capture.Secret) {
 	a.Stats.SecretsBad = append(a.Stats.SecretsBad, bad...)
 }
 
-// KeyLog is the key log in use (nil: none given and none in the capture).
-func (a *Analyzer) KeyLog() *decoder.KeyLog { return a.opts.KeyLog }
+// KeyLog is the key log in use (nil: none given and none in the capture
+// so far); safe to call from another goroutine.
+func (a *Analyzer) KeyLog() *decoder.KeyLog { return a.keyLog.Load() }
 
 // BudgetExceeded counts the connections decoded no further because the
 // handshake budget was spent.

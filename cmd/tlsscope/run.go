@@ -342,6 +342,14 @@ func (s *session) take(r *flows.Result) {
 		if r.PacketsCut {
 			s.cutConns.Add(1)
 		}
+		// Its keys go with it, and only its: the attachment opens
+		// decrypted in Wireshark.
+		if log := s.a.KeyLog(); log != nil && len(r.Packets) > 0 && r.HS != nil && r.HS.ClientHello != nil {
+			if err := s.failedPkts.WriteSecrets(log.LinesFor(r.HS.ClientHello.Random)); err != nil {
+				s.fail(err)
+				return
+			}
+		}
 		for _, p := range r.Packets {
 			if err := s.failedPkts.Write(p); err != nil {
 				s.fail(err)

@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"encoding/binary"
 	"fmt"
 	"io"
 
@@ -16,6 +17,8 @@ type PcapngWriter struct {
 	ng     *pcapgo.NgWriter
 	ifaces map[layers.LinkType]int
 	err    error
+	// secrets waiting for the section header to be written
+	secrets [][]byte
 }
 
 // NewPcapngWriter starts a pcapng file; interfaces are added as link
@@ -51,6 +54,11 @@ func (p *PcapngWriter) write(pk Packet) error {
 		}
 		p.ifaces[pk.Link] = id
 	}
+	if len(p.secrets) > 0 {
+		if err := p.writeSecrets(); err != nil {
+			return err
+		}
+	}
 	ci := pk.CI
 	ci.InterfaceIndex = id
 	if ci.CaptureLength != len(pk.Data) {
@@ -60,6 +68,43 @@ func (p *PcapngWriter) write(pk Packet) error {
 		ci.Length = ci.CaptureLength
 	}
 	return p.ng.WritePacket(ci, pk.Data)
+}
+
+// WriteSecrets adds a Decryption Secrets Block holding a TLS key log
+// (draft-ietf-opsawg-pcapng §4.7), before the packets written after it:
+// Wireshark then opens them decrypted. Written with the next packet (a
+// block may not precede the section header, written with the first).
+func (p *PcapngWriter) WriteSecrets(keyLog []byte) error {
+	if p.err != nil || len(keyLog) == 0 {
+		return p.err
+	}
+	p.secrets = append(p.secrets, append([]byte(nil), keyLog...))
+	return nil
+}
+
+// writeSecrets writes the waiting Decryption Secrets Blocks, in the
+// little-endian byte order pcapgo writes the section in.
+func (p *PcapngWriter) writeSecrets() error {
+	if err := p.ng.Flush(); err != nil {
+		return err
+	}
+	for _, data := range p.secrets {
+		pad := (4 - len(data)%4) % 4
+		total := 12 + 8 + len(data) + pad // header, type+length, data, trailer
+		b := make([]byte, 0, total)
+		b = binary.LittleEndian.AppendUint32(b, ngDecryptSecrets)
+		b = binary.LittleEndian.AppendUint32(b, uint32(total))
+		b = binary.LittleEndian.AppendUint32(b, SecretsTLSKeyLog)
+		b = binary.LittleEndian.AppendUint32(b, uint32(len(data)))
+		b = append(b, data...)
+		b = append(b, make([]byte, pad)...)
+		b = binary.LittleEndian.AppendUint32(b, uint32(total))
+		if _, err := p.w.Write(b); err != nil {
+			return err
+		}
+	}
+	p.secrets = nil
+	return nil
 }
 
 // Flush writes what is buffered.
