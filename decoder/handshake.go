@@ -72,16 +72,16 @@ type Handshake struct {
 	// verify_data said against the transcript.
 	Finished [2]FinishedCheck
 	// Decryption says what keys did for this connection (nil: none given).
-	Decryption *Decryption
-	ServerCertificates     []*Certificate
-	ClientCertificates     []*Certificate
-	CertificateRequested   bool
-	ServerKeyExchange      *ServerKeyExchange
-	OCSPStapled            bool
-	SessionTickets         []NewSessionTicket
-	Alerts                 []Alert
-	Messages               []Message
-	Problems               []Problem
+	Decryption           *Decryption
+	ServerCertificates   []*Certificate
+	ClientCertificates   []*Certificate
+	CertificateRequested bool
+	ServerKeyExchange    *ServerKeyExchange
+	OCSPStapled          bool
+	SessionTickets       []NewSessionTicket
+	Alerts               []Alert
+	Messages             []Message
+	Problems             []Problem
 	// Preamble counts plaintext bytes before TLS per side (STARTTLS, CONNECT).
 	Preamble [2]int64
 	// Gaps counts bytes missing from the capture per side, Lost those of

@@ -2,6 +2,7 @@ package decoder
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"time"
@@ -49,6 +50,9 @@ type ClientHello struct {
 	PSKIdentities        int
 	SessionTicketOffered bool // extension present
 	SessionTicketLen     int  // >0 when the client presents a ticket
+	// SessionTicketHash is the SHA-256 of the ticket presented, to find
+	// the session it resumes (decryption of TLS 1.2 resumption).
+	SessionTicketHash    [32]byte
 	StatusRequest        bool
 	ExtendedMasterSecret bool
 	RenegotiationInfo    bool
@@ -255,6 +259,9 @@ func (m *ClientHello) parseExtension(e Extension) bool {
 	case extSessionTicket:
 		m.SessionTicketOffered = true
 		m.SessionTicketLen = len(e.Data)
+		if len(e.Data) > 0 {
+			m.SessionTicketHash = sha256.Sum256(e.Data)
+		}
 	case extStatusRequest:
 		m.StatusRequest = true
 	case extExtendedMasterSecret:
@@ -508,6 +515,9 @@ func (m *ServerKeyExchange) unmarshal(data []byte, suite CipherSuiteInfo, versio
 type NewSessionTicket struct {
 	LifetimeHint uint32 // seconds
 	TicketLength int
+	// TicketHash is the SHA-256 of the ticket, by which a later ClientHello
+	// presenting it is matched to this session.
+	TicketHash [32]byte
 	// TLS 1.3 only.
 	AgeAdd       uint32
 	MaxEarlyData uint32 // from the early_data extension, 0 when absent
@@ -525,6 +535,7 @@ func (m *NewSessionTicket) unmarshal(data []byte, tls13 bool) bool {
 			return false
 		}
 		m.TicketLength = len(ticket)
+		m.TicketHash = sha256.Sum256(ticket)
 		return true
 	}
 	// RFC 8446 §4.6.1: age_add, nonce, ticket, extensions.

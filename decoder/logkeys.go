@@ -11,7 +11,8 @@ import (
 type LogKeys struct {
 	log      *KeyLog
 	mu       sync.Mutex
-	sessions map[string][]byte // TLS 1.2 session ID → master secret
+	sessions map[string][]byte   // TLS 1.2 session ID → master secret
+	tickets  map[[32]byte][]byte // SHA-256 of a TLS 1.2 session ticket → master secret
 }
 
 // maxSessions bounds the session IDs remembered for resumption.
@@ -22,7 +23,7 @@ const extEncryptThenMAC uint16 = 22
 
 // NewLogKeys looks keys up in log.
 func NewLogKeys(log *KeyLog) *LogKeys {
-	return &LogKeys{log: log, sessions: map[string][]byte{}}
+	return &LogKeys{log: log, sessions: map[string][]byte{}, tickets: map[[32]byte][]byte{}}
 }
 
 // Log is the key log the keys come from.
@@ -86,13 +87,24 @@ func (k *LogKeys) master(hs *Handshake, s *Secrets) []byte {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	var master []byte
-	if s != nil && s.MasterSecret != nil {
+	switch {
+	case s != nil && s.MasterSecret != nil:
 		master = s.MasterSecret
-	} else if len(sh.SessionID) > 0 && string(sh.SessionID) == string(ch.SessionID) {
+	case ch.SessionTicketLen > 0 && k.tickets[ch.SessionTicketHash] != nil:
+		master = k.tickets[ch.SessionTicketHash]
+	case len(sh.SessionID) > 0 && string(sh.SessionID) == string(ch.SessionID):
 		master = k.sessions[string(sh.SessionID)]
 	}
-	if master != nil && len(sh.SessionID) > 0 && len(k.sessions) < maxSessions {
+	if master == nil {
+		return nil
+	}
+	if len(sh.SessionID) > 0 && len(k.sessions) < maxSessions {
 		k.sessions[string(sh.SessionID)] = master
+	}
+	for _, t := range hs.SessionTickets {
+		if len(k.tickets) < maxSessions && t.TicketLength > 0 {
+			k.tickets[t.TicketHash] = master
+		}
 	}
 	return master
 }
@@ -115,12 +127,12 @@ func (k *LogKeys) known(hs *Handshake) bool {
 		return true
 	}
 	sh := hs.ServerHello
-	if sh == nil || len(sh.SessionID) == 0 {
+	if sh == nil {
 		return false
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	return k.sessions[string(sh.SessionID)] != nil
+	return k.sessions[string(sh.SessionID)] != nil || hs.ClientHello.SessionTicketLen > 0 && k.tickets[hs.ClientHello.SessionTicketHash] != nil
 }
 
 func hasExtension(exts []Extension, t uint16) bool {
