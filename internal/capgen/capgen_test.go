@@ -24,6 +24,9 @@ func generate(t *testing.T) map[string][]byte {
 			t.Fatalf("%s: %v", s.Name, err)
 		}
 		out[s.Name] = b.Bytes()
+		for name, data := range s.KeyFiles() { // key logs (keys.go)
+			out[name] = data
+		}
 	}
 	return out
 }

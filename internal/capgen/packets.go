@@ -309,8 +309,10 @@ func WritePcap(w io.Writer, link Link, pkts []Packet) error {
 	return nil
 }
 
-// WritePcapng writes packets as pcapng with one interface per link.
-func WritePcapng(w io.Writer, links []Link, pkts []Packet) error {
+// WritePcapng writes packets as pcapng with one interface per link, and
+// each of secrets (NSS key logs) in a Decryption Secrets Block before the
+// first packet.
+func WritePcapng(w io.Writer, links []Link, pkts []Packet, secrets ...[]byte) error {
 	if len(links) == 0 {
 		return fmt.Errorf("no interfaces")
 	}
@@ -327,6 +329,16 @@ func WritePcapng(w io.Writer, links []Link, pkts []Packet) error {
 	for _, iface := range ifaces[1:] {
 		if _, err := nw.AddInterface(iface); err != nil {
 			return err
+		}
+	}
+	if len(secrets) > 0 {
+		if err := nw.Flush(); err != nil { // the section and interfaces come first
+			return err
+		}
+		for _, s := range secrets {
+			if err := writeDSB(w, s); err != nil {
+				return err
+			}
 		}
 	}
 	for _, p := range pkts {

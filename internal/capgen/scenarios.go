@@ -33,6 +33,10 @@ type Scenario struct {
 	// Expect is what tshark must see: per tcp.stream, the handshake
 	// message types in order ("1,2,11,...") and plain alerts ("alert:40").
 	Expect map[int]string
+	// ExpectKeys is what tshark must see with the scenario's key log
+	// (keys.go), the same way; keys holds that log.
+	ExpectKeys map[int]string
+	keys       *keyLog
 }
 
 const rtt = 20 * time.Millisecond
@@ -262,7 +266,7 @@ func Scenarios() []*Scenario {
 		{Name: "alert-tls13-client-rejects-cert.pcap", Doc: "TLS 1.3: the client does not trust the server's issuer and sends an encrypted alert", Links: eth,
 			conns:  []connSpec{std(with(shopClient, func(c *tls.Config) { c.RootCAs = p.otherRoots }), shopServer)},
 			Expect: map[int]string{0: "1,2"}},
-	}, append(verdictScenarios(p, shopClient, shopServer), lossScenarios(p)...)...) // verdicts.go, then the loss model's (loss.go), last
+	}, append(append(verdictScenarios(p, shopClient, shopServer), lossScenarios(p)...), keyScenarios(p)...)...) // verdicts.go, the loss model's (loss.go), then those with key logs (keys.go), last
 }
 
 // Build runs a scenario's connections and returns its packets in time order.
@@ -311,12 +315,12 @@ func sortPackets(p []Packet) {
 
 // Write builds the scenario and writes its file.
 func (s *Scenario) Write(w io.Writer) error {
-	pkts, err := s.Build()
+	pkts, err := s.packets() // Build, keeping the key log (keys.go)
 	if err != nil {
 		return err
 	}
 	if s.NG {
-		return WritePcapng(w, s.Links, pkts)
+		return WritePcapng(w, s.Links, pkts, s.secrets()...)
 	}
 	return WritePcap(w, s.Links[0], pkts)
 }
