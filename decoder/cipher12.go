@@ -9,13 +9,13 @@ package decoder
 // ciphers advance as the sender's did whether or not a record
 // authenticates, since the sender's state moved on regardless: RC4's key
 // stream by the length of the body, TLS 1.0 CBC's chained IV to the
-// body's last ciphertext block (not when the body is not a whole number
-// of blocks: then nothing changes). So a record damaged in the capture
-// costs only itself (and, damaged in its last block under TLS 1.0, the
-// next record's first block), provided the caller passes the next record
-// the next sequence number; a lost or reordered record breaks every
-// later one of a stateful cipher, and of the others if the sequence
-// numbers are not right.
+// body's last ciphertext block (not when the body is malformed, too short
+// or not a whole number of blocks: then nothing changes). So a record
+// damaged in the capture costs only itself (and, damaged in its last
+// block under TLS 1.0, the next record's first block), provided the
+// caller passes the next record the next sequence number; a lost or
+// reordered record breaks every later one of a stateful cipher, and of
+// the others if the sequence numbers are not right.
 
 import (
 	"crypto/aes"
