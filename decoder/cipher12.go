@@ -51,7 +51,7 @@ var (
 // ccmFactory makes AES-CCM with a tag of 16 or 8 bytes (RFC 6655, RFC
 // 3610). TODO(merge): the lead sets it to newCCM of ccm.go; while nil,
 // CCM suites are errUnsupportedCipher12.
-var ccmFactory func(block cipher.Block, tagSize int) (cipher.AEAD, error)
+var ccmFactory = newCCM
 
 // suite12 is what opening a suite's records takes (RFC 5246 §6.3).
 type suite12 struct {

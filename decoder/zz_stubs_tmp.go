@@ -35,17 +35,6 @@ type KeyLogFile struct{}
 func OpenKeyLogFile(path string, into *KeyLog) (*KeyLogFile, error) { return &KeyLogFile{}, nil }
 func (f *KeyLogFile) Poll() (int, []BadLine, error)                 { return 0, nil, nil }
 
-var (
-	errBadRecordMAC12      = errors.New("bad record MAC")
-	errUnsupportedCipher12 = errors.New("unsupported cipher")
-)
-
-func newCipher12(version, suite uint16, master, clientRandom, serverRandom []byte, fromClient, encryptThenMAC bool) (RecordCipher, error) {
-	return nil, errUnsupportedCipher12
-}
-func finishedVerifyData12(version, suite uint16, master []byte, fromClient bool, transcriptHash []byte) []byte {
-	return nil
-}
-func transcriptHash12(version, suite uint16, handshakeMessages []byte) []byte { return nil }
+var ()
 
 func (k *KeyLog) LinesFor(clientRandom []byte) []byte { return nil }
