@@ -556,3 +556,24 @@ func (f *KeyLogFile) poll() (lines int, bad []BadLine, err error) {
 	lines, bad = res.result()
 	return lines, bad, err
 }
+
+// String says which secrets there are and how long, never what they are,
+// so that a Secrets printed by mistake (%v, %s, %x) leaks nothing.
+func (s Secrets) String() string {
+	out := "Secrets{"
+	for i, f := range []struct {
+		name string
+		b    []byte
+	}{{"master", s.MasterSecret}, {"client early", s.ClientEarly}, {"client handshake", s.ClientHandshake},
+		{"server handshake", s.ServerHandshake}, {"client traffic", s.ClientTraffic0}, {"server traffic", s.ServerTraffic0},
+		{"exporter", s.Exporter}, {"early exporter", s.EarlyExporter}} {
+		if i > 0 {
+			out += ", "
+		}
+		out += f.name + " " + strconv.Itoa(len(f.b)) + " bytes"
+	}
+	return out + "}"
+}
+
+// GoString is String, for %#v.
+func (s Secrets) GoString() string { return s.String() }

@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"math/big"
 	"net"
@@ -630,5 +631,20 @@ func TestKeyLogGoTLS(t *testing.T) {
 				t.Errorf("Unused = %d after the lookup", k.Unused())
 			}
 		})
+	}
+}
+
+func TestSecretsPrintNoSecret(t *testing.T) {
+	s := &Secrets{MasterSecret: klBytes(0xab, 48), ClientTraffic0: klBytes(0xcd, 32)}
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%x", "%q"} {
+		for _, v := range []any{s, *s} {
+			out := fmt.Sprintf(verb, v)
+			if strings.Contains(strings.ToLower(out), "abab") || strings.Contains(out, "cdcd") || strings.Contains(out, "171, 171") || strings.Contains(out, "\\xab") {
+				t.Errorf("%s prints the secret: %s", verb, out)
+			}
+		}
+	}
+	if got := s.String(); !strings.Contains(got, "master 48 bytes") || !strings.Contains(got, "client traffic 32 bytes") {
+		t.Errorf("String = %s", got)
 	}
 }
