@@ -38,6 +38,7 @@ func openKeyLogs(paths []string) (*keyLogs, error) {
 		}
 		k.files, k.names = append(k.files, f), append(k.names, p)
 	}
+	k.poll() // what the first reads found
 	return k, nil
 }
 

@@ -53,3 +53,14 @@ func (s *Stoppable) Fill(b *Batch) error {
 
 // Live reports whether the source underneath is live.
 func (s *Stoppable) Live() bool { return IsLive(s.Source) }
+
+// Secrets passes on the decryption secrets of the source underneath.
+func (s *Stoppable) Secrets() []Secret { return secretsOf(s.Source) }
+
+// secretsOf is a source's decryption secrets, if it carries any.
+func secretsOf(src Source) []Secret {
+	if ss, ok := src.(SecretsSource); ok {
+		return ss.Secrets()
+	}
+	return nil
+}
