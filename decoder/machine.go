@@ -359,7 +359,10 @@ func (m *Machine) Message(side Side, e Epoch, msg []byte, at Pos) {
 			bad()
 			break
 		}
-		m.HS.EncryptedExtensions = ee
+		if side == Server {
+			// A client's is Chrome's ALPS (application_settings).
+			m.HS.EncryptedExtensions = ee
+		}
 		if ee.ALPN != "" {
 			ladder.Note = "ALPN " + ee.ALPN
 		}

@@ -68,6 +68,11 @@ func decided(st State, m *Machine) bool {
 		if m.inferred13() && m.sides[Client].certFlight {
 			return m.sides[Server].postHS > 0 && m.tentative == nil
 		}
+		if m.keys != nil && isTLS13(m.version()) && m.sides[Server].flightRead {
+			// With keys, the server's tickets come after the client's
+			// Finished (RFC 8446 §4.6.1): read up to its first record then.
+			return len(m.HS.SessionTickets) > 0 || m.sides[Server].appData > 0 || len(m.HS.Alerts) > 0
+		}
 		return true
 	case PhaseNotTLS, PhaseFailed:
 		return true

@@ -3,6 +3,7 @@ package verify
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -36,8 +37,13 @@ var alertLevels = map[string]string{"1": "warning", "2": "fatal"}
 
 // readTShark groups what tshark sees in a file by stream (one cached
 // tshark run, shared with the tests of other packages).
-func readTShark(t *testing.T, file string) (map[int]*tsharkView, error) {
-	frames, err := testenv.TSharkHandshakes(t, file)
+func readTShark(t *testing.T, file, keylog string) (map[int]*tsharkView, error) {
+	var extra []string
+	if keylog != "" {
+		abs, _ := filepath.Abs(keylog)
+		extra = []string{"-o", "tls.keylog_file:" + abs}
+	}
+	frames, err := testenv.TSharkHandshakesWith(t, file, extra...)
 	if err != nil {
 		return nil, err
 	}
@@ -88,6 +94,10 @@ func readTShark(t *testing.T, file string) (map[int]*tsharkView, error) {
 			}
 			v.alpnChosen = first(l["tls.handshake.extensions_alpn_str"])
 			v.ja3s = first(l["tls.handshake.ja3s_full"])
+		}
+		if has("8") && v.alpnChosen == "" {
+			// TLS 1.3 chooses ALPN in EncryptedExtensions (tshark reads it decrypted).
+			v.alpnChosen = first(l["tls.handshake.extensions_alpn_str"])
 		}
 		fromClient := port == v.clientPort || (strings.HasPrefix(v.clientPort, "!") && port != v.clientPort[1:])
 		if has("11") {

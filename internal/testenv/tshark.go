@@ -286,7 +286,14 @@ const HandshakeFilter = "tcp && (tls.handshake or tls.handshake.type or tls.aler
 // frames it printed. Cached like TSharkOutput.
 func TSharkHandshakes(t testing.TB, file string) ([]Frame, error) {
 	t.Helper()
-	out, err := TSharkOutput(t, file, handshakeArgs(file)...)
+	return TSharkHandshakesWith(t, file)
+}
+
+// TSharkHandshakesWith is TSharkHandshakes with more tshark options (a
+// key log: "-o", "tls.keylog_file:PATH").
+func TSharkHandshakesWith(t testing.TB, file string, extra ...string) ([]Frame, error) {
+	t.Helper()
+	out, err := TSharkOutput(t, file, append(extra, handshakeArgs(file)...)...)
 	if err != nil && len(out) == 0 {
 		return nil, fmt.Errorf("tshark %s: %v", filepath.Base(file), err)
 	}
