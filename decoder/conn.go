@@ -224,9 +224,7 @@ func (c *Conn) Snapshot() *Handshake {
 	hs.Preamble = [2]int64{c.rl[cd].preamble, c.rl[sd].preamble}
 	hs.Gaps = [2]int64{c.rl[cd].gaps, c.rl[sd].gaps}
 	hs.Bytes = [2]int64{c.rl[cd].bytes, c.rl[sd].bytes}
-	if c.m.HS.ClientHello != nil || c.m.HS.ServerHello != nil || c.keys != nil {
-		hs.Decryption = c.decryption()
-	}
+	hs.Decryption = c.decryption()
 	return hs
 }
 

@@ -68,6 +68,24 @@ var outcomes = map[string][]string{
 	"socks5-two.pcap":                               {"complete", "complete"},
 	"tls13-no-alpn.pcap":                            {"complete"},
 	"tls13-server-alert-after-client-finished.pcap": {"failed"},
+	// Issue #15, read with their key logs (decrypt_test.go).
+	"keys-tls12-aes256gcm.pcap":           {"complete"},
+	"keys-tls12-alert.pcap":               {"complete"},
+	"keys-tls12-cbc-sha256.pcap":          {"complete"},
+	"keys-tls12-cbc.pcap":                 {"complete"},
+	"keys-tls12-chacha.pcap":              {"complete"},
+	"keys-tls12-gcm.pcap":                 {"complete"},
+	"keys-tls12-resume-ticket.pcap":       {"complete", "resumed"},
+	"keys-tls12-rsa.pcap":                 {"complete"},
+	"keys-tls13-aes128.pcap":              {"complete"},
+	"keys-tls13-aes256.pcap":              {"complete"},
+	"keys-tls13-chacha.pcap":              {"complete"},
+	"keys-tls13-client-rejects-cert.pcap": {"failed"},
+	"keys-tls13-dsb.pcapng":               {"complete"},
+	"keys-tls13-hrr.pcap":                 {"complete"},
+	"keys-tls13-mtls.pcap":                {"complete"},
+	"keys-tls13-tickets.pcap":             {"complete", "resumed"},
+	"keys-tls13-wrong-keys.pcap":          {"complete"},
 }
 
 // outcomeOf is a connection's outcome, or the kind of a TCP-only row.

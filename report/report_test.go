@@ -13,6 +13,7 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/tlsscope/tlsscope/decoder"
 	"github.com/tlsscope/tlsscope/flows"
 	"github.com/tlsscope/tlsscope/flows/capture"
 	"github.com/tlsscope/tlsscope/internal/testenv"
@@ -30,7 +31,18 @@ func connections(t *testing.T, file string) []*Connection {
 	}
 	m := capture.NewMerge([]capture.Source{src}) // damaged files end with a warning
 	defer m.Close()
-	a := flows.NewAnalyzer(flows.DefaultOptions)
+	opts := flows.DefaultOptions
+	if k := keyLogOf(file); k != "" {
+		// A capture made with a key log is judged decrypted.
+		opts.KeyLog = decoder.NewKeyLog()
+		f, err := os.Open(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts.KeyLog.Add(k, f)
+		f.Close()
+	}
+	a := flows.NewAnalyzer(opts)
 	if err := a.Run(m); err != nil {
 		t.Fatal(err)
 	}
@@ -39,6 +51,17 @@ func connections(t *testing.T, file string) []*Connection {
 		out = append(out, Build(r))
 	}
 	return out
+}
+
+// keyLogOf is the key log made with a capture (testdata/NAME.keys, beside
+// NAME.pcap, or the scenario's for netlab's NAME.client.pcap), or "".
+func keyLogOf(file string) string {
+	base := strings.TrimSuffix(strings.TrimSuffix(file, filepath.Ext(file)), ".client")
+	base = strings.TrimSuffix(base, ".server")
+	if _, err := os.Stat(base + ".keys"); err == nil {
+		return base + ".keys"
+	}
+	return ""
 }
 
 func render(t *testing.T, format string, conns []*Connection, detail bool) []byte {

@@ -116,15 +116,15 @@ func (k *keyLogs) notes(a *flows.Analyzer) []string {
 	}
 	out = append(out, line)
 	if k.found == 0 && k.hellos > 0 && log.Len() > 0 {
-		out = append(out, "no ClientHello of this capture is in the key log: it was written for another capture or another host, or on the other leg of a TLS proxy (whose client randoms differ)")
+		out = append(out, "key log: no ClientHello of this capture is in it: it was written for another capture or another host, or on the other leg of a TLS proxy (whose client randoms differ)")
 	}
 	if n := k.statusCounts[decoder.DecryptWrongKeys]; n > 0 {
-		out = append(out, fmt.Sprintf("%d connections have a key whose secret does not open their records (wrong_keys): see their decryption.reason", n))
+		out = append(out, fmt.Sprintf("key log: %d connections have a key whose secret does not open their records (wrong_keys): see their decryption.reason", n))
 	}
 	for _, b := range append(k.bad, a.Stats.SecretsBad...) {
-		out = append(out, fmt.Sprintf("key log %s line %d: %s", b.Source, b.Line, b.Why))
+		out = append(out, fmt.Sprintf("key log: %s line %d: %s", b.Source, b.Line, b.Why))
 		if len(out) > 12 {
-			out = append(out, "more malformed key log lines not shown")
+			out = append(out, "key log: more malformed lines not shown")
 			break
 		}
 	}

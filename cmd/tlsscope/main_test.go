@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -128,6 +129,10 @@ func TestStreamedOutputEqualsGolden(t *testing.T) {
 			if format == "table" {
 				args = append(args, "--detail") // as the golden file
 			}
+			k := keyLogOf(f)
+			if k != "" {
+				args = append(args, "--keylog", k) // as the golden file
+			}
 			out, _, _ := runCLI(append(args, f)...)
 			// The golden Markdown names its input "capture".
 			out = strings.Replace(out, "Input: "+f+"\n", "Input: capture\n", 1)
@@ -138,6 +143,10 @@ func TestStreamedOutputEqualsGolden(t *testing.T) {
 			if format == "json" || format == "csv" {
 				out = inStreamOrder(t, format, out)
 			}
+			// The summary's key log lines are the command's, not the
+			// report's (TestKeyLogSummary checks them).
+			out = regexp.MustCompile(`\n\nkey log: [^\n]*`).ReplaceAllString(out, "")
+			out = regexp.MustCompile(`(?m)^key log: .*\n`).ReplaceAllString(out, "")
 			if out != string(want) {
 				t.Errorf("%s --format %s differs from its golden file", filepath.Base(f), format)
 			}
@@ -207,4 +216,35 @@ func inStreamOrder(t *testing.T, format, out string) string {
 	}
 	slices.SortStableFunc(body, func(a, b string) int { return stream(a) - stream(b) })
 	return strings.Join(lines, "")
+}
+
+// keyLogOf is the key log made with a capture (as report's tests find it).
+func keyLogOf(file string) string {
+	base := strings.TrimSuffix(strings.TrimSuffix(file, filepath.Ext(file)), ".client")
+	base = strings.TrimSuffix(base, ".server")
+	if _, err := os.Stat(base + ".keys"); err == nil {
+		return base + ".keys"
+	}
+	return ""
+}
+
+// TestKeyLogSummary: a run with a key log says on stderr, and in the
+// table's summary, what the key log held and matched; and the likely causes
+// when nothing matched.
+func TestKeyLogSummary(t *testing.T) {
+	out, errOut, _ := runCLI("--keylog", "../../testdata/keys-tls13-tickets.keys", "../../testdata/keys-tls13-tickets.pcap")
+	want := "key log: 8 lines, 2 of 2 ClientHellos matched, 0 entries not seen in this capture (2 decrypted)"
+	if !strings.Contains(errOut, "tlsscope: "+want) || !strings.Contains(out, want) {
+		t.Errorf("no %q in\nstdout:\n%s\nstderr:\n%s", want, out, errOut)
+	}
+	_, errOut, _ = runCLI("--format", "json", "--keylog", "../../testdata/keys-tls13-aes128.other.keys", "../../testdata/keys-tls13-aes128.pcap")
+	for _, w := range []string{"0 of 1 ClientHellos matched, 1 entries not seen", "another capture or another host, or on the other leg of a TLS proxy"} {
+		if !strings.Contains(errOut, w) {
+			t.Errorf("other connections' keys: no %q in stderr:\n%s", w, errOut)
+		}
+	}
+	_, errOut, code := runCLI("--keylog", "/nonexistent/keys.txt", "../../testdata/keys-tls13-aes128.pcap")
+	if code != 2 || strings.Count(strings.TrimSpace(errOut), "\n") != 0 || !strings.Contains(errOut, "--keylog /nonexistent/keys.txt") {
+		t.Errorf("a missing key log: exit %d, stderr %q; want exit 2 and one line", code, errOut)
+	}
 }
