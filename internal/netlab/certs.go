@@ -26,6 +26,10 @@ import (
 // OpenSSL writes it as 4096 bytes (1448 + 1448 + 1200) and then the rest,
 // about 500 bytes. The MTU scenarios need the full-size ones, and the
 // blackhole one a tail short enough to pass an MTU of 1000.
+// rsa: an RSA-2048 leaf for shop.test under the same ECDSA CA, for the
+// TLS 1.2 ECDHE-RSA cipher suites of the key log scenarios (issue #15).
+// client: an ECDSA P-256 client certificate (clientAuth) under that CA,
+// for mutual TLS; the CA itself is small.CAs.
 type certSet struct {
 	Chain string // PEM: the leaf first, then the CAs the server sends
 	Key   string // PEM PKCS#8 of the leaf
@@ -38,7 +42,7 @@ var (
 	notAfter  = time.Date(2035, 1, 1, 0, 0, 0, 0, time.UTC)
 )
 
-func makeCerts(dir string) (small, big certSet, err error) {
+func makeCerts(dir string) (small, big, rsaSet, clientSet certSet, err error) {
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return
@@ -56,6 +60,28 @@ func makeCerts(dir string) (small, big certSet, err error) {
 		return
 	}
 	if small, err = writeSet(dir, "small", leafKey, leaf, ca); err != nil {
+		return
+	}
+	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return
+	}
+	rsaLeaf, err := issue(3, serverName, []string{serverName}, rsaKey, ca, caKey, false)
+	if err != nil {
+		return
+	}
+	if rsaSet, err = writeSet(dir, "rsa", rsaKey, rsaLeaf, ca); err != nil {
+		return
+	}
+	clientKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return
+	}
+	clientLeaf, err := issue(4, "netlab client", nil, clientKey, ca, caKey, false, x509.ExtKeyUsageClientAuth)
+	if err != nil {
+		return
+	}
+	if clientSet, err = writeSet(dir, "client", clientKey, clientLeaf, ca); err != nil {
 		return
 	}
 
@@ -86,8 +112,8 @@ func makeCerts(dir string) (small, big certSet, err error) {
 }
 
 // issue signs a certificate with parent's key, or self-signs when parent
-// is nil.
-func issue(serial int64, cn string, dns []string, key crypto.Signer, parent *x509.Certificate, parentKey crypto.Signer, isCA bool) (*x509.Certificate, error) {
+// is nil. A leaf is for serverAuth unless eku says otherwise.
+func issue(serial int64, cn string, dns []string, key crypto.Signer, parent *x509.Certificate, parentKey crypto.Signer, isCA bool, eku ...x509.ExtKeyUsage) (*x509.Certificate, error) {
 	tmpl := &x509.Certificate{
 		SerialNumber:          big.NewInt(serial),
 		Subject:               pkix.Name{CommonName: cn, Organization: []string{"tlsscope netlab"}},
@@ -102,6 +128,9 @@ func issue(serial int64, cn string, dns []string, key crypto.Signer, parent *x50
 	} else {
 		tmpl.KeyUsage = x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment
 		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
+		if len(eku) > 0 {
+			tmpl.ExtKeyUsage = eku
+		}
 	}
 	if parent == nil {
 		parent, parentKey = tmpl, key

@@ -28,14 +28,17 @@ import (
 var pyScript []byte
 
 // Tools are the programs the lab runs; missing ones are reported at once.
-var Tools = []string{"ip", "iptables", "ethtool", "tcpdump", "tshark", "ss", "openssl", "gnutls-serv", "curl", "python3"}
+var Tools = []string{"ip", "iptables", "ethtool", "tcpdump", "tshark", "ss", "openssl", "gnutls-serv", "curl", "python3", "nginx"}
 
 // Run is one scenario's run: where its files are, and what happened.
 type Run struct {
 	S            *Scenario
 	Small, Big   certSet
-	Python       string // the interpreter itself (not a pyenv shim)
+	RSA, ClientC certSet // the RSA-2048 server leaf; the client certificate
+	Python       string  // the interpreter itself (not a pyenv shim)
 	Script       string
+	Tmp          string   // this run's own directory (configs, the key log as written)
+	Keys         string   // the key log the stacks write (KeyLog scenarios), in Tmp
 	Faults       []string // iptables rules and MTUs, as set
 	Clients      []Result
 	ServerCmd    string
@@ -78,19 +81,21 @@ func (r *Run) client(stdin string, timeout time.Duration, args ...string) {
 
 // Env is what all runs share.
 type Env struct {
-	Small, Big certSet
-	Python     string
-	Script     string
-	Versions   [][2]string
+	Small, Big  certSet
+	RSA, Client certSet
+	Tmp         string
+	Python      string
+	Script      string
+	Versions    [][2]string
 }
 
 func newEnv(tmp string) (*Env, error) {
 	for _, t := range Tools {
 		if _, err := exec.LookPath(t); err != nil {
-			return nil, fmt.Errorf("%s is missing (apt-get install iproute2 iptables ethtool tcpdump tshark openssl gnutls-bin curl python3)", t)
+			return nil, fmt.Errorf("%s is missing (apt-get install iproute2 iptables ethtool tcpdump tshark openssl gnutls-bin curl python3 nginx)", t)
 		}
 	}
-	e := &Env{Script: filepath.Join(tmp, "netlab.py")}
+	e := &Env{Script: filepath.Join(tmp, "netlab.py"), Tmp: tmp}
 	if err := os.WriteFile(e.Script, pyScript, 0o644); err != nil {
 		return nil, err
 	}
@@ -99,7 +104,7 @@ func newEnv(tmp string) (*Env, error) {
 		return nil, err
 	}
 	e.Python = strings.TrimSpace(out)
-	if e.Small, e.Big, err = makeCerts(tmp); err != nil {
+	if e.Small, e.Big, e.RSA, e.Client, err = makeCerts(tmp); err != nil {
 		return nil, err
 	}
 	e.Versions = versions(e.Python)
@@ -114,6 +119,7 @@ func versions(python string) [][2]string {
 		{"gnutls", "gnutls-cli", "--version"},
 		{"curl", "curl", "--version"},
 		{"python", python, "-c", "import sys, ssl; print('Python', sys.version.split()[0], 'with', ssl.OPENSSL_VERSION)"},
+		{"nginx", "sh", "-c", "nginx -v 2>&1"},
 		{"tcpdump", "tcpdump", "--version"},
 		{"tshark", "tshark", "--version"},
 		{"kernel", "uname", "-sr"},
@@ -127,9 +133,18 @@ func versions(python string) [][2]string {
 // runScenario builds the lab, runs s in it, captures both sides and
 // tears the lab down again.
 func runScenario(s *Scenario, e *Env, out string) (r *Run) {
-	r = &Run{S: s, Small: e.Small, Big: e.Big, Python: e.Python, Script: e.Script}
+	r = &Run{S: s, Small: e.Small, Big: e.Big, RSA: e.RSA, ClientC: e.Client, Python: e.Python, Script: e.Script}
 	defer teardown()
 	defer stopAll()
+	if r.Tmp, r.Err = os.MkdirTemp(e.Tmp, s.Name+"-"); r.Err != nil {
+		return
+	}
+	keys := filepath.Join(out, s.Name+".keys")
+	if s.KeyLog {
+		// The stacks append to a key log: each run starts with none.
+		r.Keys = filepath.Join(r.Tmp, s.Name+".keys")
+		os.Remove(keys)
+	}
 	if r.Err = setupLab(); r.Err != nil {
 		return
 	}
@@ -168,11 +183,27 @@ func runScenario(s *Scenario, e *Env, out string) (r *Run) {
 	if r.Err != nil {
 		return
 	}
-	if r.Client, err = summarize(cfile); err != nil {
+	if s.KeyLog {
+		// Copied, never printed: the secrets of this run's throwaway keys.
+		b, err := os.ReadFile(r.Keys)
+		if err == nil && len(b) == 0 {
+			err = fmt.Errorf("the key log %s is empty", filepath.Base(r.Keys))
+		}
+		if err == nil {
+			err = os.WriteFile(keys, b, 0o644)
+		}
+		if err != nil {
+			r.Err = err
+			return
+		}
+	} else {
+		keys = ""
+	}
+	if r.Client, err = summarize(cfile, keys); err != nil {
 		r.Err = err
 		return
 	}
-	if r.Serv, err = summarize(sfile); err != nil {
+	if r.Serv, err = summarize(sfile, keys); err != nil {
 		r.Err = err
 	}
 	return
@@ -180,9 +211,26 @@ func runScenario(s *Scenario, e *Env, out string) (r *Run) {
 
 func main() {
 	out := flag.String("out", "testdata/netlab", "where the captures and MANIFEST.md go")
-	only := flag.String("run", "", "only the scenarios whose name matches this regexp")
+	match := flag.String("run", "", "only the scenarios whose name matches this regexp")
+	only := flag.String("only", "", "only these scenarios (comma-separated names); the manifest keeps the others' sections as they are")
 	flag.Parse()
-	if err := generate(*out, *only, os.Stderr); err != nil {
+	if *only != "" {
+		var names []string
+		for _, n := range strings.Split(*only, ",") {
+			n = strings.TrimSpace(n)
+			if scenario(n) == nil {
+				fmt.Fprintln(os.Stderr, "netlab: no scenario", n)
+				os.Exit(2)
+			}
+			names = append(names, regexp.QuoteMeta(n))
+		}
+		if *match != "" {
+			fmt.Fprintln(os.Stderr, "netlab: -run and -only exclude each other")
+			os.Exit(2)
+		}
+		*match = "^(" + strings.Join(names, "|") + ")$"
+	}
+	if err := generate(*out, *match, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "netlab:", err)
 		os.Exit(1)
 	}
@@ -240,11 +288,23 @@ func generate(out, only string, log *os.File) error {
 		}
 		runs = append(runs, r)
 	}
-	if err := os.WriteFile(filepath.Join(out, "MANIFEST.md"), []byte(manifest(e, runs)), 0o644); err != nil {
+	// The sections of scenarios not run this time stay as they were.
+	old, _ := os.ReadFile(filepath.Join(out, "MANIFEST.md"))
+	if err := os.WriteFile(filepath.Join(out, "MANIFEST.md"), []byte(manifest(e, runs, string(old))), 0o644); err != nil {
 		return err
 	}
 	if len(failed) > 0 {
 		return fmt.Errorf("failed: %s", strings.Join(failed, ", "))
+	}
+	return nil
+}
+
+// scenario is the scenario named name, or nil.
+func scenario(name string) *Scenario {
+	for i := range Scenarios {
+		if Scenarios[i].Name == name {
+			return &Scenarios[i]
+		}
 	}
 	return nil
 }

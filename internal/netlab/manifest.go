@@ -7,8 +7,10 @@ import (
 )
 
 // manifest writes MANIFEST.md: the stacks, then per scenario the faults,
-// how the programs ended, what the issue expects and what tshark saw.
-func manifest(e *Env, runs []*Run) string {
+// how the programs ended, what the issue expects and what tshark saw. A
+// scenario not run this time keeps its section of old (the manifest as it
+// was), so that regenerating some captures leaves the others' records.
+func manifest(e *Env, runs []*Run, old string) string {
 	var b strings.Builder
 	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
 	p("# Captures of real TLS stacks (issue #14)\n\n")
@@ -21,12 +23,56 @@ func manifest(e *Env, runs []*Run) string {
 	p("Expectations are from the text of issue #14 (the `Scenarios` table in internal/netlab/scenarios.go), to be checked against the analyzer.\n\n")
 	p("Not made: an IPv6 scenario (IPv6 is off in the lab so that no router solicitation or MLD report lands in a capture). ")
 	p("Every capture comes from the real stacks: no packet is made or edited by hand; ARP is in the captures as on a wire.\n\n")
+	p("Key logs (issue #15): in the scenarios that say so a stack writes an NSS key log (OpenSSL's `-keylogfile`, `SSLKEYLOGFILE` for curl and GnuTLS, Python's `keylog_filename`), kept as `<scenario>.keys` beside the captures; the same file decrypts both. ")
+	p("They are the secrets of throwaway keys made for one run. For each capture the manifest lists the frames with handshake messages tshark reads with the key log (`tshark -o tls.keylog_file:<scenario>.keys`) and without it (frame, TCP stream, source, handshake types).\n\n")
+	p("`go run ./internal/netlab -out testdata/netlab -only a,b` makes only the scenarios named and keeps the other sections here as they were.\n\n")
 	p("## Stacks\n\n")
 	for _, v := range e.Versions {
 		p("- %s: `%s`\n", v[0], v[1])
 	}
 	p("\n")
+	ran := map[string]*Run{}
 	for _, r := range runs {
+		ran[r.S.Name] = r
+	}
+	kept := oldSections(old)
+	for i := range Scenarios {
+		if r, ok := ran[Scenarios[i].Name]; ok {
+			b.WriteString(section(e, r))
+		} else {
+			b.WriteString(kept[Scenarios[i].Name])
+		}
+	}
+	return b.String()
+}
+
+// oldSections splits a manifest into its scenarios' sections, by name.
+func oldSections(old string) map[string]string {
+	m := map[string]string{}
+	name := ""
+	var cur strings.Builder
+	flush := func() {
+		if name != "" && name != "Stacks" {
+			m[name] = cur.String()
+		}
+		cur.Reset()
+	}
+	for _, l := range strings.SplitAfter(old, "\n") {
+		if strings.HasPrefix(l, "## ") {
+			flush()
+			name = strings.TrimSpace(strings.TrimPrefix(l, "## "))
+		}
+		cur.WriteString(l)
+	}
+	flush()
+	return m
+}
+
+// section is one scenario's part of the manifest.
+func section(e *Env, r *Run) string {
+	var b strings.Builder
+	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
+	{
 		s := r.S
 		p("## %s\n\n%s\n\n", s.Name, s.Doc)
 		if s.Notes != "" {
@@ -73,9 +119,12 @@ func manifest(e *Env, runs []*Run) string {
 			}
 			p("\n")
 		}
+		if s.KeyLog {
+			p("- key log: `%s.keys`\n", s.Name)
+		}
 		if r.Err != nil {
 			p("- **lab error**: %s\n\n", r.Err)
-			continue
+			return b.String()
 		}
 		var conns []string
 		for k := range s.Expect {
@@ -112,6 +161,10 @@ func manifest(e *Env, runs []*Run) string {
 				p("%s\n", l)
 			}
 			p("```\n\n")
+			if s.KeyLog {
+				p("Handshake messages tshark reads with `%s.keys` (%s):\n\n```\n%s\n```\n\n", s.Name, strings.Join(HandshakeFields, ", "), strings.Join(sm.Decrypted, "\n"))
+				p("and without it:\n\n```\n%s\n```\n\n", strings.Join(sm.Clear, "\n"))
+			}
 		}
 	}
 	return b.String()
@@ -132,12 +185,17 @@ func vantage(v Vantage) string {
 func short(cmd string) string {
 	var f []string
 	for _, w := range strings.Fields(cmd) {
-		if i := strings.LastIndex(w, "/netlab"); i > 0 && strings.HasPrefix(w, "/tmp/") {
-			if j := strings.LastIndex(w, "/"); j >= 0 {
-				w = w[j+1:]
+		// VAR=/tmp/... as well as /tmp/...
+		pre, v := "", w
+		if i := strings.Index(w, "=/tmp/"); i > 0 {
+			pre, v = w[:i+1], w[i+1:]
+		}
+		if i := strings.LastIndex(v, "/netlab"); i > 0 && strings.HasPrefix(v, "/tmp/") {
+			if j := strings.LastIndex(v, "/"); j >= 0 {
+				v = v[j+1:]
 			}
 		}
-		f = append(f, w)
+		f = append(f, pre+v)
 	}
 	return strings.Join(f, " ")
 }

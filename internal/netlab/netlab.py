@@ -39,6 +39,36 @@ def tls_server(port, chain, key):
             log("server: %s: %s" % (type(e).__name__, e))
             c.close()
 
+def mtls_server(port, chain, key, ca):
+    # TLS 1.3 with a client certificate required (and verified against
+    # the lab's CA): the client's Certificate and CertificateVerify travel
+    # encrypted in its second flight.
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    ctx.load_cert_chain(chain, key)
+    ctx.load_verify_locations(ca)
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    ctx.num_tickets = 0
+    s = listener(port)
+    while True:
+        c, _ = s.accept()
+        c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        c.settimeout(5)
+        try:
+            t = ctx.wrap_socket(c, server_side=True)
+            t.recv(4096)
+            who = dict(x[0] for x in t.getpeercert()["subject"]).get("commonName")
+            t.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n")
+            try:
+                t.unwrap()
+            except Exception:
+                pass
+            c.close()
+            log("server: served one to client certificate %r" % who)
+        except Exception as e:
+            log("server: %s: %s" % (type(e).__name__, e))
+            c.close()
+
 def silent_server(port):
     # Accepts and reads, never answers: the client waits for a ServerHello.
     s = listener(port)
@@ -79,13 +109,17 @@ def fin_after_hello_server(port):
         c.close()
         log("server: read %d bytes of ClientHello, sent FIN, then got %s" % (len(hello), got.hex() or "nothing"))
 
-def tls_client(host, port, timeout, sport, alpn):
+def tls_client(host, port, timeout, sport, alpn, keylog=None, chain=None, key=None):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
     ctx.minimum_version = ssl.TLSVersion.TLSv1_3
     if alpn:
         ctx.set_alpn_protocols(alpn)
+    if keylog:
+        ctx.keylog_filename = keylog  # NSS key log, never printed
+    if chain:
+        ctx.load_cert_chain(chain, key)
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     if sport:
@@ -113,6 +147,8 @@ def main():
     mode, args = sys.argv[1], sys.argv[2:]
     if mode == "tls-server":
         tls_server(int(args[0]), args[1], args[2])
+    elif mode == "mtls-server":
+        mtls_server(int(args[0]), args[1], args[2], args[3])
     elif mode == "silent-server":
         silent_server(int(args[0]))
     elif mode == "http400-server":
@@ -122,6 +158,10 @@ def main():
     elif mode == "tls-client":
         # host port timeout sport [alpn...]
         sys.exit(tls_client(args[0], int(args[1]), float(args[2]), int(args[3]), args[4:]))
+    elif mode == "keylog-client":
+        # host port timeout sport keylog chain key: a client certificate,
+        # and the key log written to keylog
+        sys.exit(tls_client(args[0], int(args[1]), float(args[2]), int(args[3]), [], args[4], args[5], args[6]))
     else:
         sys.exit("unknown mode " + mode)
 

@@ -145,10 +145,15 @@ type Result struct {
 // client runs a client in ns to its end, with stdin and a hard timeout
 // above the client's own.
 func client(ns, stdin string, timeout time.Duration, args ...string) Result {
+	return clientIn(ns, strings.NewReader(stdin), timeout, args...)
+}
+
+// clientIn is client with any standard input.
+func clientIn(ns string, stdin io.Reader, timeout time.Duration, args ...string) Result {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", ns}, args...)...)
-	cmd.Stdin = strings.NewReader(stdin)
+	cmd.Stdin = stdin // a slowStdin's gaps bound how long Run waits for its copy
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
@@ -186,4 +191,33 @@ func lastLine(s string) string {
 		return l
 	}
 	return ""
+}
+
+// slowStdin hands over its parts one read at a time, each after gap, and
+// its end (EOF) tail after the last: what a person typing would do, so
+// that a program that reads its standard input line by line (s_client's
+// commands) sees each part alone, and does not close before the answer.
+type slowStdin struct {
+	parts     []string
+	gap, tail time.Duration
+	done      bool
+}
+
+func (s *slowStdin) Read(b []byte) (int, error) {
+	if s.done {
+		return 0, io.EOF
+	}
+	if len(s.parts) == 0 {
+		time.Sleep(s.tail)
+		s.done = true
+		return 0, io.EOF
+	}
+	time.Sleep(s.gap)
+	n := copy(b, s.parts[0])
+	if n < len(s.parts[0]) {
+		s.parts[0] = s.parts[0][n:]
+	} else {
+		s.parts = s.parts[1:]
+	}
+	return n, nil
 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"time"
 )
 
@@ -34,7 +36,10 @@ type Scenario struct {
 	Traffic func(*Run)
 	// BPF filters of the two captures ("" keeps everything).
 	ClientFilter, ServerFilter string
-	Expect                     map[string]ClientServer
+	// KeyLog: a stack writes an NSS key log to Run.Keys, kept as
+	// <scenario>.keys beside the captures (issue #15).
+	KeyLog bool
+	Expect map[string]ClientServer
 }
 
 const port = 443
@@ -59,8 +64,63 @@ func (r *Run) pyTLSServer(set certSet) error {
 }
 
 func (r *Run) opensslServer(extra ...string) error {
-	args := []string{"openssl", "s_server", "-accept", fmt.Sprint(port), "-cert", r.Small.Leaf, "-cert_chain", r.Small.CAs, "-key", r.Small.Key}
+	return r.opensslServerWith(r.Small, extra...)
+}
+
+func (r *Run) opensslServerWith(set certSet, extra ...string) error {
+	args := []string{"openssl", "s_server", "-accept", fmt.Sprint(port), "-cert", set.Leaf, "-cert_chain", set.CAs, "-key", set.Key}
 	return r.server(port, append(args, extra...)...)
+}
+
+// clientSlow runs a client whose standard input comes in parts, gap
+// apart, then EOF tail after the last.
+func (r *Run) clientSlow(parts []string, gap, tail, timeout time.Duration, args ...string) {
+	r.Clients = append(r.Clients, clientIn(nsClient, &slowStdin{parts: parts, gap: gap, tail: tail}, timeout, args...))
+}
+
+// opensslClient is s_client to the lab's server with SNI, writing the
+// key log.
+func (r *Run) opensslClient(extra ...string) []string {
+	args := []string{"openssl", "s_client", "-connect", serverAddr + ":443", "-servername", serverName, "-keylogfile", r.Keys}
+	return append(args, extra...)
+}
+
+// nginxConf is the smallest nginx that serves TLS 1.3 with the lab's
+// certificate: one process, in the foreground, everything under dir.
+func nginxConf(dir string, set certSet) string {
+	return fmt.Sprintf(`daemon off;
+master_process off;
+user root;
+worker_processes 1;
+pid %[1]s/nginx.pid;
+error_log stderr warn;
+events { worker_connections 64; }
+http {
+    access_log off;
+    client_body_temp_path %[1]s/body;
+    proxy_temp_path %[1]s/proxy;
+    fastcgi_temp_path %[1]s/fastcgi;
+    uwsgi_temp_path %[1]s/uwsgi;
+    scgi_temp_path %[1]s/scgi;
+    server {
+        listen %[2]d ssl;
+        server_name %[3]s;
+        ssl_certificate %[4]s;
+        ssl_certificate_key %[5]s;
+        ssl_protocols TLSv1.3;
+        location / { return 200 "ok\n"; }
+    }
+}
+`, dir, port, serverName, set.Chain, set.Key)
+}
+
+// gnutlsCli is gnutls-cli to the lab's server, writing the key log (GnuTLS
+// reads SSLKEYLOGFILE).
+func (r *Run) gnutlsCli(extra ...string) {
+	args := []string{"env", "SSLKEYLOGFILE=" + r.Keys, "gnutls-cli", "--insecure", "-p", fmt.Sprint(port), "--sni-hostname", serverName}
+	args = append(append(args, extra...), serverAddr)
+	// gnutls-serv answers the request and closes; EOF on stdin would come later.
+	r.clientSlow([]string{httpGet}, 500*time.Millisecond, 2*time.Second, 8*time.Second, args...)
 }
 
 // mtuFaults: the router's link toward the client has MTU 1000 while both
@@ -299,5 +359,110 @@ var Scenarios = []Scenario{
 			Vantage{Outcome: "incomplete", Findings: []string{"one_sided_capture"}},
 			Vantage{Outcome: "incomplete", Findings: []string{"one_sided_capture"}},
 		}},
+	},
+	// Key logs (issue #15): the captures decrypt with <scenario>.keys.
+	{
+		Name:   "openssl-tls13-keylog",
+		Doc:    "As openssl-tls13, s_client writing an NSS key log (-keylogfile): openssl s_server -tls1_3 -www and openssl s_client -tls1_3 with a request and the response.",
+		Stacks: []string{"openssl"},
+		KeyLog: true,
+		Setup: func(r *Run) error {
+			return r.opensslServer("-tls1_3", "-www", "-naccept", "1")
+		},
+		Traffic: func(r *Run) {
+			r.client(httpGet, 5*time.Second, r.opensslClient("-tls1_3", "-ign_eof")...)
+		},
+		Expect: map[string]ClientServer{"main": {Vantage{Outcome: "complete"}, Vantage{Outcome: "complete"}}},
+	},
+	{
+		Name:   "openssl-tls12-keylog",
+		Doc:    "TLS 1.2 with a CBC cipher suite and encrypt_then_mac: openssl s_server -tls1_2 -www with an RSA-2048 leaf, openssl s_client -tls1_2 -cipher ECDHE-RSA-AES128-SHA -keylogfile (OpenSSL offers and accepts encrypt_then_mac for CBC by default), with a request and the response.",
+		Stacks: []string{"openssl"},
+		KeyLog: true,
+		Setup: func(r *Run) error {
+			return r.opensslServerWith(r.RSA, "-tls1_2", "-www", "-naccept", "1")
+		},
+		Traffic: func(r *Run) {
+			r.client(httpGet, 5*time.Second, r.opensslClient("-tls1_2", "-cipher", "ECDHE-RSA-AES128-SHA", "-ign_eof")...)
+		},
+		Expect: map[string]ClientServer{"main": {Vantage{Outcome: "complete"}, Vantage{Outcome: "complete"}}},
+	},
+	{
+		Name:   "openssl-tls12-gcm-keylog",
+		Doc:    "TLS 1.2 with AES-GCM: openssl s_server -tls1_2 -www with an RSA-2048 leaf, openssl s_client -tls1_2 -cipher ECDHE-RSA-AES256-GCM-SHA384 -keylogfile, with a request and the response.",
+		Stacks: []string{"openssl"},
+		KeyLog: true,
+		Setup: func(r *Run) error {
+			return r.opensslServerWith(r.RSA, "-tls1_2", "-www", "-naccept", "1")
+		},
+		Traffic: func(r *Run) {
+			r.client(httpGet, 5*time.Second, r.opensslClient("-tls1_2", "-cipher", "ECDHE-RSA-AES256-GCM-SHA384", "-ign_eof")...)
+		},
+		Expect: map[string]ClientServer{"main": {Vantage{Outcome: "complete"}, Vantage{Outcome: "complete"}}},
+	},
+	{
+		Name:   "curl-nginx-keylog",
+		Doc:    "nginx (listen 443 ssl, ssl_protocols TLSv1.3, return 200) and curl -k --http1.1 with SSLKEYLOGFILE (curl on OpenSSL writes the key log).",
+		Stacks: []string{"nginx", "curl"},
+		KeyLog: true,
+		Setup: func(r *Run) error {
+			conf := filepath.Join(r.Tmp, "nginx.conf")
+			if err := os.WriteFile(conf, []byte(nginxConf(r.Tmp, r.Small)), 0o644); err != nil {
+				return err
+			}
+			return r.server(port, "nginx", "-e", "stderr", "-p", r.Tmp, "-c", conf)
+		},
+		Traffic: func(r *Run) {
+			r.client("", 8*time.Second, "env", "SSLKEYLOGFILE="+r.Keys, "curl", "-k", "-sS", "--http1.1", "-o", "/dev/null", "-w", "%{http_code} %{ssl_verify_result}\n", "--local-port", fmt.Sprint(sport1), "-m", "5", "--resolve", serverName+":443:"+serverAddr, "https://"+serverName+"/")
+		},
+		Expect: map[string]ClientServer{"main": {Vantage{Outcome: "complete"}, Vantage{Outcome: "complete"}}},
+	},
+	{
+		Name:   "gnutls-keylog",
+		Doc:    "gnutls-serv --http --disable-client-cert and gnutls-cli --insecure with SSLKEYLOGFILE (GnuTLS writes the key log), two connections one after the other: TLS 1.3, then TLS 1.2 (--priority NORMAL:-VERS-TLS1.3); each sends a request and gets the response.",
+		Stacks: []string{"gnutls"},
+		KeyLog: true,
+		Setup: func(r *Run) error {
+			return r.server(port, "gnutls-serv", "--http", "--disable-client-cert", "-p", fmt.Sprint(port), "--x509certfile", r.Small.Chain, "--x509keyfile", r.Small.Key)
+		},
+		Traffic: func(r *Run) {
+			r.gnutlsCli()
+			r.gnutlsCli("--priority", "NORMAL:-VERS-TLS1.3")
+		},
+		Expect: map[string]ClientServer{
+			"main":  {Vantage{Outcome: "complete"}, Vantage{Outcome: "complete"}},
+			"tls12": {Vantage{Outcome: "complete"}, Vantage{Outcome: "complete"}},
+		},
+	},
+	{
+		Name:   "python-tls13-keylog",
+		Doc:    "Mutual TLS 1.3 in Python ssl: the server requires a client certificate (CERT_REQUIRED, the lab's CA), the client presents one (ECDSA P-256, clientAuth) and writes the key log (context.keylog_filename); one request and response. The client's Certificate and CertificateVerify are encrypted.",
+		Stacks: []string{"python"},
+		KeyLog: true,
+		Setup: func(r *Run) error {
+			return r.server(port, r.py("mtls-server", fmt.Sprint(port), r.Small.Chain, r.Small.Key, r.Small.CAs)...)
+		},
+		Traffic: func(r *Run) {
+			r.client("", 8*time.Second, r.py("keylog-client", serverAddr, fmt.Sprint(port), "3", fmt.Sprint(sport1), r.Keys, r.ClientC.Chain, r.ClientC.Key)...)
+		},
+		Expect: map[string]ClientServer{"main": {Vantage{Outcome: "complete"}, Vantage{Outcome: "complete"}}},
+	},
+	{
+		Name:   "openssl-keyupdate",
+		Notes:  "The server sends its KeyUpdate (the answer to update_requested) only with its next write, just before the response. Its last segments (the end of the response and close_notify) leave faster than the client's delayed ACK, so the server's tail loss probe resends the close_notify about 7 ms later: tshark marks it a spurious retransmission.",
+		Doc:    "TLS 1.3 KeyUpdate, by OpenSSL (Python's ssl has no call for it): openssl s_server -tls1_3 -www and openssl s_client -tls1_3 -keylogfile driven line by line, 1 s apart: \"k\" (a KeyUpdate, update_not_requested), \"K\" (a KeyUpdate with update_requested, which the server answers with its own), then the request; the response comes under the new keys.",
+		Stacks: []string{"openssl"},
+		KeyLog: true,
+		Setup: func(r *Run) error {
+			return r.opensslServer("-tls1_3", "-www", "-naccept", "1")
+		},
+		Traffic: func(r *Run) {
+			// Without -ign_eof, for s_client reads the commands.
+			// A second apart, so that s_client reads each line alone after
+			// its handshake; s_server -www answers more than a second after
+			// the request.
+			r.clientSlow([]string{"k\n", "K\n", httpGet}, time.Second, 3*time.Second, 12*time.Second, r.opensslClient("-tls1_3")...)
+		},
+		Expect: map[string]ClientServer{"main": {Vantage{Outcome: "complete"}, Vantage{Outcome: "complete"}}},
 	},
 }

@@ -15,6 +15,9 @@ type Summary struct {
 	RSTs     []string // "frame N: SRC ttl T"
 	ICMP     []string // "frame N: SRC -> DST type/code, quoting ..."
 	Packets  []string // the packet list, tab-separated
+	// Handshake messages tshark finds with the key log and without it
+	// (KeyLog scenarios): "frame N stream S SRC: types".
+	Decrypted, Clear []string
 }
 
 // Analysis are the tshark TCP analysis flags counted in each capture.
@@ -28,7 +31,16 @@ var Analysis = []string{
 // tsharkFields runs tshark on file with a display filter and returns one
 // slice of fields per packet.
 func tsharkFields(file, filter string, fields ...string) ([][]string, error) {
+	return tsharkFieldsKeys(file, "", filter, fields...)
+}
+
+// tsharkFieldsKeys is tsharkFields decrypting with an NSS key log (none
+// if keys is "").
+func tsharkFieldsKeys(file, keys, filter string, fields ...string) ([][]string, error) {
 	args := []string{"-n", "-r", file, "-T", "fields", "-E", "separator=\t", "-E", "aggregator=,"}
+	if keys != "" {
+		args = append(args, "-o", "tls.keylog_file:"+keys)
+	}
 	if filter != "" {
 		args = append(args, "-Y", filter)
 	}
@@ -58,7 +70,26 @@ func tsharkFields(file, filter string, fields ...string) ([][]string, error) {
 // PacketFields are the columns of the packet list in the manifest.
 var PacketFields = []string{"frame.number", "frame.time_relative", "ip.src", "ip.ttl", "frame.len", "tcp.len", "tcp.flags.str", "_ws.col.Info"}
 
-func summarize(file string) (*Summary, error) {
+// HandshakeFields are what the manifest lists of each frame with
+// handshake messages.
+var HandshakeFields = []string{"frame.number", "tcp.stream", "ip.src", "tls.handshake.type"}
+
+// handshakes lists the frames with handshake messages tshark can read,
+// with the key log or without it.
+func handshakes(file, keys string) ([]string, error) {
+	rows, err := tsharkFieldsKeys(file, keys, "tls.handshake.type", HandshakeFields...)
+	if err != nil {
+		return nil, err
+	}
+	var l []string
+	for _, r := range rows {
+		l = append(l, fmt.Sprintf("frame %s stream %s %s: %s", r[0], r[1], r[2], r[3]))
+	}
+	return l, nil
+}
+
+// summarize reads a capture; keys, if not "", is its key log.
+func summarize(file, keys string) (*Summary, error) {
 	s := &Summary{Counts: map[string]int{}}
 	rows, err := tsharkFields(file, "", PacketFields...)
 	if err != nil {
@@ -103,6 +134,14 @@ func summarize(file string) (*Summary, error) {
 			line += fmt.Sprintf(", quoting %s:%s -> %s:%s", src[1], r[7], dst[1], r[8])
 		}
 		s.ICMP = append(s.ICMP, line)
+	}
+	if keys != "" {
+		if s.Decrypted, err = handshakes(file, keys); err != nil {
+			return nil, err
+		}
+		if s.Clear, err = handshakes(file, ""); err != nil {
+			return nil, err
+		}
 	}
 	return s, nil
 }
