@@ -77,6 +77,9 @@ func (c *Conn) decryption() *Decryption {
 		d.Status = DecryptWrongKeys
 		d.Reason = "the key log has client random " + shortRandom(ch.Random) + ", but its secret does not open the " + whyWrong +
 			" (the AEAD tag or MAC fails): a secret for another connection, an edited log, or the other leg of a TLS proxy"
+	case unsupported && c.m.version() == VersionSSL30:
+		d.Status = DecryptUnsupported
+		d.Reason = "SSL 3.0 is not decrypted (its MAC, key block and Finished differ from TLS's)"
 	case unsupported:
 		d.Status = DecryptUnsupported
 		d.Reason = "the negotiated cipher " + CipherSuiteName(c.suite()) + " is not one tlsscope decrypts"

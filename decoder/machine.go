@@ -165,8 +165,10 @@ func (m *Machine) AlertRecord(side Side, e Epoch, body []byte, at Pos) {
 		m.encryptedAlert(side, len(body), at)
 		return
 	}
+	sd := &m.sides[side]
+	after := !m.completeAt.IsZero() && (sd.appData > 0 || sd.postHS > 0 || side == Server && len(m.HS.SessionTickets) > 0)
 	for i := 0; i+2 <= len(body); i += 2 {
-		a := Alert{From: side, Level: body[i], Description: body[i+1], Time: at.Time, Reaction: m.peerClosed(side, at.Time)}
+		a := Alert{From: side, Level: body[i], Description: body[i+1], Time: at.Time, Reaction: m.peerClosed(side, at.Time), AfterData: after}
 		m.HS.Alerts = append(m.HS.Alerts, a)
 		m.addMessage(Message{Time: at.Time, From: side, Type: MsgAlert, Length: 2, Offset: at.Offset, End: at.End,
 			Note: a.LevelName() + " " + a.DescriptionName()})

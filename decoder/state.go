@@ -167,7 +167,7 @@ func (m *Machine) state(notTLS bool) State {
 		if a.Reaction {
 			continue
 		}
-		if a.Fatal() || (a.Probable && !a.AfterData) ||
+		if a.Fatal() && !(a.AfterData && !m.completeAt.IsZero()) || (a.Probable && !a.AfterData) ||
 			(a.Encrypted && !a.Probable && !a.AfterData && handshakeSeen && m.completeAt.IsZero()) {
 			st.Phase, st.Alert = PhaseFailed, a
 			return st

@@ -430,7 +430,7 @@ func (a *Analyzer) segment(seg *segment, ci gopacket.CaptureInfo) {
 	if a.opts.KeepPackets && !c.dropFrames {
 		a.keepFrame(c)
 	}
-	if !c.decided {
+	if !c.decided || c.watching {
 		a.reassemble(c, side, seg, ci)
 		if c.ackedHole {
 			// The peer acknowledged bytes the capture lacks: capture loss,
@@ -521,7 +521,7 @@ func (a *Analyzer) reassemble(c *conn, side int, seg *segment, ci gopacket.Captu
 	if err := a.tcp.DecodeFromBytes(seg.raw, gopacket.NilDecodeFeedback); err == nil {
 		a.asm.AssembleWithContext(flow, &a.tcp, ctx)
 	}
-	if c.tls != nil && c.tls.Decided() {
+	if c.tls != nil && !c.decided && c.tls.Decided() {
 		a.decide(c)
 	}
 }
@@ -530,8 +530,14 @@ func (a *Analyzer) reassemble(c *conn, side int, seg *segment, ci gopacket.Captu
 func (a *Analyzer) decide(c *conn) {
 	{
 		c.decided = true
-		c.tls.Release() // no more bytes go to the decoder
-		a.retire(c)
+		if c.tls.Watch() {
+			// With keys the records go on being framed and counted, for
+			// the alerts that close the connection (decoder/watch.go).
+			c.watching = true
+		} else {
+			c.tls.Release() // no more bytes go to the decoder
+			a.retire(c)
+		}
 		a.noteTLSPort(c)
 		if a.opts.Live && !c.reported && a.OnResult != nil {
 			// The verdict is known: say it now, the connection still open.
@@ -1100,7 +1106,7 @@ func (s *stream) ReassembledSG(sg reassembly.ScatterGather, ac reassembly.Assemb
 			s.c.tls.Gap(decoder.Dir(side), skip, t)
 		}
 	}
-	if n == 0 || s.c.decided {
+	if n == 0 || s.c.decided && !s.c.watching {
 		return
 	}
 	s.c.tls.Feed(decoder.Dir(side), sg.Fetch(n), t)

@@ -147,6 +147,7 @@ type conn struct {
 	sawPayload     bool
 	ackedHole      bool // this segment acknowledged past a hole of the peer's
 	socks          bool // a SOCKS exchange whose tunnel has not started
+	watching       bool // decided, with keys: its records are still framed (decoder/watch.go)
 }
 
 type seqRange struct{ start, end uint32 }
