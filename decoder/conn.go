@@ -32,12 +32,9 @@ type Conn struct {
 	reset bool // Reset: what comes now reached no live peer
 	watch bool // the verdict is in: see watch.go
 	// progress is what each Dir was in the middle of sending when the
-	// buffers were released (inProgress).
+	// buffers were released (inProgress); nil before, and when nothing was.
 	released bool
-	progress [2]struct {
-		typ     MsgType
-		n, have int
-	}
+	progress *[2]inProgressMsg
 }
 
 // NewConn starts a connection. rolesKnown says the caller saw the SYN and
@@ -48,12 +45,20 @@ func NewConn(rolesKnown bool) *Conn {
 	return c
 }
 
+// inProgressMsg is a message or record begun and not ended.
+type inProgressMsg struct {
+	typ     MsgType
+	n, have int
+}
+
 // SetKeys gives the connection a source of record keys. The machine then
 // keeps the handshake's transcript, to check the Finished messages.
 func (c *Conn) SetKeys(k Keys) {
 	c.keys = k
-	c.m.keys = k
-	c.m.keepTranscript = k != nil
+	c.m.kt = nil
+	if k != nil {
+		c.m.kt = &keyed{keys: k}
+	}
 }
 
 // enter follows the machine's epochs in the record layer's protection.
@@ -68,7 +73,7 @@ func (c *Conn) enter(side Side, e Epoch) {
 			why = errNoKeys
 		}
 	}
-	c.prot[c.dirOf(side)].enter(e, rc, why)
+	c.prot[c.dirOf(side)].enter(e, rc, why, c.keys != nil)
 }
 
 // keyUpdate follows a KeyUpdate of side's (RFC 8446 §4.6.3).
@@ -170,8 +175,6 @@ func (c *Conn) Gap(d Dir, n int, t time.Time) {
 func (c *Conn) Lost(d Dir, n int, t time.Time) {
 	c.skip(d, n)
 	c.lost[d] = true
-	side := c.role(d)
-	c.m.HS.Lost[side] += int64(n)
 	c.m.observed = true // what was lost was the start of something
 	c.account(d)
 }
@@ -201,9 +204,13 @@ func (c *Conn) Reset() { c.reset = true }
 // complete: the caller feeds no more (the verdict is in).
 func (c *Conn) Release() {
 	if !c.released {
-		for d := range c.progress {
-			p := &c.progress[d]
+		var prog [2]inProgressMsg
+		for d := range prog {
+			p := &prog[d]
 			p.typ, p.n, p.have = c.inProgress(Dir(d))
+		}
+		if prog != ([2]inProgressMsg{}) {
+			c.progress = &prog
 		}
 		c.released = true
 	}
@@ -223,7 +230,6 @@ func (c *Conn) Snapshot() *Handshake {
 	hs := c.m.HS.clone()
 	cd, sd := c.dirOf(Client), c.dirOf(Server)
 	hs.Preamble = [2]int64{c.rl[cd].preamble, c.rl[sd].preamble}
-	hs.Gaps = [2]int64{c.rl[cd].gaps, c.rl[sd].gaps}
 	hs.Bytes = [2]int64{c.rl[cd].bytes, c.rl[sd].bytes}
 	hs.Decryption = c.decryption()
 	return hs
@@ -259,8 +265,8 @@ func (c *Conn) record(d Dir, rec record, t time.Time) {
 	if err != nil && epoch == EpochEarlyData && c.m.HS.ServerHello != nil && badMAC(err) {
 		// The server turned the early data down: the client's records are
 		// under its handshake secret already.
-		p.unopened[EpochEarlyData]--
-		p.wrong[EpochEarlyData] = false
+		p.counts.unopened[EpochEarlyData]--
+		p.counts.wrong[EpochEarlyData] = false
 		c.enter(side, EpochHandshake)
 		epoch = EpochHandshake
 		inner, plain, err = p.open(typ, rec.version, body)

@@ -112,14 +112,15 @@ const maxTranscript = 1 << 20
 
 // transcribe adds a handshake message to the transcript (with keys only).
 func (m *Machine) transcribe(msg []byte) {
-	if !m.keepTranscript || m.transcriptFull {
+	k := m.kt
+	if k == nil || k.full {
 		return
 	}
-	if len(m.transcript)+len(msg) > maxTranscript {
-		m.transcriptFull, m.transcript = true, nil
+	if len(k.transcript)+len(msg) > maxTranscript {
+		k.full, k.transcript = true, nil
 		return
 	}
-	m.transcript = append(m.transcript, msg...)
+	k.transcript = append(k.transcript, msg...)
 }
 
 // FinishedCheck is what a TLS 1.2 Finished's verify_data said.
@@ -144,9 +145,12 @@ type finishedChecker interface {
 // checkFinished checks a decrypted TLS 1.2 Finished from side against the
 // transcript before it.
 func (m *Machine) checkFinished(side Side, msg []byte) {
-	fc, ok := m.keys.(finishedChecker)
+	if m.kt == nil {
+		return
+	}
+	fc, ok := m.kt.keys.(finishedChecker)
 	sh := m.HS.ServerHello
-	if !ok || sh == nil || m.transcriptFull || len(msg) < 4 {
+	if !ok || sh == nil || m.kt.full || len(msg) < 4 {
 		return
 	}
 	master := fc.masterSecret(&m.HS)
@@ -154,7 +158,7 @@ func (m *Machine) checkFinished(side Side, msg []byte) {
 		return
 	}
 	v := m.version()
-	want := finishedVerifyData12(v, sh.CipherSuite, master, side == Client, transcriptHash12(v, sh.CipherSuite, m.transcript))
+	want := finishedVerifyData12(v, sh.CipherSuite, master, side == Client, transcriptHash12(v, sh.CipherSuite, m.kt.transcript))
 	if want == nil {
 		return
 	}

@@ -47,19 +47,20 @@ func (c *Conn) decryption() *Decryption {
 	var whyWrong string
 	for _, side := range []Side{Client, Server} {
 		p := &c.prot[c.dirOf(side)]
-		d.Resynced += p.resynced
+		n := p.stats()
+		d.Resynced += int(n.resynced)
 		for e := EpochEarlyData; e <= EpochApplication; e++ {
-			d.Opened[side] += p.opened[e]
-			d.Unopened[side] += p.unopened[e]
-			if p.unopened[e] == 0 {
+			d.Opened[side] += int(n.opened[e])
+			d.Unopened[side] += int(n.unopened[e])
+			if n.unopened[e] == 0 {
 				continue
 			}
 			d.Unread = append(d.Unread, side.String()+" "+e.String())
 			switch {
-			case p.wrong[e]:
+			case n.wrong[e]:
 				wrong = true
 				whyWrong = side.String() + "'s first " + e.String() + " record"
-			case p.missing != nil && (errors.Is(p.missing, errUnsupportedCipher) || errors.Is(p.missing, errUnsupportedCipher12)):
+			case n.missing != nil && (errors.Is(n.missing, errUnsupportedCipher) || errors.Is(n.missing, errUnsupportedCipher12)):
 				unsupported = true
 			default:
 				missing = true

@@ -68,34 +68,31 @@ type Handshake struct {
 	UndeliveredServerHello *ServerHello
 	// EncryptedExtensions: TLS 1.3, read with keys (the chosen ALPN).
 	EncryptedExtensions *EncryptedExtensions
-	// Finished says, by side, what a decrypted TLS 1.2 Finished's
-	// verify_data said against the transcript.
-	Finished [2]FinishedCheck
-	// Decryption says what keys did for this connection (nil: none given).
-	Decryption           *Decryption
-	ServerCertificates   []*Certificate
-	ClientCertificates   []*Certificate
-	CertificateRequested bool
-	ServerKeyExchange    *ServerKeyExchange
-	OCSPStapled          bool
-	SessionTickets       []NewSessionTicket
-	Alerts               []Alert
-	Messages             []Message
-	Problems             []Problem
+	// Decryption says what keys did for this connection.
+	Decryption         *Decryption
+	ServerCertificates []*Certificate
+	ClientCertificates []*Certificate
+	ServerKeyExchange  *ServerKeyExchange
+	SessionTickets     []NewSessionTicket
+	Alerts             []Alert
+	Messages           []Message
+	Problems           []Problem
 	// Preamble counts plaintext bytes before TLS per side (STARTTLS, CONNECT).
 	Preamble [2]int64
-	// Gaps counts bytes missing from the capture per side, Lost those of
-	// them lost in the network (never acknowledged by the peer).
-	Gaps, Lost [2]int64
-	// NotTLSAnswer is the start of what the server sent after the
-	// ClientHello when it was not TLS (an HTTP error page, a banner).
-	NotTLSAnswer []byte
 	// Bytes counts TLS record bytes per side.
 	Bytes [2]int64
+	// NotTLSAnswer is the start of what the server sent after the
+	// ClientHello when it was not TLS (an HTTP error page, a banner).
+	NotTLSAnswer string
+	// MessagesDropped counts ladder entries beyond maxMessages.
+	MessagesDropped int32
+	// Finished says, by side, what a decrypted TLS 1.2 Finished's
+	// verify_data said against the transcript.
+	Finished             [2]FinishedCheck
+	CertificateRequested bool
+	OCSPStapled          bool
 	// Midstream: the capture began after the connection had started.
 	Midstream bool
-	// MessagesDropped counts ladder entries beyond maxMessages.
-	MessagesDropped int
 }
 
 // Version is the negotiated protocol version, or 0 before a ServerHello.

@@ -30,12 +30,16 @@ type Machine struct {
 	// records is told of each side's new epoch: the record layer's
 	// protection follows them (nil without a record layer).
 	records epochFollower
-	// With keys: the transcript of the handshake messages, to check the
-	// Finished messages against (decrypted.go).
-	keys           Keys
-	keepTranscript bool
-	transcriptFull bool
-	transcript     []byte
+	// kt is what only a connection with keys keeps (decrypted.go).
+	kt *keyed
+}
+
+// keyed is what a machine with keys keeps: the keys, and the transcript
+// of the handshake messages to check the Finished messages against.
+type keyed struct {
+	keys       Keys
+	full       bool
+	transcript []byte
 }
 
 // sideState is what the machine knows of one side.
@@ -49,12 +53,12 @@ type sideState struct {
 	firstEnc time.Time // first protected TLS 1.3 record
 	seen     uint64    // bit per handshake type sent
 	// flightLen: bytes of the server's TLS 1.3 flight read without keys;
-	// postHS: protected records sent after its part of the handshake.
-	flightLen, postHS int
-	closed            time.Time // its FIN, RST or CONNECTION_CLOSE
-	flightRead        bool      // its protected handshake messages were read (keys)
-	undelivered       int       // records after bytes lost in the network
-	certFlight        bool      // TLS 1.3 client flight began with a Certificate (read without keys)
+	// postHS: protected records sent after its part of the handshake;
+	// undelivered: records after bytes lost in the network.
+	flightLen, postHS, undelivered int32
+	closed                         int64 // its FIN, RST or CONNECTION_CLOSE, Unix nanoseconds
+	flightRead                     bool      // its protected handshake messages were read (keys)
+	certFlight                     bool      // TLS 1.3 client flight began with a Certificate (read without keys)
 }
 
 // epochFollower is what follows the machine's epochs (the record layer):
@@ -191,7 +195,7 @@ func (m *Machine) encryptedAlert(side Side, n int, at Pos) {
 // peerClosed reports whether side's peer had closed before t.
 func (m *Machine) peerClosed(side Side, t time.Time) bool {
 	c := m.sides[side.Other()].closed
-	return !c.IsZero() && !t.Before(c)
+	return c != 0 && t.UnixNano() >= c
 }
 
 // plainAlerts reports whether an alert record reads as plaintext alerts:
@@ -306,7 +310,7 @@ func (m *Machine) Message(side Side, e Epoch, msg []byte, at Pos) {
 		switch {
 		case m.HS.ClientHello == nil:
 			m.HS.ClientHello = ch
-			if m.keepTranscript && hasExtension(ch.Extensions, extEarlyData) {
+			if m.kt != nil && hasExtension(ch.Extensions, extEarlyData) {
 				// 0-RTT may follow, under the early traffic secret (RFC 8446
 				// §2.3); with no keys this changes nothing.
 				m.setEpoch(Client, EpochEarlyData)

@@ -93,7 +93,7 @@ func (m *Machine) encrypted13(side Side, n int, at Pos) {
 		// The server's flight, until the client's first protected record.
 		if sv.firstEnc.IsZero() {
 			sv.firstEnc = t
-			sv.flightLen = n
+			sv.flightLen = int32(n)
 			idx := m.addMessage(Message{Time: t, From: side, Type: MsgEncryptedHandshake, Length: n, Encrypted: true, Flight: true,
 				Offset: at.Offset, End: at.End, Note: "EncryptedExtensions…Finished"})
 			if alertSized(n) {
@@ -103,8 +103,8 @@ func (m *Machine) encrypted13(side Side, n int, at Pos) {
 			}
 			return
 		}
-		sv.flightLen += n
-		sv.finished = !alertSized(sv.flightLen)
+		sv.flightLen += int32(n)
+		sv.finished = !alertSized(int(sv.flightLen))
 		if last := len(m.HS.Messages) - 1; last >= 0 && m.HS.Messages[last].Flight && m.HS.Messages[last].From == Server {
 			m.HS.Messages[last].Length += n
 			m.HS.Messages[last].End = at.End
@@ -159,10 +159,10 @@ func (m *Machine) encrypted13(side Side, n int, at Pos) {
 // thing it sent proves an alert.
 func (m *Machine) Closed(side Side, t time.Time) {
 	s := &m.sides[side]
-	if !s.closed.IsZero() {
+	if s.closed != 0 {
 		return
 	}
-	s.closed = t
+	s.closed = t.UnixNano()
 	tv := m.tentative
 	if tv == nil || tv.alert.From != side {
 		return

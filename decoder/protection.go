@@ -43,16 +43,33 @@ type protection struct {
 	epoch  Epoch
 	cipher RecordCipher
 	seq    uint64
-	// why there is no cipher in this epoch, when there is none
-	missing error
 	// resync: records were lost (a capture gap), so the next record's
 	// sequence number is not known: try the next ones against the tag.
 	resync bool
-	// opened and unopened count records per epoch; wrong says the first
-	// record with a cipher failed its tag or MAC (the keys are wrong).
-	opened, unopened [epochs]int
+	// counts, with keys only: a passive observer's usual connection does
+	// not pay for them.
+	counts *protCounts
+}
+
+// protCounts count protected records per epoch: opened, and not; wrong
+// says the first record with a cipher failed its tag or MAC (the keys are
+// wrong); resynced counts gaps after which the sequence was found again.
+type protCounts struct {
+	// missing says why there is no cipher in this epoch, when there is none
+	missing          error
+	opened, unopened [epochs]int32
 	wrong            [epochs]bool
-	resynced         int
+	resynced         int32
+}
+
+var noCounts protCounts
+
+// stats are the counts, empty when there are none.
+func (p *protection) stats() *protCounts {
+	if p.counts == nil {
+		return &noCounts
+	}
+	return p.counts
 }
 
 // epochs is the number of Epoch values.
@@ -68,9 +85,11 @@ func (p *protection) open(typ uint8, version uint16, body []byte) (uint8, []byte
 		return typ, body, nil
 	}
 	if p.cipher == nil {
-		p.unopened[p.epoch]++
-		if p.missing != nil {
-			return typ, nil, p.missing
+		if p.counts != nil {
+			p.counts.unopened[p.epoch]++
+		}
+		if p.counts != nil && p.counts.missing != nil {
+			return typ, nil, p.counts.missing
 		}
 		return typ, nil, errNoKeys
 	}
@@ -86,23 +105,23 @@ func (p *protection) open(typ uint8, version uint16, body []byte) (uint8, []byte
 		if err == nil {
 			if p.resync {
 				p.resync = false
-				p.resynced++
+				p.counts.resynced++
 			}
 			p.seq += i + 1
-			p.opened[p.epoch]++
+			p.counts.opened[p.epoch]++
 			return inner, plain, nil
 		}
 		if !badMAC(err) {
 			break
 		}
 	}
-	p.unopened[p.epoch]++
-	if badMAC(err) && p.opened[p.epoch] == 0 && !p.resync {
+	p.counts.unopened[p.epoch]++
+	if badMAC(err) && p.counts.opened[p.epoch] == 0 && !p.resync {
 		// The first record fails: the keys do not fit. Stop: a wrong key
 		// must never yield fields.
-		p.wrong[p.epoch] = true
+		p.counts.wrong[p.epoch] = true
 		p.cipher = nil
-		p.missing = err
+		p.counts.missing = err
 	}
 	return typ, nil, err
 }
@@ -113,8 +132,14 @@ func badMAC(err error) bool {
 }
 
 // enter switches to a new epoch with its cipher, or why there is none.
-func (p *protection) enter(e Epoch, c RecordCipher, why error) {
-	p.epoch, p.cipher, p.seq, p.missing, p.resync = e, c, 0, why, false
+func (p *protection) enter(e Epoch, c RecordCipher, why error, keys bool) {
+	p.epoch, p.cipher, p.seq, p.resync = e, c, 0, false
+	if keys && p.counts == nil {
+		p.counts = new(protCounts)
+	}
+	if p.counts != nil {
+		p.counts.missing = why
+	}
 }
 
 // keyUpdate moves the cipher to the next traffic secret.

@@ -169,9 +169,9 @@ func (c *Conn) detect(dir Dir, t time.Time) bool {
 			l.mode = frameSSLv2
 			return true
 		}
-		if side == Server && c.m.HS.ClientHello != nil && c.m.HS.NotTLSAnswer == nil {
+		if side == Server && c.m.HS.ClientHello != nil && c.m.HS.NotTLSAnswer == "" {
 			// The server's answer to a ClientHello is not TLS.
-			c.m.HS.NotTLSAnswer = bytes.Clone(b[:min(len(b), 64)])
+			c.m.HS.NotTLSAnswer = string(b[:min(len(b), 64)])
 		}
 		for _, p := range notTLSPrefixes {
 			if side == Server && c.rolesKnown {

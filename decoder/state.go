@@ -68,7 +68,7 @@ func decided(st State, m *Machine) bool {
 		if m.inferred13() && m.sides[Client].certFlight {
 			return m.sides[Server].postHS > 0 && m.tentative == nil
 		}
-		if m.keys != nil && isTLS13(m.version()) && m.sides[Server].flightRead {
+		if m.kt != nil && isTLS13(m.version()) && m.sides[Server].flightRead {
 			// With keys, the server's tickets come after the client's
 			// Finished (RFC 8446 §4.6.1): read up to its first record then.
 			return len(m.HS.SessionTickets) > 0 || m.sides[Server].appData > 0 || len(m.HS.Alerts) > 0
@@ -112,6 +112,9 @@ func (c *Conn) State() State {
 // the bytes of it that came.
 func (c *Conn) inProgress(d Dir) (MsgType, int, int) {
 	if c.released {
+		if c.progress == nil {
+			return 0, 0, 0
+		}
 		p := c.progress[d]
 		return p.typ, p.n, p.have
 	}

@@ -44,7 +44,10 @@ func (p *protection) pass(body []byte) {
 		p.seq++
 		return
 	}
-	p.cipher, p.missing = nil, errNoKeys // cannot keep up: stop here
+	p.cipher = nil // cannot keep up: stop here
+	if p.counts != nil {
+		p.counts.missing = errNoKeys
+	}
 }
 
 // Watch says the verdict is in: from now on records are framed and

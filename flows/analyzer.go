@@ -59,7 +59,7 @@ const maxKeptPerConn = 4 << 20
 var maxKeptTotal = 64 << 20
 
 // DefaultOptions are the command line's defaults.
-var DefaultOptions = Options{StallTimeout: 2 * time.Second, IdleTimeout: 5 * time.Minute, MaxConnections: 80_000, MaxHandshakes: 25_000, HandshakeBudget: 64 << 20}
+var DefaultOptions = Options{StallTimeout: 2 * time.Second, IdleTimeout: 5 * time.Minute, MaxConnections: 80_000, MaxHandshakes: 20_000, HandshakeBudget: 64 << 20}
 
 // Stats counts what the reader saw and could not use.
 type Stats struct {
@@ -360,11 +360,11 @@ func (a *Analyzer) frameIn(p *capture.Packet, f *decoded) {
 
 func (a *Analyzer) newConn(seg *segment, t time.Time) *conn {
 	tcp := &seg.tcp
-	c := &conn{id: a.nextID, first: t}
+	c := &conn{id: int32(a.nextID), first: t}
 	a.nextID++
 	a.Stats.TCPStreams = a.nextID
 	if testHookNewConn != nil {
-		testHookNewConn(c.id, seg, t)
+		testHookNewConn(int(c.id), seg, t)
 	}
 	// Who is the client: the SYN's sender, the SYN-ACK's receiver, else the
 	// side talking to a well-known TLS port or the higher port.
@@ -622,19 +622,19 @@ func (a *Analyzer) skipHoles(c *conn, side int, t time.Time, all bool) {
 
 func (a *Analyzer) keepFrame(c *conn) {
 	n := len(a.cur.Data)
-	if c.keptBytes+n > maxKeptPerConn || a.kept+n > maxKeptTotal {
+	if int(c.keptBytes)+n > maxKeptPerConn || a.kept+n > maxKeptTotal {
 		c.framesCut = true
 		return
 	}
 	p := *a.cur
 	p.Data = append([]byte(nil), p.Data...)
 	c.frames = append(c.frames, p)
-	c.keptBytes += n
+	c.keptBytes += int32(n)
 	a.kept += n
 }
 
 func (a *Analyzer) dropFrames(c *conn) {
-	a.kept -= c.keptBytes
+	a.kept -= int(c.keptBytes)
 	c.frames, c.keptBytes, c.dropFrames = nil, 0, true
 }
 
@@ -713,8 +713,8 @@ func (a *Analyzer) tcpFacts(c *conn, side int, tcp *tcpHeader, t time.Time, trun
 		if c.seqs == nil {
 			c.seqs = new(seqFacts)
 		}
-		if !c.seqs.sackSet[side] || seqLT(c.seqs.sack[side], tcp.SACK) {
-			c.seqs.sack[side], c.seqs.sackSet[side] = tcp.SACK, true
+		if l := c.seqs.loss(); !l.sackSet[side] || seqLT(l.sack[side], tcp.SACK) {
+			l.sack[side], l.sackSet[side] = tcp.SACK, true
 		}
 		for _, b := range tcp.SACKBlocks[:tcp.NSACK] {
 			c.seqs.addSACK(side, b)

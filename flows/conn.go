@@ -2,6 +2,7 @@ package flows
 
 import (
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/tlsscope/tlsscope/decoder"
@@ -111,7 +112,8 @@ type TCPFacts struct {
 // direction: 0 is the side first guessed to be the client. The decoder
 // decides the roles (decoder.Conn.ClientDir), and the result applies them.
 type conn struct {
-	id          int
+	id          int32 // tcp.stream
+	keptBytes   int32 // of frames (at most maxKeptPerConn)
 	ep          [2]netip.AddrPort
 	first, last time.Time
 	lastPkt     [2]int64  // each side's last packet, Unix nanoseconds
@@ -124,7 +126,6 @@ type conn struct {
 	events      []Event
 	tls         *decoder.Conn
 	frames      []capture.Packet
-	keptBytes   int
 	// prev, next and list place it in one of the analyzer's lists.
 	prevConn, nextConn *conn
 	list               *connList
@@ -171,33 +172,51 @@ func (c *conn) rareFacts() *rareFacts {
 // connection that never does (a SYN flood's) has none.
 type seqFacts struct {
 	holes   [2][]seqRange // absolute, still open in the reassembler
-	skipped [2][]seqRange // absolute, given up on by the reassembler
 	retrans [2][]seqRange // relative ranges retransmitted (first few)
 	segs    [2][]seqRange // relative ranges of the first new data segments
 	sack    [2]uint32     // highest SACK right edge each side sent (absolute)
 	sackSet [2]bool
+	lossy   *lossRanges // made at the first SACK or hole given up on
+}
+
+// lossRanges are the sequence ranges of a connection that lost data.
+type lossRanges struct {
+	sack    [2]uint32 // highest SACK right edge each side sent (absolute)
+	sackSet [2]bool
+	skipped [2][]seqRange // absolute, given up on by the reassembler
 	blocks  [2][]seqRange // the distinct SACK blocks each side sent (absolute, first few)
+}
+
+func (s *seqFacts) loss() *lossRanges {
+	if s.lossy == nil {
+		s.lossy = new(lossRanges)
+	}
+	return s.lossy
 }
 
 // addSACK keeps a SACK block side sent, once.
 func (s *seqFacts) addSACK(side int, b seqRange) {
-	for i, x := range s.blocks[side] {
+	l := s.loss()
+	for i, x := range l.blocks[side] {
 		if x.start == b.start {
 			if seqLT(x.end, b.end) {
-				s.blocks[side][i].end = b.end
+				l.blocks[side][i].end = b.end
 			}
 			return
 		}
 	}
-	if len(s.blocks[side]) < 8 {
-		s.blocks[side] = append(s.blocks[side], b)
+	if len(l.blocks[side]) < 8 {
+		l.blocks[side] = append(l.blocks[side], b)
 	}
 }
 
 // sacked reports whether side's peer acknowledged [start,end) of side's
 // bytes (absolute) in a SACK block.
 func (s *seqFacts) sacked(side int, start, end uint32) bool {
-	for _, b := range s.blocks[1-side] {
+	if s.lossy == nil {
+		return false
+	}
+	for _, b := range s.lossy.blocks[1-side] {
 		if seqLE(b.start, start) && seqLE(end, b.end) {
 			return true
 		}
@@ -293,8 +312,8 @@ func (c *conn) firstHole(side int) int {
 
 // skipHole moves side's open hole i to those given up on.
 func (s *seqFacts) skipHole(side, i int) {
-	if len(s.skipped[side]) < 8 {
-		s.skipped[side] = append(s.skipped[side], s.holes[side][i])
+	if l := s.loss(); len(l.skipped[side]) < 8 {
+		l.skipped[side] = append(l.skipped[side], s.holes[side][i])
 	}
 	s.holes[side] = append(s.holes[side][:i], s.holes[side][i+1:]...)
 }
@@ -310,7 +329,8 @@ func (c *conn) lossFacts(f *TCPFacts) {
 		c.seqLoss(&p)
 	}
 	if p != noPath {
-		f.Path = &p
+		f.Path = new(PathFacts) // only then on the heap: a flood makes millions
+		*f.Path = p
 	}
 }
 
@@ -326,12 +346,20 @@ func (c *conn) seqLoss(p *PathFacts) {
 			acked = c.rel(side, c.ackMax[other])
 		}
 		var sacked uint32
-		if c.seqs.sackSet[other] {
-			sacked = c.rel(side, c.seqs.sack[other])
+		lr := c.seqs.lossy
+		if lr == nil {
+			lr = &lossRanges{}
+		}
+		if lr.sackSet[other] {
+			sacked = c.rel(side, lr.sack[other])
 		}
 		// Holes in the capture never acknowledged.
 		var firstLost uint32
-		for _, h := range append(c.seqs.skipped[side], c.seqs.holes[side]...) {
+		var skipped []seqRange
+		if c.seqs.lossy != nil {
+			skipped = c.seqs.lossy.skipped[side]
+		}
+		for _, h := range append(slices.Clip(skipped), c.seqs.holes[side]...) {
 			start, end := c.rel(side, h.start), c.rel(side, h.end)
 			if c.ackSet[other] && seqLT(start, acked) {
 				continue // the peer had it: capture loss
@@ -366,7 +394,7 @@ func (c *conn) seqLoss(p *PathFacts) {
 		}
 		if l.Unacked > 0 {
 			l.UnackedSends += l.Unacked // each was sent once before its retransmissions
-			l.SACKedBeyond = c.seqs.sackSet[other] && seqLT(unackedEnd, sacked)
+			l.SACKedBeyond = lr.sackSet[other] && seqLT(unackedEnd, sacked)
 		}
 		// What got through after the loss.
 		for _, s := range c.seqs.segs[side] {

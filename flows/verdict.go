@@ -148,7 +148,7 @@ func (a *Analyzer) result(c *conn) *Result {
 	// One allocation for the result and the parts it points to.
 	x := new(resultParts)
 	r := &x.r
-	*r = Result{Stream: c.id, Transport: TransportTCP, Client: c.ep[cd], Server: c.ep[1-cd], Start: c.first, End: c.last,
+	*r = Result{Stream: int(c.id), Transport: TransportTCP, Client: c.ep[cd], Server: c.ep[1-cd], Start: c.first, End: c.last,
 		Midstream: !c.synSeen[0] && !c.synSeen[1]}
 	// The roles, applied once: directions become client and server.
 	f := &x.tcp

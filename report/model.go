@@ -3,7 +3,6 @@
 package report
 
 import (
-	"bytes"
 	"fmt"
 	"net/netip"
 	"strconv"
@@ -630,13 +629,13 @@ func lossOf(r *flows.Result, side decoder.Side) string {
 // safe to print, or "".
 func notTLSAnswer(hs *decoder.Handshake) string {
 	b := hs.NotTLSAnswer
-	if len(b) == 0 {
+	if b == "" {
 		return ""
 	}
-	if i := bytes.IndexAny(b, "\r\n"); i >= 0 {
+	if i := strings.IndexAny(b, "\r\n"); i >= 0 {
 		b = b[:i]
 	}
-	return `"` + Safe(string(b[:min(len(b), 48)])) + `"`
+	return `"` + Safe(b[:min(len(b), 48)]) + `"`
 }
 
 // closeTime is when the first FIN or RST came, or zero.
