@@ -1,6 +1,7 @@
 package decoder
 
 import (
+	"errors"
 	"fmt"
 	"time"
 )
@@ -74,6 +75,22 @@ func (c *Conn) enter(side Side, e Epoch) {
 		}
 	}
 	c.prot[c.dirOf(side)].enter(e, rc, why, c.keys != nil)
+}
+
+// lateKeys looks the keys up again for a direction that had none: live,
+// the client writes its key log while we capture, and the line may come
+// after the epoch began. A cipher that keeps state from record to record
+// (TLS 1.0's chained IV, RC4) cannot start in the middle: only one whose
+// records stand alone (an AEAD, with the sequence number counted) can.
+func (c *Conn) lateKeys(side Side, p *protection) {
+	rc, err := c.keys.Cipher(side, p.epoch, &c.m.HS)
+	if err != nil || rc == nil {
+		return
+	}
+	if s, ok := rc.(interface{ stateful() bool }); ok && s.stateful() && p.seq > 0 {
+		return
+	}
+	p.cipher, p.counts.missing, p.counts.late = rc, nil, p.seq > 0
 }
 
 // keyUpdate follows a KeyUpdate of side's (RFC 8446 §4.6.3).
@@ -257,6 +274,9 @@ func (c *Conn) record(d Dir, rec record, t time.Time) {
 		return
 	}
 	epoch := p.epoch
+	if p.cipher == nil && p.counts != nil && errors.Is(p.counts.missing, errNoKeys) && p.protected() {
+		c.lateKeys(side, p)
+	}
 	if c.watch && p.cipher != nil && !c.watched(typ, len(body)) {
 		p.pass(body)
 		return

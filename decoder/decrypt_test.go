@@ -154,3 +154,27 @@ func TestResyncAfterGap(t *testing.T) {
 		t.Errorf("the server's close_notify after the gap was not read: %+v", hs.Alerts)
 	}
 }
+
+// TestKeysThatComeLate: live, the client writes its key log as it goes,
+// and a line may come after its epoch began. The records counted without
+// keys keep the sequence numbers right, so the next ones open.
+func TestKeysThatComeLate(t *testing.T) {
+	chunks, full := decryptedHandshake(t, tls.VersionTLS13)
+	random := chunks[0].data[11:43]
+	log := NewKeyLog()
+	c := NewConn(true)
+	c.SetKeys(NewLogKeys(log))
+	// Up to and including the server's flight, with no key yet.
+	i := 0
+	for ; i < len(chunks) && !(chunks[i].from == Client && i > 0); i++ {
+		c.Feed(Dir(chunks[i].from), chunks[i].data, t0.Add(time.Duration(i)*time.Millisecond))
+	}
+	log.Add("late", bytes.NewReader(full.LinesFor(random)))
+	for ; i < len(chunks); i++ {
+		c.Feed(Dir(chunks[i].from), chunks[i].data, t0.Add(time.Duration(i)*time.Millisecond))
+	}
+	d := c.Snapshot().Decryption
+	if d.Status != DecryptPartial || d.Opened[Client] == 0 || d.Unopened[Server] == 0 {
+		t.Errorf("%s (%s): opened %v, unopened %v; want the client's records after the keys came opened", d.Status, d.Reason, d.Opened, d.Unopened)
+	}
+}

@@ -60,6 +60,10 @@ type protCounts struct {
 	opened, unopened [epochs]int32
 	wrong            [epochs]bool
 	resynced         int32
+	// late: the cipher came after records of its epoch went by unopened
+	// (a key log line written after them): the epoch may have moved on
+	// unseen, so a failure then says nothing of the keys.
+	late bool
 }
 
 var noCounts protCounts
@@ -85,6 +89,7 @@ func (p *protection) open(typ uint8, version uint16, body []byte) (uint8, []byte
 		return typ, body, nil
 	}
 	if p.cipher == nil {
+		p.seq++ // counted, so that keys that come later open the next records
 		if p.counts != nil {
 			p.counts.unopened[p.epoch]++
 		}
@@ -116,6 +121,10 @@ func (p *protection) open(typ uint8, version uint16, body []byte) (uint8, []byte
 		}
 	}
 	p.counts.unopened[p.epoch]++
+	if badMAC(err) && p.counts.late {
+		p.cipher, p.counts.late = nil, false
+		return typ, nil, err
+	}
 	if badMAC(err) && p.counts.opened[p.epoch] == 0 && !p.resync {
 		// The first record fails: the keys do not fit. Stop: a wrong key
 		// must never yield fields.
@@ -138,7 +147,7 @@ func (p *protection) enter(e Epoch, c RecordCipher, why error, keys bool) {
 		p.counts = new(protCounts)
 	}
 	if p.counts != nil {
-		p.counts.missing = why
+		p.counts.missing, p.counts.late = why, false
 	}
 }
 

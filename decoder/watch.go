@@ -70,3 +70,7 @@ func (c *Conn) watched(typ uint8, n int) bool {
 	}
 	return typ == recordAlert
 }
+
+// stateful reports a cipher whose records depend on those before them.
+func (c *cbc12) stateful() bool    { return c.chained != nil }
+func (c *stream12) stateful() bool { return c.rc4 != nil }
