@@ -57,8 +57,8 @@ type sideState struct {
 	// undelivered: records after bytes lost in the network.
 	flightLen, postHS, undelivered int32
 	closed                         int64 // its FIN, RST or CONNECTION_CLOSE, Unix nanoseconds
-	flightRead                     bool      // its protected handshake messages were read (keys)
-	certFlight                     bool      // TLS 1.3 client flight began with a Certificate (read without keys)
+	flightRead                     bool  // its protected handshake messages were read (keys)
+	certFlight                     bool  // TLS 1.3 client flight began with a Certificate (read without keys)
 }
 
 // epochFollower is what follows the machine's epochs (the record layer):
