@@ -183,6 +183,9 @@ func writeDetail(w io.Writer, c *Connection, indent string) {
 	for _, f := range c.Findings {
 		kv(string(f.Severity), f.Code+": "+SafeText(f.Message))
 	}
+	if d := c.Decryption; d != nil && d.Status != "no_keys" || d != nil && !strings.HasPrefix(d.Reason, "no key log given") {
+		kv("decryption", d.Status+": "+d.Reason)
+	}
 	kv("Wireshark filter", DisplayFilter(c))
 }
 
