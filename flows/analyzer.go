@@ -99,6 +99,9 @@ type Analyzer struct {
 	// for other goroutines.
 	keys   *decoder.LogKeys
 	keyLog atomic.Pointer[decoder.KeyLog]
+	// ackedHole: the segment being handled acknowledged past a hole of
+	// its peer's (tcpFacts), so skipHoles runs after it is assembled.
+	ackedHole bool
 	// deletes counts deletions from table since it was last copied.
 	deletes int
 	// The open connections in three lists, least recently active first, so
@@ -361,6 +364,9 @@ func (a *Analyzer) frameIn(p *capture.Packet, f *decoded) {
 func (a *Analyzer) newConn(seg *segment, t time.Time) *conn {
 	tcp := &seg.tcp
 	c := &conn{id: int32(a.nextID), first: t}
+	if a.cur != nil {
+		c.input = a.cur.Input
+	}
 	a.nextID++
 	a.Stats.TCPStreams = a.nextID
 	if testHookNewConn != nil {
@@ -379,10 +385,6 @@ func (a *Analyzer) newConn(seg *segment, t time.Time) *conn {
 		c.ep = [2]netip.AddrPort{seg.src, seg.dst}
 	default:
 		c.ep = [2]netip.AddrPort{seg.dst, seg.src}
-	}
-	for side := range c.netFlow {
-		binary.BigEndian.PutUint32(c.netFlow[side][:], uint32(c.id))
-		c.netFlow[side][5] = byte(side)
 	}
 	return c
 }
@@ -432,10 +434,10 @@ func (a *Analyzer) segment(seg *segment, ci gopacket.CaptureInfo) {
 	}
 	if !c.decided || c.watching {
 		a.reassemble(c, side, seg, ci)
-		if c.ackedHole {
+		if a.ackedHole {
 			// The peer acknowledged bytes the capture lacks: capture loss,
 			// and no retransmission will fill the hole.
-			c.ackedHole = false
+			a.ackedHole = false
 			a.skipHoles(c, 1-side, t, false)
 		}
 		if c.socks && c.tls != nil && c.tls.TunnelStarted() {
@@ -515,7 +517,7 @@ func (a *Analyzer) reassemble(c *conn, side int, seg *segment, ci gopacket.Captu
 		ctx = new(asmContext)
 	}
 	*ctx = asmContext{ci: ci, c: c, side: side}
-	flow := gopacket.NewFlow(layers.EndpointMAC, c.netFlow[side][:], c.netFlow[1-side][:])
+	flow := c.flow(side)
 	// Only segments of undecided handshakes get here: decode the header
 	// again, as the reassembler wants gopacket's layer.
 	if err := a.tcp.DecodeFromBytes(seg.raw, gopacket.NilDecodeFeedback); err == nil {
@@ -588,7 +590,7 @@ func (a *Analyzer) synthetic(c *conn, side int, seq uint32, flags byte, t time.T
 		return
 	}
 	a.ctx = asmContext{ci: gopacket.CaptureInfo{Timestamp: t}, c: c, side: side, synthetic: true}
-	flow := gopacket.NewFlow(layers.EndpointMAC, c.netFlow[side][:], c.netFlow[1-side][:])
+	flow := c.flow(side)
 	a.asm.AssembleWithContext(flow, &a.tcp, &a.ctx)
 }
 
@@ -760,7 +762,7 @@ func (a *Analyzer) tcpFacts(c *conn, side int, tcp *tcpHeader, t time.Time, trun
 		if !c.ackSet[side] || seqLT(c.ackMax[side], tcp.Ack) {
 			c.ackMax[side], c.ackSet[side] = tcp.Ack, true
 			if c.seqs != nil && len(c.seqs.holes[1-side]) > 0 {
-				c.ackedHole = true // skipHoles after this segment is assembled
+				a.ackedHole = true // skipHoles after this segment is assembled
 			}
 		}
 		if f.Established.IsZero() && !f.SYNACK.IsZero() && side == 0 && !tcp.SYN {
@@ -1164,4 +1166,14 @@ var testHookNewConn func(id int, seg *segment, t time.Time)
 func (c *conn) closing() bool {
 	f := &c.tcp
 	return c.closed || !f.Side[0].FIN.IsZero() || !f.Side[1].FIN.IsZero() || !f.Side[0].RST.IsZero() || !f.Side[1].RST.IsZero()
+}
+
+// flow is the reassembler's name for one direction of a connection: its
+// stream number and the direction, as MAC-sized endpoints.
+func (c *conn) flow(side int) gopacket.Flow {
+	var src, dst [6]byte
+	binary.BigEndian.PutUint32(src[:], uint32(c.id))
+	binary.BigEndian.PutUint32(dst[:], uint32(c.id))
+	src[5], dst[5] = byte(side), byte(1-side)
+	return gopacket.NewFlow(layers.EndpointMAC, src[:], dst[:])
 }

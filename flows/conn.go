@@ -131,7 +131,7 @@ type conn struct {
 	list               *connList
 	rare               *rareFacts // what few connections have
 	stream             *stream    // its reassembler callbacks, while not finished
-	netFlow            [2][6]byte // the stream id and direction, for the reassembler's flows
+	input              uint16     // the Merge source of its first packet
 	// Flags, together so that they pack.
 	isnSet, ackSet [2]bool
 	synSeen        [2]bool // SYN (side 0) and SYN-ACK (side 1)
@@ -146,7 +146,6 @@ type conn struct {
 	dropFrames     bool
 	judgedEarly    bool // judged before it ended: the table was full
 	sawPayload     bool
-	ackedHole      bool // this segment acknowledged past a hole of the peer's
 	socks          bool // a SOCKS exchange whose tunnel has not started
 	watching       bool // decided, with keys: its records are still framed (decoder/watch.go)
 }

@@ -77,6 +77,7 @@ func (t Transport) String() string {
 // goes on (live mode reports a stall while the connection is open).
 type Result struct {
 	Stream         int // Wireshark's tcp.stream (udp.stream for QUIC)
+	Input          int // the input (file) its first packet came from
 	Transport      Transport
 	Client, Server netip.AddrPort
 	Start, End     time.Time
@@ -148,7 +149,7 @@ func (a *Analyzer) result(c *conn) *Result {
 	// One allocation for the result and the parts it points to.
 	x := new(resultParts)
 	r := &x.r
-	*r = Result{Stream: int(c.id), Transport: TransportTCP, Client: c.ep[cd], Server: c.ep[1-cd], Start: c.first, End: c.last,
+	*r = Result{Stream: int(c.id), Input: int(c.input), Transport: TransportTCP, Client: c.ep[cd], Server: c.ep[1-cd], Start: c.first, End: c.last,
 		Midstream: !c.synSeen[0] && !c.synSeen[1]}
 	// The roles, applied once: directions become client and server.
 	f := &x.tcp

@@ -20,10 +20,18 @@ type Connection struct {
 	Stream               int            `json:"stream"`
 	Client               string         `json:"client"`
 	Server               string         `json:"server"`
+	ClientIP             string         `json:"client_ip"`
+	ClientPort           int            `json:"client_port"`
+	ServerIP             string         `json:"server_ip"`
+	ServerPort           int            `json:"server_port"`
+	CommunityID          string         `json:"community_id"`
+	File                 string         `json:"file,omitempty"`
 	Start                string         `json:"start"`
 	DurationMS           float64        `json:"duration_ms"`
 	Outcome              string         `json:"outcome"`
 	Verdict              string         `json:"verdict"`
+	Established          bool           `json:"established"`
+	Resumed              bool           `json:"resumed"`
 	Open                 bool           `json:"open,omitempty"`
 	Update               bool           `json:"update,omitempty"`
 	Resumption           string         `json:"resumption,omitempty"`
@@ -175,6 +183,15 @@ type Message struct {
 	Note        string `json:"note,omitempty"`
 }
 
+// transportProto is the IP protocol number of a transport, for the
+// Community ID.
+func transportProto(t flows.Transport) uint8 {
+	if t == flows.TransportQUIC {
+		return 17 // UDP
+	}
+	return 6 // TCP
+}
+
 // Result returns the flows result behind the connection.
 func (c *Connection) Result() *flows.Result { return c.result }
 
@@ -269,6 +286,11 @@ func Build(r *flows.Result) *Connection {
 		Start: r.Start.UTC().Format(time.RFC3339Nano), DurationMS: ms(r.End.Sub(r.Start)),
 		Outcome: string(r.Outcome), Resumption: r.Resumption, EndedBy: r.EndedBy.String(), result: r,
 		Open: r.Open, Update: r.Update, transport: r.Transport, tcpOnly: r.TCPOnly(),
+		ClientIP: r.Client.Addr().String(), ClientPort: int(r.Client.Port()),
+		ServerIP: r.Server.Addr().String(), ServerPort: int(r.Server.Port()),
+		CommunityID: CommunityID(r.Client, r.Server, transportProto(r.Transport), 0),
+		Established: r.Outcome == flows.Complete || r.Outcome == flows.Resumed,
+		Resumed:     r.Outcome == flows.Resumed,
 	}
 	if r.ClosedBy != nil {
 		c.ClosedBy = r.ClosedBy.String()

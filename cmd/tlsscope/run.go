@@ -370,7 +370,11 @@ func (s *session) take(r *flows.Result) {
 	if r.Outcome.Problem() {
 		s.status = exitProblem
 	}
-	err := s.w.Write(report.Build(r))
+	c := report.Build(r)
+	if len(s.inputs) > 1 && r.Input < len(s.inputs) {
+		c.File = s.inputs[r.Input] // which of several files the record came from
+	}
+	err := s.w.Write(c)
 	if err == nil && s.live {
 		// Live: each verdict as soon as it is known.
 		err = s.stdout.Flush()

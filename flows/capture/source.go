@@ -20,6 +20,8 @@ type Packet struct {
 	Data []byte // valid until the next read from the same source
 	CI   gopacket.CaptureInfo
 	Link layers.LinkType
+	// Input is the index of the source it came from in a Merge.
+	Input uint16
 }
 
 // Source yields packets in capture order.
@@ -289,6 +291,7 @@ func (m *Merge) Next() (Packet, error) {
 		return Packet{}, io.EOF
 	}
 	p := *m.head[best]
+	p.Input = uint16(best)
 	m.head[best] = nil
 	return p, nil
 }
