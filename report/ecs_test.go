@@ -288,24 +288,27 @@ func TestECSTemplate(t *testing.T) {
 	}
 }
 
-// TestECSGolden compares one capture's ECS documents with the reviewed
-// testdata/golden/tls13-full.pcap.ecs (rewritten with -update).
+// TestECSGolden compares the ECS documents of two captures (one with no
+// keys, one decrypted with both sides' certificates) with the reviewed
+// testdata/golden/NAME.ecs (rewritten with -update).
 func TestECSGolden(t *testing.T) {
-	const name = "tls13-full.pcap"
-	got := renderECS(t, connections(t, filepath.Join(testdata, name)), name)
-	golden := filepath.Join(testdata, "golden", name+".ecs")
-	if *update {
-		if err := os.WriteFile(golden, got, 0o644); err != nil {
-			t.Fatal(err)
+	for _, name := range []string{"tls13-full.pcap", "keys-tls13-mtls.pcap"} {
+		got := renderECS(t, connections(t, filepath.Join(testdata, name)), name)
+		golden := filepath.Join(testdata, "golden", name+".ecs")
+		if *update {
+			if err := os.WriteFile(golden, got, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
 		}
-		return
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%s: %v (go test ./report -run TestECSGolden -update)", golden, err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the output:\n%s", golden, firstDiff(string(want), string(got)))
+		want, err := os.ReadFile(golden)
+		if err != nil {
+			t.Errorf("%s: %v (go test ./report -run TestECSGolden -update)", golden, err)
+			continue
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s differs from the output:\n%s", golden, firstDiff(string(want), string(got)))
+		}
 	}
 }
 
