@@ -32,7 +32,7 @@ func newECSWriter(w io.Writer, opts Options) Writer {
 	ew := &ECSWriter{w: w}
 	ew.enc = json.NewEncoder(&ew.buf)
 	if !opts.Live && len(opts.Inputs) == 1 {
-		ew.file = opts.Inputs[0] // with several inputs merged, a connection's file is not known
+		ew.file = opts.Inputs[0] // with several, each connection says its own (Connection.File)
 	}
 	return ew
 }
@@ -40,7 +40,11 @@ func newECSWriter(w io.Writer, opts Options) Writer {
 // Write writes one connection as one line.
 func (ew *ECSWriter) Write(c *Connection) error {
 	ew.buf.Reset()
-	if err := ew.enc.Encode(ecsDocument(c, ew.file)); err != nil {
+	file := ew.file
+	if c.File != "" {
+		file = c.File
+	}
+	if err := ew.enc.Encode(ecsDocument(c, file)); err != nil {
 		return err
 	}
 	_, err := ew.w.Write(escapeBidi(ew.buf.Bytes()))

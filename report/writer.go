@@ -46,6 +46,7 @@ var formats = []struct {
 }{
 	{"table", newTableWriter},
 	{"json", func(w io.Writer, _ Options) Writer { return NewJSONWriter(w) }},
+	{"ecs", newECSWriter},
 	{"markdown", newMarkdownWriter},
 	{"csv", func(w io.Writer, o Options) Writer { cw := NewCSVWriter(w); cw.live = o.Live; return cw }},
 }
