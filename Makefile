@@ -90,7 +90,7 @@ netlab-test:
 # Rewrite golden outputs after a reviewed change of behaviour: report writes
 # them, then the command line's streamed output is checked against them.
 golden: deps
-	$(GO) test ./report -count=1 -run '^TestGolden$$' -update
+	$(GO) test ./report -count=1 -run '^(TestGolden|TestECSGolden)$$' -update
 	$(GO) test ./cmd/tlsscope -count=1 -run '^TestStreamedOutputEqualsGolden$$'
 
 FUZZ_TARGETS := decoder:FuzzConn decoder:FuzzKeyLog decoder:FuzzCipher13Open decoder:FuzzCipher12Open decoder:FuzzClientHello decoder:FuzzServerHello decoder:FuzzHandshakeMessages flows:FuzzPacket flows/capture:FuzzPcapReader flows/capture:FuzzPcapngReader
