@@ -61,7 +61,7 @@ WHERE outcome = 'complete';`
 FROM conn
 WHERE outcome = 'stalled'
 GROUP BY owed, waiting_for
-ORDER BY n DESC, owed;`
+ORDER BY n DESC, owed, waiting_for;`
 
 	communityIDUniqueSQL = `SELECT count(*) AS connections, count(DISTINCT community_id) AS flows
 FROM conn;`
@@ -491,7 +491,10 @@ func TestStallsByOwedMessage(t *testing.T) {
 		if n[keys[i]] != n[keys[j]] {
 			return n[keys[i]] > n[keys[j]]
 		}
-		return keys[i].next < keys[j].next
+		if keys[i].next != keys[j].next {
+			return keys[i].next < keys[j].next
+		}
+		return keys[i].waiting < keys[j].waiting
 	})
 	var want [][]string
 	for _, k := range keys {
@@ -592,5 +595,34 @@ func TestCommunityIDSpec(t *testing.T) {
 	}
 	if got := communityID(b, a, 6, 0); got != want {
 		t.Errorf("communityID reversed = %s, want %s", got, want)
+	}
+}
+
+// TestDeriveChecksPresentFields: once tlsscope writes the fields, derive
+// keeps them and reports any that disagree with client and server.
+func TestDeriveChecksPresentFields(t *testing.T) {
+	savedRecords, savedCount, savedShimmed, savedContract := records, rawCount, shimmed, contract
+	defer func() { records, rawCount, shimmed, contract = savedRecords, savedCount, savedShimmed, savedContract }()
+	records, rawCount, contract = nil, 0, nil
+
+	c, s := netip.MustParseAddrPort("[2001:db8::10]:42266"), netip.MustParseAddrPort("[2001:db8:1::20]:443")
+	good := fmt.Sprintf(`{"stream":1,"client":"%s","server":"%s","outcome":"complete","client_ip":"2001:db8::10","client_port":42266,"server_ip":"2001:db8:1::20","server_port":443,"community_id":%q}`, c, s, communityID(c, s, 6, 0))
+	bad := `{"stream":2,"client":"192.0.2.10:40000","server":"198.51.100.20:443","outcome":"failed","server_ip":"198.51.100.21","server_port":443}`
+	out, err := derive([]byte(good + "\n" + bad + "\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) != 2 || lines[0] != good {
+		t.Errorf("a line with every field changed:\n%s\nwant\n%s", lines[0], good)
+	}
+	if len(contract) != 1 || !strings.Contains(contract[0], "server_ip is 198.51.100.21, want 198.51.100.20") {
+		t.Errorf("contract = %q, want the one wrong server_ip", contract)
+	}
+	if shimmed["client_ip"] != 1 || shimmed["server_ip"] != 0 {
+		t.Errorf("shimmed = %v, want client_ip derived once (line 2), server_ip never", shimmed)
+	}
+	if len(records) != 2 || records[1].ServerIP != "198.51.100.21" {
+		t.Errorf("records = %+v", records)
 	}
 }
