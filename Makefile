@@ -5,7 +5,7 @@ VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 FUZZTIME ?= 1m
 
-.PHONY: all build demo test test-long vet fmt-check deps testdata golden fuzz fuzz-short verify bench bench-memory bench-hostile netlab netlab-test clean
+.PHONY: all build demo test test-long vet fmt-check deps testdata golden fuzz fuzz-short verify bench bench-memory bench-hostile netlab netlab-test duckdb-test clean
 
 all: build
 
@@ -86,6 +86,12 @@ netlab:
 
 netlab-test:
 	$(GO) test -tags netlab ./internal/netlab -count=1 -v
+
+# tlsscope's JSON Lines loaded into a real DuckDB, the README's queries run
+# and checked (internal/duckdbtest: its own module, so DuckDB, cgo and a
+# large static library, stays out of tlsscope's go.mod).
+duckdb-test: deps
+	cd internal/duckdbtest && $(GO) test ./... -count=1
 
 # Rewrite golden outputs after a reviewed change of behaviour: report writes
 # them, then the command line's streamed output is checked against them.
