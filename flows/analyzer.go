@@ -414,6 +414,11 @@ func (a *Analyzer) segment(seg *segment, ci gopacket.CaptureInfo) {
 	// differs from the one this side started with opens a new stream.
 	if c != nil && tcp.SYN && !tcp.ACK && c.isnSet[side] && tcp.Seq != c.isn[side] {
 		a.finish(c, c.last)
+		if c.list != nil {
+			// Out of its list too: expiring later, it would take the new
+			// connection out of the table.
+			c.list.remove(c)
+		}
 		c = nil
 	}
 	if c == nil {

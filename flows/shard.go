@@ -180,10 +180,12 @@ func (a *Analyzer) otherShard(seg *segment, t time.Time) bool {
 		side = 1
 	}
 	g := st.ghosts[h]
-	// As segment: a SYN with a new sequence number is a new stream; the
-	// old one stays in its list until it expires (and then, as there,
-	// takes the key out of the table).
+	// As segment: a SYN with a new sequence number is a new stream.
 	if g != nil && tcp.SYN && !tcp.ACK && g.isnSet[side] && tcp.Seq != g.isn[side] {
+		if g.list != nil {
+			g.list.remove(g)
+			st.n--
+		}
 		g = nil
 	}
 	if g == nil {
