@@ -50,6 +50,10 @@ type Options struct {
 	// in a pcapng's Decryption Secrets Blocks are added to it as they are
 	// read (one is made for them when none is set).
 	KeyLog *decoder.KeyLog
+	// Shard keeps only the connections of one shard (shard.go): the
+	// others' packets are dropped before the connection table, and their
+	// connections still numbered.
+	Shard Shard
 }
 
 // Caps on the frames kept with KeepPackets, per connection and for all
@@ -82,6 +86,9 @@ type Stats struct {
 	SecretLines    int
 	SecretsBad     []decoder.BadLine
 	SecretsIgnored int
+	// OtherShards counts the TCP packets of other shards' connections
+	// (Options.Shard), dropped.
+	OtherShards int64
 }
 
 // TLSPorts are ports where TLS is expected even when no byte was seen.
@@ -129,6 +136,7 @@ type Analyzer struct {
 	ctx           asmContext
 	cur           *capture.Packet // the frame being processed
 	kept          int             // bytes of frames kept for KeepPackets
+	shard         shardState      // Options.Shard: other shards' connections
 	// OnResult, when set, receives each result as soon as it is final
 	// (live mode); otherwise results are returned by Finish.
 	OnResult func(*Result)
@@ -369,6 +377,9 @@ func (a *Analyzer) newConn(seg *segment, t time.Time) *conn {
 	}
 	a.nextID++
 	a.Stats.TCPStreams = a.nextID
+	if a.opts.Shard.On() {
+		a.markForeign(c, seg)
+	}
 	if testHookNewConn != nil {
 		testHookNewConn(int(c.id), seg, t)
 	}
@@ -392,6 +403,9 @@ func (a *Analyzer) newConn(seg *segment, t time.Time) *conn {
 func (a *Analyzer) segment(seg *segment, ci gopacket.CaptureInfo) {
 	tcp := &seg.tcp
 	t := ci.Timestamp
+	if a.opts.Shard.On() && a.otherShard(seg, t) {
+		return
+	}
 	k := key(seg.src, seg.dst)
 	c := a.table[k]
 	side := 0
@@ -402,6 +416,11 @@ func (a *Analyzer) segment(seg *segment, ci gopacket.CaptureInfo) {
 	// differs from the one this side started with opens a new stream.
 	if c != nil && tcp.SYN && !tcp.ACK && c.isnSet[side] && tcp.Seq != c.isn[side] {
 		a.finish(c, c.last)
+		if c.list != nil {
+			// Out of its list too: expiring later, it would take the new
+			// connection out of the table.
+			c.list.remove(c)
+		}
 		c = nil
 	}
 	if c == nil {
@@ -875,6 +894,9 @@ func (a *Analyzer) sweep() {
 			a.end(key(c.ep[0], c.ep[1]), c)
 		}
 	}
+	if a.opts.Shard.On() {
+		a.sweepGhosts()
+	}
 	a.gone.turn(a.now)
 }
 
@@ -1018,6 +1040,10 @@ func (a *Analyzer) finish(c *conn, at time.Time) {
 		if c.tls.Decided() {
 			a.noteTLSPort(c)
 		}
+	}
+	if a.opts.Shard.On() && a.foreignConn(c) {
+		a.dropFrames(c) // another shard's: analysed, not reported
+		return
 	}
 	if a.OnResult == nil {
 		a.done = append(a.done, c)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -46,6 +47,7 @@ type config struct {
 	maxHandshakes   int
 	handshakeBudget int64 // MiB
 	maxRows         int
+	shard           flows.Shard // --shard i/n
 }
 
 // errUsageShown is a bad command line that the flag package or the usage
@@ -101,6 +103,8 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&cfg.maxConnections, "max-connections", flows.DefaultOptions.MaxConnections, "connections tracked at once; when full, the one quiet the longest is judged on what was seen")
 	fs.Int64Var(&cfg.handshakeBudget, "handshake-budget", flows.DefaultOptions.HandshakeBudget>>20, "`MiB` all connections together may buffer for handshake messages not yet complete; a connection over it is judged on what was seen")
 	fs.IntVar(&cfg.maxRows, "max-rows", report.DefaultRowLimit, "the table and Markdown list at most `N` connections one by one, then summarise (the worst first; --format json lists all)")
+	var shard string
+	fs.StringVar(&shard, "shard", "", "keep only the connections of shard `i/n` (0 ≤ i < n) by a hash of their addresses and ports; n runs, one per shard, together give one whole run's output, stream numbers included")
 	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile to `file` (for performance work)")
 	fs.StringVar(&cfg.memProfile, "memprofile", "", "write an allocation profile to `file` at the end (for performance work)")
 	if err := fs.Parse(args); err != nil {
@@ -125,6 +129,11 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 			cfg.only[o] = true
 		}
 	}
+	if shard != "" {
+		if err := parseShard(shard, &cfg.shard); err != nil {
+			return nil, err
+		}
+	}
 	if cfg.sni != "" {
 		if _, err := path.Match(cfg.sni, ""); err != nil {
 			return nil, usagef("bad --sni pattern %q: %v", cfg.sni, err)
@@ -138,6 +147,18 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 		return nil, usagef("give either -i IFACE or files, not both")
 	}
 	return cfg, nil
+}
+
+// parseShard reads --shard i/n.
+func parseShard(v string, s *flows.Shard) error {
+	is, ns, ok := strings.Cut(v, "/")
+	i, err1 := strconv.Atoi(is)
+	n, err2 := strconv.Atoi(ns)
+	if !ok || err1 != nil || err2 != nil || i < 0 || n < 1 || i >= n {
+		return usagef("--shard: want i/n with 0 ≤ i < n")
+	}
+	*s = flows.Shard{I: i, N: n}
+	return nil
 }
 
 func outcomeList() string {

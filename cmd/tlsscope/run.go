@@ -207,7 +207,8 @@ func (s *session) openOutputs(stdout io.Writer) error {
 // their own, in the order the analyzer hands them over, while it reads on.
 func (s *session) analyze() {
 	opts := flows.Options{StallTimeout: s.cfg.stallTimeout, Live: s.live, KeepPackets: s.failedPkts != nil,
-		MaxConnections: s.cfg.maxConnections, MaxHandshakes: s.cfg.maxHandshakes, HandshakeBudget: s.cfg.handshakeBudget << 20}
+		MaxConnections: s.cfg.maxConnections, MaxHandshakes: s.cfg.maxHandshakes, HandshakeBudget: s.cfg.handshakeBudget << 20,
+		Shard: s.cfg.shard}
 	if len(s.cfg.keylogs) > 0 {
 		opts.KeyLog = s.keys.log
 		if s.live {
