@@ -55,3 +55,33 @@ func TestWriteFailedCarriesKeys(t *testing.T) {
 		t.Errorf("tshark does not decrypt the written file: %q %v", shown, err)
 	}
 }
+
+// TestKeyLogFollowed: live, a key log the client appends to while we
+// capture is read again, and what it adds is in the key log.
+func TestKeyLogFollowed(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keys.txt")
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	k, err := openKeyLogs([]string{path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k.log.Len() != 0 {
+		t.Fatalf("%d entries in an empty key log", k.log.Len())
+	}
+	line, err := os.ReadFile("../../testdata/keys-tls12-gcm.keys")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write(line)
+	f.Close()
+	k.poll() // what follow does once a second
+	if k.log.Len() != 1 || k.lines != 1 {
+		t.Errorf("after the client appended a line: %d entries, %d lines", k.log.Len(), k.lines)
+	}
+}
