@@ -180,7 +180,6 @@ type ecsDecryption struct {
 // connection's own (raw from the capture; JSON escapes them).
 func ecsDocument(c *Connection, file string) *ecsDoc {
 	r := c.Result()
-	outcome := flows.Outcome(c.Outcome)
 	d := &ecsDoc{
 		Timestamp: c.Start,
 		ECS:       ecsVersion{ECSVersion},
@@ -197,43 +196,34 @@ func ecsDocument(c *Connection, file string) *ecsDoc {
 	if !c.Open {
 		d.Event.Type = append(d.Event.Type, "end") // written when the connection ended
 	}
-	var client, server netip.AddrPort
-	if r != nil {
-		client, server = r.Client, r.Server
-		if !r.End.IsZero() {
-			d.Event.End = r.End.UTC().Format(time.RFC3339Nano)
-			if dur := r.End.Sub(r.Start); dur >= 0 {
-				n := int64(dur)
-				d.Event.Duration = &n
-			}
-		}
-	} else {
-		client, _ = netip.ParseAddrPort(c.Client)
-		server, _ = netip.ParseAddrPort(c.Server)
-		if c.DurationMS >= 0 {
-			n := int64(c.DurationMS * 1e6)
+	if r != nil && !r.End.IsZero() {
+		d.Event.End = r.End.UTC().Format(time.RFC3339Nano)
+		if dur := r.End.Sub(r.Start); dur >= 0 {
+			n := int64(dur)
 			d.Event.Duration = &n
 		}
+	} else if r == nil && c.DurationMS >= 0 {
+		n := int64(c.DurationMS * 1e6)
+		d.Event.Duration = &n
 	}
 	d.Network = ecsNetwork{Transport: "tcp", Protocol: "tls", IANANumber: "6"}
-	proto := uint8(6)
 	if c.transport == flows.TransportQUIC {
 		d.Network = ecsNetwork{Transport: "udp", Protocol: "quic", IANANumber: "17"}
-		proto = 17
 	}
-	if client.IsValid() && server.IsValid() {
-		d.Client, d.Server = ecsEndpointOf(client), ecsEndpointOf(server)
+	if ip, err := netip.ParseAddr(c.ClientIP); err == nil && c.ServerIP != "" {
+		d.Client = &ecsEndpoint{IP: c.ClientIP, Port: uint16(c.ClientPort)}
+		d.Server = &ecsEndpoint{IP: c.ServerIP, Port: uint16(c.ServerPort)}
 		d.Source, d.Destination = d.Client, d.Server
 		d.Network.Type = "ipv6"
-		if client.Addr().Unmap().Is4() {
+		if ip.Is4() {
 			d.Network.Type = "ipv4"
 		}
-		d.Network.CommunityID = CommunityID(client, server, proto, 0)
+		d.Network.CommunityID = c.CommunityID
 	}
 	if c.tcpOnly {
 		return d // no TLS byte: a TCP attempt
 	}
-	t := &ecsTLS{Established: outcome == flows.Complete || outcome == flows.Resumed, Resumed: outcome == flows.Resumed}
+	t := &ecsTLS{Established: c.Established, Resumed: c.Resumed}
 	if c.Version != "" {
 		t.Version, t.VersionProtocol = ecsTLSVersion(c.Version)
 		if t.Version == "" {
@@ -272,10 +262,6 @@ func ecsDocument(c *Connection, file string) *ecsDoc {
 		d.TLSScope.Decryption = &ecsDecryption{Status: x.Status, Reason: x.Reason}
 	}
 	return d
-}
-
-func ecsEndpointOf(a netip.AddrPort) *ecsEndpoint {
-	return &ecsEndpoint{IP: a.Addr().Unmap().String(), Port: a.Port()}
 }
 
 // ecsOutcome: success for a handshake that completed or resumed,
