@@ -414,7 +414,7 @@ func (a *Analyzer) segment(seg *segment, ci gopacket.CaptureInfo) {
 	}
 	// Port reuse, as Wireshark decides it: a SYN whose sequence number
 	// differs from the one this side started with opens a new stream.
-	if c != nil && tcp.SYN && !tcp.ACK && c.isnSet[side] && tcp.Seq != c.isn[side] {
+	if c != nil && newSYN(tcp, c.isnSet[side], c.isn[side]) {
 		a.finish(c, c.last)
 		if c.list != nil {
 			// Out of its list too: expiring later, it would take the new
@@ -424,18 +424,8 @@ func (a *Analyzer) segment(seg *segment, ci gopacket.CaptureInfo) {
 		c = nil
 	}
 	if c == nil {
-		if g, h, ok := a.gone.find(k); ok {
-			// A late packet of a connection already judged keeps its stream
-			// number, as in Wireshark; only a SYN with a new sequence number
-			// starts another connection on the same addresses and ports.
-			gs := 0
-			if (seg.src == k[0]) != g.clientFirst {
-				gs = 1
-			}
-			if !(tcp.SYN && !tcp.ACK && g.isnSet[gs] && tcp.Seq != g.isn[gs]) {
-				return
-			}
-			a.gone.forget(h)
+		if a.lateOfGone(k, seg) {
+			return
 		}
 		c = a.newConn(seg, t)
 		a.table[k] = c
@@ -492,6 +482,32 @@ func (a *Analyzer) segment(seg *segment, ci gopacket.CaptureInfo) {
 	if a.handshaking.n > a.opts.MaxHandshakes {
 		a.judgeEarlyAt(a.handshaking.head)
 	}
+}
+
+// newSYN reports a SYN that starts another stream on the same addresses
+// and ports, as Wireshark decides port reuse: its sequence number differs
+// from the one that side started with.
+func newSYN(tcp *tcpHeader, isnSet bool, isn uint32) bool {
+	return tcp.SYN && !tcp.ACK && isnSet && tcp.Seq != isn
+}
+
+// lateOfGone reports whether seg is a late packet of a connection already
+// judged, which keeps its stream number, as in Wireshark; a SYN with a new
+// sequence number forgets the tombstone and starts another connection.
+func (a *Analyzer) lateOfGone(k [2]netip.AddrPort, seg *segment) bool {
+	g, h, ok := a.gone.find(k)
+	if !ok {
+		return false
+	}
+	gs := 0
+	if (seg.src == k[0]) != g.clientFirst {
+		gs = 1
+	}
+	if !newSYN(&seg.tcp, g.isnSet[gs], g.isn[gs]) {
+		return true
+	}
+	a.gone.forget(h)
+	return false
 }
 
 // reassemble hands a segment of an undecided handshake to the reassembler

@@ -181,7 +181,7 @@ func (a *Analyzer) otherShard(seg *segment, t time.Time) bool {
 	}
 	g := st.ghosts[h]
 	// As segment: a SYN with a new sequence number is a new stream.
-	if g != nil && tcp.SYN && !tcp.ACK && g.isnSet[side] && tcp.Seq != g.isn[side] {
+	if g != nil && newSYN(tcp, g.isnSet[side], g.isn[side]) {
 		if g.list != nil {
 			g.list.remove(g)
 			st.n--
@@ -189,15 +189,8 @@ func (a *Analyzer) otherShard(seg *segment, t time.Time) bool {
 		g = nil
 	}
 	if g == nil {
-		if tb, th, ok := a.gone.find(k); ok {
-			gs := 0
-			if (seg.src == k[0]) != tb.clientFirst {
-				gs = 1
-			}
-			if !(tcp.SYN && !tcp.ACK && tb.isnSet[gs] && tcp.Seq != tb.isn[gs]) {
-				return true
-			}
-			a.gone.forget(th)
+		if a.lateOfGone(k, seg) {
+			return true
 		}
 		g = &ghost{h: h, last: t.UnixNano()}
 		st.ghosts[h] = g
