@@ -29,6 +29,7 @@ import (
 	"crypto/sha512"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"hash"
 
 	"golang.org/x/crypto/chacha20poly1305"
@@ -37,11 +38,11 @@ import (
 var (
 	// errUnsupportedCipher12: the suite's cipher, MAC or version is not
 	// one this file opens.
-	errUnsupportedCipher12 = errors.New("tls12: unsupported cipher suite")
+	errUnsupportedCipher12 = fmt.Errorf("tls12: %w suite", errCipherUnsupported)
 	// errBadRecordMAC12: the AEAD tag, the MAC or the CBC padding is
 	// wrong (bad_record_mac, RFC 5246 §7.2.2); with whole records in
 	// order that means the keys are wrong.
-	errBadRecordMAC12 = errors.New("tls12: bad record MAC")
+	errBadRecordMAC12 = fmt.Errorf("tls12: %w", errRecordMAC)
 	// errMalformedRecord12: the body is too short for the explicit
 	// nonce, IV, tag or MAC, or not a whole number of cipher blocks. No
 	// key would open it.

@@ -23,11 +23,11 @@ import (
 var (
 	// errUnsupportedCipher: not one of the five TLS 1.3 suites of RFC 8446
 	// B.4.
-	errUnsupportedCipher = errors.New("tls13: unsupported cipher suite")
+	errUnsupportedCipher = fmt.Errorf("tls13: %w suite", errCipherUnsupported)
 	// errBadRecordMAC: the record does not authenticate (RFC 8446 §5.2,
 	// bad_record_mac). For a well-formed record this says the keys are
 	// wrong, or the sequence number.
-	errBadRecordMAC = errors.New("tls13: record does not authenticate (bad_record_mac)")
+	errBadRecordMAC = fmt.Errorf("tls13: record does not authenticate (%w)", errRecordMAC)
 	// errShortRecord: the body is too short to hold the tag and the
 	// content type, so it cannot be a protected record at all.
 	errShortRecord = errors.New("tls13: protected record shorter than its tag and content type")

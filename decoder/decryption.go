@@ -60,7 +60,7 @@ func (c *Conn) decryption() *Decryption {
 			case n.wrong[e]:
 				wrong = true
 				whyWrong = side.String() + "'s first " + e.String() + " record"
-			case n.missing != nil && (errors.Is(n.missing, errUnsupportedCipher) || errors.Is(n.missing, errUnsupportedCipher12)):
+			case errors.Is(n.missing, errCipherUnsupported):
 				unsupported = true
 			default:
 				missing = true

@@ -25,6 +25,13 @@ type Keys interface {
 }
 
 var (
+	// errRecordMAC is what every version's cipher wraps when a record
+	// fails its AEAD tag or MAC (bad_record_mac): with keys that fit, a
+	// definitive sign that they do not.
+	errRecordMAC = errors.New("bad_record_mac")
+	// errCipherUnsupported is what every version's cipher wraps when it
+	// cannot open the negotiated suite at all.
+	errCipherUnsupported = errors.New("unsupported cipher")
 	// errNoKeys: the record is protected and nothing can open it.
 	errNoKeys = errors.New("protected record, no keys")
 	// errNoClientHello: no ClientHello, so no client random to look up.
