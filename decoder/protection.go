@@ -143,9 +143,7 @@ func (p *protection) open(typ uint8, version uint16, body []byte) (uint8, []byte
 }
 
 // badMAC reports a record that failed its AEAD tag or MAC.
-func badMAC(err error) bool {
-	return errors.Is(err, errBadRecordMAC) || errors.Is(err, errBadRecordMAC12)
-}
+func badMAC(err error) bool { return errors.Is(err, errRecordMAC) }
 
 // enter switches to a new epoch with its cipher, or why there is none.
 func (p *protection) enter(e Epoch, c RecordCipher, why error, keys bool) {
