@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// decryptCases are the captures made with key logs (keyLogOf finds each
+// decryptCases are the captures made with key logs (testenv.KeyLogOf finds each
 // one's), with what the keys must show: independent of the goldens.
 var decryptCases = []struct {
 	file     string

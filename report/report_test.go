@@ -32,7 +32,7 @@ func connections(t *testing.T, file string) []*Connection {
 	m := capture.NewMerge([]capture.Source{src}) // damaged files end with a warning
 	defer m.Close()
 	opts := flows.DefaultOptions
-	if k := keyLogOf(file); k != "" {
+	if k := testenv.KeyLogOf(file); k != "" {
 		// A capture made with a key log is judged decrypted.
 		opts.KeyLog = decoder.NewKeyLog()
 		f, err := os.Open(k)
@@ -51,17 +51,6 @@ func connections(t *testing.T, file string) []*Connection {
 		out = append(out, Build(r))
 	}
 	return out
-}
-
-// keyLogOf is the key log made with a capture (testdata/NAME.keys, beside
-// NAME.pcap, or the scenario's for netlab's NAME.client.pcap), or "".
-func keyLogOf(file string) string {
-	base := strings.TrimSuffix(strings.TrimSuffix(file, filepath.Ext(file)), ".client")
-	base = strings.TrimSuffix(base, ".server")
-	if _, err := os.Stat(base + ".keys"); err == nil {
-		return base + ".keys"
-	}
-	return ""
 }
 
 func render(t *testing.T, format string, conns []*Connection, detail bool) []byte {

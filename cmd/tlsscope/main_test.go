@@ -129,7 +129,7 @@ func TestStreamedOutputEqualsGolden(t *testing.T) {
 			if format == "table" {
 				args = append(args, "--detail") // as the golden file
 			}
-			k := keyLogOf(f)
+			k := testenv.KeyLogOf(f)
 			if k != "" {
 				args = append(args, "--keylog", k) // as the golden file
 			}
@@ -216,16 +216,6 @@ func inStreamOrder(t *testing.T, format, out string) string {
 	}
 	slices.SortStableFunc(body, func(a, b string) int { return stream(a) - stream(b) })
 	return strings.Join(lines, "")
-}
-
-// keyLogOf is the key log made with a capture (as report's tests find it).
-func keyLogOf(file string) string {
-	base := strings.TrimSuffix(strings.TrimSuffix(file, filepath.Ext(file)), ".client")
-	base = strings.TrimSuffix(base, ".server")
-	if _, err := os.Stat(base + ".keys"); err == nil {
-		return base + ".keys"
-	}
-	return ""
 }
 
 // TestKeyLogSummary: a run with a key log says on stderr, and in the

@@ -92,3 +92,15 @@ func SharedCaptures(t testing.TB, root string) []string {
 	sort.Strings(files)
 	return files
 }
+
+// KeyLogOf is the key log made with a test capture (NAME.keys beside
+// NAME.pcap, or a netlab scenario's beside its NAME.client.pcap and
+// NAME.server.pcap), or "".
+func KeyLogOf(file string) string {
+	base := strings.TrimSuffix(strings.TrimSuffix(file, filepath.Ext(file)), ".client")
+	base = strings.TrimSuffix(base, ".server")
+	if _, err := os.Stat(base + ".keys"); err == nil {
+		return base + ".keys"
+	}
+	return ""
+}
