@@ -645,7 +645,7 @@ func (a *Analyzer) skipHoles(c *conn, side int, t time.Time, all bool) {
 	for n := 0; n < 8 && len(c.seqs.holes[side]) > 0 && c.stream != nil && !c.decided; n++ {
 		i := c.firstHole(side)
 		h := c.seqs.holes[side][i]
-		if !all && !(c.ackSet[1-side] && seqLT(h.start, c.ackMax[1-side])) {
+		if !all && !c.holeAcked(side, h) {
 			return
 		}
 		a.asm.MaxBufferedPagesPerConnection = 1

@@ -294,8 +294,14 @@ func (c *conn) holeLost(side int) bool {
 	if c.seqs == nil || len(c.seqs.holes[side]) == 0 || c.tcp.Side[other].Packets == 0 {
 		return false
 	}
-	h := c.seqs.holes[side][c.firstHole(side)]
-	return !c.ackSet[other] || !seqLT(h.start, c.ackMax[other])
+	return !c.holeAcked(side, c.seqs.holes[side][c.firstHole(side)])
+}
+
+// holeAcked reports whether side's peer acknowledged past the start of a
+// hole in side's bytes (absolute): it received them, so the capture lost
+// them, not the network.
+func (c *conn) holeAcked(side int, h seqRange) bool {
+	return c.ackSet[1-side] && seqLT(h.start, c.ackMax[1-side])
 }
 
 // firstHole is the index of side's open hole lowest in sequence.
@@ -359,10 +365,10 @@ func (c *conn) seqLoss(p *PathFacts) {
 			skipped = c.seqs.lossy.skipped[side]
 		}
 		for _, h := range append(slices.Clip(skipped), c.seqs.holes[side]...) {
-			start, end := c.rel(side, h.start), c.rel(side, h.end)
-			if c.ackSet[other] && seqLT(start, acked) {
+			if c.holeAcked(side, h) {
 				continue // the peer had it: capture loss
 			}
+			start, end := c.rel(side, h.start), c.rel(side, h.end)
 			if l.LostHoles == 0 || seqLT(start, firstLost) {
 				firstLost = start
 			}
