@@ -440,19 +440,6 @@ func timing(r *flows.Result) *Timing {
 	return t
 }
 
-// lastFrom names the last message the given side sent before t.
-func lastFrom(hs *decoder.Handshake, side decoder.Side) string {
-	for i := len(hs.Messages) - 1; i >= 0; i-- {
-		if m := hs.Messages[i]; m.From == side {
-			if m.Flight {
-				return "its encrypted flight"
-			}
-			return m.Type.String()
-		}
-	}
-	return ""
-}
-
 // size says a byte count as people read it.
 func size(n int) string {
 	switch {
@@ -683,9 +670,3 @@ func lastBefore(hs *decoder.Handshake, t time.Time) string {
 	return ""
 }
 
-func lastMessage(hs *decoder.Handshake) string {
-	if n := len(hs.Messages); n > 0 {
-		return hs.Messages[n-1].Type.String()
-	}
-	return ""
-}
