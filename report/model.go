@@ -669,4 +669,3 @@ func lastBefore(hs *decoder.Handshake, t time.Time) string {
 	}
 	return ""
 }
-
