@@ -101,17 +101,24 @@ func lossFindings(r *flows.Result, side decoder.Side, add addFunc) {
 	peerMSS := int(f.Side[peer].MSS)
 	switch {
 	case l.Unacked > 0 && l.SACKedBeyond && l.AckedAfter > 0 && l.UnackedMin > l.AckedAfter:
-		add(SevWarning, "path_mtu_blackhole", "The %s's segments of %s were sent %d times and never acknowledged, while the %s acknowledged (SACK) a %d-byte segment after them: packets above some size do not get through. Probably a path-MTU black hole: a link with a smaller MTU whose ICMP \"fragmentation needed\" does not reach the %s (a lossy link would drop small packets too).",
-			side, bytesRange(l.UnackedMin, l.UnackedMax), l.UnackedSends, peer, l.AckedAfter, side)
+		add(SevWarning, "path_mtu_blackhole", "The %s's segments of %s were sent %d times and never acknowledged, while the %s acknowledged (SACK) a %d-byte segment after them: packets above some size do not get through. %s",
+			side, bytesRange(l.UnackedMin, l.UnackedMax), l.UnackedSends, peer, l.AckedAfter, blackholeWhy(side))
 	case l.LostBytes > 1500 && l.DeliveredAfter > 0 && int64(2*l.DeliveredAfter) <= l.LostBytes && f.Side[side].MaxSegment < 1000 &&
 		(peerMSS == 0 || int(f.Side[side].MaxSegment)*4 < peerMSS*3):
 		mss := ""
 		if peerMSS > 0 {
 			mss = fmt.Sprintf(", though the %s announced MSS %d", peer, peerMSS)
 		}
-		add(SevWarning, "path_mtu_blackhole", "No segment larger than %d bytes arrived from the %s%s, and the %s before them never did: large packets are dropped on the path. Probably a path-MTU black hole: a link with a smaller MTU whose ICMP \"fragmentation needed\" does not reach the %s (a lossy link would drop small packets too).",
-			f.Side[side].MaxSegment, side, mss, size(int(l.LostBytes)), side)
+		add(SevWarning, "path_mtu_blackhole", "No segment larger than %d bytes arrived from the %s%s, and the %s before them never did: large packets are dropped on the path. %s",
+			f.Side[side].MaxSegment, side, mss, size(int(l.LostBytes)), blackholeWhy(side))
 	}
+}
+
+// blackholeWhy is what both views of a path-MTU black hole say it
+// probably is, and how that can be wrong.
+func blackholeWhy(sender decoder.Side) string {
+	return "Probably a path-MTU black hole: a link with a smaller MTU whose ICMP \"fragmentation needed\" does not reach the " +
+		sender.String() + " (a lossy link would drop small packets too)."
 }
 
 func bytesRange(lo, hi int) string {

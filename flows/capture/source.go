@@ -247,9 +247,7 @@ func (m *Merge) Fill(b *Batch) error {
 func (m *Merge) Secrets() []Secret {
 	var out []Secret
 	for _, s := range m.srcs {
-		if ss, ok := s.(SecretsSource); ok {
-			out = append(out, ss.Secrets()...)
-		}
+		out = append(out, secretsOf(s)...)
 	}
 	return out
 }
