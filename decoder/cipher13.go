@@ -107,6 +107,18 @@ func hkdfExpandLabel(hash func() hash.Hash, secret []byte, label string, context
 	return out
 }
 
+// ExpandLabel is HKDF-Expand-Label (RFC 8446 §7.1) for the packages that
+// derive TLS 1.3 keys of their own, QUIC's packet protection (RFC 9001
+// §5.1). label is given without the "tls13 " prefix; it panics on a label,
+// context or length out of range, as hkdfExpandLabel does.
+func ExpandLabel(hash func() hash.Hash, secret []byte, label string, context []byte, length int) []byte {
+	return hkdfExpandLabel(hash, secret, label, context, length)
+}
+
+// SuiteHash13 returns the hash of a TLS 1.3 cipher suite (RFC 8446 B.4),
+// or nil for a suite that is not one.
+func SuiteHash13(suite uint16) func() hash.Hash { return suiteHash13(suite) }
+
 // newAEAD13 derives a suite's AEAD and its iv from a traffic secret:
 // key = HKDF-Expand-Label(secret, keyLabel, "", key_length) and
 // iv = HKDF-Expand-Label(secret, ivLabel, "", 12). TLS uses "key" and "iv"
