@@ -133,7 +133,10 @@ func twoDigits(b []byte, n int) []byte {
 
 // JA4 returns the JA4 client fingerprint of FoxIO's specification (the
 // BSD-licensed part of JA4+) for a hello carried over TCP.
-func (m *ClientHello) JA4() string {
+func (m *ClientHello) JA4() string { return m.JA4Over('t') }
+
+// JA4Over is JA4 with the transport's letter: 't' for TCP, 'q' for QUIC.
+func (m *ClientHello) JA4Over(transport byte) string {
 	var suites, exts, sorted, sigs []uint16
 	for _, v := range m.CipherSuites {
 		if !IsGREASE(v) {
@@ -173,7 +176,7 @@ func (m *ClientHello) JA4() string {
 		alpn = string([]byte{pick(p[0]), pick(p[len(p)-1])})
 	}
 	out := make([]byte, 0, 36)
-	out = append(out, 't')
+	out = append(out, transport)
 	out = append(out, ja4Version(m.MaxVersion())...)
 	out = append(out, sni...)
 	out = twoDigits(out, len(suites))

@@ -86,6 +86,14 @@ type Stats struct {
 	SecretLines    int
 	SecretsBad     []decoder.BadLine
 	SecretsIgnored int
+	// UDPPackets counts UDP datagrams; UDPNotQUIC those to or from a QUIC
+	// port (443, 8443) that are not QUIC; UDPUnnumbered says the udp.stream
+	// table was full, so later numbers may differ from Wireshark's.
+	UDPPackets    int64
+	UDPNotQUIC    int64
+	UDPUnnumbered bool
+	// QUICConnections counts the QUIC connections followed.
+	QUICConnections int
 	// OtherShards counts the TCP packets of other shards' connections
 	// (Options.Shard), dropped.
 	OtherShards int64
@@ -137,6 +145,7 @@ type Analyzer struct {
 	cur           *capture.Packet // the frame being processed
 	kept          int             // bytes of frames kept for KeepPackets
 	shard         shardState      // Options.Shard: other shards' connections
+	quic          *quicTable      // QUIC connections (quicconn.go)
 	// OnResult, when set, receives each result as soon as it is final
 	// (live mode); otherwise results are returned by Finish.
 	OnResult func(*Result)
@@ -159,7 +168,7 @@ func NewAnalyzer(opts Options) *Analyzer {
 	if opts.HandshakeBudget <= 0 {
 		opts.HandshakeBudget = DefaultOptions.HandshakeBudget
 	}
-	a := &Analyzer{opts: opts, budget: &decoder.Budget{Limit: opts.HandshakeBudget}, dec: newLinkDecoder(), table: map[[2]netip.AddrPort]*conn{}, gone: newTombs(), tlsPorts: map[uint16]bool{}}
+	a := &Analyzer{opts: opts, budget: &decoder.Budget{Limit: opts.HandshakeBudget}, dec: newLinkDecoder(), table: map[[2]netip.AddrPort]*conn{}, gone: newTombs(), tlsPorts: map[uint16]bool{}, quic: newQUICTable()}
 	if opts.KeyLog != nil {
 		a.keys = decoder.NewLogKeys(opts.KeyLog)
 		a.keyLog.Store(opts.KeyLog)
@@ -356,6 +365,14 @@ func (a *Analyzer) frameIn(p *capture.Packet, f *decoded) {
 	case icmpError:
 		a.Stats.NotTCP++
 		a.icmpError(f, t)
+		return
+	case decodedUDP:
+		a.Stats.NotTCP++
+		a.cur = p
+		a.datagram(seg, t)
+		if a.now.Sub(a.lastSweep) >= time.Second {
+			a.sweep()
+		}
 		return
 	}
 	a.Stats.TCPPackets++
@@ -913,6 +930,7 @@ func (a *Analyzer) sweep() {
 	if a.opts.Shard.On() {
 		a.sweepGhosts()
 	}
+	a.sweepQUIC()
 	a.gone.turn(a.now)
 }
 
@@ -1013,6 +1031,9 @@ func (a *Analyzer) Finish() []*Result {
 		}
 		a.finish(c, at)
 	}
+	for c := a.quic.list.head; c != nil; c = a.quic.list.head {
+		a.endQUIC(c, a.now)
+	}
 	var out []*Result
 	for _, c := range a.done {
 		if r := a.result(c); r != nil {
@@ -1020,7 +1041,20 @@ func (a *Analyzer) Finish() []*Result {
 		}
 	}
 	a.done = nil
-	sort.Slice(out, func(i, j int) bool { return out[i].Stream < out[j].Stream })
+	for _, c := range a.quic.done {
+		if r := a.quicResult(c); r != nil && a.ownQUIC(r) {
+			out = append(out, r)
+		}
+	}
+	a.quic.done = nil
+	linkFallbacks(out)
+	// TCP connections first, then QUIC ones, each by stream number.
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Transport != out[j].Transport {
+			return out[i].Transport < out[j].Transport
+		}
+		return out[i].Stream < out[j].Stream
+	})
 	return out
 }
 

@@ -20,6 +20,7 @@ type linkDecoder struct {
 	ip6     layers.IPv6
 	ip6ext  layers.IPv6ExtensionSkipper
 	tcp     layers.TCP
+	udp     layers.UDP
 	payload gopacket.Payload
 	parsers map[gopacket.LayerType]*gopacket.DecodingLayerParser
 	decoded []gopacket.LayerType
@@ -27,7 +28,7 @@ type linkDecoder struct {
 
 func newLinkDecoder() *linkDecoder {
 	d := &linkDecoder{parsers: map[gopacket.LayerType]*gopacket.DecodingLayerParser{}, decoded: make([]gopacket.LayerType, 0, 12)}
-	all := []gopacket.DecodingLayer{&d.eth, &d.dot1q, &d.sll, &d.sll2, &d.loop, &d.ip4, &d.ip6, &d.ip6ext, &d.tcp, &d.payload}
+	all := []gopacket.DecodingLayer{&d.eth, &d.dot1q, &d.sll, &d.sll2, &d.loop, &d.ip4, &d.ip6, &d.ip6ext, &d.tcp, &d.udp, &d.payload}
 	for _, first := range []gopacket.LayerType{layers.LayerTypeEthernet, layers.LayerTypeDot1Q, layers.LayerTypeLinuxSLL, layers.LayerTypeLinuxSLL2,
 		layers.LayerTypeLoopback, layers.LayerTypeIPv4, layers.LayerTypeIPv6} {
 		p := gopacket.NewDecodingLayerParser(first, all...)
@@ -43,7 +44,7 @@ func newLinkDecoder() *linkDecoder {
 type segment struct {
 	src, dst  netip.AddrPort
 	tcp       tcpHeader
-	raw       []byte // the TCP header and payload, for the reassembler
+	raw       []byte // the TCP header and payload, for the reassembler; a UDP datagram's payload
 	truncated bool   // the capture holds less than the IP header says
 }
 
@@ -82,6 +83,9 @@ const (
 	malformed
 	ipFragment
 	icmpError // an ICMP error quoting a TCP segment: seg holds its addresses
+	// decodedUDP: a UDP datagram, seg holds its addresses and raw its
+	// payload (QUIC, RFC 9000).
+	decodedUDP
 )
 
 func (d *linkDecoder) firstLayer(link layers.LinkType, data []byte) (gopacket.LayerType, bool) {
@@ -115,12 +119,14 @@ func (d *linkDecoder) decode(link layers.LinkType, data []byte, seg *segment, ic
 	for range 4 { // more passes after headers gopacket does not decode
 		d.decoded = d.decoded[:0]
 		err := d.parsers[first].DecodeLayers(data, &d.decoded)
-		var isTCP, ip4, ip6 bool
+		var isTCP, isUDP, ip4, ip6 bool
 		lastIP := 0 // the innermost IP header carries the TCP segment
 		for _, t := range d.decoded {
 			switch t {
 			case layers.LayerTypeTCP:
 				isTCP = true
+			case layers.LayerTypeUDP:
+				isUDP = true
 			case layers.LayerTypeIPv4:
 				ip4, lastIP = true, 4
 			case layers.LayerTypeIPv6:
@@ -144,8 +150,20 @@ func (d *linkDecoder) decode(link layers.LinkType, data []byte, seg *segment, ic
 			}
 			return notTCP
 		}
-		if lastIP == 4 && (d.ip4.Flags&layers.IPv4MoreFragments != 0 || d.ip4.FragOffset != 0) && d.ip4.Protocol == layers.IPProtocolTCP {
+		if lastIP == 4 && (d.ip4.Flags&layers.IPv4MoreFragments != 0 || d.ip4.FragOffset != 0) && (d.ip4.Protocol == layers.IPProtocolTCP || d.ip4.Protocol == layers.IPProtocolUDP) {
 			return ipFragment
+		}
+		if isUDP && !isTCP {
+			srcIP, dstIP := d.ipAddrs(lastIP)
+			seg.src = netip.AddrPortFrom(srcIP, uint16(d.udp.SrcPort))
+			seg.dst = netip.AddrPortFrom(dstIP, uint16(d.udp.DstPort))
+			p := d.udp.Payload
+			if n := int(d.udp.Length) - 8; n >= 0 && n < len(p) {
+				p = p[:n] // Ethernet padding after the datagram
+			}
+			seg.raw = p[:len(p):len(p)]
+			seg.truncated = int(d.udp.Length) > 8+len(d.udp.Payload)
+			return decodedUDP
 		}
 		if !isTCP {
 			switch {
@@ -165,18 +183,14 @@ func (d *linkDecoder) decode(link layers.LinkType, data []byte, seg *segment, ic
 			}
 			return notTCP
 		}
-		var srcIP, dstIP netip.Addr
+		srcIP, dstIP := d.ipAddrs(lastIP)
 		if lastIP == 6 {
-			srcIP, _ = netip.AddrFromSlice(d.ip6.SrcIP)
-			dstIP, _ = netip.AddrFromSlice(d.ip6.DstIP)
 			seg.truncated = int(d.ip6.Length) > len(d.ip6.Payload)
 		} else {
-			srcIP, _ = netip.AddrFromSlice(d.ip4.SrcIP)
-			dstIP, _ = netip.AddrFromSlice(d.ip4.DstIP)
 			seg.truncated = int(d.ip4.Length) > len(d.ip4.Contents)+len(d.ip4.Payload)
 		}
-		seg.src = netip.AddrPortFrom(srcIP.Unmap(), uint16(d.tcp.SrcPort))
-		seg.dst = netip.AddrPortFrom(dstIP.Unmap(), uint16(d.tcp.DstPort))
+		seg.src = netip.AddrPortFrom(srcIP, uint16(d.tcp.SrcPort))
+		seg.dst = netip.AddrPortFrom(dstIP, uint16(d.tcp.DstPort))
 		t := &d.tcp
 		seg.tcp = tcpHeader{Seq: t.Seq, Ack: t.Ack, Window: t.Window, SYN: t.SYN, ACK: t.ACK, FIN: t.FIN, RST: t.RST, Payload: t.Payload}
 		if lastIP == 6 {
@@ -193,6 +207,18 @@ func (d *linkDecoder) decode(link layers.LinkType, data []byte, seg *segment, ic
 		return decodedTCP
 	}
 	return notTCP
+}
+
+// ipAddrs are the innermost IP header's addresses (IPv4-mapped ones unmapped).
+func (d *linkDecoder) ipAddrs(lastIP int) (src, dst netip.Addr) {
+	if lastIP == 6 {
+		src, _ = netip.AddrFromSlice(d.ip6.SrcIP)
+		dst, _ = netip.AddrFromSlice(d.ip6.DstIP)
+	} else {
+		src, _ = netip.AddrFromSlice(d.ip4.SrcIP)
+		dst, _ = netip.AddrFromSlice(d.ip4.DstIP)
+	}
+	return src.Unmap(), dst.Unmap()
 }
 
 // shim skips link-layer headers that gopacket has no DecodingLayer for:

@@ -29,6 +29,9 @@ func TestJA3MatchesTShark(t *testing.T) {
 		results, _ := analyze(t, f)
 		ours := map[int]map[string]bool{}
 		for _, r := range results {
+			if r.Transport != TransportTCP {
+				continue // QUIC: udp.stream numbers
+			}
 			set := map[string]bool{}
 			for _, ch := range []*decoder.ClientHello{r.HS.ClientHello, r.HS.RetryClientHello} {
 				if ch != nil {
@@ -104,6 +107,9 @@ func TestJA4MatchesFoxIO(t *testing.T) {
 		results, _ := analyze(t, capture)
 		byStream := map[int]*Result{}
 		for _, r := range results {
+			if r.Transport != TransportTCP {
+				continue // QUIC: udp.stream numbers
+			}
 			byStream[r.Stream] = r
 		}
 		for _, row := range rows {

@@ -51,9 +51,11 @@ const (
 	EndedIdle // no packet for the idle timeout
 	EndedOpen // live: still open when the verdict was said
 	EndedICMP // an ICMP error refused the SYN (port unreachable, prohibited)
+	// EndedQUICClose: a QUIC CONNECTION_CLOSE (RFC 9000 §10.2).
+	EndedQUICClose
 )
 
-var endedByNames = [...]string{"capture_end", "fin", "rst", "idle", "open", "icmp"}
+var endedByNames = [...]string{"capture_end", "fin", "rst", "idle", "open", "icmp", "connection_close"}
 
 func (e EndedBy) String() string { return endedByNames[e] }
 
@@ -105,8 +107,12 @@ type Result struct {
 	ICMP   []ICMPError
 	HS     *decoder.Handshake // a copy, sides by role
 	Events []Event
-	// TCP is the transport's part for TCP connections.
-	TCP *TCPFacts
+	// TCP is the transport's part for TCP connections, QUIC for QUIC ones.
+	TCP  *TCPFacts
+	QUIC *QUICFacts
+	// Fallback links a QUIC attempt that got no answer and the TCP
+	// connection to the same server name that followed it (on both).
+	Fallback *Fallback
 	// Open: live, the connection was still open when this was said.
 	// Update: live, this replaces an earlier result for the same stream.
 	Open, Update bool

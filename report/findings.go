@@ -77,6 +77,8 @@ func findings(r *flows.Result, c *Connection) []Finding {
 	case flows.Failed:
 		a := r.Alert
 		switch {
+		case a == nil && r.QUIC != nil:
+			// quicFindings says which error closed it.
 		case a == nil:
 			add(SevError, "handshake_failed", "The handshake failed.")
 		case a.Probable:
@@ -106,6 +108,8 @@ func findings(r *flows.Result, c *Connection) []Finding {
 			by = "the " + r.ClosedBy.String()
 		}
 		switch s := r.Stall; {
+		case r.QUIC != nil:
+			add(SevError, "connection_closed", "%s closed the connection (CONNECTION_CLOSE, no error) before the handshake finished, after %s.", capital(by), orStart(lastBefore(hs, closeTime(r))))
 		case notTLSAnswer(hs) != "" && hs.ServerHello == nil:
 			add(SevError, "connection_closed", "%s closed the connection (FIN) after the server's answer to the ClientHello, which was not TLS.", capital(by))
 		case s != nil && r.ClosedBy != nil && *r.ClosedBy != s.Waiting:
@@ -126,10 +130,16 @@ func findings(r *flows.Result, c *Connection) []Finding {
 		}
 	}
 	pathFindings(r, add)
+	if r.QUIC != nil {
+		quicFindings(r, add)
+	}
+	fallbackFinding(r, add)
 	if total := f.Side[0].GapBytes + f.Side[1].GapBytes; total > 0 {
 		add(SevWarning, "capture_gap", "%d bytes of this connection are missing from the capture (client %d, server %d): lost by the capture, not by the peers.", total, f.Side[0].GapBytes, f.Side[1].GapBytes)
 	}
-	if r.Midstream {
+	if r.Midstream && r.QUIC != nil {
+		add(SevInfo, "midstream", "The capture starts after this connection began (its first packet is not the client's Initial).")
+	} else if r.Midstream {
 		add(SevInfo, "midstream", "The capture starts after this connection began (no SYN seen).")
 	}
 	if f.Truncated > 0 {

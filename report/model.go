@@ -18,6 +18,7 @@ import (
 // omitted, never invented.
 type Connection struct {
 	Stream               int            `json:"stream"`
+	Transport            string         `json:"transport"`
 	Client               string         `json:"client"`
 	Server               string         `json:"server"`
 	ClientIP             string         `json:"client_ip"`
@@ -49,7 +50,9 @@ type Connection struct {
 	EndedBy              string         `json:"ended_by"`
 	ClosedBy             string         `json:"closed_by,omitempty"`
 	Timing               *Timing        `json:"timing,omitempty"`
-	TCP                  TCP            `json:"tcp"`
+	TCP                  TCP            `json:"tcp,omitzero"`
+	QUIC                 *QUIC          `json:"quic,omitempty"`
+	Fallback             *Fallback      `json:"fallback,omitempty"`
 	Messages             []Message      `json:"messages,omitempty"`
 	Findings             []Finding      `json:"findings,omitempty"`
 
@@ -162,6 +165,7 @@ type Timing struct {
 }
 
 type TCP struct {
+	present         bool      // a TCP connection's: written even when all zero
 	Midstream       bool      `json:"midstream,omitempty"`
 	Retransmissions [2]int    `json:"retransmissions"`
 	ZeroWindows     [2]int    `json:"zero_windows,omitempty"`
@@ -171,6 +175,9 @@ type TCP struct {
 	OneSided        string    `json:"one_sided,omitempty"`
 	Truncated       int       `json:"truncated_packets,omitempty"`
 }
+
+// IsZero: no TCP facts (a QUIC connection), for omitzero.
+func (t TCP) IsZero() bool { return !t.present }
 
 type Message struct {
 	TMS       float64 `json:"t_ms"`
@@ -282,7 +289,7 @@ func certificates(cs []*decoder.Certificate) []Certificate {
 func Build(r *flows.Result) *Connection {
 	hs := r.HS
 	c := &Connection{
-		Stream: r.Stream, Client: addr(r.Client), Server: addr(r.Server),
+		Stream: r.Stream, Transport: r.Transport.String(), Client: addr(r.Client), Server: addr(r.Server),
 		Start: r.Start.UTC().Format(time.RFC3339Nano), DurationMS: ms(r.End.Sub(r.Start)),
 		Outcome: string(r.Outcome), Resumption: r.Resumption, EndedBy: r.EndedBy.String(), result: r,
 		Open: r.Open, Update: r.Update, transport: r.Transport, tcpOnly: r.TCPOnly(),
@@ -306,7 +313,7 @@ func Build(r *flows.Result) *Connection {
 			SupportedVersions: names(ch.SupportedVersions, decoder.VersionName), Groups: names(ch.SupportedGroups, decoder.GroupName),
 			SignatureAlgorithms: names(ch.SignatureAlgorithms, decoder.SignatureSchemeName),
 			SessionID:           hexOrEmpty(ch.SessionID), SSLv2Format: ch.SSLv2,
-			JA3: hash, JA3Full: full, JA4: ch.JA4(),
+			JA3: hash, JA3Full: full, JA4: ch.JA4Over(ja4Transport(r.Transport)),
 		}
 		if ch.SSLv2 {
 			x.SessionID = ""
@@ -387,7 +394,7 @@ func Build(r *flows.Result) *Connection {
 	c.Timing = timing(r)
 	if f := r.TCP; f != nil {
 		cl, sv := &f.Side[decoder.Client], &f.Side[decoder.Server]
-		c.TCP = TCP{Midstream: r.Midstream, Retransmissions: [2]int{cl.Retransmissions, sv.Retransmissions},
+		c.TCP = TCP{present: true, Midstream: r.Midstream, Retransmissions: [2]int{cl.Retransmissions, sv.Retransmissions},
 			ZeroWindows: [2]int{cl.ZeroWindows, sv.ZeroWindows}, Bytes: [2]int64{cl.Bytes, sv.Bytes},
 			GapBytes: [2]int64{cl.GapBytes, sv.GapBytes}, Truncated: f.Truncated}
 		if p := f.PathOf(); p.Loss[decoder.Client].LostBytes+p.Loss[decoder.Server].LostBytes > 0 {
@@ -401,9 +408,23 @@ func Build(r *flows.Result) *Connection {
 		c.Messages = append(c.Messages, Message{TMS: ms(m.Time.Sub(r.Start)), From: m.From.String(), Type: m.Type.String(),
 			Length: m.Length, Encrypted: m.Encrypted, Undelivered: m.Undelivered, Note: m.Note})
 	}
+	if r.QUIC != nil {
+		c.QUIC = buildQUIC(r.QUIC)
+	}
+	if fb := r.Fallback; fb != nil {
+		c.Fallback = &Fallback{Transport: fb.Transport.String(), Stream: fb.Stream}
+	}
 	c.Findings = findings(r, c)
 	c.Verdict = verdictWords(r)
 	return c
+}
+
+// ja4Transport is JA4's first letter: q for QUIC, t for TCP.
+func ja4Transport(t flows.Transport) byte {
+	if t == flows.TransportQUIC {
+		return 'q'
+	}
+	return 't'
 }
 
 func firstMessage(hs *decoder.Handshake, from decoder.Side, types ...decoder.MsgType) *decoder.Message {
@@ -461,6 +482,11 @@ func seconds(d time.Duration) string {
 
 // verdictWords says the outcome in words, as the table shows it.
 func verdictWords(r *flows.Result) string {
+	if r.QUIC != nil {
+		if v := quicVerdict(r); v != "" {
+			return v
+		}
+	}
 	hs := r.HS
 	switch r.Outcome {
 	case flows.Complete:

@@ -25,7 +25,9 @@ func pathFindings(r *flows.Result, add addFunc) {
 		add(SevWarning, "one_sided_capture", "The capture holds no packet from the %s, though the %s talked to it (%d packets, %d with an ACK): asymmetric routing or a capture filter. The %s's silence is not judged.",
 			r.Missing, present, p.Packets, p.Acks, r.Missing)
 	}
-	if r.AcksMissing && r.Stall != nil {
+	if r.AcksMissing && r.Stall != nil && r.QUIC != nil {
+		add(SevWarning, "missing_acks", "%s", quicMissingWords(r))
+	} else if r.AcksMissing && r.Stall != nil {
 		w := r.Stall.Waiting
 		add(SevWarning, "missing_acks", "The capture has no acknowledgement of the %s's last data, nor any packet of the %s's after it, which a TCP peer would have sent: packets are missing from the capture (a filter that kept only TLS records, or a capture that stopped), so the %s's silence is not judged.", w, w.Other(), w)
 	}

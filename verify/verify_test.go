@@ -81,6 +81,9 @@ func oursWith(t *testing.T, file, keylog string) map[int]*report.Connection {
 		if err := dec.Decode(c); err != nil {
 			t.Fatal(err)
 		}
+		if c.Transport == "quic" {
+			continue // compared with tshark's udp.stream elsewhere
+		}
 		out[c.Stream] = c
 	}
 	return out

@@ -1,0 +1,593 @@
+package flows
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/tlsscope/tlsscope/decoder"
+	"github.com/tlsscope/tlsscope/flows/quic"
+)
+
+// QUIC connections (RFC 9000), beside the TCP ones: datagrams are matched
+// to a connection by addresses, or by connection ID when the client's
+// address changed (NAT rebinding, RFC 9000 §9); the CRYPTO frames of each
+// packet-number space feed the same handshake machine as TLS records do.
+
+// Packet-number spaces (RFC 9000 §12.3) and the epochs they carry.
+const (
+	spaceInitial = iota
+	spaceHandshake
+	spaceApp
+	nSpaces
+)
+
+var spaceEpoch = [nSpaces]decoder.Epoch{decoder.EpochPlaintext, decoder.EpochHandshake, decoder.EpochApplication}
+
+// QUICFacts are a QUIC connection's transport facts.
+type QUICFacts struct {
+	Version quic.Version
+	// OriginalDCID is the Destination Connection ID of the client's first
+	// Initial (its Initial keys come from it), ClientSCID and ServerSCID
+	// the connection IDs each side chose.
+	OriginalDCID, ClientSCID, ServerSCID []byte
+	// Retry: the server sent a Retry (RetryValid: its integrity tag
+	// checks); the client's Initials after it use RetrySCID.
+	Retry, RetryValid bool
+	RetryAt           time.Time
+	// VersionNegotiation: the server answered with the versions it
+	// supports (Offered: the version the client had tried).
+	VersionNegotiation []quic.Version
+	Offered            quic.Version
+	// Close is the first CONNECTION_CLOSE read.
+	Close *QUICClose
+	// Packets counts each side's packets by space (Initial, Handshake,
+	// 1-RTT); ZeroRTT the client's 0-RTT packets.
+	Packets [2][3]int
+	ZeroRTT int
+	// Opaque counts packets that could not be opened: no keys for their
+	// space (Handshake and 1-RTT without a key log), or keys that fail.
+	Opaque, OpenFailed [2]int
+	// FirstPacket is when each side first sent in each space.
+	FirstPacket [2][3]time.Time
+	// ClientInitials are the times of the client's Initial packets (the
+	// first maxInitialTimes), NClientInitials how many there were.
+	ClientInitials  []time.Time
+	NClientInitials int
+	// HelloPackets is how many Initial packets the ClientHello spanned.
+	HelloPackets int
+	// HandshakeDone is when the server's HANDSHAKE_DONE was read.
+	HandshakeDone time.Time
+	// Rebinds counts the client's address changes; UDPStreams are the
+	// udp.stream numbers its datagrams had (the first is Result.Stream).
+	Rebinds    int
+	UDPStreams []int
+	// ConnectionNumber is Wireshark's quic.connection.number.
+	ConnectionNumber int
+	// Acked says each side acknowledged a packet of the other's.
+	Acked [2]bool
+	// CryptoProblem: a CRYPTO frame out of bounds was not buffered.
+	CryptoProblem string
+}
+
+// QUICClose is a CONNECTION_CLOSE frame (RFC 9000 §19.19).
+type QUICClose struct {
+	From        decoder.Side
+	At          time.Time
+	Application bool // type 0x1d: the application's error space
+	Code        uint64
+	FrameType   uint64
+	Reason      string // at most maxCloseReason bytes
+	Space       int    // the packet-number space it came in
+}
+
+// ErrorName is the transport error's name (RFC 9000 §20.1); for
+// CRYPTO_ERROR, the TLS alert's.
+func (c *QUICClose) ErrorName() string {
+	if c.Application {
+		return "application error"
+	}
+	if a, ok := quic.CryptoAlert(c.Code); ok {
+		return decoder.AlertName(a)
+	}
+	return quic.TransportErrorName(c.Code)
+}
+
+const (
+	maxInitialTimes = 16
+	maxCloseReason  = 128
+	maxUDPStreams   = 8
+)
+
+// quicConn is one QUIC connection being followed.
+type quicConn struct {
+	id     int32 // udp.stream of its first datagram
+	input  uint16
+	ep     [2]netip.AddrPort // client, server (the client's latest address)
+	first  time.Time
+	last   time.Time
+	facts  QUICFacts
+	m      decoder.Machine
+	hasMsg bool
+	// dcid is the Destination Connection ID the client's Initials use
+	// now (the original one, or the Retry's), for its Initial keys.
+	dcid []byte
+	// open are the packet protections by side and space (nil: none).
+	open     [2][nSpaces]*quic.Opener
+	keysDone bool
+	largest  [2][nSpaces]int64
+	crypto   [2][nSpaces]quic.CryptoStream
+	readers  [2][nSpaces]decoder.MessageReader
+	// read is how far each CRYPTO stream was handed to its reader.
+	read [2][nSpaces]int64
+	// midstream: its first packet was not a client Initial.
+	midstream bool
+	finished  bool
+	// the connection list (least recently active first)
+	prev, next *quicConn
+	// clientAddrs are the client addresses seen (tuple keys in the table).
+	keys [][2]netip.AddrPort
+}
+
+// quicList is the QUIC connections, least recently active first.
+type quicList struct{ head, tail *quicConn }
+
+func (l *quicList) push(c *quicConn) {
+	c.prev, c.next = l.tail, nil
+	if l.tail != nil {
+		l.tail.next = c
+	} else {
+		l.head = c
+	}
+	l.tail = c
+}
+
+func (l *quicList) remove(c *quicConn) {
+	if c.prev != nil {
+		c.prev.next = c.next
+	} else {
+		l.head = c.next
+	}
+	if c.next != nil {
+		c.next.prev = c.prev
+	} else {
+		l.tail = c.prev
+	}
+	c.prev, c.next = nil, nil
+}
+
+// quicTable is the analyzer's QUIC state.
+type quicTable struct {
+	byTuple map[[2]netip.AddrPort]*quicConn
+	// byCID finds a connection by a connection ID either side chose, for
+	// datagrams from a new address; cidLens are the lengths in use.
+	byCID   map[string]*quicConn
+	cidLens []int
+	list    quicList
+	n       int // connections (quic.connection.number of the next)
+	done    []*quicConn
+	// udp numbers UDP conversations as Wireshark's udp.stream does:
+	// every address pair, in order of its first datagram.
+	udp       map[[2]netip.AddrPort]int32
+	udpNext   int32
+	udpCapped bool
+}
+
+// maxUDPConversations bounds the udp.stream table: past it, new
+// conversations are numbered without being remembered (Stats says so).
+var maxUDPConversations = 1 << 18
+
+func newQUICTable() *quicTable {
+	return &quicTable{byTuple: map[[2]netip.AddrPort]*quicConn{}, byCID: map[string]*quicConn{}, udp: map[[2]netip.AddrPort]int32{}}
+}
+
+// udpStream is the udp.stream number of a datagram's conversation.
+func (q *quicTable) udpStream(k [2]netip.AddrPort) int32 {
+	if n, ok := q.udp[k]; ok {
+		return n
+	}
+	n := q.udpNext
+	q.udpNext++
+	if len(q.udp) < maxUDPConversations {
+		q.udp[k] = n
+	} else {
+		q.udpCapped = true
+	}
+	return n
+}
+
+func (q *quicTable) addCID(cid []byte, c *quicConn) {
+	if len(cid) == 0 {
+		return
+	}
+	q.byCID[string(cid)] = c
+	for _, n := range q.cidLens {
+		if n == len(cid) {
+			return
+		}
+	}
+	if len(q.cidLens) < 21 {
+		q.cidLens = append(q.cidLens, len(cid))
+	}
+}
+
+// byShortHeader finds the connection of a short-header packet by its
+// Destination Connection ID, whose length is not in the packet.
+func (q *quicTable) byShortHeader(b []byte) *quicConn {
+	for _, n := range q.cidLens {
+		if 1+n <= len(b) {
+			if c := q.byCID[string(b[1:1+n])]; c != nil {
+				return c
+			}
+		}
+	}
+	return nil
+}
+
+// forget removes a connection's entries from the lookup tables.
+func (q *quicTable) forget(c *quicConn) {
+	for _, k := range c.keys {
+		if q.byTuple[k] == c {
+			delete(q.byTuple, k)
+		}
+	}
+	for _, cid := range [][]byte{c.facts.OriginalDCID, c.facts.ClientSCID, c.facts.ServerSCID, c.dcid} {
+		if len(cid) > 0 && q.byCID[string(cid)] == c {
+			delete(q.byCID, string(cid))
+		}
+	}
+}
+
+// isQUICPort: UDP ports where QUIC is expected.
+func isQUICPort(p uint16) bool { return p == 443 || p == 8443 }
+
+// datagram handles one UDP datagram.
+func (a *Analyzer) datagram(seg *segment, t time.Time) {
+	q := a.quic
+	a.Stats.UDPPackets++
+	k := key(seg.src, seg.dst)
+	stream := q.udpStream(k)
+	if q.udpCapped {
+		a.Stats.UDPUnnumbered = true
+	}
+	b := seg.raw
+	c := q.byTuple[k]
+	if c == nil {
+		if !quic.LooksLikeQUIC(b) {
+			if isQUICPort(seg.dst.Port()) || isQUICPort(seg.src.Port()) {
+				a.Stats.UDPNotQUIC++
+			}
+			return
+		}
+		if len(b) > 0 && b[0]&0x80 == 0 {
+			c = q.byShortHeader(b)
+		} else if pk, err := quic.ParseDatagram(b, -1); len(pk) > 0 && err == nil || len(pk) > 0 {
+			if c = q.byCID[string(pk[0].DCID)]; c == nil && len(pk[0].SCID) > 0 {
+				c = q.byCID[string(pk[0].SCID)]
+			}
+		}
+		switch {
+		case c != nil:
+			// A known connection from a new address.
+			if len(c.keys) < maxUDPStreams {
+				c.keys = append(c.keys, k)
+				q.byTuple[k] = c
+			}
+			if seg.src.Addr() != c.ep[1].Addr() || seg.src.Port() != c.ep[1].Port() {
+				c.facts.Rebinds++
+				c.ep[0] = seg.src
+			}
+		case !isQUICPort(seg.dst.Port()) && !isQUICPort(seg.src.Port()) && !clientInitial(b):
+			return // QUIC-looking bytes on another port: not ours to judge
+		default:
+			c = a.newQUICConn(seg, k, stream, t)
+			if c == nil {
+				return
+			}
+		}
+	}
+	if !c.facts.hasStream(int(stream)) && len(c.facts.UDPStreams) < maxUDPStreams {
+		c.facts.UDPStreams = append(c.facts.UDPStreams, int(stream))
+	}
+	side := decoder.Client
+	if seg.src == c.ep[1] {
+		side = decoder.Server
+	}
+	c.last = t
+	q.list.remove(c)
+	q.list.push(c)
+	a.quicPackets(c, side, b, t)
+}
+
+func (f *QUICFacts) hasStream(n int) bool {
+	for _, s := range f.UDPStreams {
+		if s == n {
+			return true
+		}
+	}
+	return false
+}
+
+// clientInitial: the datagram starts with a long-header Initial of a
+// known version, padded to at least 1200 bytes as a client's must be
+// (RFC 9000 §14.1).
+func clientInitial(b []byte) bool {
+	pk, _ := quic.ParseDatagram(b, -1)
+	return len(b) >= 1200 && len(pk) > 0 && pk[0].Type == quic.Initial && pk[0].Version.Known()
+}
+
+func (a *Analyzer) newQUICConn(seg *segment, k [2]netip.AddrPort, stream int32, t time.Time) *quicConn {
+	q := a.quic
+	for q.list.head != nil && len(q.byTuple) >= a.opts.MaxHandshakes {
+		// Full: the quietest is judged on what was seen.
+		old := q.list.head
+		a.Stats.JudgedEarly++
+		a.endQUIC(old, old.last)
+	}
+	c := &quicConn{id: stream, first: t, last: t}
+	if a.cur != nil {
+		c.input = a.cur.Input
+	}
+	c.largest = [2][nSpaces]int64{{-1, -1, -1}, {-1, -1, -1}}
+	// The client: the sender of an Initial to a QUIC port, else the side
+	// not on one.
+	c.ep = [2]netip.AddrPort{seg.src, seg.dst}
+	if isQUICPort(seg.src.Port()) && !isQUICPort(seg.dst.Port()) {
+		c.ep = [2]netip.AddrPort{seg.dst, seg.src}
+	}
+	c.facts.ConnectionNumber = q.n
+	q.n++
+	a.Stats.QUICConnections = q.n
+	c.keys = append(c.keys, k)
+	q.byTuple[k] = c
+	q.list.push(c)
+	return c
+}
+
+// quicPackets handles the packets of one datagram from side.
+func (a *Analyzer) quicPackets(c *quicConn, side decoder.Side, b []byte, t time.Time) {
+	peer := side.Other()
+	// A short header's DCID is the one its receiver chose.
+	shortLen := -1
+	if side == decoder.Client && c.facts.ServerSCID != nil {
+		shortLen = len(c.facts.ServerSCID)
+	} else if side == decoder.Server && c.facts.ClientSCID != nil {
+		shortLen = len(c.facts.ClientSCID)
+	}
+	pkts, _ := quic.ParseDatagram(b, shortLen)
+	for i := range pkts {
+		p := &pkts[i]
+		switch p.Type {
+		case quic.VersionNegotiation:
+			if side == decoder.Server && c.facts.VersionNegotiation == nil {
+				c.facts.VersionNegotiation = append([]quic.Version{}, p.SupportedVersions[:min(len(p.SupportedVersions), 16)]...)
+				c.facts.Offered = c.facts.Version
+			}
+			continue
+		case quic.Retry:
+			if side == decoder.Server && !c.facts.Retry {
+				c.facts.Retry, c.facts.RetryAt = true, t
+				c.facts.RetryValid = quic.RetryValid(c.facts.Version, c.dcid, p.Raw)
+				// The client's next Initials go to the Retry's connection ID
+				// and take their keys from it (RFC 9001 §5.2).
+				c.dcid = append([]byte(nil), p.SCID...)
+				a.quic.addCID(c.dcid, c)
+				c.open[decoder.Client][spaceInitial], c.open[decoder.Server][spaceInitial] = nil, nil
+				c.largest[decoder.Client][spaceInitial], c.largest[decoder.Server][spaceInitial] = -1, -1
+			}
+			continue
+		case quic.ZeroRTT:
+			c.facts.ZeroRTT++
+			continue
+		}
+		space := spaceApp
+		switch p.Type {
+		case quic.Initial:
+			space = spaceInitial
+			a.quicInitialHeader(c, side, p)
+		case quic.Handshake:
+			space = spaceHandshake
+			if side == decoder.Server && c.facts.ServerSCID == nil && len(p.SCID) > 0 {
+				c.facts.ServerSCID = append([]byte(nil), p.SCID...)
+				a.quic.addCID(c.facts.ServerSCID, c)
+			}
+		}
+		f := &c.facts
+		f.Packets[side][space]++
+		if f.FirstPacket[side][space].IsZero() {
+			f.FirstPacket[side][space] = t
+		}
+		if side == decoder.Client && space == spaceInitial {
+			if len(f.ClientInitials) < maxInitialTimes {
+				f.ClientInitials = append(f.ClientInitials, t)
+			}
+			f.NClientInitials++
+		}
+		if space != spaceInitial && !c.keysDone {
+			a.quicKeys(c)
+		}
+		o := c.open[side][space]
+		if o == nil {
+			f.Opaque[side]++
+			continue
+		}
+		pn, payload, err := o.Open(p, c.largest[side][space])
+		if err != nil {
+			f.OpenFailed[side]++
+			continue
+		}
+		c.largest[side][space] = max(c.largest[side][space], pn)
+		a.quicFrames(c, side, peer, space, payload, t)
+	}
+}
+
+// quicInitialHeader learns the version and connection IDs from an
+// Initial packet's header, and derives the Initial keys.
+func (a *Analyzer) quicInitialHeader(c *quicConn, side decoder.Side, p *quic.Packet) {
+	f := &c.facts
+	if side == decoder.Client {
+		if f.OriginalDCID == nil {
+			f.OriginalDCID = append([]byte(nil), p.DCID...)
+			c.dcid = f.OriginalDCID
+			a.quic.addCID(f.OriginalDCID, c)
+		}
+		if f.ClientSCID == nil {
+			f.ClientSCID = append([]byte{}, p.SCID...)
+			a.quic.addCID(f.ClientSCID, c)
+		}
+		if f.Version != p.Version {
+			// First, or a new version after Version Negotiation: new keys.
+			f.Version = p.Version
+			c.open[decoder.Client][spaceInitial], c.open[decoder.Server][spaceInitial] = nil, nil
+		}
+	} else {
+		if f.OriginalDCID == nil {
+			c.midstream = true
+			f.Version = p.Version
+		}
+		if f.ServerSCID == nil && len(p.SCID) > 0 {
+			f.ServerSCID = append([]byte(nil), p.SCID...)
+			a.quic.addCID(f.ServerSCID, c)
+		}
+	}
+	if c.open[decoder.Client][spaceInitial] == nil && c.dcid != nil && f.Version.Known() {
+		cl, sv, err := quic.InitialOpeners(f.Version, c.dcid)
+		if err == nil {
+			c.open[decoder.Client][spaceInitial], c.open[decoder.Server][spaceInitial] = cl, sv
+		}
+	}
+}
+
+// quicKeys opens the Handshake and 1-RTT spaces with the key log's TLS
+// 1.3 secrets, once the ServerHello named the cipher suite (RFC 9001 §5.1).
+func (a *Analyzer) quicKeys(c *quicConn) {
+	hs := &c.m.HS
+	if a.keys == nil || hs.ClientHello == nil || hs.ServerHello == nil {
+		return
+	}
+	c.keysDone = true
+	s := a.keys.Log().Lookup(hs.ClientHello.Random)
+	if s == nil {
+		return
+	}
+	suite := hs.ServerHello.CipherSuite
+	for _, k := range []struct {
+		side   decoder.Side
+		space  int
+		secret []byte
+	}{{decoder.Client, spaceHandshake, s.ClientHandshake}, {decoder.Server, spaceHandshake, s.ServerHandshake},
+		{decoder.Client, spaceApp, s.ClientTraffic0}, {decoder.Server, spaceApp, s.ServerTraffic0}} {
+		if k.secret == nil {
+			continue
+		}
+		if o, err := quic.NewOpener(c.facts.Version, suite, k.secret); err == nil {
+			c.open[k.side][k.space] = o
+		}
+	}
+}
+
+// quicFrames reads the frames of an opened packet.
+func (a *Analyzer) quicFrames(c *quicConn, side, peer decoder.Side, space int, payload []byte, t time.Time) {
+	f := &c.facts
+	carriedHello := false
+	_ = quic.ParseFrames(payload, func(fr quic.Frame) error {
+		switch fr.Kind {
+		case quic.FrameCrypto:
+			if side == decoder.Client && space == spaceInitial && c.m.HS.ClientHello == nil {
+				carriedHello = true
+			}
+			a.quicCrypto(c, side, space, fr.Offset, fr.Data, t)
+		case quic.FrameAck:
+			f.Acked[side] = true
+		case quic.FrameConnectionClose:
+			if f.Close == nil {
+				reason := fr.Data
+				if len(reason) > maxCloseReason {
+					reason = reason[:maxCloseReason]
+				}
+				f.Close = &QUICClose{From: side, At: t, Application: fr.Application(), Code: fr.ErrorCode, FrameType: fr.FrameType, Reason: string(reason), Space: space}
+			}
+		case quic.FrameHandshakeDone:
+			if side == decoder.Server && f.HandshakeDone.IsZero() {
+				f.HandshakeDone = t
+			}
+		}
+		return nil
+	})
+	if carriedHello {
+		f.HelloPackets++
+	}
+}
+
+// quicCrypto adds a CRYPTO frame's bytes to their stream and hands the
+// whole handshake messages to the machine with their epoch.
+func (a *Analyzer) quicCrypto(c *quicConn, side decoder.Side, space int, off uint64, data []byte, t time.Time) {
+	cs := &c.crypto[side][space]
+	if err := cs.Add(off, data); err != nil {
+		if c.facts.CryptoProblem == "" {
+			c.facts.CryptoProblem = err.Error()
+			c.m.Problem(side, t, decoder.ProblemOversize, side.String()+": "+err.Error())
+		}
+		return
+	}
+	r := &c.readers[side][space]
+	for {
+		b := cs.Read()
+		if len(b) == 0 {
+			break
+		}
+		r.Write(b, c.read[side][space])
+		c.read[side][space] += int64(len(b))
+	}
+	for {
+		msg, offset, over, typ, n := r.Next()
+		at := decoder.Pos{Time: t, Offset: offset, End: offset + int64(len(msg))}
+		if over {
+			c.m.OverCap(side, typ, n, at)
+			continue
+		}
+		if msg == nil {
+			break
+		}
+		c.hasMsg = true
+		c.m.Message(side, spaceEpoch[space], msg, at)
+	}
+	r.Compact()
+}
+
+// sweepQUIC ends QUIC connections idle for the idle timeout, and those
+// closed a moment after their CONNECTION_CLOSE (RFC 9000 §10.2: the
+// draining period is three PTOs; two seconds of capture time here).
+func (a *Analyzer) sweepQUIC() {
+	q := a.quic
+	for c := q.list.head; c != nil; {
+		next := c.next
+		idle := a.now.Sub(c.last)
+		switch {
+		case idle > a.opts.IdleTimeout:
+			a.endQUIC(c, c.last)
+		case c.facts.Close != nil && a.now.Sub(c.facts.Close.At) > closingLinger:
+			a.endQUIC(c, c.last)
+		case idle < closingLinger:
+			return // the rest of the list is more recent
+		}
+		c = next
+	}
+}
+
+// endQUIC ends a QUIC connection.
+func (a *Analyzer) endQUIC(c *quicConn, at time.Time) {
+	if c.finished {
+		return
+	}
+	c.finished = true
+	c.last = at
+	a.quic.list.remove(c)
+	a.quic.forget(c)
+	if a.OnResult == nil {
+		a.quic.done = append(a.quic.done, c)
+		return
+	}
+	if r := a.quicResult(c); r != nil && a.ownQUIC(r) {
+		a.OnResult(r)
+	}
+}

@@ -1,0 +1,279 @@
+package flows
+
+import (
+	"encoding/hex"
+	"slices"
+	"time"
+
+	"github.com/tlsscope/tlsscope/decoder"
+	"github.com/tlsscope/tlsscope/flows/quic"
+)
+
+// Fallback links a QUIC attempt that got no answer and the TLS-over-TCP
+// connection to the same server name that followed it, as browsers fall
+// back (RFC 9114 §3.1 leaves the choice to them).
+type Fallback struct {
+	Transport Transport // the other connection's
+	Stream    int
+}
+
+// fallbackWindow: how long after a QUIC attempt a TCP connection to the
+// same name counts as its fallback.
+const fallbackWindow = 30 * time.Second
+
+// quicResult judges a QUIC connection.
+func (a *Analyzer) quicResult(c *quicConn) *Result {
+	f := c.facts
+	f.ClientInitials = slices.Clone(f.ClientInitials)
+	f.UDPStreams = slices.Clone(f.UDPStreams)
+	f.VersionNegotiation = slices.Clone(f.VersionNegotiation)
+	r := &Result{Stream: int(c.id), Input: int(c.input), Transport: TransportQUIC, Client: c.ep[0], Server: c.ep[1],
+		Start: c.first, End: c.last, Midstream: c.midstream, QUIC: &f}
+	hs := c.m.Snapshot()
+	hs.Decryption = a.quicDecryption(c)
+	r.HS = hs
+	st := c.m.State()
+	cl, sv := decoder.Client, decoder.Server
+	r.EndedBy = EndedCaptureEnd
+	if c.finished && a.now.Sub(c.last) > a.opts.IdleTimeout {
+		r.EndedBy = EndedIdle
+	}
+	// When the handshake completed: with keys, the machine saw the
+	// client's Finished (or the server's HANDSHAKE_DONE confirmed it,
+	// RFC 9001 §4.1.2); without, the client sent 1-RTT packets after
+	// Handshake packets both ways, which it does only once it has sent
+	// its Finished.
+	var completeAt time.Time
+	switch {
+	case st.Phase == decoder.PhaseComplete || st.Phase == decoder.PhaseResumed:
+		completeAt = st.CompleteAt
+	case !f.HandshakeDone.IsZero():
+		completeAt = f.HandshakeDone
+	case f.Packets[sv][spaceHandshake] > 0 && f.Packets[cl][spaceHandshake] > 0 && f.Packets[cl][spaceApp] > 0 && f.Packets[sv][spaceApp] > 0:
+		completeAt = f.FirstPacket[cl][spaceApp]
+	}
+	if cc := f.Close; cc != nil {
+		r.EndedBy = EndedQUICClose
+		from := cc.From
+		r.ClosedBy = &from
+	}
+	switch cc := f.Close; {
+	case (c.midstream || f.OriginalDCID == nil) && completeAt.IsZero() && (cc == nil || cc.Code == 0):
+		r.Outcome = NotObserved
+	case !completeAt.IsZero() && (cc == nil || !cc.At.Before(completeAt)):
+		r.Outcome, r.CompleteAt = Complete, completeAt
+		if st.Phase == decoder.PhaseResumed || resumedPSK(hs) {
+			r.Outcome, r.Resumption = Resumed, "psk"
+		}
+	case cc != nil && (cc.Code != 0 || cc.Application):
+		r.Outcome = Failed
+		if alert, ok := quic.CryptoAlert(cc.Code); ok && !cc.Application {
+			r.Alert = &decoder.Alert{From: cc.From, Level: 2, Description: alert, Time: cc.At}
+		}
+	case cc != nil:
+		r.Outcome = Closed
+	case f.VersionNegotiation != nil && !slices.Contains(f.VersionNegotiation, f.Version):
+		// The server supports none of the client's versions, and the
+		// client did not try one of them (RFC 9000 §6.2).
+		r.Outcome = Failed
+	default:
+		r.Stall = a.quicStall(c, &f, hs, &st)
+		if f.Packets[sv] == [3]int{} && f.VersionNegotiation == nil && !f.Retry &&
+			(f.Packets[cl][spaceHandshake] > 0 || f.Packets[cl][spaceApp] > 0) {
+			// The client went on as if answered: the capture lacks the
+			// server's packets.
+			r.OneSided, r.Missing = true, sv
+		}
+		r.AcksMissing = quicPacketsMissing(c, &f, a.opts.StallTimeout)
+		switch {
+		case r.OneSided, r.AcksMissing:
+			r.Outcome = Incomplete
+		case r.Stall.Silent >= a.opts.StallTimeout:
+			r.Outcome = Stalled
+		default:
+			r.Outcome = Incomplete
+		}
+	}
+	return r
+}
+
+// resumedPSK: the ServerHello accepted a pre-shared key (RFC 8446 §4.2.11).
+func resumedPSK(hs *decoder.Handshake) bool {
+	if hs.ServerHello == nil {
+		return false
+	}
+	for _, e := range hs.ServerHello.Extensions {
+		if e.Type == 41 {
+			return true
+		}
+	}
+	return false
+}
+
+// quicStall says who owes what in an unfinished QUIC handshake, and how
+// long that side had been silent at the end.
+func (a *Analyzer) quicStall(c *quicConn, f *QUICFacts, hs *decoder.Handshake, st *decoder.State) *Stall {
+	cl, sv := decoder.Client, decoder.Server
+	end := c.last
+	serverSent := f.Packets[sv][spaceInitial]+f.Packets[sv][spaceHandshake]+f.Packets[sv][spaceApp] > 0
+	s := &Stall{Waiting: sv}
+	lastOf := func(side decoder.Side) time.Time {
+		var t time.Time
+		for _, m := range hs.Messages {
+			if m.From == side && m.Time.After(t) {
+				t = m.Time
+			}
+		}
+		for sp := range nSpaces {
+			if x := f.FirstPacket[side][sp]; x.After(t) {
+				t = x
+			}
+		}
+		return t
+	}
+	switch {
+	case !serverSent:
+		// Nothing came back: the client's Initials went unanswered.
+		s.Next = OwedMsg(decoder.MsgServerHello)
+		if len(f.ClientInitials) > 0 {
+			s.Since = f.ClientInitials[0]
+		} else {
+			s.Since = c.first
+		}
+	case hs.ServerHello == nil && f.Packets[sv][spaceHandshake] > 0:
+		// Its Handshake packets arrived, but not the Initial with the
+		// ServerHello that the client needs to open them.
+		s.Next = OwedMsg(decoder.MsgServerHello)
+		s.Since = f.FirstPacket[cl][spaceInitial]
+	case hs.ServerHello == nil:
+		s.Next = OwedMsg(decoder.MsgServerHello)
+		s.Since = f.FirstPacket[cl][spaceInitial]
+	case st.Phase == decoder.PhaseHandshaking && c.open[sv][spaceHandshake] != nil:
+		// With keys the machine knows the next message.
+		s.Waiting, s.Next, s.Since = st.Waiting, OwedMsg(st.Next), st.Since
+	case f.Packets[sv][spaceHandshake] == 0:
+		s.Next = OwedMsg(decoder.MsgEncryptedExtensions)
+		s.Since = msgTime(hs, sv, decoder.MsgServerHello)
+	case f.Packets[cl][spaceHandshake] == 0:
+		// The server's flight came and the client never answered in the
+		// Handshake space: not even an acknowledgement.
+		s.Waiting, s.Next = cl, OwedMsg(decoder.MsgFinished)
+		s.Since = f.FirstPacket[sv][spaceHandshake]
+	default:
+		// Both sides sent Handshake packets and the client no 1-RTT one:
+		// its Finished is owed, unless the server's flight is still
+		// incomplete, which without keys cannot be told apart: the side
+		// that spoke last waits.
+		s.Waiting, s.Next = cl, OwedMsg(decoder.MsgFinished)
+		if lastOf(cl).After(lastOf(sv)) {
+			s.Waiting, s.Next = sv, OwedMsg(decoder.MsgFinished)
+		}
+		s.Since = lastOf(s.Waiting.Other())
+	}
+	if t := lastOf(s.Waiting); t.After(s.Since) && s.Waiting == sv && serverSent {
+		s.Since = t
+	}
+	if s.Since.IsZero() {
+		s.Since = c.first
+	}
+	s.Silent = max(end.Sub(s.Since), 0)
+	return s
+}
+
+// quicDecryption says what the key log did for a QUIC connection: the
+// Initial packets are always read (their keys are public); the others
+// need the TLS secrets.
+func (a *Analyzer) quicDecryption(c *quicConn) *decoder.Decryption {
+	f := &c.facts
+	d := &decoder.Decryption{}
+	ch := c.m.HS.ClientHello
+	for s := range 2 {
+		d.Opened[s] = f.Packets[s][spaceHandshake] + f.Packets[s][spaceApp] - f.Opaque[s] - f.OpenFailed[s]
+		d.Unopened[s] = f.Opaque[s] + f.OpenFailed[s]
+	}
+	opened := d.Opened[0]+d.Opened[1] > 0
+	unopened := d.Unopened[0]+d.Unopened[1] > 0
+	switch {
+	case a.keys == nil:
+		d.Status, d.Reason = decoder.DecryptNoKeys, "no key log given (--keylog FILE, or a pcapng with a Decryption Secrets Block); Initial packets are read without one"
+	case ch == nil:
+		d.Status, d.Reason = decoder.DecryptNoClientHello, "the capture has no ClientHello, so no client random to look the keys up by"
+	case a.keys.Log().Lookup(ch.Random) == nil:
+		d.Status, d.Reason = decoder.DecryptNoKeys, "client random "+hex.EncodeToString(ch.Random[:4])+"… is in no key log given"
+	case !opened && f.OpenFailed[0]+f.OpenFailed[1] > 0:
+		d.Status, d.Reason = decoder.DecryptWrongKeys, "the key log has the client random, but its secrets open no Handshake or 1-RTT packet"
+	case unopened && opened:
+		d.Status, d.Reason = decoder.DecryptPartial, "some Handshake or 1-RTT packets stayed unreadable"
+	default:
+		d.Status, d.Reason = decoder.DecryptDecrypted, "every Handshake and 1-RTT packet opened"
+	}
+	return d
+}
+
+// linkFallbacks finds, among all results, the TCP connections that
+// followed a QUIC attempt to the same server name that got no answer.
+func linkFallbacks(rs []*Result) {
+	type attempt struct {
+		r   *Result
+		sni string
+	}
+	var quicTries []attempt
+	for _, r := range rs {
+		if r.Transport == TransportQUIC && r.QUIC != nil && r.QUIC.Packets[decoder.Server] == [3]int{} && !r.OneSided && r.HS.ClientHello != nil && r.HS.ClientHello.ServerName != "" {
+			quicTries = append(quicTries, attempt{r, r.HS.ClientHello.ServerName})
+		}
+	}
+	if len(quicTries) == 0 {
+		return
+	}
+	for _, r := range rs {
+		if r.Transport != TransportTCP || r.HS == nil || r.HS.ClientHello == nil {
+			continue
+		}
+		for _, q := range quicTries {
+			if q.sni == r.HS.ClientHello.ServerName && q.r.Client.Addr() == r.Client.Addr() && !r.Start.Before(q.r.Start) && r.Start.Sub(q.r.Start) <= fallbackWindow {
+				r.Fallback = &Fallback{Transport: TransportQUIC, Stream: q.r.Stream}
+				if q.r.Fallback == nil {
+					q.r.Fallback = &Fallback{Transport: TransportTCP, Stream: r.Stream}
+				}
+				break
+			}
+		}
+	}
+}
+
+// msgTime is when side's first message of type typ came (zero if none).
+func msgTime(hs *decoder.Handshake, side decoder.Side, typ decoder.MsgType) time.Time {
+	for _, m := range hs.Messages {
+		if m.From == side && m.Type == typ {
+			return m.Time
+		}
+	}
+	return time.Time{}
+}
+
+// ownQUIC: with Options.Shard, a QUIC connection is reported by the shard
+// its first addresses hash to.
+func (a *Analyzer) ownQUIC(r *Result) bool {
+	return !a.opts.Shard.On() || a.opts.Shard.Of(r.Client, r.Server) == a.opts.Shard.I
+}
+
+// quicPacketsMissing: what the capture holds no QUIC endpoint would do,
+// so packets are missing from it (a filter that kept only the hellos):
+// a client that got no answer and never sent its Initial again for the
+// stall timeout (RFC 9002 §6.2: probes follow within a PTO), or a client
+// that sent nothing after the server's Initial, which it must acknowledge
+// (RFC 9000 §13.2.1).
+func quicPacketsMissing(c *quicConn, f *QUICFacts, timeout time.Duration) bool {
+	cl, sv := decoder.Client, decoder.Server
+	if f.Packets[sv] == [3]int{} {
+		return f.NClientInitials == 1 && c.last.Sub(f.ClientInitials[0]) >= timeout
+	}
+	lastClient := time.Time{}
+	for sp := range nSpaces {
+		if f.Packets[cl][sp] > 0 {
+			lastClient = f.FirstPacket[cl][sp]
+		}
+	}
+	return f.Packets[cl] == [3]int{f.Packets[cl][0], 0, 0} && f.NClientInitials == 1 && !f.FirstPacket[sv][spaceInitial].IsZero() && !lastClient.After(f.FirstPacket[sv][spaceInitial])
+}

@@ -1,0 +1,231 @@
+package report
+
+import (
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tlsscope/tlsscope/decoder"
+	"github.com/tlsscope/tlsscope/flows"
+	"github.com/tlsscope/tlsscope/flows/quic"
+)
+
+// QUIC is a QUIC connection's transport facts (flows.QUICFacts).
+type QUIC struct {
+	Version string `json:"version"` // as 0x00000001
+	// DCID is the client's first Destination Connection ID (its Initial
+	// keys come from it); SCID the client's Source Connection ID,
+	// ServerSCID the server's.
+	DCID               string              `json:"dcid"`
+	SCID               string              `json:"scid"`
+	ServerSCID         string              `json:"server_scid,omitempty"`
+	Retry              bool                `json:"retry"`
+	RetryValid         *bool               `json:"retry_valid,omitempty"`
+	VersionNegotiation *VersionNegotiation `json:"version_negotiation,omitempty"`
+	// ErrorCode is the CONNECTION_CLOSE's (as 0x128), Error its name
+	// (the alert's for CRYPTO_ERROR), ErrorFrom its sender.
+	ErrorCode   string `json:"error_code,omitempty"`
+	Error       string `json:"error,omitempty"`
+	ErrorFrom   string `json:"error_from,omitempty"`
+	Application bool   `json:"application_error,omitempty"`
+	Reason      string `json:"reason,omitempty"`
+	// Packets per number space, [client, server].
+	Packets        QUICPackets `json:"packets"`
+	ClientInitials int         `json:"client_initials"`
+	// HelloPackets: the Initial packets the ClientHello spanned.
+	HelloPackets     int    `json:"client_hello_packets,omitempty"`
+	Unopened         [2]int `json:"unopened"`
+	UDPStreams       []int  `json:"udp_streams"`
+	ConnectionNumber int    `json:"connection_number"`
+	Rebinds          int    `json:"rebinds,omitempty"`
+	HandshakeDone    bool   `json:"handshake_done"`
+}
+
+// QUICPackets counts packets per number space, [client, server].
+type QUICPackets struct {
+	Initial   [2]int `json:"initial"`
+	Handshake [2]int `json:"handshake"`
+	ZeroRTT   int    `json:"zero_rtt,omitempty"`
+	OneRTT    [2]int `json:"one_rtt"`
+}
+
+// VersionNegotiation is the client's version and the server's list.
+type VersionNegotiation struct {
+	Offered   string   `json:"offered"`
+	Supported []string `json:"supported"`
+}
+
+// Fallback is the other connection of a QUIC attempt and its TCP fallback.
+type Fallback struct {
+	Transport string `json:"transport"`
+	Stream    int    `json:"stream"`
+}
+
+func hexCID(b []byte) string { return hex.EncodeToString(b) }
+
+// buildQUIC is the JSON object of a QUIC connection's facts.
+func buildQUIC(f *flows.QUICFacts) *QUIC {
+	cl, sv := decoder.Client, decoder.Server
+	q := &QUIC{Version: f.Version.String(), DCID: hexCID(f.OriginalDCID), SCID: hexCID(f.ClientSCID), ServerSCID: hexCID(f.ServerSCID),
+		Retry: f.Retry, ClientInitials: f.NClientInitials, HelloPackets: f.HelloPackets, UDPStreams: f.UDPStreams,
+		ConnectionNumber: f.ConnectionNumber, Rebinds: f.Rebinds, HandshakeDone: !f.HandshakeDone.IsZero()}
+	if f.Retry {
+		v := f.RetryValid
+		q.RetryValid = &v
+	}
+	q.Packets = QUICPackets{Initial: [2]int{f.Packets[cl][0], f.Packets[sv][0]}, Handshake: [2]int{f.Packets[cl][1], f.Packets[sv][1]},
+		OneRTT: [2]int{f.Packets[cl][2], f.Packets[sv][2]}, ZeroRTT: f.ZeroRTT}
+	q.Unopened = [2]int{f.Opaque[cl] + f.OpenFailed[cl], f.Opaque[sv] + f.OpenFailed[sv]}
+	if f.VersionNegotiation != nil {
+		vn := &VersionNegotiation{Offered: f.Offered.String(), Supported: []string{}}
+		for _, v := range f.VersionNegotiation {
+			vn.Supported = append(vn.Supported, v.String())
+		}
+		q.VersionNegotiation = vn
+	}
+	if c := f.Close; c != nil {
+		q.ErrorCode = "0x" + strconv.FormatUint(c.Code, 16)
+		q.Error, q.ErrorFrom, q.Application = c.ErrorName(), c.From.String(), c.Application
+		q.Reason = SafeText(c.Reason)
+	}
+	if q.UDPStreams == nil {
+		q.UDPStreams = []int{}
+	}
+	return q
+}
+
+// quicVerdict is the verdict in words where QUIC's differ from TCP's
+// ("" where they do not).
+func quicVerdict(r *flows.Result) string {
+	f := r.QUIC
+	switch r.Outcome {
+	case flows.Failed:
+		c := f.Close
+		if c == nil && f.VersionNegotiation != nil {
+			return "failed: version negotiation: the server supports " + versionList(f.VersionNegotiation) + ", the client offered " + f.Offered.String()
+		}
+		if c == nil {
+			return "failed"
+		}
+		if a, ok := quic.CryptoAlert(c.Code); ok && !c.Application {
+			return fmt.Sprintf("failed: %s alert %s (CONNECTION_CLOSE 0x%x)", c.From, decoder.AlertName(a), c.Code)
+		}
+		if c.Application {
+			return fmt.Sprintf("failed: %s closed with application error 0x%x", c.From, c.Code)
+		}
+		return fmt.Sprintf("failed: %s closed with %s (0x%x)", c.From, quic.TransportErrorName(c.Code), c.Code)
+	case flows.Closed:
+		if c := f.Close; c != nil {
+			return "closed by " + c.From.String() + " (CONNECTION_CLOSE) after " + orStart(lastBefore(r.HS, c.At))
+		}
+	case flows.Stalled, flows.Incomplete:
+		if r.AcksMissing && r.QUIC.Packets[decoder.Server] == [3]int{} {
+			return fmt.Sprintf("unknown: the capture holds %d client Initial%s and nothing after %s (no retransmission): packets are missing from the capture", f.NClientInitials, plural(f.NClientInitials), seconds(r.Stall.Silent))
+		}
+		if noAnswer(r) {
+			n := f.NClientInitials
+			span := time.Duration(0)
+			if len(f.ClientInitials) > 0 {
+				span = r.End.Sub(f.ClientInitials[0])
+			}
+			what := "stalled"
+			if r.Outcome == flows.Incomplete {
+				what = "incomplete"
+			}
+			return fmt.Sprintf("%s: no answer to %d client Initial%s in %s (server owes ServerHello)", what, n, plural(n), seconds(span))
+		}
+	}
+	return ""
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+func versionList(vs []quic.Version) string {
+	var s []string
+	for _, v := range vs {
+		s = append(s, v.String())
+	}
+	return strings.Join(s, ", ")
+}
+
+// quicMissingWords explains a QUIC connection whose capture lacks packets.
+func quicMissingWords(r *flows.Result) string {
+	if r.QUIC.Packets[decoder.Server] == [3]int{} {
+		return "The capture has a single client Initial and no packet for " + seconds(r.Stall.Silent) + " after it, though a QUIC client that gets no answer sends its Initial again within a second or two (RFC 9002 §6.2): packets are missing from the capture (a filter that kept only ClientHellos?), so the server's silence is not judged."
+	}
+	return "The client sent nothing after the server's Initial, though a QUIC client acknowledges every Initial at once (RFC 9000 §13.2.1): packets are missing from the capture (a filter that kept only packets with TLS hellos?), so the silence is not judged."
+}
+
+// noAnswer: the server sent nothing at all to a client that tried.
+func noAnswer(r *flows.Result) bool {
+	f := r.QUIC
+	return f != nil && !r.OneSided && !r.AcksMissing && f.Packets[decoder.Server] == [3]int{} && f.VersionNegotiation == nil && !f.Retry && f.NClientInitials > 0
+}
+
+// quicFindings are what is worth telling about a QUIC connection's
+// transport.
+func quicFindings(r *flows.Result, add func(Severity, string, string, ...any)) {
+	f := r.QUIC
+	if noAnswer(r) && (r.Outcome == flows.Stalled || f.NClientInitials > 1) {
+		var at []string
+		for _, t := range f.ClientInitials {
+			at = append(at, seconds(t.Sub(f.ClientInitials[0])))
+		}
+		more := ""
+		if f.NClientInitials > len(f.ClientInitials) {
+			more = ", …"
+		}
+		add(SevWarning, "quic_no_response", "The client sent %d Initial packet%s (at %s%s) and the server sent nothing back: UDP to port %d is blocked or dropped on the path, or nothing listens there.",
+			f.NClientInitials, plural(f.NClientInitials), strings.Join(at, ", "), more, r.Server.Port())
+	}
+	if f.HelloPackets > 1 {
+		sev, tail := SevInfo, " (a post-quantum key share makes it larger than one packet)."
+		if r.HS.ServerHello == nil && r.Outcome.Problem() {
+			sev, tail = SevWarning, ", and the server never answered it: a middlebox that reads or passes only the first Initial would do that."
+		}
+		add(sev, "quic_client_hello_split", "The ClientHello spanned %d Initial packets%s", f.HelloPackets, tail)
+	}
+	if f.Retry {
+		if f.RetryValid {
+			add(SevInfo, "quic_retry", "The server sent a Retry (address validation, RFC 9000 §8.1): one extra round trip before the handshake.")
+		} else {
+			add(SevWarning, "quic_retry", "The server sent a Retry whose integrity tag does not check against the client's connection ID (RFC 9001 §5.8): forged, or for another connection.")
+		}
+	}
+	if f.VersionNegotiation != nil {
+		add(SevInfo, "quic_version_negotiation", "The server does not speak QUIC version %s and answered with Version Negotiation, offering %s.", f.Offered, versionList(f.VersionNegotiation))
+	}
+	if c := f.Close; c != nil && r.Outcome == flows.Failed && r.Alert == nil {
+		reason := ""
+		if c.Reason != "" {
+			reason = ": \"" + clip(SafeText(c.Reason)) + "\""
+		}
+		add(SevError, "handshake_failed", "The %s closed the connection with QUIC error %s (0x%x)%s.", c.From, c.ErrorName(), c.Code, reason)
+	}
+	if r.Outcome == flows.Failed && f.Close == nil && f.VersionNegotiation != nil {
+		add(SevError, "handshake_failed", "The client and the server share no QUIC version: the client offered %s, the server supports %s.", f.Offered, versionList(f.VersionNegotiation))
+	}
+	if f.Rebinds > 0 {
+		add(SevInfo, "quic_migration", "The client's address changed %d time%s during the connection (NAT rebinding or migration, RFC 9000 §9); its connection IDs keep it one connection.", f.Rebinds, plural(f.Rebinds))
+	}
+}
+
+// fallbackFinding links a QUIC attempt and its fallback to TCP.
+func fallbackFinding(r *flows.Result, add func(Severity, string, string, ...any)) {
+	fb := r.Fallback
+	if fb == nil {
+		return
+	}
+	if r.Transport == flows.TransportQUIC {
+		add(SevWarning, "quic_fallback_to_tcp", "QUIC got no answer and the client fell back to TLS over TCP (tcp.stream %d): UDP to port %d is blocked on the path.", fb.Stream, r.Server.Port())
+		return
+	}
+	add(SevWarning, "quic_fallback_to_tcp", "This connection followed a QUIC attempt to the same name that got no answer (udp.stream %d): UDP to port 443 is blocked on the path, so the client fell back to TCP.", fb.Stream)
+}
