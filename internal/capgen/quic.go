@@ -41,7 +41,7 @@ type QUICScenario struct {
 // QUICRun is what running a scenario gave.
 type QUICRun struct {
 	Pcap, Keys []byte
-	DialErr    error // the client's, nil when the handshake completed
+	DialErr    error  // the client's, nil when the handshake completed
 	Datagrams  [2]int // written by the client and by the server
 	Response   []byte // what the client read on its (first) stream
 }

@@ -20,15 +20,17 @@ func QUICScenarios() []*QUICScenario {
 		{Name: "udp-blocked", Doc: "UDP to the server is filtered: the client repeats its Initial until its 5 s handshake timeout",
 			path: quicPath{blocked: [2]bool{true, false}}},
 		{Name: "retry", Doc: "the server validates the address with a Retry; the client's next Initial carries the token; completes",
-			server: func(c *tls.Config, q *quic.Config, t *quic.Transport) { t.VerifySourceAddress = func(net.Addr) bool { return true } },
+			server: func(c *tls.Config, q *quic.Config, t *quic.Transport) {
+				t.VerifySourceAddress = func(net.Addr) bool { return true }
+			},
 			Complete: true},
 		{Name: "version-negotiation", Doc: "the client offers QUIC v2 first, the server speaks only v1: Version Negotiation, then v1 completes",
 			client: v2first, Complete: true},
 		{Name: "version-negotiation-fails", Doc: "the client speaks only QUIC v2, the server only v1: Version Negotiation, the client gives up",
 			client: func(c *tls.Config, q *quic.Config) { q.Versions = []quic.Version{quic.Version2} }},
 		{Name: "quic-v2", Doc: "both sides speak only QUIC v2 (RFC 9369); completes",
-			client: func(c *tls.Config, q *quic.Config) { q.Versions = []quic.Version{quic.Version2} },
-			server: func(c *tls.Config, q *quic.Config, t *quic.Transport) { q.Versions = []quic.Version{quic.Version2} },
+			client:   func(c *tls.Config, q *quic.Config) { q.Versions = []quic.Version{quic.Version2} },
+			server:   func(c *tls.Config, q *quic.Config, t *quic.Transport) { q.Versions = []quic.Version{quic.Version2} },
 			Complete: true},
 		{Name: "split-client-hello-dropped", Doc: "a middlebox passes only the client's first datagram (the first half of its ClientHello): the server never has the whole ClientHello",
 			path: quicPath{dropFrom: [2]int{2, 0}}},
@@ -43,8 +45,11 @@ func QUICScenarios() []*QUICScenario {
 		{Name: "nat-rebinding", Doc: "a NAT gives the client a new source port after the handshake: one connection, by connection ID (captured beside the server)",
 			path: quicPath{atServer: true}, rebind: true, Complete: true},
 		{Name: "tcp-fallback", Doc: "QUIC to fallback.tlsscope.test gets no answer (UDP blocked, 2 s timeout), then TLS over TCP to the same name completes",
-			path:     quicPath{blocked: [2]bool{true, false}},
-			client:   func(c *tls.Config, q *quic.Config) { c.ServerName = "fallback.tlsscope.test"; q.HandshakeIdleTimeout = 2 * time.Second },
+			path: quicPath{blocked: [2]bool{true, false}},
+			client: func(c *tls.Config, q *quic.Config) {
+				c.ServerName = "fallback.tlsscope.test"
+				q.HandshakeIdleTimeout = 2 * time.Second
+			},
 			fallback: true},
 	}
 }
