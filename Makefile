@@ -74,9 +74,10 @@ bench-memory: build
 bench-hostile: build
 	$(GO) run ./internal/bench/hostile -tlsscope bin/tlsscope $(HOSTILE_FLAGS)
 
-# Regenerate the captures in testdata/ (byte for byte reproducible).
+# Regenerate the captures in testdata/ and testdata/quic/ (byte for byte
+# reproducible).
 testdata:
-	$(GO) test ./internal/capgen -run TestCapturesReproduced -write
+	$(GO) test ./internal/capgen -run '^(TestCapturesReproduced|TestQUICCapturesReproduced)$$' -write
 
 # Captures of real TLS stacks (OpenSSL, GnuTLS, curl, Python) through a
 # router that makes faults, at both ends (issue #14); as root. The two use
