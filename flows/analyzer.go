@@ -1031,9 +1031,6 @@ func (a *Analyzer) Finish() []*Result {
 		}
 		a.finish(c, at)
 	}
-	for c := a.quic.list.head; c != nil; c = a.quic.list.head {
-		a.endQUIC(c, a.now)
-	}
 	var out []*Result
 	for _, c := range a.done {
 		if r := a.result(c); r != nil {
@@ -1041,13 +1038,16 @@ func (a *Analyzer) Finish() []*Result {
 		}
 	}
 	a.done = nil
+	// After the TCP results, which link their QUIC attempts (fallbackOf).
+	for c := a.quic.list.head; c != nil; c = a.quic.list.head {
+		a.endQUIC(c, a.now)
+	}
 	for _, c := range a.quic.done {
 		if r := a.quicResult(c); r != nil && a.ownQUIC(r) {
 			out = append(out, r)
 		}
 	}
 	a.quic.done = nil
-	linkFallbacks(out)
 	// TCP connections first, then QUIC ones, each by stream number.
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Transport != out[j].Transport {

@@ -44,9 +44,11 @@ type QUICFacts struct {
 	// 1-RTT); ZeroRTT the client's 0-RTT packets.
 	Packets [2][3]int
 	ZeroRTT int
-	// Opaque counts packets that could not be opened: no keys for their
-	// space (Handshake and 1-RTT without a key log), or keys that fail.
-	Opaque, OpenFailed [2]int
+	// Opaque counts Handshake and 1-RTT packets that could not be opened
+	// for want of keys, OpenFailed those the keys did not open;
+	// InitialUnopened the Initial packets that did not open (an unknown
+	// version, or keys from a connection ID the capture did not show).
+	Opaque, OpenFailed, InitialUnopened [2]int
 	// FirstPacket is when each side first sent in each space.
 	FirstPacket [2][3]time.Time
 	// ClientInitials are the times of the client's Initial packets (the
@@ -121,7 +123,13 @@ type quicConn struct {
 	read [2][nSpaces]int64
 	// midstream: its first packet was not a client Initial.
 	midstream bool
-	finished  bool
+	// attempted: registered in quicTable.attempts by its server name;
+	// fallback is the TCP connection that followed it unanswered.
+	attempted   bool
+	attemptName string
+	fallback    *Fallback
+	host        hostPair // its entry in quicTable.byHosts
+	finished    bool
 	// the connection list (least recently active first)
 	prev, next *quicConn
 	// clientAddrs are the client addresses seen (tuple keys in the table).
@@ -170,6 +178,76 @@ type quicTable struct {
 	udp       map[[2]netip.AddrPort]int32
 	udpNext   int32
 	udpCapped bool
+	// attempts are the recent QUIC connections by server name, for a TCP
+	// connection to the same name that falls back (Fallback).
+	attempts map[string]*quicAttempt
+	// byHosts counts the open connections between a client address and a
+	// server, for a datagram from a new client port whose connection ID
+	// is not known (NAT rebinding to a connection ID issued encrypted).
+	byHosts map[hostPair]hostConns
+}
+
+// hostConns are the open connections between two hosts: c is the one
+// when n is 1.
+type hostConns struct {
+	c *quicConn
+	n int
+}
+
+// byHostPair is the one open connection between the hosts, or nil.
+func (q *quicTable) byHostPair(h hostPair) *quicConn {
+	if e := q.byHosts[h]; e.n == 1 {
+		return e.c
+	}
+	return nil
+}
+
+// hostPair is a client address and a server address and port.
+type hostPair struct {
+	client netip.Addr
+	server netip.AddrPort
+}
+
+// quicAttempt is a QUIC connection to a server name.
+type quicAttempt struct {
+	stream   int
+	start    time.Time
+	client   netip.Addr
+	conn     *quicConn // nil once ended
+	answered bool      // the server sent something
+}
+
+// maxAttempts bounds quicTable.attempts.
+const maxAttempts = 4096
+
+func (q *quicTable) attempt(c *quicConn) {
+	if len(q.attempts) >= maxAttempts {
+		return
+	}
+	c.attemptName = c.m.HS.ClientHello.ServerName
+	q.attempts[c.attemptName] = &quicAttempt{stream: int(c.id), start: c.first, client: c.ep[0].Addr(), conn: c}
+}
+
+// fallbackOf links a TCP connection to a QUIC attempt to the same name
+// from the same client, made shortly before, that got no answer: the
+// browser's fallback (RFC 9114 §3.1).
+func (q *quicTable) fallbackOf(r *Result) *Fallback {
+	if len(q.attempts) == 0 || r.HS == nil || r.HS.ClientHello == nil {
+		return nil
+	}
+	at := q.attempts[r.HS.ClientHello.ServerName]
+	if at == nil || at.client != r.Client.Addr() || r.Start.Before(at.start) || r.Start.Sub(at.start) > fallbackWindow {
+		return nil
+	}
+	if c := at.conn; c != nil {
+		if c.facts.Packets[decoder.Server] != [3]int{} {
+			return nil
+		}
+		c.fallback = &Fallback{Transport: TransportTCP, Stream: r.Stream}
+	} else if at.answered {
+		return nil
+	}
+	return &Fallback{Transport: TransportQUIC, Stream: at.stream}
 }
 
 // maxUDPConversations bounds the udp.stream table: past it, new
@@ -177,7 +255,8 @@ type quicTable struct {
 var maxUDPConversations = 1 << 18
 
 func newQUICTable() *quicTable {
-	return &quicTable{byTuple: map[[2]netip.AddrPort]*quicConn{}, byCID: map[string]*quicConn{}, udp: map[[2]netip.AddrPort]int32{}}
+	return &quicTable{byTuple: map[[2]netip.AddrPort]*quicConn{}, byCID: map[string]*quicConn{}, udp: map[[2]netip.AddrPort]int32{},
+		attempts: map[string]*quicAttempt{}, byHosts: map[hostPair]hostConns{}}
 }
 
 // udpStream is the udp.stream number of a datagram's conversation.
@@ -230,6 +309,22 @@ func (q *quicTable) forget(c *quicConn) {
 			delete(q.byTuple, k)
 		}
 	}
+	if h := c.host; q.byHosts[h].n > 0 {
+		e := q.byHosts[h]
+		if e.n--; e.n == 0 {
+			delete(q.byHosts, h)
+		} else {
+			if e.c == c {
+				e.c = nil
+			}
+			q.byHosts[h] = e
+		}
+	}
+	if c.attempted {
+		if at := q.attempts[c.attemptName]; at != nil && at.conn == c {
+			at.conn, at.answered = nil, c.facts.Packets[decoder.Server] != [3]int{}
+		}
+	}
 	for _, cid := range [][]byte{c.facts.OriginalDCID, c.facts.ClientSCID, c.facts.ServerSCID, c.dcid} {
 		if len(cid) > 0 && q.byCID[string(cid)] == c {
 			delete(q.byCID, string(cid))
@@ -260,6 +355,14 @@ func (a *Analyzer) datagram(seg *segment, t time.Time) {
 		}
 		if len(b) > 0 && b[0]&0x80 == 0 {
 			c = q.byShortHeader(b)
+			if c == nil {
+				// A connection ID issued inside encrypted frames: the one
+				// connection between these hosts, if there is just one.
+				c = q.byHostPair(hostPair{seg.src.Addr(), seg.dst})
+				if c == nil {
+					c = q.byHostPair(hostPair{seg.dst.Addr(), seg.src})
+				}
+			}
 		} else if pk, err := quic.ParseDatagram(b, -1); len(pk) > 0 && err == nil || len(pk) > 0 {
 			if c = q.byCID[string(pk[0].DCID)]; c == nil && len(pk[0].SCID) > 0 {
 				c = q.byCID[string(pk[0].SCID)]
@@ -340,6 +443,15 @@ func (a *Analyzer) newQUICConn(seg *segment, k [2]netip.AddrPort, stream int32, 
 	c.keys = append(c.keys, k)
 	q.byTuple[k] = c
 	q.list.push(c)
+	h := hostPair{c.ep[0].Addr(), c.ep[1]}
+	e := q.byHosts[h]
+	e.n++
+	e.c = c
+	if e.n > 1 {
+		e.c = nil // several: none is taken for another's
+	}
+	q.byHosts[h] = e
+	c.host = h
 	return c
 }
 
@@ -407,12 +519,20 @@ func (a *Analyzer) quicPackets(c *quicConn, side decoder.Side, b []byte, t time.
 		}
 		o := c.open[side][space]
 		if o == nil {
-			f.Opaque[side]++
+			if space == spaceInitial {
+				f.InitialUnopened[side]++
+			} else {
+				f.Opaque[side]++
+			}
 			continue
 		}
 		pn, payload, err := o.Open(p, c.largest[side][space])
 		if err != nil {
-			f.OpenFailed[side]++
+			if space == spaceInitial {
+				f.InitialUnopened[side]++
+			} else {
+				f.OpenFailed[side]++
+			}
 			continue
 		}
 		c.largest[side][space] = max(c.largest[side][space], pn)
@@ -435,7 +555,17 @@ func (a *Analyzer) quicInitialHeader(c *quicConn, side decoder.Side, p *quic.Pac
 			a.quic.addCID(f.ClientSCID, c)
 		}
 		if f.Version != p.Version {
-			// First, or a new version after Version Negotiation: new keys.
+			// First, or a new version after Version Negotiation: new keys,
+			// and a new handshake from a new ClientHello (RFC 9000 §6.2).
+			if f.Version != 0 {
+				c.restart()
+				c.dcid = append([]byte(nil), p.DCID...)
+				a.quic.addCID(c.dcid, c)
+				if len(p.SCID) > 0 {
+					f.ClientSCID = append([]byte(nil), p.SCID...)
+					a.quic.addCID(f.ClientSCID, c)
+				}
+			}
 			f.Version = p.Version
 			c.open[decoder.Client][spaceInitial], c.open[decoder.Server][spaceInitial] = nil, nil
 		}
@@ -455,6 +585,19 @@ func (a *Analyzer) quicInitialHeader(c *quicConn, side decoder.Side, p *quic.Pac
 			c.open[decoder.Client][spaceInitial], c.open[decoder.Server][spaceInitial] = cl, sv
 		}
 	}
+}
+
+// restart forgets the handshake for the client's next attempt after
+// Version Negotiation; the transport facts stay.
+func (c *quicConn) restart() {
+	c.m = decoder.Machine{}
+	c.hasMsg = false
+	c.crypto = [2][nSpaces]quic.CryptoStream{}
+	c.readers = [2][nSpaces]decoder.MessageReader{}
+	c.read = [2][nSpaces]int64{}
+	c.largest = [2][nSpaces]int64{{-1, -1, -1}, {-1, -1, -1}}
+	c.keysDone = false
+	c.facts.HelloPackets = 0
 }
 
 // quicKeys opens the Handshake and 1-RTT spaces with the key log's TLS
@@ -550,6 +693,10 @@ func (a *Analyzer) quicCrypto(c *quicConn, side decoder.Side, space int, off uin
 		}
 		c.hasMsg = true
 		c.m.Message(side, spaceEpoch[space], msg, at)
+		if !c.attempted && c.m.HS.ClientHello != nil && c.m.HS.ClientHello.ServerName != "" {
+			c.attempted = true
+			a.quic.attempt(c)
+		}
 	}
 	r.Compact()
 }

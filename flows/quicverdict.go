@@ -29,6 +29,7 @@ func (a *Analyzer) quicResult(c *quicConn) *Result {
 	f.VersionNegotiation = slices.Clone(f.VersionNegotiation)
 	r := &Result{Stream: int(c.id), Input: int(c.input), Transport: TransportQUIC, Client: c.ep[0], Server: c.ep[1],
 		Start: c.first, End: c.last, Midstream: c.midstream, QUIC: &f}
+	r.Fallback = c.fallback
 	hs := c.m.Snapshot()
 	hs.Decryption = a.quicDecryption(c)
 	r.HS = hs
@@ -210,48 +211,6 @@ func (a *Analyzer) quicDecryption(c *quicConn) *decoder.Decryption {
 	return d
 }
 
-// linkFallbacks finds, among all results, the TCP connections that
-// followed a QUIC attempt to the same server name that got no answer.
-func linkFallbacks(rs []*Result) {
-	type attempt struct {
-		r   *Result
-		sni string
-	}
-	var quicTries []attempt
-	for _, r := range rs {
-		if r.Transport == TransportQUIC && r.QUIC != nil && r.QUIC.Packets[decoder.Server] == [3]int{} && !r.OneSided && r.HS.ClientHello != nil && r.HS.ClientHello.ServerName != "" {
-			quicTries = append(quicTries, attempt{r, r.HS.ClientHello.ServerName})
-		}
-	}
-	if len(quicTries) == 0 {
-		return
-	}
-	for _, r := range rs {
-		if r.Transport != TransportTCP || r.HS == nil || r.HS.ClientHello == nil {
-			continue
-		}
-		for _, q := range quicTries {
-			if q.sni == r.HS.ClientHello.ServerName && q.r.Client.Addr() == r.Client.Addr() && !r.Start.Before(q.r.Start) && r.Start.Sub(q.r.Start) <= fallbackWindow {
-				r.Fallback = &Fallback{Transport: TransportQUIC, Stream: q.r.Stream}
-				if q.r.Fallback == nil {
-					q.r.Fallback = &Fallback{Transport: TransportTCP, Stream: r.Stream}
-				}
-				break
-			}
-		}
-	}
-}
-
-// msgTime is when side's first message of type typ came (zero if none).
-func msgTime(hs *decoder.Handshake, side decoder.Side, typ decoder.MsgType) time.Time {
-	for _, m := range hs.Messages {
-		if m.From == side && m.Type == typ {
-			return m.Time
-		}
-	}
-	return time.Time{}
-}
-
 // ownQUIC: with Options.Shard, a QUIC connection is reported by the shard
 // its first addresses hash to.
 func (a *Analyzer) ownQUIC(r *Result) bool {
@@ -276,4 +235,14 @@ func quicPacketsMissing(c *quicConn, f *QUICFacts, timeout time.Duration) bool {
 		}
 	}
 	return f.Packets[cl] == [3]int{f.Packets[cl][0], 0, 0} && f.NClientInitials == 1 && !f.FirstPacket[sv][spaceInitial].IsZero() && !lastClient.After(f.FirstPacket[sv][spaceInitial])
+}
+
+// msgTime is when side's first message of type typ came (zero if none).
+func msgTime(hs *decoder.Handshake, side decoder.Side, typ decoder.MsgType) time.Time {
+	for _, m := range hs.Messages {
+		if m.From == side && m.Type == typ {
+			return m.Time
+		}
+	}
+	return time.Time{}
 }

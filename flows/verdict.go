@@ -128,7 +128,10 @@ func (r *Result) TCPOnly() bool { return r.TCP != nil && r.TCP.TCPOnly }
 
 // DisplayFilter is the Wireshark display filter that shows the connection.
 func (r *Result) DisplayFilter() string {
-	return r.Transport.String() + ".stream eq " + strconv.Itoa(r.Stream)
+	if r.Transport == TransportQUIC {
+		return "udp.stream eq " + strconv.Itoa(r.Stream)
+	}
+	return "tcp.stream eq " + strconv.Itoa(r.Stream)
 }
 
 // resultParts is a result and what it points to, allocated at once: a
@@ -216,6 +219,7 @@ func (a *Analyzer) result(c *conn) *Result {
 		r.HS = c.tls.Snapshot()
 	}
 	r.JudgedEarly = c.judgedEarly
+	r.Fallback = a.quic.fallbackOf(r)
 	r.CompleteAt = st.CompleteAt
 	r.Resumption = st.Resumption
 	// How the connection ended.

@@ -80,12 +80,18 @@ func TestGolden(t *testing.T) {
 	// The real stacks' captures too (testdata/netlab/MANIFEST.md).
 	netlab, _ := filepath.Glob(filepath.Join(testdata, "netlab", "*.pcap"))
 	files = append(files, netlab...)
-	if len(files) == 0 || len(netlab) == 0 {
-		t.Fatal("no captures in testdata or testdata/netlab")
+	// QUIC from quic-go (testdata/quic/MANIFEST.md).
+	quics, _ := filepath.Glob(filepath.Join(testdata, "quic", "*.pcap"))
+	files = append(files, quics...)
+	if len(files) == 0 || len(netlab) == 0 || len(quics) == 0 {
+		t.Fatal("no captures in testdata, testdata/netlab or testdata/quic")
 	}
 	for _, f := range files {
 		conns := connections(t, f)
 		base := filepath.Base(f)
+		if filepath.Base(filepath.Dir(f)) == "quic" {
+			base = "quic-" + base
+		}
 		for _, format := range []string{"table", "json", "md", "csv"} {
 			got := render(t, format, conns, format == "table")
 			golden := filepath.Join(testdata, "golden", base+"."+format)

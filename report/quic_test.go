@@ -1,0 +1,124 @@
+package report
+
+import (
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// quicCases are the QUIC captures quic-go made (testdata/quic/MANIFEST.md),
+// read with their key logs: each connection's verdict words, the findings
+// it must and must not have, and facts of its quic object. Independent of
+// the goldens.
+var quicCases = []struct {
+	file        string
+	transport   string
+	verdict     string
+	want, never []string
+	check       func(*Connection) string
+}{
+	{"complete.pcap", "quic", "complete in 20 ms", []string{"quic_client_hello_split"}, []string{"handshake_failed", "quic_no_response"}, func(c *Connection) string {
+		if c.QUIC.Version != "0x00000001" || !c.QUIC.HandshakeDone || c.Decryption.Status != "decrypted" || len(c.Certificates) == 0 {
+			return "want v1, HANDSHAKE_DONE, decrypted, certificates"
+		}
+		if !strings.HasPrefix(c.ClientHello.JA4, "q13d") || c.ClientHello.SNI != "quic.tlsscope.test" || c.QUIC.HelloPackets != 2 {
+			return "want JA4 q13d…, SNI quic.tlsscope.test, a ClientHello over 2 Initials"
+		}
+		return ""
+	}},
+	{"complete-ipv6.pcap", "quic", "complete in 20 ms", nil, []string{"handshake_failed"}, nil},
+	{"quic-v2.pcap", "quic", "complete in 20 ms", nil, []string{"handshake_failed"}, func(c *Connection) string {
+		if c.QUIC.Version != "0x6b3343cf" || c.Decryption.Status != "decrypted" {
+			return "want v2, decrypted"
+		}
+		return ""
+	}},
+	{"alpn-refused.pcap", "quic", "failed: server alert no_application_protocol (CONNECTION_CLOSE 0x178)", []string{"handshake_failed"}, nil, func(c *Connection) string {
+		if c.QUIC.ErrorCode != "0x178" || c.QUIC.ErrorFrom != "server" || c.Outcome != "failed" {
+			return "want error 0x178 from the server"
+		}
+		return ""
+	}},
+	{"client-rejects-certificate.pcap", "quic", "failed: client alert bad_certificate (CONNECTION_CLOSE 0x12a)", []string{"handshake_failed"}, nil, func(c *Connection) string {
+		if len(c.Certificates) == 0 {
+			return "want the server's certificates, read with the key log"
+		}
+		return ""
+	}},
+	{"udp-blocked.pcap", "quic", "stalled: no answer to 10 client Initials", []string{"quic_no_response", "handshake_stalled"}, []string{"one_sided_capture"}, nil},
+	{"mtu-blackhole.pcap", "quic", "stalled: no answer to 10 client Initials", []string{"quic_no_response"}, nil, nil},
+	{"retry.pcap", "quic", "complete in 40 ms", []string{"quic_retry"}, []string{"handshake_failed"}, func(c *Connection) string {
+		if !c.QUIC.Retry || c.QUIC.RetryValid == nil || !*c.QUIC.RetryValid {
+			return "want a valid Retry"
+		}
+		return ""
+	}},
+	{"version-negotiation.pcap", "quic", "complete", []string{"quic_version_negotiation"}, []string{"handshake_failed"}, func(c *Connection) string {
+		if vn := c.QUIC.VersionNegotiation; vn == nil || vn.Offered != "0x6b3343cf" || !slices.Contains(vn.Supported, "0x00000001") || c.Decryption.Status != "decrypted" {
+			return "want VN offered v2, supported v1, and the v1 handshake decrypted"
+		}
+		return ""
+	}},
+	{"version-negotiation-fails.pcap", "quic", "failed: version negotiation: the server supports 0x00000001, the client offered 0x6b3343cf", []string{"quic_version_negotiation", "handshake_failed"}, nil, nil},
+	{"split-client-hello-dropped.pcap", "quic", "stalled: server silent", []string{"handshake_stalled", "quic_client_hello_split"}, nil, nil},
+	{"server-flight-lost.pcap", "quic", "stalled: server silent 3.2 s after its ServerHello (owes EncryptedExtensions)", []string{"handshake_stalled"}, nil, nil},
+	{"server-initial-lost.pcap", "quic", "complete", nil, []string{"handshake_failed", "handshake_stalled"}, nil},
+	{"nat-rebinding.pcap", "quic", "complete in 20 ms", []string{"quic_migration"}, nil, func(c *Connection) string {
+		if len(c.QUIC.UDPStreams) != 2 || c.QUIC.Rebinds != 1 {
+			return "want one connection over 2 udp.streams"
+		}
+		return ""
+	}},
+	{"tcp-fallback.pcap", "quic", "no answer to 8 client Initials", []string{"quic_no_response", "quic_fallback_to_tcp"}, nil, func(c *Connection) string {
+		if c.Fallback == nil || c.Fallback.Transport != "tcp" {
+			return "want a fallback to TCP"
+		}
+		return ""
+	}},
+	{"tcp-fallback.pcap", "tcp", "complete in 20 ms", []string{"quic_fallback_to_tcp"}, nil, func(c *Connection) string {
+		if c.Fallback == nil || c.Fallback.Transport != "quic" || c.QUIC != nil {
+			return "want the QUIC attempt it followed"
+		}
+		return ""
+	}},
+}
+
+func TestQUICVerdicts(t *testing.T) {
+	for _, tc := range quicCases {
+		var c *Connection
+		n := 0
+		for _, x := range connections(t, filepath.Join(testdata, "quic", tc.file)) {
+			if x.Transport == tc.transport {
+				c = x
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("%s: %d %s connections, want 1", tc.file, n, tc.transport)
+			continue
+		}
+		var codes []string
+		for _, f := range c.Findings {
+			codes = append(codes, f.Code)
+		}
+		for _, w := range tc.want {
+			if !slices.Contains(codes, w) {
+				t.Errorf("%s %s: no %s among %v", tc.file, tc.transport, w, codes)
+			}
+		}
+		for _, w := range tc.never {
+			if slices.Contains(codes, w) {
+				t.Errorf("%s %s: %s, which it must not have (%v)", tc.file, tc.transport, w, codes)
+			}
+		}
+		if !strings.Contains(c.Verdict, tc.verdict) {
+			t.Errorf("%s %s: verdict %q, want it to say %q", tc.file, tc.transport, c.Verdict, tc.verdict)
+		}
+		if tc.check != nil {
+			if msg := tc.check(c); msg != "" {
+				t.Errorf("%s %s: %s (quic %+v)", tc.file, tc.transport, msg, c.QUIC)
+			}
+		}
+	}
+}
