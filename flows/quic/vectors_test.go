@@ -406,3 +406,15 @@ func TestDecodePacketNumber(t *testing.T) {
 		}
 	}
 }
+
+// TestRetryDraft29 is draft-ietf-quic-tls-29 Appendix A.4.
+func TestRetryDraft29(t *testing.T) {
+	retry := unhex(t, "ffff00001d0008f067a5502a4262b5746f6b656ed16926d81f6f9ca2953a8aa4575e1e49")
+	pkts, err := ParseDatagram(retry, -1)
+	if err != nil || len(pkts) != 1 || pkts[0].Type != Retry || pkts[0].Version != Draft29 {
+		t.Fatalf("%+v, %v", pkts, err)
+	}
+	if !RetryValid(Draft29, unhex(t, rfcDCID), retry) || RetryValid(V1, unhex(t, rfcDCID), retry) {
+		t.Fatal("draft-29's Retry tag not valid with its key, or valid with v1's")
+	}
+}
