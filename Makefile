@@ -100,7 +100,7 @@ golden: deps
 	$(GO) test ./report -count=1 -run '^(TestGolden|TestECSGolden)$$' -update
 	$(GO) test ./cmd/tlsscope -count=1 -run '^TestStreamedOutputEqualsGolden$$'
 
-FUZZ_TARGETS := decoder:FuzzConn decoder:FuzzKeyLog decoder:FuzzCipher13Open decoder:FuzzCipher12Open decoder:FuzzClientHello decoder:FuzzServerHello decoder:FuzzHandshakeMessages flows:FuzzPacket flows/capture:FuzzPcapReader flows/capture:FuzzPcapngReader
+FUZZ_TARGETS := decoder:FuzzConn decoder:FuzzKeyLog decoder:FuzzCipher13Open decoder:FuzzCipher12Open decoder:FuzzClientHello decoder:FuzzServerHello decoder:FuzzHandshakeMessages flows:FuzzPacket flows/capture:FuzzPcapReader flows/capture:FuzzPcapngReader flows/quic:FuzzParseDatagram flows/quic:FuzzCryptoStream
 
 fuzz: deps
 	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; name=$${t##*:}; \

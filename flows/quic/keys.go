@@ -171,6 +171,8 @@ func initialSecrets(v Version, clientDCID []byte) (client, server []byte, err er
 // InitialOpeners returns the openers of the client's and the server's
 // Initial packets, whose keys come from the client's first Destination
 // Connection ID (RFC 9001 §5.2; the suite is TLS_AES_128_GCM_SHA256).
+// After a Retry both sides change to keys from the DCID of the client's
+// next Initial, the Retry's SCID (RFC 9001 §5.2, RFC 9000 §17.2.5.2).
 func InitialOpeners(v Version, clientDCID []byte) (client, server *Opener, err error) {
 	c, s, err := initialKeys(v, clientDCID)
 	if err != nil {
@@ -222,8 +224,9 @@ func NewSealer(v Version, suite uint16, secret []byte) (*Sealer, error) {
 	return &Sealer{k, v}, nil
 }
 
-// Next returns the opener of the next key phase (RFC 9001 §6). A caller
-// that cannot see the key phase bit tries it when Open fails.
+// Next returns the opener of the next key phase (RFC 9001 §6). Open does
+// not report the Key Phase bit: a caller tries Next's opener on a 1-RTT
+// packet that does not authenticate with the current one.
 func (o *Opener) Next() *Opener { return &Opener{o.k.next()} }
 
 // Next returns the sealer of the next key phase (RFC 9001 §6).
