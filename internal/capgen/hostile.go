@@ -49,6 +49,7 @@ func HostileCases() []HostileCase {
 		{"ngbomb-4g", "ngbomb-4g.pcapng.gz", "as ngbomb-1g with a block of 4 GiB - 4 bytes (the largest a block length can say)"},
 		{"zerorecords", "zerorecords.pcap.gz", "gzipped pcap: a header followed by 20 GiB of all-zero 16-byte record headers (1,342,177,280 zero-length records)"},
 		{"garbage", "garbage.pcap", "a pcap header followed by 16 MiB of pseudo-random bytes"},
+		{"quicflood", "quicflood.pcap", "300,000 QUIC v1 client Initials over 30 s, each from its own source with its own connection ID and a real ClientHello, never answered"},
 		{"trickle", "trickle.pcap", "one connection whose ClientHello claims 16 MB (length 0xFFFFFF), sent steadily as 1448 bytes every 10 ms over 10,000 segments; the capture ends while the client is still sending"},
 	}
 }
@@ -135,6 +136,8 @@ func WriteHostile(w io.Writer, name string, scale float64) (HostileTruth, error)
 		err = writeGarbage(bw, &t, int64(float64(16<<20)*scale))
 	case "trickle":
 		err = writeTrickle(bw, &t, scaled(10_000, scale))
+	case "quicflood":
+		err = writeQUICFlood(bw, &t, scaled(300_000, scale))
 	}
 	if err == nil {
 		err = bw.Flush()

@@ -138,6 +138,9 @@ func TestHostileCases(t *testing.T) {
 					t.Errorf("%d bytes", len(data))
 				}
 				return
+			case "quicflood":
+				checkQUICFlood(t, data, tr)
+				return
 			case "zerorecords":
 				n, conns := readBack(t, data, false)
 				if n != tr.Packets || len(conns) != 0 || n != int64(len(data)-24)/16 {
