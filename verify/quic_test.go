@@ -514,3 +514,140 @@ func mapsKeys[V any](m map[string]V) func(func(string) bool) {
 		}
 	}
 }
+
+// snapStreams reads the QUIC streams of a FoxIO ja4 rust snapshot (insta
+// YAML): stream number, client port and JA4.
+func snapStreams(file string) ([]map[string]string, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	var out []map[string]string
+	var cur map[string]string
+	for _, line := range strings.Split(string(data), "\n") {
+		if s, ok := strings.CutPrefix(line, "- stream: "); ok {
+			cur = map[string]string{"stream": s}
+			out = append(out, cur)
+			continue
+		}
+		if cur == nil || !strings.HasPrefix(line, "  ") || strings.HasPrefix(line, "   ") {
+			continue
+		}
+		if k, v, ok := strings.Cut(strings.TrimSpace(line), ": "); ok {
+			cur[k] = v
+		}
+	}
+	return slices.DeleteFunc(out, func(m map[string]string) bool { return m["transport"] != "udp" }), nil
+}
+
+// TestQUICBaselines compares tlsscope's QUIC connections with Zeek's
+// quic.log baseline and FoxIO's JA4 snapshots of the same captures.
+func TestQUICBaselines(t *testing.T) {
+	testenv.NeedShared(t, "..")
+	ex := readExceptions(t, "baseline_exceptions.tsv")
+	byField := map[string]*tally{}
+	// Zeek: the quic.log baselines, with the captures MANIFEST.md names.
+	baselines := manifestBaselines(t)
+	logs, _ := filepath.Glob(filepath.Join(shared, "zeek/testing/btest/Baseline/scripts.base.protocols.quic.*/quic.log"))
+	if len(logs) == 0 {
+		t.Fatal("no Zeek quic.log baseline")
+	}
+	for _, bl := range logs {
+		blName, _ := filepath.Rel(filepath.Join(shared, "zeek/testing/btest/Baseline"), bl)
+		zl, err := readZeekLog(bl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var conns []*report.Connection
+		var where string
+		for _, c := range baselines[bl] {
+			conns = append(conns, oursQUIC(t, c, "")...)
+			where = name(c)
+		}
+		for _, lg := range zl {
+			for _, row := range lg.rows {
+				id := row["id.orig_h"] + ":" + row["id.orig_p"]
+				var c *report.Connection
+				for _, cc := range conns {
+					if cc.Client == endpoint(row["id.orig_h"], row["id.orig_p"]) && cc.Server == endpoint(row["id.resp_h"], row["id.resp_p"]) {
+						c = cc
+					}
+				}
+				if c == nil {
+					t.Errorf("%s: no QUIC connection %s in %v", blName, id, baselines[bl])
+					continue
+				}
+				q := c.QUIC
+				version := strings.TrimLeft(strings.TrimPrefix(q.Version, "0x"), "0")
+				got := map[string]string{"version": version, "client_initial_dcid": q.DCID, "client_scid": zeekEmpty(q.SCID),
+					"server_scid": zeekEmpty(q.ServerSCID), "server_name": "-", "client_protocol": "-"}
+				if ch := c.ClientHello; ch != nil {
+					got["server_name"] = dash(ch.SNI)
+					if len(ch.ALPN) > 0 {
+						got["client_protocol"] = strings.Join(ch.ALPN, ",")
+					}
+				}
+				for _, f := range []string{"version", "client_initial_dcid", "client_scid", "server_scid", "server_name", "client_protocol"} {
+					if want, ok := row[f]; ok {
+						countField(t, byField, ex, "zeek quic "+f, blName, id, where, want, got[f])
+					}
+				}
+			}
+		}
+	}
+	// FoxIO: the rust snapshots' UDP (QUIC) streams (the python JSON lists no QUIC
+	// stream for these captures; MANIFEST.md notes the quic-with-several-
+	// tls-frames one is empty).
+	for _, g := range quicCorpus {
+		files, _ := filepath.Glob(filepath.Join(shared, g))
+		for _, f := range files {
+			snap := filepath.Join(shared, "ja4/rust/ja4/src/snapshots", "ja4__insta@"+filepath.Base(f)+".snap")
+			streams, err := snapStreams(snap)
+			if err != nil {
+				continue // no FoxIO snapshot for this capture (Zeek's)
+			}
+			conns := oursQUIC(t, f, "")
+			for _, s := range streams {
+				if s["ja4"] == "" {
+					continue
+				}
+				got := ""
+				for _, c := range conns {
+					if strconv.Itoa(c.Stream) == s["stream"] && strconv.Itoa(c.ClientPort) == s["src_port"] && c.ClientHello != nil {
+						got = c.ClientHello.JA4
+					}
+				}
+				countField(t, byField, ex, "ja4 rust quic ja4", name(f), s["stream"], name(f), s["ja4"], got)
+			}
+		}
+	}
+	for _, e := range ex {
+		if !e.used && strings.Contains(e.field, "quic") {
+			t.Errorf("baseline_exceptions.tsv: %s %s %s is no longer needed: remove it", e.file, e.stream, e.field)
+		}
+	}
+	var b strings.Builder
+	var total tally
+	b.WriteString("QUIC against Zeek's quic.log and FoxIO's JA4\n| field | compared | agree | explained exceptions |\n|---|---:|---:|---:|\n")
+	for _, k := range slices.Sorted(mapsKeys(byField)) {
+		x := byField[k]
+		total.compared += x.compared
+		total.agreed += x.agreed
+		total.excepted += x.excepted
+		fmt.Fprintf(&b, "| %s | %d | %d | %d |\n", k, x.compared, x.agreed, x.excepted)
+	}
+	fmt.Fprintf(&b, "| **all** | %d | %d | %d |\n", total.compared, total.agreed, total.excepted)
+	t.Log("\n" + b.String())
+	quicSections = append(quicSections, b.String())
+	if total.compared < 40 {
+		t.Errorf("only %d QUIC baseline fields compared, want at least 40", total.compared)
+	}
+}
+
+// zeekEmpty is how Zeek writes an empty connection ID.
+func zeekEmpty(s string) string {
+	if s == "" {
+		return "(empty)"
+	}
+	return s
+}
