@@ -63,7 +63,9 @@ type QUICFacts struct {
 	// udp.stream numbers its datagrams had (the first is Result.Stream).
 	Rebinds    int
 	UDPStreams []int
-	// ConnectionNumber is Wireshark's quic.connection.number.
+	// ConnectionNumber is Wireshark's quic.connection.number: given at the
+	// first long-header packet (-1: none came; Wireshark does not
+	// dissect a flow of short headers alone as QUIC).
 	ConnectionNumber int
 	// Acked says each side acknowledged a packet of the other's.
 	Acked [2]bool
@@ -437,9 +439,7 @@ func (a *Analyzer) newQUICConn(seg *segment, k [2]netip.AddrPort, stream int32, 
 	if isQUICPort(seg.src.Port()) && !isQUICPort(seg.dst.Port()) {
 		c.ep = [2]netip.AddrPort{seg.dst, seg.src}
 	}
-	c.facts.ConnectionNumber = q.n
-	q.n++
-	a.Stats.QUICConnections = q.n
+	c.facts.ConnectionNumber = -1
 	c.keys = append(c.keys, k)
 	q.byTuple[k] = c
 	q.list.push(c)
@@ -468,6 +468,11 @@ func (a *Analyzer) quicPackets(c *quicConn, side decoder.Side, b []byte, t time.
 	pkts, _ := quic.ParseDatagram(b, shortLen)
 	for i := range pkts {
 		p := &pkts[i]
+		if c.facts.ConnectionNumber < 0 && p.Type != quic.OneRTT {
+			c.facts.ConnectionNumber = a.quic.n
+			a.quic.n++
+			a.Stats.QUICConnections = a.quic.n
+		}
 		switch p.Type {
 		case quic.VersionNegotiation:
 			if side == decoder.Server && c.facts.VersionNegotiation == nil {
@@ -561,10 +566,10 @@ func (a *Analyzer) quicInitialHeader(c *quicConn, side decoder.Side, p *quic.Pac
 				c.restart()
 				c.dcid = append([]byte(nil), p.DCID...)
 				a.quic.addCID(c.dcid, c)
-				if len(p.SCID) > 0 {
-					f.ClientSCID = append([]byte(nil), p.SCID...)
-					a.quic.addCID(f.ClientSCID, c)
-				}
+				// The JSON keeps the first attempt's connection IDs, as
+				// Wireshark names the connection by them; the new ones
+				// find it.
+				a.quic.addCID(append([]byte(nil), p.SCID...), c)
 			}
 			f.Version = p.Version
 			c.open[decoder.Client][spaceInitial], c.open[decoder.Server][spaceInitial] = nil, nil

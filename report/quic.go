@@ -38,7 +38,7 @@ type QUIC struct {
 	HelloPackets     int    `json:"client_hello_packets,omitempty"`
 	Unopened         [2]int `json:"unopened"`
 	UDPStreams       []int  `json:"udp_streams"`
-	ConnectionNumber int    `json:"connection_number"`
+	ConnectionNumber *int   `json:"connection_number,omitempty"`
 	Rebinds          int    `json:"rebinds,omitempty"`
 	HandshakeDone    bool   `json:"handshake_done"`
 }
@@ -70,7 +70,10 @@ func buildQUIC(f *flows.QUICFacts) *QUIC {
 	cl, sv := decoder.Client, decoder.Server
 	q := &QUIC{Version: f.Version.String(), DCID: hexCID(f.OriginalDCID), SCID: hexCID(f.ClientSCID), ServerSCID: hexCID(f.ServerSCID),
 		Retry: f.Retry, ClientInitials: f.NClientInitials, HelloPackets: f.HelloPackets, UDPStreams: f.UDPStreams,
-		ConnectionNumber: f.ConnectionNumber, Rebinds: f.Rebinds, HandshakeDone: !f.HandshakeDone.IsZero()}
+		Rebinds: f.Rebinds, HandshakeDone: !f.HandshakeDone.IsZero()}
+	if n := f.ConnectionNumber; n >= 0 {
+		q.ConnectionNumber = &n
+	}
 	if f.Retry {
 		v := f.RetryValid
 		q.RetryValid = &v
