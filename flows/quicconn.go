@@ -174,6 +174,7 @@ type quicTable struct {
 	cidLens []int
 	list    quicList
 	n       int // connections (quic.connection.number of the next)
+	open    int // connections in list
 	done    []*quicConn
 	// udp numbers UDP conversations as Wireshark's udp.stream does:
 	// every address pair, in order of its first datagram.
@@ -422,7 +423,10 @@ func clientInitial(b []byte) bool {
 
 func (a *Analyzer) newQUICConn(seg *segment, k [2]netip.AddrPort, stream int32, t time.Time) *quicConn {
 	q := a.quic
-	for q.list.head != nil && len(q.byTuple) >= a.opts.MaxHandshakes {
+	// A QUIC connection in its handshake holds two to eight packet
+	// protections and its CRYPTO streams (about 12 KiB): at most two
+	// fifths of --max-handshakes are held at once.
+	for q.list.head != nil && q.open >= max(1, a.opts.MaxHandshakes*2/5) {
 		// Full: the quietest is judged on what was seen.
 		old := q.list.head
 		a.Stats.JudgedEarly++
@@ -443,6 +447,7 @@ func (a *Analyzer) newQUICConn(seg *segment, k [2]netip.AddrPort, stream int32, 
 	c.keys = append(c.keys, k)
 	q.byTuple[k] = c
 	q.list.push(c)
+	q.open++
 	h := hostPair{c.ep[0].Addr(), c.ep[1]}
 	e := q.byHosts[h]
 	e.n++
@@ -734,6 +739,7 @@ func (a *Analyzer) endQUIC(c *quicConn, at time.Time) {
 	c.finished = true
 	c.last = at
 	a.quic.list.remove(c)
+	a.quic.open--
 	a.quic.forget(c)
 	if a.OnResult == nil {
 		a.quic.done = append(a.quic.done, c)
