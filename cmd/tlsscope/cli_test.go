@@ -28,7 +28,7 @@ func TestParseConfigOrder(t *testing.T) {
 		{[]string{"b.pcap", "-r", "a.pcap"}, []string{"b.pcap", "a.pcap"}, "table", 0},
 		{[]string{"--format", "json", "--", "-x", "--port"}, []string{"-x", "--port"}, "json", 0},
 		{[]string{"-r", "-x"}, []string{"-x"}, "table", 0}, // -r takes what follows
-		{[]string{"-"}, []string{"-"}, "table", 0},          // stdin
+		{[]string{"-"}, []string{"-"}, "table", 0},         // stdin
 		{[]string{"--detail", "f.pcap", "--no-color"}, []string{"f.pcap"}, "table", 0},
 		{[]string{"--sni", "--", "f.pcap"}, []string{"f.pcap"}, "table", 0}, // a value, not the end of flags
 	} {

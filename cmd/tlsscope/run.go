@@ -131,8 +131,8 @@ type session struct {
 	// With --count: the streams reported, for the updates that follow
 	// them (live), and the connections judged after the count was reached,
 	// which are left out.
-	counted   map[int]bool
-	uncounted int
+	counted    map[int]bool
+	uncounted  int
 	warnings   []error
 	unreadable []error      // inputs from which not one packet could be read
 	cutConns   atomic.Int64 // connections written to --write-failed without all their packets
