@@ -173,11 +173,14 @@ type TCP struct {
 }
 
 type Message struct {
-	TMS       float64 `json:"t_ms"`
-	From      string  `json:"from"`
-	Type      string  `json:"type"`
-	Length    int     `json:"length"`
-	Encrypted bool    `json:"encrypted,omitempty"`
+	TMS float64 `json:"t_ms"`
+	// Frame is the Wireshark frame.number that shows the message (where
+	// its record's last segment came); 0: not known.
+	Frame     int64  `json:"frame,omitempty"`
+	From      string `json:"from"`
+	Type      string `json:"type"`
+	Length    int    `json:"length"`
+	Encrypted bool   `json:"encrypted,omitempty"`
 	// Undelivered: sent after bytes lost in the network, never received.
 	Undelivered bool   `json:"undelivered,omitempty"`
 	Note        string `json:"note,omitempty"`
@@ -398,7 +401,7 @@ func Build(r *flows.Result) *Connection {
 		}
 	}
 	for _, m := range hs.Messages {
-		c.Messages = append(c.Messages, Message{TMS: ms(m.Time.Sub(r.Start)), From: m.From.String(), Type: m.Type.String(),
+		c.Messages = append(c.Messages, Message{TMS: ms(m.Time.Sub(r.Start)), Frame: m.Frame, From: m.From.String(), Type: m.Type.String(),
 			Length: m.Length, Encrypted: m.Encrypted, Undelivered: m.Undelivered, Note: m.Note})
 	}
 	c.Findings = findings(r, c)
