@@ -173,14 +173,12 @@ type TCP struct {
 }
 
 type Message struct {
-	TMS float64 `json:"t_ms"`
-	// Frame is the Wireshark frame.number that shows the message (where
-	// its record's last segment came); 0: not known.
-	Frame     int64  `json:"frame,omitempty"`
-	From      string `json:"from"`
-	Type      string `json:"type"`
-	Length    int    `json:"length"`
-	Encrypted bool   `json:"encrypted,omitempty"`
+	TMS       float64 `json:"t_ms"`
+	Frame     int64   `json:"frame,omitempty"` // Wireshark's frame.number that shows it (its record's last segment); 0: not known
+	From      string  `json:"from"`
+	Type      string  `json:"type"`
+	Length    int     `json:"length"`
+	Encrypted bool    `json:"encrypted,omitempty"`
 	// Undelivered: sent after bytes lost in the network, never received.
 	Undelivered bool   `json:"undelivered,omitempty"`
 	Note        string `json:"note,omitempty"`

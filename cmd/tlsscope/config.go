@@ -90,7 +90,7 @@ func parseConfig(args []string, stdout io.Writer) (*config, error) {
 	fs.IntVar(&cfg.bufferSize, "buffer-size", 0, "live capture kernel buffer in `bytes` (0: libpcap's default)")
 	fs.IntVar(&cfg.count, "count", 0, "stop after `N` handshakes are judged (files too; tcpdump's -c counts packets, ours handshakes)")
 	fs.IntVar(&cfg.count, "c", 0, "stop after `N` handshakes are judged, like --count")
-	fs.Func("r", "read this capture `file` (repeatable; the same as naming it after the flags)", func(v string) error {
+	fs.Func("r", "read this capture `file` (repeatable; the same as naming it)", func(v string) error {
 		cfg.files = append(cfg.files, v)
 		return nil
 	})
