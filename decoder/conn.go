@@ -36,6 +36,7 @@ type Conn struct {
 	// buffers were released (inProgress); nil before, and when nothing was.
 	released bool
 	progress *[2]inProgressMsg
+	frame    int64 // SetFrame
 }
 
 // NewConn starts a connection. rolesKnown says the caller saw the SYN and
@@ -177,6 +178,11 @@ func (c *Conn) Feed(d Dir, data []byte, t time.Time) {
 	c.account(d)
 }
 
+// SetFrame says the Wireshark frame number of the packet whose bytes are
+// fed next: each record, and the messages it completes, is placed in the
+// frame of its last byte, where Wireshark shows what it reassembled.
+func (c *Conn) SetFrame(n int64) { c.frame = n }
+
 // Gap tells the decoder that n bytes from direction d are missing from the
 // capture, though the peer received them.
 func (c *Conn) Gap(d Dir, n int, t time.Time) {
@@ -256,7 +262,7 @@ func (c *Conn) Snapshot() *Handshake {
 // the machine.
 func (c *Conn) record(d Dir, rec record, t time.Time) {
 	side := c.role(d)
-	at := Pos{Time: t, Offset: rec.offset, End: rec.end}
+	at := Pos{Time: t, Offset: rec.offset, End: rec.end, Frame: c.frame}
 	if c.lost[d] || c.reset {
 		why := "after bytes lost in the network"
 		if !c.lost[d] {
@@ -329,7 +335,7 @@ func (c *Conn) handshakeRecord(d Dir, e Epoch, body []byte, at Pos) {
 	for {
 		msg, off, over, typ, n := r.Next()
 		if over {
-			c.m.OverCap(c.role(d), typ, n, Pos{Time: at.Time, Offset: off, End: at.End})
+			c.m.OverCap(c.role(d), typ, n, Pos{Time: at.Time, Offset: off, End: at.End, Frame: at.Frame})
 			return
 		}
 		if msg == nil {
@@ -338,7 +344,7 @@ func (c *Conn) handshakeRecord(d Dir, e Epoch, body []byte, at Pos) {
 		if typ == typeClientHello || typ == typeServerHello {
 			c.decideRoles(d, typ == typeClientHello)
 		}
-		c.m.Message(c.role(d), e, msg, Pos{Time: at.Time, Offset: off, End: at.End})
+		c.m.Message(c.role(d), e, msg, Pos{Time: at.Time, Offset: off, End: at.End, Frame: at.Frame})
 	}
 	r.Compact()
 }

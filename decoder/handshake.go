@@ -45,6 +45,7 @@ type Message struct {
 	Undelivered bool
 	Offset      int64 // stream offset of the record that carried its first byte
 	End         int64 // stream offset just past its last record
+	Frame       int64 // Wireshark frame.number where it is shown (Pos.Frame); 0: not known
 	Note        string
 }
 

@@ -7,10 +7,15 @@ import (
 
 // Pos is where a message or record was: its capture time and, for byte
 // streams, the stream offsets of the record that carried its first byte
-// and just past the last (for QUIC, offsets in the CRYPTO stream).
+// and just past the last (for QUIC, offsets in the CRYPTO stream); and
+// the frame that completed it.
 type Pos struct {
 	Time        time.Time
 	Offset, End int64
+	// Frame is the Wireshark frame.number of the packet whose bytes
+	// completed the record (0: not known): Wireshark shows a message
+	// reassembled from several segments in the frame of the last one.
+	Frame int64
 }
 
 // Machine is the handshake state machine: it is fed handshake messages
@@ -147,7 +152,7 @@ func (m *Machine) noteFinished(t time.Time) {
 // ChangeCipherSpec: a ChangeCipherSpec record (never protected).
 func (m *Machine) ChangeCipherSpec(side Side, n int, at Pos) {
 	m.touch(side, at.Time)
-	m.addMessage(Message{Time: at.Time, From: side, Type: MsgChangeCipherSpec, Length: n, Offset: at.Offset, End: at.End})
+	m.addMessage(Message{Time: at.Time, From: side, Type: MsgChangeCipherSpec, Length: n, Offset: at.Offset, End: at.End, Frame: at.Frame})
 	m.sides[side].ccs = true
 	// Before a ServerHello the version is unknown: a CCS then is TLS 1.3's
 	// middlebox compatibility one (RFC 8446 §D.4), as it is after a
@@ -174,7 +179,7 @@ func (m *Machine) AlertRecord(side Side, e Epoch, body []byte, at Pos) {
 	for i := 0; i+2 <= len(body); i += 2 {
 		a := Alert{From: side, Level: body[i], Description: body[i+1], Time: at.Time, Reaction: m.peerClosed(side, at.Time), AfterData: after}
 		m.HS.Alerts = append(m.HS.Alerts, a)
-		m.addMessage(Message{Time: at.Time, From: side, Type: MsgAlert, Length: 2, Offset: at.Offset, End: at.End,
+		m.addMessage(Message{Time: at.Time, From: side, Type: MsgAlert, Length: 2, Offset: at.Offset, End: at.End, Frame: at.Frame,
 			Note: a.LevelName() + " " + a.DescriptionName()})
 	}
 }
@@ -185,7 +190,7 @@ func (m *Machine) encryptedAlert(side Side, n int, at Pos) {
 	a := Alert{From: side, Encrypted: true, Time: at.Time, Reaction: m.peerClosed(side, at.Time),
 		AfterData: s.appData > 0 || s.postHS > 0 || !m.completeAt.IsZero()}
 	m.HS.Alerts = append(m.HS.Alerts, a)
-	msg := Message{Time: at.Time, From: side, Type: MsgAlert, Length: n, Encrypted: true, Offset: at.Offset, End: at.End}
+	msg := Message{Time: at.Time, From: side, Type: MsgAlert, Length: n, Encrypted: true, Offset: at.Offset, End: at.End, Frame: at.Frame}
 	if a.AfterData {
 		msg.Note = "probably close_notify"
 	}
@@ -244,13 +249,13 @@ func (m *Machine) undelivered(side Side, typ uint8, body []byte, protected bool,
 		t = MsgApplicationData
 	}
 	m.addMessage(Message{Time: at.Time, From: side, Type: t, Length: len(body), Encrypted: protected, Undelivered: true,
-		Offset: at.Offset, End: at.End, Note: "never received by the " + side.Other().String() + " (" + why + ")"})
+		Offset: at.Offset, End: at.End, Frame: at.Frame, Note: "never received by the " + side.Other().String() + " (" + why + ")"})
 }
 
 // Heartbeat: a heartbeat record (RFC 6520).
 func (m *Machine) Heartbeat(side Side, n int, hidden bool, at Pos) {
 	m.touch(side, at.Time)
-	m.addMessage(Message{Time: at.Time, From: side, Type: MsgHeartbeat, Length: n, Encrypted: hidden, Offset: at.Offset, End: at.End})
+	m.addMessage(Message{Time: at.Time, From: side, Type: MsgHeartbeat, Length: n, Encrypted: hidden, Offset: at.Offset, End: at.End, Frame: at.Frame})
 }
 
 // OverCap: a handshake message too large to buffer; only its type and
@@ -258,7 +263,7 @@ func (m *Machine) Heartbeat(side Side, n int, hidden bool, at Pos) {
 func (m *Machine) OverCap(side Side, typ uint8, n int, at Pos) {
 	m.problem(side, at.Time, ProblemOversize, fmt.Sprintf("%s of %d bytes exceeds the %d KiB cap and was not decoded", HandshakeTypeName(typ), n, maxHandshakeMessage>>10))
 	m.mark(side, typ)
-	m.addMessage(Message{Time: at.Time, From: side, Type: MsgType(typ), Length: n, Offset: at.Offset, End: at.End, Note: "over the cap, not decoded"})
+	m.addMessage(Message{Time: at.Time, From: side, Type: MsgType(typ), Length: n, Offset: at.Offset, End: at.End, Frame: at.Frame, Note: "over the cap, not decoded"})
 }
 
 // Message is one whole handshake message (its 4-byte header included) that
@@ -273,7 +278,7 @@ func (m *Machine) Message(side Side, e Epoch, msg []byte, at Pos) {
 		cert, err := decompressCertificate(msg)
 		if err != nil {
 			m.problem(side, t, ProblemMalformed, err.Error())
-			m.addMessage(Message{Time: t, From: side, Type: MsgCompressedCertificate, Length: len(msg) - 4, Offset: at.Offset, End: at.End, Note: "not decompressed"})
+			m.addMessage(Message{Time: t, From: side, Type: MsgCompressedCertificate, Length: len(msg) - 4, Offset: at.Offset, End: at.End, Frame: at.Frame, Note: "not decompressed"})
 			return
 		}
 		m.certificate(side, e, cert, at, len(msg)-4)
@@ -294,7 +299,7 @@ func (m *Machine) Message(side Side, e Epoch, msg []byte, at Pos) {
 		}
 		m.sides[side].flightRead = true
 	}
-	ladder := Message{Time: t, From: side, Type: MsgType(typ), Length: len(msg) - 4, Offset: at.Offset, End: at.End}
+	ladder := Message{Time: t, From: side, Type: MsgType(typ), Length: len(msg) - 4, Offset: at.Offset, End: at.End, Frame: at.Frame}
 	bad := func() {
 		m.problem(side, t, ProblemMalformed, "malformed "+ladder.Type.String())
 		ladder.Note = "malformed"
@@ -428,7 +433,7 @@ func (m *Machine) Message(side Side, e Epoch, msg []byte, at Pos) {
 // certificate reads a Certificate that came compressed (RFC 8879), whose
 // compressed length n the ladder shows.
 func (m *Machine) certificate(side Side, e Epoch, msg []byte, at Pos, n int) {
-	ladder := Message{Time: at.Time, From: side, Type: MsgCompressedCertificate, Length: n, Offset: at.Offset, End: at.End}
+	ladder := Message{Time: at.Time, From: side, Type: MsgCompressedCertificate, Length: n, Offset: at.Offset, End: at.End, Frame: at.Frame}
 	if !m.readCertificates(side, e, msg, &ladder) {
 		m.problem(side, at.Time, ProblemMalformed, "malformed Certificate in a CompressedCertificate")
 		ladder.Note = "malformed"

@@ -20,7 +20,7 @@ func (m *Machine) EncryptedHandshake(side Side, n int, at Pos) {
 		m.noteFinished(at.Time)
 	}
 	s.encCount++
-	m.addMessage(Message{Time: at.Time, From: side, Type: typ, Length: n, Encrypted: true, Offset: at.Offset, End: at.End})
+	m.addMessage(Message{Time: at.Time, From: side, Type: typ, Length: n, Encrypted: true, Offset: at.Offset, End: at.End, Frame: at.Frame})
 }
 
 // EncryptedAlert: a protected alert record that could not be opened.
@@ -42,7 +42,7 @@ func (m *Machine) ApplicationData(side Side, n int, hidden bool, at Pos) {
 	}
 	s.appData++
 	if s.appData <= 2 {
-		m.addMessage(Message{Time: at.Time, From: side, Type: MsgApplicationData, Length: n, Encrypted: true, Offset: at.Offset, End: at.End})
+		m.addMessage(Message{Time: at.Time, From: side, Type: MsgApplicationData, Length: n, Encrypted: true, Offset: at.Offset, End: at.End, Frame: at.Frame})
 	}
 }
 
@@ -95,7 +95,7 @@ func (m *Machine) encrypted13(side Side, n int, at Pos) {
 			sv.firstEnc = t
 			sv.flightLen = int32(n)
 			idx := m.addMessage(Message{Time: t, From: side, Type: MsgEncryptedHandshake, Length: n, Encrypted: true, Flight: true,
-				Offset: at.Offset, End: at.End, Note: "EncryptedExtensions…Finished"})
+				Offset: at.Offset, End: at.End, Frame: at.Frame, Note: "EncryptedExtensions…Finished"})
 			if alertSized(n) {
 				candidate(idx, false) // a server refusing the ClientHello, or an OpenSSL EncryptedExtensions
 			} else {
@@ -110,7 +110,7 @@ func (m *Machine) encrypted13(side Side, n int, at Pos) {
 			m.HS.Messages[last].End = at.End
 			return
 		}
-		m.addMessage(Message{Time: t, From: side, Type: MsgEncryptedHandshake, Length: n, Encrypted: true, Flight: true, Offset: at.Offset, End: at.End})
+		m.addMessage(Message{Time: t, From: side, Type: MsgEncryptedHandshake, Length: n, Encrypted: true, Flight: true, Offset: at.Offset, End: at.End, Frame: at.Frame})
 		return
 	case side == Client && !cl.finished && !sv.firstEnc.IsZero():
 		if cl.firstEnc.IsZero() {
@@ -119,12 +119,12 @@ func (m *Machine) encrypted13(side Side, n int, at Pos) {
 		if alertSized(n) {
 			// Too small for a Finished: an alert if nothing follows
 			// (the client refusing the server's certificate).
-			candidate(m.addMessage(Message{Time: t, From: side, Type: MsgEncryptedRecord, Length: n, Encrypted: true, Offset: at.Offset, End: at.End}), false)
+			candidate(m.addMessage(Message{Time: t, From: side, Type: MsgEncryptedRecord, Length: n, Encrypted: true, Offset: at.Offset, End: at.End, Frame: at.Frame}), false)
 			return
 		}
 		// The client answers only after the server's Finished.
 		cl.finished, sv.finished = true, true
-		msg := Message{Time: t, From: side, Type: MsgFinished, Length: n, Encrypted: true, Offset: at.Offset, End: at.End}
+		msg := Message{Time: t, From: side, Type: MsgFinished, Length: n, Encrypted: true, Offset: at.Offset, End: at.End, Frame: at.Frame}
 		if !finishedSized(n) {
 			// Its flight starts with a Certificate: the server asked for
 			// one, and may still refuse what it got (decided waits).
@@ -139,7 +139,7 @@ func (m *Machine) encrypted13(side Side, n int, at Pos) {
 		// server's: its flight is not in the capture.
 		if cl.firstEnc.IsZero() {
 			cl.firstEnc = t
-			m.addMessage(Message{Time: t, From: side, Type: MsgFinished, Length: n, Encrypted: true, Offset: at.Offset, End: at.End})
+			m.addMessage(Message{Time: t, From: side, Type: MsgFinished, Length: n, Encrypted: true, Offset: at.Offset, End: at.End, Frame: at.Frame})
 			return
 		}
 	}
@@ -147,7 +147,7 @@ func (m *Machine) encrypted13(side Side, n int, at Pos) {
 	s.postHS++
 	idx := -1
 	if s.postHS <= 3 {
-		idx = m.addMessage(Message{Time: t, From: side, Type: MsgApplicationData, Length: n, Encrypted: true, Offset: at.Offset, End: at.End})
+		idx = m.addMessage(Message{Time: t, From: side, Type: MsgApplicationData, Length: n, Encrypted: true, Offset: at.Offset, End: at.End, Frame: at.Frame})
 	}
 	if alertSized(n) {
 		candidate(idx, s.postHS > 1)

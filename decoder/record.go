@@ -322,7 +322,7 @@ func (c *Conn) readRecord(dir Dir, t time.Time) bool {
 	if len(b) < 5+n {
 		if l.headersOnly && n > 64 {
 			// Over the budget: not held. Its header says what it is.
-			at := Pos{Time: t, Offset: l.offset, End: l.offset + 5 + int64(n)}
+			at := Pos{Time: t, Offset: l.offset, End: l.offset + 5 + int64(n), Frame: c.frame}
 			switch {
 			case typ == recordApplicationData:
 				c.m.ApplicationData(side, n, true, at)

@@ -12,7 +12,7 @@ func (c *Conn) sslv2(d Dir, rec record, n int, t time.Time) {
 	m := &c.m
 	side := c.role(d)
 	body := rec.body
-	msg := Message{Time: t, From: side, Length: n, Offset: rec.offset, End: rec.end}
+	msg := Message{Time: t, From: side, Length: n, Offset: rec.offset, End: rec.end, Frame: c.frame}
 	protected := m.protected(side)
 	switch {
 	case !protected && body[0] == 1 && m.HS.ClientHello == nil:

@@ -329,7 +329,8 @@ func key(x, y netip.AddrPort) [2]netip.AddrPort {
 // Packet processes one captured frame.
 func (a *Analyzer) Packet(data []byte, ci gopacket.CaptureInfo, link layers.LinkType) {
 	p, d := &a.onePacket, &a.one
-	*p, *d = capture.Packet{Data: data, CI: ci, Link: link}, decoded{}
+	// Frames are numbered as they come, from 1.
+	*p, *d = capture.Packet{Data: data, CI: ci, Link: link, Frame: a.Stats.Packets + 1}, decoded{}
 	d.res = a.dec.decode(link, data, &d.seg, &d.icmp)
 	a.frameIn(p, d)
 }
@@ -337,6 +338,7 @@ func (a *Analyzer) Packet(data []byte, ci gopacket.CaptureInfo, link layers.Link
 // frameIn processes a frame whose link layers are decoded.
 func (a *Analyzer) frameIn(p *capture.Packet, f *decoded) {
 	ci, link := p.CI, p.Link
+	a.cur = p
 	atomic.AddInt64(&a.Stats.Packets, 1)
 	atomic.AddInt64(&a.Stats.Bytes, int64(ci.CaptureLength))
 	t := ci.Timestamp
@@ -379,7 +381,6 @@ func (a *Analyzer) frameIn(p *capture.Packet, f *decoded) {
 	if seg.truncated || ci.CaptureLength < ci.Length {
 		a.Stats.Truncated++
 	}
-	a.cur = p
 	a.segment(seg, ci)
 	if a.now.Sub(a.lastSweep) >= time.Second {
 		a.sweep()
@@ -454,6 +455,7 @@ func (a *Analyzer) segment(seg *segment, ci gopacket.CaptureInfo) {
 	if t.After(c.last) {
 		c.last = t
 	}
+	c.frame = a.cur.Frame
 	a.tcpFacts(c, side, tcp, t, seg.truncated || ci.CaptureLength < ci.Length)
 	if a.opts.KeepPackets && !c.dropFrames {
 		a.keepFrame(c)
@@ -568,7 +570,12 @@ func (a *Analyzer) reassemble(c *conn, side int, seg *segment, ci gopacket.Captu
 		// capture time (a.ctx is the next packet's by then).
 		ctx = new(asmContext)
 	}
-	*ctx = asmContext{ci: ci, c: c, side: side}
+	*ctx = asmContext{ci: ci, c: c, side: side, frame: a.cur.Frame}
+	if ctx != &a.ctx {
+		// Its bytes may be pushed past the hole without a segment of
+		// ours: they keep their frame number too (frameOf).
+		ctx.ci.AncillaryData = []any{frameTag(a.cur.Frame)}
+	}
 	flow := c.flow(side)
 	// Only segments of undecided handshakes get here: decode the header
 	// again, as the reassembler wants gopacket's layer.
@@ -1116,7 +1123,21 @@ type asmContext struct {
 	ci        gopacket.CaptureInfo
 	c         *conn
 	side      int
-	synthetic bool // a segment of ours, not of the capture
+	synthetic bool  // a segment of ours, not of the capture
+	frame     int64 // the capture's frame number
+}
+
+// frameTag is the frame number of a segment queued behind a hole, kept
+// in its capture info, which the reassembler hands back with its bytes.
+type frameTag int64
+
+func frameOf(ci gopacket.CaptureInfo) int64 {
+	for _, x := range ci.AncillaryData {
+		if f, ok := x.(frameTag); ok {
+			return int64(f)
+		}
+	}
+	return 0
 }
 
 func (x *asmContext) GetCaptureInfo() gopacket.CaptureInfo { return x.ci }
@@ -1187,6 +1208,17 @@ func (s *stream) ReassembledSG(sg reassembly.ScatterGather, ac reassembly.Assemb
 	if n == 0 || s.c.decided && !s.c.watching {
 		return
 	}
+	// The bytes complete their records in the frame that gave them to
+	// us, where Wireshark shows what it reassembled (out-of-order
+	// reassembly on: the segment that filled a hole); bytes pushed past a
+	// hole that was never filled, in the frame of the last of them.
+	frame := s.c.frame
+	if x, ok := ac.(*asmContext); ok && !x.synthetic && x.frame > 0 {
+		frame = x.frame
+	} else if f := frameOf(sg.CaptureInfo(n - 1)); f > 0 {
+		frame = f
+	}
+	s.c.tls.SetFrame(frame)
 	s.c.tls.Feed(decoder.Dir(side), sg.Fetch(n), t)
 }
 

@@ -15,6 +15,8 @@ type Event struct {
 	From decoder.Side
 	Kind string // "SYN", "SYN-ACK", "FIN", "RST", "retransmission", "zero window", "gap"
 	Note string
+	// Frame is the Wireshark frame.number of the packet that told it.
+	Frame int64
 }
 
 // TCPSide is what TCP said about one side of a connection.
@@ -132,6 +134,7 @@ type conn struct {
 	rare               *rareFacts // what few connections have
 	stream             *stream    // its reassembler callbacks, while not finished
 	input              uint16     // the Merge source of its first packet
+	frame              int64      // the frame number of its latest packet
 	// Flags, together so that they pack.
 	isnSet, ackSet [2]bool
 	synSeen        [2]bool // SYN (side 0) and SYN-ACK (side 1)
@@ -226,6 +229,9 @@ func (s *seqFacts) sacked(side int, start, end uint32) bool {
 const maxEvents = 24
 
 func (c *conn) event(e Event) {
+	if e.Frame == 0 {
+		e.Frame = c.frame
+	}
 	if len(c.events) < maxEvents {
 		c.events = append(c.events, e)
 	}

@@ -140,5 +140,5 @@ func (a *Analyzer) icmpError(d *decoded, t time.Time) {
 	if e.MTU > 0 {
 		note += ", MTU " + strconv.Itoa(e.MTU)
 	}
-	c.event(Event{Time: t, From: decoder.Side(1 - side), Kind: "ICMP", Note: note})
+	c.event(Event{Time: t, From: decoder.Side(1 - side), Kind: "ICMP", Note: note, Frame: a.cur.Frame})
 }

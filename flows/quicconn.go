@@ -694,6 +694,9 @@ func (a *Analyzer) quicCrypto(c *quicConn, side decoder.Side, space int, off uin
 	for {
 		msg, offset, over, typ, n := r.Next()
 		at := decoder.Pos{Time: t, Offset: offset, End: offset + int64(len(msg))}
+		if a.cur != nil {
+			at.Frame = a.cur.Frame // the datagram that completed the message
+		}
 		if over {
 			c.m.OverCap(side, typ, n, at)
 			continue

@@ -181,6 +181,7 @@ func (t TCP) IsZero() bool { return !t.present }
 
 type Message struct {
 	TMS       float64 `json:"t_ms"`
+	Frame     int64   `json:"frame,omitempty"` // Wireshark's frame.number that shows it (its record's last segment); 0: not known
 	From      string  `json:"from"`
 	Type      string  `json:"type"`
 	Length    int     `json:"length"`
@@ -405,7 +406,7 @@ func Build(r *flows.Result) *Connection {
 		}
 	}
 	for _, m := range hs.Messages {
-		c.Messages = append(c.Messages, Message{TMS: ms(m.Time.Sub(r.Start)), From: m.From.String(), Type: m.Type.String(),
+		c.Messages = append(c.Messages, Message{TMS: ms(m.Time.Sub(r.Start)), Frame: m.Frame, From: m.From.String(), Type: m.Type.String(),
 			Length: m.Length, Encrypted: m.Encrypted, Undelivered: m.Undelivered, Note: m.Note})
 	}
 	if r.QUIC != nil {

@@ -101,8 +101,9 @@ func Ladder(c *Connection) []string {
 	}
 	r := c.result
 	type step struct {
-		t    time.Duration
-		line string
+		t     time.Duration
+		frame int64
+		line  string
 	}
 	var steps []step
 	for _, e := range r.Events {
@@ -110,7 +111,7 @@ func Ladder(c *Connection) []string {
 		if e.Note != "" {
 			note = " (" + e.Note + ")"
 		}
-		steps = append(steps, step{e.Time.Sub(r.Start), fmt.Sprintf("%s  TCP %s%s", arrow(e.From.String()), e.Kind, note)})
+		steps = append(steps, step{e.Time.Sub(r.Start), e.Frame, fmt.Sprintf("%s  TCP %s%s", arrow(e.From.String()), e.Kind, note)})
 	}
 	for _, m := range c.Messages {
 		line := fmt.Sprintf("%s  %s", arrow(m.From), m.Type)
@@ -123,12 +124,16 @@ func Ladder(c *Connection) []string {
 		if m.Length > 0 {
 			line += fmt.Sprintf(" [%d bytes]", m.Length)
 		}
-		steps = append(steps, step{time.Duration(m.TMS * float64(time.Millisecond)), line})
+		steps = append(steps, step{time.Duration(m.TMS * float64(time.Millisecond)), m.Frame, line})
 	}
 	sort.SliceStable(steps, func(i, j int) bool { return steps[i].t < steps[j].t })
 	out := make([]string, 0, len(steps)+1)
+	w := 0
 	for _, s := range steps {
-		out = append(out, fmt.Sprintf("%+10.1f ms  %s", float64(s.t.Microseconds())/1000, s.line))
+		w = max(w, len(frameLabel(s.frame)))
+	}
+	for _, s := range steps {
+		out = append(out, fmt.Sprintf("%s%+10.1f ms  %s", padFrame(frameLabel(s.frame), w), float64(s.t.Microseconds())/1000, s.line))
 	}
 	if r.HS.MessagesDropped > 0 {
 		out = append(out, fmt.Sprintf("(%d more records not listed)", r.HS.MessagesDropped))

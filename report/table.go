@@ -115,9 +115,9 @@ func Line(c *Connection, color bool) string {
 			parts = append(parts, x)
 		}
 	}
-	prefix := ""
+	prefix := liveTime(c)
 	if c.Update {
-		prefix = "update: "
+		prefix += "update: "
 	}
 	return prefix + strings.Join(parts, "  ") + "  " + verdict
 }

@@ -50,10 +50,6 @@ type config struct {
 	shard           flows.Shard // --shard i/n
 }
 
-// errUsageShown is a bad command line that the flag package or the usage
-// text already explained on stderr.
-var errUsageShown = errors.New("usage shown")
-
 // usageError is a bad command line, in one line.
 type usageError struct{ msg string }
 
@@ -61,18 +57,18 @@ func (e *usageError) Error() string { return e.msg }
 
 func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
 
-// parseConfig parses and checks the command line. The error is
-// flag.ErrHelp (-h: the usage was printed), errUsageShown or a
+// parseConfig parses and checks the command line. Flags and files may
+// come in any order, as with tshark and tcpdump; "--" ends the flags. The
+// error is flag.ErrHelp (-h: the usage was printed on stdout) or a
 // *usageError.
-func parseConfig(args []string, stderr io.Writer) (*config, error) {
+func parseConfig(args []string, stdout io.Writer) (*config, error) {
 	cfg := &config{only: map[flows.Outcome]bool{}}
 	var only string
 	fs := flag.NewFlagSet("tlsscope", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, usage)
-		fs.PrintDefaults()
-	}
+	// The flag package's own messages are not printed: its error comes
+	// back as one line, and the usage only when asked for.
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	fs.StringVar(&cfg.format, "format", report.Formats[0], "output `format`: "+report.FormatList())
 	fs.DurationVar(&cfg.stallTimeout, "stall-timeout", flows.DefaultOptions.StallTimeout, "`duration` of silence from the side that owes a message before a handshake is called stalled")
 	fs.StringVar(&only, "only", "", "show only these `outcomes` (comma-separated: "+outcomeList()+")")
@@ -92,7 +88,12 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	fs.BoolVar(&cfg.listIfaces, "D", false, "list the interfaces live capture can use")
 	fs.BoolVar(&cfg.listIfaces, "list-interfaces", false, "list the interfaces live capture can use")
 	fs.IntVar(&cfg.bufferSize, "buffer-size", 0, "live capture kernel buffer in `bytes` (0: libpcap's default)")
-	fs.IntVar(&cfg.count, "count", 0, "stop a live capture after `N` handshakes")
+	fs.IntVar(&cfg.count, "count", 0, "stop after `N` handshakes are judged (files too; tcpdump's -c counts packets, ours handshakes)")
+	fs.IntVar(&cfg.count, "c", 0, "stop after `N` handshakes are judged, like --count")
+	fs.Func("r", "read this capture `file` (repeatable; the same as naming it)", func(v string) error {
+		cfg.files = append(cfg.files, v)
+		return nil
+	})
 	fs.StringVar(&cfg.writeAll, "w", "", "write every packet read to this pcapng `file`")
 	fs.StringVar(&cfg.writeFailed, "write-failed", "", "write the packets of connections that did not complete to this pcapng `file`")
 	fs.Func("keylog", "decrypt with this NSS key log `file` (SSLKEYLOGFILE; repeatable; re-read as it grows when live)", func(v string) error {
@@ -107,13 +108,15 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&shard, "shard", "", "keep only the connections of shard `i/n` (0 ≤ i < n) by a hash of their addresses and ports; n runs, one per shard, together give one whole run's output, stream numbers included")
 	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile to `file` (for performance work)")
 	fs.StringVar(&cfg.memProfile, "memprofile", "", "write an allocation profile to `file` at the end (for performance work)")
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(permute(fs, args)); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stdout)
+			fmt.Fprint(stdout, usage)
+			fs.PrintDefaults()
 			return nil, err
 		}
-		return nil, errUsageShown
+		return nil, &usageError{err.Error()}
 	}
-	cfg.files = fs.Args()
 	if cfg.showVersion || cfg.listIfaces {
 		return cfg, nil // nothing else is looked at
 	}
@@ -140,13 +143,53 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 		}
 	}
 	if cfg.iface == "" && len(cfg.files) == 0 {
-		fs.Usage()
-		return nil, errUsageShown
+		return nil, usagef("nothing to read: give capture files, -r FILE or -i IFACE")
 	}
 	if cfg.iface != "" && len(cfg.files) > 0 {
 		return nil, usagef("give either -i IFACE or files, not both")
 	}
+	if cfg.count < 0 {
+		return nil, usagef("--count: want N ≥ 0")
+	}
 	return cfg, nil
+}
+
+// permute moves the files of a command line among its flags, for the flag
+// package, which stops at the first file: each becomes -r FILE, in its
+// place, so that the files keep their order. After "--" everything is a
+// file, so that a file named -x can be read; "-" alone is stdin.
+func permute(fs *flag.FlagSet, args []string) []string {
+	out := make([]string, 0, len(args)+4)
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			for _, f := range args[i+1:] {
+				out = append(out, "-r", f)
+			}
+			break
+		}
+		if len(a) < 2 || a[0] != '-' {
+			out = append(out, "-r", a)
+			continue
+		}
+		out = append(out, a)
+		name := strings.TrimPrefix(strings.TrimPrefix(a, "-"), "-")
+		if strings.Contains(name, "=") {
+			continue // -flag=value
+		}
+		// A flag that takes a value takes the next argument, whatever it
+		// looks like (--port -1 is a bad port, not a flag).
+		if f := fs.Lookup(name); f != nil && !isBool(f) && i+1 < len(args) {
+			i++
+			out = append(out, args[i])
+		}
+	}
+	return out
+}
+
+func isBool(f *flag.Flag) bool {
+	b, ok := f.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
 }
 
 // parseShard reads --shard i/n.

@@ -37,6 +37,12 @@ func TestMain(m *testing.M) {
 		var args []string
 		json.Unmarshal([]byte(os.Getenv("TLSSCOPE_ARGS")), &args)
 		os.Exit(run(args, os.Stdin, os.Stdout, os.Stderr))
+	case "main":
+		var args []string
+		json.Unmarshal([]byte(os.Getenv("TLSSCOPE_ARGS")), &args)
+		os.Args = append([]string{"tlsscope"}, args...)
+		main()
+		return
 	}
 	os.Exit(m.Run())
 }

@@ -24,13 +24,18 @@ const usage = `tlsscope: judge every TLS handshake in a capture.
 
 Usage:
   tlsscope [flags] FILE...        read pcap/pcapng files (gzip too; - for stdin)
+  tlsscope [flags] -r FILE...     the same, as tshark and tcpdump write it
   tlsscope [flags] -i IFACE       sniff a live interface (needs root or CAP_NET_RAW)
+
+Flags and files may come in any order; -- ends the flags (tlsscope -- -odd.pcap).
+Flags take one dash or two (-format json, --format json).
 
 Examples:
   tlsscope capture.pcapng
-  tlsscope --only stalled,failed --detail capture.pcap
-  tlsscope --format json capture.pcap | jq 'select(.outcome=="stalled")'
+  tlsscope -r capture.pcap --only stalled,failed --detail
+  tlsscope capture.pcap --format json | jq 'select(.outcome=="stalled")'
   tlsscope --format markdown --stream 3 capture.pcap > report.md
+  tlsscope -c 10 capture.pcap     the first 10 handshakes judged, then stop
   tlsscope -i eth0 -f 'tcp port 443'
 
 Exit status: 0 when every handshake is fine, 1 when any failed, stalled,

@@ -22,7 +22,7 @@ import (
 
 // run is the command; it returns the exit status.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	cfg, err := parseConfig(args, stderr)
+	cfg, err := parseConfig(args, stdout)
 	if err != nil {
 		return usageFailed(stderr, err)
 	}
@@ -60,14 +60,13 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return s.exitStatus()
 }
 
+// usageFailed says a bad command line in one line, and where the usage
+// is; after --help (the usage, on stdout), nothing.
 func usageFailed(stderr io.Writer, err error) int {
-	switch {
-	case errors.Is(err, flag.ErrHelp):
+	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
-	case errors.Is(err, errUsageShown):
-	default:
-		fmt.Fprintln(stderr, "tlsscope:", err)
 	}
+	fmt.Fprintf(stderr, "tlsscope: %v\nsee tlsscope --help\n", err)
 	return exitUsage
 }
 
@@ -129,6 +128,11 @@ type session struct {
 	keys       *keyLogs
 	status     int // exitOK or exitProblem
 	handshakes int
+	// With --count: the streams reported, for the updates that follow
+	// them (live), and the connections judged after the count was reached,
+	// which are left out.
+	counted    map[int]bool
+	uncounted  int
 	warnings   []error
 	unreadable []error      // inputs from which not one packet could be read
 	cutConns   atomic.Int64 // connections written to --write-failed without all their packets
@@ -194,7 +198,7 @@ func (s *session) openOutputs(stdout io.Writer) error {
 		Inputs:   s.inputs,
 		Live:     s.live,
 		RowLimit: s.cfg.maxRows,
-		Notes:    func() []string { return append(s.limitNotes(), s.keys.notes(s.a)...) },
+		Notes:    func() []string { return append(append(s.limitNotes(), s.countNotes()...), s.keys.notes(s.a)...) },
 	}
 	s.stdout = bufio.NewWriterSize(&output{name: stdoutName, w: stdout, fail: s.fail}, 256<<10)
 	var err error
@@ -301,6 +305,25 @@ func (s *session) limitNotes() []string {
 	return out
 }
 
+// countNotes says that --count stopped the run.
+func (s *session) countNotes() []string {
+	if s.cfg.count == 0 || s.handshakes < s.cfg.count {
+		return nil
+	}
+	note := fmt.Sprintf("stopped early (--count %d): the first %s judged", s.cfg.count, plural(s.handshakes, "handshake"))
+	if s.uncounted > 0 {
+		note += fmt.Sprintf("; %d more, judged as the run stopped, not shown", s.uncounted)
+	}
+	return []string{note}
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return strconv.Itoa(n) + " " + what + "s"
+}
+
 // stopOnSignal stops a live capture on Ctrl-C, SIGTERM or after
 // --duration.
 func (s *session) stopOnSignal() (cancel func()) {
@@ -337,6 +360,14 @@ func (s *session) take(r *flows.Result) {
 	if s.failure() != nil {
 		return
 	}
+	if s.cfg.count > 0 && s.handshakes >= s.cfg.count && !(r.Update && s.counted[r.Stream]) {
+		// The run stopped at the count: what the rest of the input and
+		// the connections still open then made is not the first N.
+		if !r.Update {
+			s.uncounted++
+		}
+		return
+	}
 	// A failed handshake's packets are written when it is decided; a
 	// stall's when its connection ends (its final update), once.
 	if s.failedPkts != nil && !r.Outcome.Good() && !(r.Open && r.Outcome == flows.Stalled) {
@@ -364,8 +395,14 @@ func (s *session) take(r *flows.Result) {
 	}
 	if !r.Update {
 		s.handshakes++
-		if s.live && s.cfg.count > 0 && s.handshakes == s.cfg.count {
-			s.stop()
+		if s.cfg.count > 0 {
+			if s.counted == nil {
+				s.counted = make(map[int]bool, min(s.cfg.count, 1024))
+			}
+			s.counted[r.Stream] = true
+			if s.handshakes == s.cfg.count {
+				s.stop()
+			}
 		}
 	}
 	if r.Outcome.Problem() {
@@ -398,7 +435,7 @@ func (s *session) report() {
 	for _, n := range s.limitNotes() {
 		fmt.Fprintln(s.stderr, "tlsscope: warning:", n)
 	}
-	for _, n := range s.keys.notes(s.a) {
+	for _, n := range append(s.countNotes(), s.keys.notes(s.a)...) {
 		fmt.Fprintln(s.stderr, "tlsscope:", n)
 	}
 	for _, err := range s.unreadable {

@@ -83,7 +83,7 @@ func TestShardUnionIsWholeRun(t *testing.T) {
 func TestShardFlag(t *testing.T) {
 	for _, v := range []string{"4/4", "x", "1/0", "-1/2", "1", "1/2/3", "a/b"} {
 		_, stderr, code := runCLI("--shard", v, demo)
-		if code != exitUsage || stderr != "tlsscope: --shard: want i/n with 0 ≤ i < n\n" {
+		if code != exitUsage || stderr != "tlsscope: --shard: want i/n with 0 ≤ i < n\nsee tlsscope --help\n" {
 			t.Errorf("--shard %s: exit %d, stderr %q", v, code, stderr)
 		}
 	}

@@ -19,6 +19,7 @@ type liveSource struct {
 	h      *pcap.Handle
 	once   sync.Once
 	closed chan struct{}
+	frames int64 // packets read, for Packet.Frame
 }
 
 // OpenLive starts sniffing an interface in immediate mode, so that
@@ -91,7 +92,8 @@ func (s *liveSource) Next() (Packet, error) {
 		if err != nil {
 			return Packet{}, fmt.Errorf("%s: %v", s.name, err)
 		}
-		return Packet{Data: data, CI: ci, Link: s.h.LinkType()}, nil
+		s.frames++
+		return Packet{Data: data, CI: ci, Link: s.h.LinkType(), Frame: s.frames}, nil
 	}
 }
 

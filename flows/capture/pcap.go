@@ -29,6 +29,7 @@ type pcapFile struct {
 	// empty counts records of no bytes (skipped), run the ones in a row:
 	// a long run is damage, not traffic.
 	empty, run int64
+	frames     int64    // records read, for Packet.Frame
 	offset     int64    // file offset of b.Buf[0]
 	one        oneByOne // for Next, the packet-at-a-time interface
 }
@@ -171,6 +172,7 @@ func (p *pcapFile) parse(b *Batch) (int, error) {
 		if end > len(buf) {
 			break
 		}
+		p.frames++ // a frame to Wireshark, even of no bytes
 		if origLen == 0 {
 			p.empty++
 			if p.run++; p.run >= maxEmptyRun {
@@ -191,7 +193,8 @@ func (p *pcapFile) parse(b *Batch) (int, error) {
 				CaptureLength: int(capLen),
 				Length:        int(origLen),
 			},
-			Link: p.link,
+			Link:  p.link,
+			Frame: p.frames,
 		})
 		off = end
 	}

@@ -39,6 +39,7 @@ type pcapngFile struct {
 	carry    []byte // the start of a block the last read cut off
 	eof      bool
 	err      error // the error after the last whole block
+	frames   int64 // packet blocks read, for Packet.Frame
 
 	// skip: bytes left of a block over maxBlock being read past (its
 	// length skipLen, at skipAt); skipped says which were.
@@ -357,6 +358,7 @@ func (p *pcapngFile) parse(b *Batch) (int, error) {
 				return off, fmt.Errorf("packet block at byte %d: captured length exceeds snap length: %d > %d", at, capLen, iface.snaplen)
 			}
 			end := 20 + int(capLen)
+			p.frames++
 			b.Packets = append(b.Packets, Packet{
 				Data: body[20:end:end],
 				CI: gopacket.CaptureInfo{
@@ -365,7 +367,8 @@ func (p *pcapngFile) parse(b *Batch) (int, error) {
 					Length:         int(origLen),
 					InterfaceIndex: int(id),
 				},
-				Link: iface.link,
+				Link:  iface.link,
+				Frame: p.frames,
 			})
 		case ngSimplePacket:
 			if len(body) < 4 {
@@ -382,11 +385,13 @@ func (p *pcapngFile) parse(b *Batch) (int, error) {
 				capLen = min(capLen, iface.snaplen)
 			}
 			end := 4 + int(capLen)
+			p.frames++
 			b.Packets = append(b.Packets, Packet{
 				Data: body[4:end:end],
 				// No timestamp either: the zero time, as pcapgo has it.
-				CI:   gopacket.CaptureInfo{CaptureLength: int(capLen), Length: int(origLen)},
-				Link: iface.link,
+				CI:    gopacket.CaptureInfo{CaptureLength: int(capLen), Length: int(origLen)},
+				Link:  iface.link,
+				Frame: p.frames,
 			})
 		case ngSectionHeader:
 			if err := p.sectionHeader(body, at); err != nil {

@@ -22,6 +22,10 @@ type Packet struct {
 	Link layers.LinkType
 	// Input is the index of the source it came from in a Merge.
 	Input uint16
+	// Frame is its number in its file from 1, as Wireshark's frame.number
+	// counts them: every record, those skipped included; live, the
+	// packets read since the start.
+	Frame int64
 }
 
 // Source yields packets in capture order.
