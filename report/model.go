@@ -52,9 +52,13 @@ type Connection struct {
 	TCP                  TCP            `json:"tcp"`
 	Messages             []Message      `json:"messages,omitempty"`
 	Findings             []Finding      `json:"findings,omitempty"`
+	// AttachmentStream is the connection's tcp.stream in the capture
+	// --write-failed wrote, which Wireshark numbers anew (nil: not in it).
+	AttachmentStream *int `json:"-"`
 
 	result    *flows.Result
 	ladder    []string        // the ladder, kept by Summarize
+	seq       *sequence       // the Mermaid ladder, kept by Summarize
 	transport flows.Transport // for the Wireshark display filter
 	tcpOnly   bool            // a TCP attempt that never reached TLS
 }
@@ -181,6 +185,7 @@ type Message struct {
 	// Undelivered: sent after bytes lost in the network, never received.
 	Undelivered bool   `json:"undelivered,omitempty"`
 	Note        string `json:"note,omitempty"`
+	Frame       int64  `json:"-"` // set by flows (frame numbers)
 }
 
 // transportProto is the IP protocol number of a transport, for the
@@ -202,7 +207,7 @@ func (c *Connection) Result() *flows.Result { return c.result }
 // text, which Markdown shows for the connections that did not complete.
 func (c *Connection) Summarize(keepLadder bool) {
 	if keepLadder {
-		c.ladder = Ladder(c)
+		c.ladder, c.seq = Ladder(c), sequenceOf(c)
 	}
 	c.Messages, c.result = nil, nil
 	if ch := c.ClientHello; ch != nil {

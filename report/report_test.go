@@ -61,6 +61,8 @@ func render(t *testing.T, format string, conns []*Connection, detail bool) []byt
 	case "json":
 		err = WriteJSON(&b, conns)
 	case "md":
+		// As the command line says them (TestStreamedOutputEqualsGolden).
+		opts.Version, opts.StallTimeout = "dev", flows.DefaultOptions.StallTimeout
 		err = WriteMarkdown(&b, conns, opts)
 	case "csv":
 		err = WriteCSV(&b, conns)
