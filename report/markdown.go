@@ -26,6 +26,7 @@ func WriteMarkdown(w io.Writer, conns []*Connection, opts Options) error {
 	mw := newMarkdownWriter(w, opts).(*markdownWriter)
 	for _, c := range conns {
 		mw.span(c)
+		mw.group(c)
 		mw.d.add(c)
 	}
 	return mw.Close()
@@ -39,16 +40,57 @@ type markdownWriter struct {
 	opts        Options
 	d           *digest
 	first, last time.Time // of the connections, when Options has no span
+	findings    map[string]*mdFinding
 }
 
+// mdFinding is one finding code over many connections, told by the
+// lowest streams: the same whatever order the connections end in.
+type mdFinding struct {
+	severity Severity
+	code     string
+	n        int    // connections
+	message  string // the lowest stream's
+	streams  []int  // the lowest few, in order
+}
+
+// mdFindingStreams is how many streams a grouped finding names.
+const mdFindingStreams = 5
+
 func newMarkdownWriter(w io.Writer, opts Options) Writer {
-	return &markdownWriter{w: w, opts: opts, d: newDigest(opts.RowLimit)}
+	return &markdownWriter{w: w, opts: opts, d: newDigest(opts.RowLimit), findings: map[string]*mdFinding{}}
 }
 
 func (mw *markdownWriter) Write(c *Connection) error {
+	if provisional(c) {
+		return nil // its final record follows
+	}
 	mw.span(c)
+	mw.group(c)
 	mw.d.add(held(c, !flows.Outcome(c.Outcome).Good(), mw.opts))
 	return nil
+}
+
+// group counts c's findings by code.
+func (mw *markdownWriter) group(c *Connection) {
+	for i, f := range c.Findings {
+		if slices.ContainsFunc(c.Findings[:i], func(e Finding) bool { return e.Code == f.Code }) {
+			continue // a connection counts once
+		}
+		g := mw.findings[f.Code]
+		if g == nil {
+			g = &mdFinding{severity: f.Severity, code: f.Code}
+			mw.findings[f.Code] = g
+		}
+		g.n++
+		at, _ := slices.BinarySearch(g.streams, c.Stream)
+		if at == 0 {
+			g.message = f.Message
+		}
+		if at < mdFindingStreams {
+			g.streams = slices.Insert(g.streams, at, c.Stream)
+			g.streams = g.streams[:min(len(g.streams), mdFindingStreams)]
+		}
+	}
 }
 
 // span widens the connections' time span by c's.
@@ -109,7 +151,7 @@ func (mw *markdownWriter) Close() error {
 		doc.add(mdText(SafeText(n), false) + "\n\n")
 	}
 	var left []string
-	if fs, out := findingsSection(d, limit/4); fs != "" {
+	if fs, out := findingsSection(mw.findings, limit/4); fs != "" {
 		doc.add(fs)
 		if out > 0 {
 			left = append(left, fmt.Sprintf("%d finding codes", out))
@@ -199,9 +241,9 @@ func (mw *markdownWriter) header() string {
 		}
 		b.WriteString("- **Input:** " + strings.Join(in, ", ") + "\n")
 	}
-	first, last := opts.First, opts.Last
-	if first.IsZero() {
-		first, last = mw.first, mw.last
+	first, last := mw.first, mw.last
+	if opts.Span != nil {
+		first, last = opts.Span()
 	}
 	if !first.IsZero() {
 		b.WriteString("- **Capture:** " + timeSpan(first, last) + "\n")
@@ -272,15 +314,15 @@ func outcomeTable(d *digest) string {
 // findingsSection groups the findings of every connection, completed or
 // not, by code, severities in order; it stops before limit characters and
 // says how many codes it left out.
-func findingsSection(d *digest, limit int) (string, int) {
-	var gs []*findingGroup
-	for _, g := range d.findings {
+func findingsSection(groups map[string]*mdFinding, limit int) (string, int) {
+	var gs []*mdFinding
+	for _, g := range groups {
 		gs = append(gs, g)
 	}
 	if len(gs) == 0 {
 		return "", 0
 	}
-	slices.SortFunc(gs, func(a, b *findingGroup) int {
+	slices.SortFunc(gs, func(a, b *mdFinding) int {
 		return cmp.Or(cmp.Compare(severityRank[b.severity], severityRank[a.severity]), cmp.Compare(b.n, a.n), cmp.Compare(a.code, b.code))
 	})
 	var b strings.Builder

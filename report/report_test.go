@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
@@ -46,6 +47,7 @@ func connections(t *testing.T, file string) []*Connection {
 	if err := a.Run(m); err != nil {
 		t.Fatal(err)
 	}
+	spans[file] = [2]time.Time{a.Stats.First, a.Stats.Last}
 	var out []*Connection
 	for _, r := range a.Finish() {
 		out = append(out, Build(r))
@@ -90,6 +92,9 @@ func TestGolden(t *testing.T) {
 		base := filepath.Base(f)
 		for _, format := range []string{"table", "json", "md", "csv"} {
 			got := render(t, format, conns, format == "table")
+			if format == "md" {
+				got = renderMarkdown(t, conns, spans[f]) // with the capture's span, as the command line
+			}
 			golden := filepath.Join(testdata, "golden", base+"."+format)
 			if *update {
 				os.MkdirAll(filepath.Dir(golden), 0o755)

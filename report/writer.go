@@ -38,11 +38,13 @@ type Options struct {
 	// Notes, when set, says at Close what to add after the summary line:
 	// what the limits of the run changed.
 	Notes func() []string
-	// Version (tlsscope's), StallTimeout and the capture's first and last
-	// packet, for the Markdown header: the verdicts depend on them.
+	// Version (tlsscope's) and StallTimeout, for the Markdown header: the
+	// verdicts depend on them.
 	Version      string
 	StallTimeout time.Duration
-	First, Last  time.Time
+	// Span, when set, says at Close the capture's first and last packet
+	// (without it, Markdown says the span of the connections).
+	Span func() (first, last time.Time)
 	// Attachment, when set, says at Close what --write-failed wrote: the
 	// file's name and how many connections it holds (0: none, not written).
 	Attachment func() (name string, conns int)

@@ -132,6 +132,7 @@ type session struct {
 	warnings   []error
 	unreadable []error      // inputs from which not one packet could be read
 	cutConns   atomic.Int64 // connections written to --write-failed without all their packets
+	failed     failedFile   // --write-failed: created on its first packet
 
 	mu  sync.Mutex
 	err error // the first write error: it ends the run
@@ -180,13 +181,26 @@ func (s *session) openOutputs(stdout io.Writer) error {
 		if o.name == "" {
 			continue
 		}
-		f, err := os.Create(o.name)
-		if err != nil {
-			s.closeOutputs()
-			return err
+		var w io.Writer
+		var c io.Closer
+		if o.name == s.cfg.writeFailed {
+			// Opened now, so that a path that cannot be written is said at
+			// once; emptied and written only if a connection failed.
+			if err := s.failed.open(o.name); err != nil {
+				s.closeOutputs()
+				return err
+			}
+			w, c = &s.failed, &s.failed
+		} else {
+			f, err := os.Create(o.name)
+			if err != nil {
+				s.closeOutputs()
+				return err
+			}
+			w, c = f, f
 		}
-		// The pcapng writer buffers; Close flushes it and closes f.
-		*o.to = capture.NewPcapngWriter(&output{name: o.name, w: f, c: f, fail: s.fail})
+		// The pcapng writer buffers; Close flushes it and closes the file.
+		*o.to = capture.NewPcapngWriter(&output{name: o.name, w: w, c: c, fail: s.fail})
 	}
 	opts := report.Options{
 		Color:    !s.cfg.noColor && isTerminal(stdout) && os.Getenv("NO_COLOR") == "",
@@ -194,7 +208,19 @@ func (s *session) openOutputs(stdout io.Writer) error {
 		Inputs:   s.inputs,
 		Live:     s.live,
 		RowLimit: s.cfg.maxRows,
-		Notes:    func() []string { return append(s.limitNotes(), s.keys.notes(s.a)...) },
+		Notes: func() []string {
+			notes := append(s.limitNotes(), s.keys.notes(s.a)...)
+			if s.cfg.format != "markdown" { // Markdown says it in its header and sections
+				notes = append(notes, s.failed.note()...)
+			}
+			return notes
+		},
+		Version:      version,
+		StallTimeout: s.cfg.stallTimeout,
+		Span:         func() (time.Time, time.Time) { return s.a.Stats.First, s.a.Stats.Last },
+	}
+	if s.cfg.writeFailed != "" {
+		opts.Attachment = func() (string, int) { return s.cfg.writeFailed, s.failed.conns }
 	}
 	s.stdout = bufio.NewWriterSize(&output{name: stdoutName, w: stdout, fail: s.fail}, 256<<10)
 	var err error
@@ -337,6 +363,7 @@ func (s *session) take(r *flows.Result) {
 	if s.failure() != nil {
 		return
 	}
+	var attached *int // its stream in the --write-failed file
 	// A failed handshake's packets are written when it is decided; a
 	// stall's when its connection ends (its final update), once.
 	if s.failedPkts != nil && !r.Outcome.Good() && !(r.Open && r.Outcome == flows.Stalled) {
@@ -357,6 +384,9 @@ func (s *session) take(r *flows.Result) {
 				return
 			}
 		}
+		if len(r.Packets) > 0 {
+			attached = s.failed.add(r.Stream)
+		}
 	}
 	s.keys.count(r)
 	if !s.cfg.keeps(r) {
@@ -372,6 +402,7 @@ func (s *session) take(r *flows.Result) {
 		s.status = exitProblem
 	}
 	c := report.Build(r)
+	c.AttachmentStream = attached
 	if len(s.inputs) > 1 && r.Input < len(s.inputs) {
 		c.File = s.inputs[r.Input] // which of several files the record came from
 	}
@@ -400,6 +431,9 @@ func (s *session) report() {
 	}
 	for _, n := range s.keys.notes(s.a) {
 		fmt.Fprintln(s.stderr, "tlsscope:", n)
+	}
+	if s.cfg.writeFailed != "" && s.failed.conns == 0 {
+		fmt.Fprintf(s.stderr, "tlsscope: no connection failed: %s not written\n", s.cfg.writeFailed)
 	}
 	for _, err := range s.unreadable {
 		fmt.Fprintf(s.stderr, "tlsscope: %v (no packet could be read)\n", err)
