@@ -467,13 +467,14 @@ func mdText(s string, inTable bool) string {
 
 // linky reports whether GitHub may turn a word into a link or a
 // reference: it has @, #, ://, two colons (an IPv6 address, an :emoji:),
-// or a dot followed by a letter (www.example.com, a bare domain).
+// or a dot followed by a letter (www.example.com, a bare domain, or a
+// piece of one).
 func linky(w string) bool {
 	if strings.ContainsAny(w, "@#") || strings.Contains(w, "://") || strings.Count(w, ":") >= 2 {
 		return true
 	}
 	for i := 1; i+1 < len(w); i++ {
-		if w[i] == '.' && isAlnum(w[i-1]) && isLetter(w[i+1]) {
+		if w[i] == '.' && isLetter(w[i+1]) {
 			return true
 		}
 	}
@@ -481,7 +482,6 @@ func linky(w string) bool {
 }
 
 func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= 0x80 }
-func isAlnum(c byte) bool  { return isLetter(c) || c >= '0' && c <= '9' || c == '-' }
 
 // thousands writes n with commas: 20,000.
 func thousands(n int) string {
