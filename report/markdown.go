@@ -295,7 +295,12 @@ func outcomeTable(d *digest) string {
 			bad += n
 		}
 	}
-	fmt.Fprintf(&b, "**%s, %s did not complete**\n\n| Outcome | Connections |\n| --- | ---: |\n", plural(d.total, "TLS connection"), thousands(bad))
+	if bad > 0 {
+		fmt.Fprintf(&b, "**%s, %s did not complete**\n\n", plural(d.total, "TLS connection"), thousands(bad))
+	} else {
+		fmt.Fprintf(&b, "**%s**\n\n", plural(d.total, "TLS connection"))
+	}
+	b.WriteString("| Outcome | Connections |\n| --- | ---: |\n")
 	for _, tone := range []flows.Tone{flows.ToneBad, flows.ToneUnsure, flows.ToneGood} {
 		for _, o := range flows.Outcomes {
 			if n := d.counts[string(o)]; n > 0 && o.Tone() == tone {
@@ -341,7 +346,7 @@ func findingsSection(groups map[string]*mdFinding, limit int) (string, int) {
 		if len(ss) > 1 {
 			which, eg = "streams "+strings.Join(ss, ", "), "e.g. "
 		}
-		line := fmt.Sprintf("- **%s** `%s` on %s (%s): %s%s\n", g.severity, g.code, plural(g.n, "connection"), which, eg, mdText(SafeText(g.message), false))
+		line := fmt.Sprintf("- **%s** `%s` on %s (%s): %s%s\n", g.severity, g.code, plural(g.n, "connection"), which, eg, mdText(clipRunes(SafeText(g.message), 400), false))
 		if n+mdLen(line) > limit {
 			out++
 			continue
@@ -353,8 +358,10 @@ func findingsSection(groups map[string]*mdFinding, limit int) (string, int) {
 	return b.String(), out
 }
 
-// mdRow is a connection's row: verdict first, five columns, so that the
-// table fits GitHub's 1012 px issue width.
+// mdRow is a connection's row: verdict first, five columns of text that
+// wraps, so that the table fits GitHub's 1012 px issue width (a code span
+// does not wrap: names are cut short here, said whole in the section; the
+// cipher suite, a long word, is said there too).
 func mdRow(c *Connection, link bool) string {
 	stream := strconv.Itoa(c.Stream)
 	if link {
@@ -362,24 +369,38 @@ func mdRow(c *Connection, link bool) string {
 	}
 	var sni string
 	if c.ClientHello != nil && c.ClientHello.SNI != "" {
-		sni = mdCode(clipRunes(Safe(c.ClientHello.SNI), 40), true)
+		sni = mdCode(clipRunes(Safe(c.ClientHello.SNI), 28), true)
 	}
 	var tls []string
 	if c.Version != "" {
 		tls = append(tls, c.Version)
 	}
-	if c.ServerHello != nil {
-		if c.ServerHello.CipherSuite != "" {
-			tls = append(tls, mdCode(c.ServerHello.CipherSuite, true))
-		}
-		if c.ServerHello.ALPN != "" {
-			tls = append(tls, mdCode(clipRunes(Safe(c.ServerHello.ALPN), 20), true))
-		}
+	if c.ServerHello != nil && c.ServerHello.ALPN != "" {
+		tls = append(tls, mdCode(clipRunes(Safe(c.ServerHello.ALPN), 16), true))
+	} else if c.ClientHello != nil && len(c.ClientHello.ALPN) > 0 {
+		tls = append(tls, "offered "+mdCode(clipRunes(strings.Join(SafeList(c.ClientHello.ALPN), ","), 16), true))
 	}
-	if cert := certCell(c); cert != "" {
-		tls = append(tls, "cert "+mdText(clipRunes(cert, 60), true))
+	if len(c.Certificates) > 0 {
+		tls = append(tls, "cert "+mdCert(c.Certificates[0]))
 	}
 	return "| " + mdText(Safe(c.Verdict), true) + " | " + stream + " | " + mdCode(c.Server, true) + " | " + sni + " | " + strings.Join(tls, ", ") + " |\n"
+}
+
+// mdCert is the leaf certificate in a cell: its name, cut short, and
+// when it expires.
+func mdCert(leaf Certificate) string {
+	if leaf.Error != "" {
+		return "unparsable"
+	}
+	name := leaf.CommonName
+	if name == "" && len(leaf.DNSNames) > 0 {
+		name = leaf.DNSNames[0]
+	}
+	s := mdCode(clipRunes(Safe(name), 28), true)
+	if len(leaf.NotAfter) >= 10 {
+		s += " (exp " + leaf.NotAfter[:10] + ")"
+	}
+	return s
 }
 
 // section is one connection in detail: verdict, addresses, its ladder
@@ -390,6 +411,12 @@ func (mw *markdownWriter) section(c *Connection) string {
 	fmt.Fprintf(&b, "client %s → server %s", mdCode(c.Client, false), mdCode(c.Server, false))
 	if c.ClientHello != nil && c.ClientHello.SNI != "" {
 		b.WriteString(", SNI " + mdCode(Safe(c.ClientHello.SNI), false))
+	}
+	if c.Version != "" {
+		b.WriteString(", " + c.Version)
+	}
+	if c.ServerHello != nil && c.ServerHello.CipherSuite != "" {
+		b.WriteString(" " + mdCode(c.ServerHello.CipherSuite, false))
 	}
 	fmt.Fprintf(&b, "; Wireshark filter %s", mdCode(DisplayFilter(c), false))
 	if s := c.AttachmentStream; s != nil && mw.opts.Attachment != nil {

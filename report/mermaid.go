@@ -1,6 +1,7 @@
 package report
 
 import (
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -36,7 +37,7 @@ const (
 	seqHead = 24
 	seqTail = 8
 	// seqText bounds a capture string inside one arrow's label.
-	seqText = 80
+	seqText = 60
 )
 
 // sequenceOf builds the diagram of c, or returns the one Summarize kept.
@@ -48,8 +49,11 @@ func sequenceOf(c *Connection) *sequence {
 	var steps []seqStep
 	for _, e := range r.Events {
 		st := seqStep{t: e.Time.Sub(r.Start), at: true, from: e.From.String(), arrow: "-->>", text: "TCP " + e.Kind}
-		if e.Kind == "RST" {
+		switch e.Kind {
+		case "RST":
 			st.arrow = "--x"
+		case "ICMP":
+			st.arrow, st.text = "--x", "ICMP"
 		}
 		if e.Note != "" {
 			st.text += " (" + clipRunes(Safe(e.Note), seqText) + ")"
@@ -78,13 +82,25 @@ func sequenceOf(c *Connection) *sequence {
 	sort.SliceStable(steps, func(i, j int) bool { return steps[i].t < steps[j].t })
 	// The silence the verdict is about, where it began (RFC 8446 §4: the
 	// side that owes the next message of the handshake).
-	if s := r.Stall; s != nil && s.SendingLen == 0 && !s.Since.IsZero() {
+	if s := r.Stall; s != nil && s.SendingLen == 0 && !s.Since.IsZero() && silenceTold(r) {
 		at := s.Since.Sub(r.Start)
 		i := sort.Search(len(steps), func(i int) bool { return steps[i].t > at })
 		note := seqStep{t: at, at: true, text: s.Waiting.String() + " silent " + seconds(s.Silent) + " (owes " + s.Next.String() + ")"}
+		if l := lossOf(r, s.Waiting); l != "" {
+			// It sent, but the network lost it: the peer waited.
+			note.text = s.Waiting.Other().String() + " waited " + seconds(s.Silent) + " for " + owedWords(r) + ", " + l
+		}
 		steps = append(steps[:i], append([]seqStep{note}, steps[i:]...)...)
 	} else if s != nil && s.SendingLen > 0 {
 		steps = append(steps, seqStep{text: s.Waiting.String() + " still sending " + sendingWords(s)})
+	}
+	if a := notTLSAnswer(r.HS); a != "" {
+		// Not a TLS message, so not in the ladder: before the first close.
+		i := slices.IndexFunc(steps, func(st seqStep) bool { return st.text == "TCP FIN" || st.text == "TCP RST" })
+		if i < 0 {
+			i = len(steps)
+		}
+		steps = slices.Insert(steps, i, seqStep{from: "server", arrow: "->>", text: "answer not TLS: " + a})
 	}
 	switch r.EndedBy {
 	case flows.EndedCaptureEnd:
@@ -94,7 +110,7 @@ func sequenceOf(c *Connection) *sequence {
 	case flows.EndedOpen:
 		steps = append(steps, seqStep{text: "still open when the verdict was said (live)"})
 	case flows.EndedICMP:
-		if len(r.ICMP) > 0 {
+		if len(r.ICMP) > 0 && !slices.ContainsFunc(r.Events, func(e flows.Event) bool { return e.Kind == "ICMP" }) {
 			e := r.ICMP[0]
 			steps = append(steps, seqStep{text: "ICMP " + e.Kind() + " from " + e.From.String()})
 		}
@@ -110,6 +126,19 @@ func sequenceOf(c *Connection) *sequence {
 		q.more += int(r.HS.MessagesDropped)
 	}
 	return q
+}
+
+// silenceTold reports whether the verdict is about the stall's silence:
+// a stall, a capture that ended in it, or a side that gave up waiting
+// (verdictWords); not a refusal by ICMP or a close by the owing side.
+func silenceTold(r *flows.Result) bool {
+	switch r.Outcome {
+	case flows.Stalled, flows.Incomplete:
+		return true
+	case flows.Reset, flows.Closed:
+		return r.EndedBy != flows.EndedICMP && r.ClosedBy != nil && *r.ClosedBy != r.Stall.Waiting
+	}
+	return false
 }
 
 // writeMermaid writes the diagram as a fenced block.
