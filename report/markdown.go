@@ -27,6 +27,7 @@ func WriteMarkdown(w io.Writer, conns []*Connection, opts Options) error {
 	for _, c := range conns {
 		mw.span(c)
 		mw.group(c)
+		mw.keep(c)
 		mw.d.add(c)
 	}
 	return mw.Close()
@@ -41,6 +42,10 @@ type markdownWriter struct {
 	d           *digest
 	first, last time.Time // of the connections, when Options has no span
 	findings    map[string]*mdFinding
+	// kinds keeps, for each outcome (TCP-only attempts apart), the
+	// connections of the lowest streams, at most the row limit: the table
+	// shows some of every kind, not the first 50 of the commonest.
+	kinds map[string][]*Connection
 }
 
 // mdFinding is one finding code over many connections, told by the
@@ -57,7 +62,62 @@ type mdFinding struct {
 const mdFindingStreams = 5
 
 func newMarkdownWriter(w io.Writer, opts Options) Writer {
-	return &markdownWriter{w: w, opts: opts, d: newDigest(opts.RowLimit), findings: map[string]*mdFinding{}}
+	return &markdownWriter{w: w, opts: opts, d: newDigest(opts.RowLimit), findings: map[string]*mdFinding{}, kinds: map[string][]*Connection{}}
+}
+
+// keep adds c to the connections its kind keeps.
+func (mw *markdownWriter) keep(c *Connection) {
+	k := kindOf(c)
+	cs := mw.kinds[k]
+	at, _ := slices.BinarySearchFunc(cs, c.Stream, func(e *Connection, s int) int { return cmp.Compare(e.Stream, s) })
+	if limit := mw.d.limit; at < limit {
+		cs = slices.Insert(cs, at, c)
+		if len(cs) > limit {
+			cs[limit] = nil
+			cs = cs[:limit]
+		}
+		mw.kinds[k] = cs
+	}
+}
+
+func kindOf(c *Connection) string {
+	if c.tcpOnly {
+		return c.Outcome + "/tcp"
+	}
+	return c.Outcome
+}
+
+// chosen is the table's rows: in turn one of each kind, the bad first
+// and TLS before TCP-only attempts, up to the row limit; then grouped by
+// kind, in stream order.
+func (mw *markdownWriter) chosen() []*Connection {
+	var kinds []string
+	for _, tone := range []flows.Tone{flows.ToneBad, flows.ToneUnsure, flows.ToneGood} {
+		for _, tcp := range []string{"", "/tcp"} {
+			for _, o := range flows.Outcomes {
+				if k := string(o) + tcp; o.Tone() == tone && len(mw.kinds[k]) > 0 {
+					kinds = append(kinds, k)
+				}
+			}
+		}
+	}
+	taken := map[string]int{}
+	n := 0
+	for more := true; more && n < mw.d.limit; {
+		more = false
+		for _, k := range kinds {
+			if taken[k] < len(mw.kinds[k]) && n < mw.d.limit {
+				taken[k]++
+				n++
+				more = true
+			}
+		}
+	}
+	var out []*Connection
+	for _, k := range kinds {
+		out = append(out, mw.kinds[k][:taken[k]]...)
+	}
+	return out
 }
 
 func (mw *markdownWriter) Write(c *Connection) error {
@@ -66,7 +126,9 @@ func (mw *markdownWriter) Write(c *Connection) error {
 	}
 	mw.span(c)
 	mw.group(c)
-	mw.d.add(held(c, !flows.Outcome(c.Outcome).Good(), mw.opts))
+	c = held(c, !flows.Outcome(c.Outcome).Good(), mw.opts)
+	mw.keep(c)
+	mw.d.add(c)
 	return nil
 }
 
@@ -139,8 +201,7 @@ func mdLen(s string) int {
 // for each that did not complete, as many as the budget holds.
 func (mw *markdownWriter) Close() error {
 	opts, d := mw.opts, mw.d
-	rows := slices.Clone(d.shown())
-	slices.SortStableFunc(rows, func(a, b *Connection) int { return cmp.Compare(rank(b), rank(a)) })
+	rows := mw.chosen()
 	// What must be said is bounded by us, not by the capture: the header,
 	// the outcome counts, the notes and one line per finding code.
 	limit := markdownBudget - 2_000 // kept for the closing note
@@ -162,7 +223,7 @@ func (mw *markdownWriter) Close() error {
 	var tableHead string
 	if len(rows) > 0 {
 		tableHead = "### Connections\n\n"
-		if more := mw.more(); more != "" {
+		if more := mw.more(len(rows)); more != "" {
 			tableHead += more + "\n\n"
 		}
 		tableHead += "| Verdict | Stream | Server | SNI | TLS |\n| --- | ---: | --- | --- | --- |\n"
@@ -273,13 +334,12 @@ func (mw *markdownWriter) header() string {
 }
 
 // more says how many connections the table lists of how many.
-func (mw *markdownWriter) more() string {
+func (mw *markdownWriter) more(listed int) string {
 	d := mw.d
-	listed := len(d.rows)
 	if d.total == listed {
 		return ""
 	}
-	return fmt.Sprintf("The worst %s of %s, worst first; %s more: `--format json` lists every one.",
+	return fmt.Sprintf("%s of %s listed, the first streams of each outcome, the worst first; %s more: `--format json` lists every one.",
 		thousands(listed), thousands(d.total), thousands(d.total-listed))
 }
 
