@@ -80,6 +80,27 @@ func (mw *markdownWriter) keep(c *Connection) {
 	}
 }
 
+// interleaved is rows (grouped by kind) in turns: the first of each kind,
+// then the second of each, and so on.
+func interleaved(rows []*Connection) []*Connection {
+	var groups [][]*Connection
+	for i, c := range rows {
+		if i == 0 || kindOf(c) != kindOf(rows[i-1]) {
+			groups = append(groups, nil)
+		}
+		groups[len(groups)-1] = append(groups[len(groups)-1], c)
+	}
+	out := make([]*Connection, 0, len(rows))
+	for i := 0; len(out) < len(rows); i++ {
+		for _, g := range groups {
+			if i < len(g) {
+				out = append(out, g[i])
+			}
+		}
+	}
+	return out
+}
+
 func kindOf(c *Connection) string {
 	if c.tcpOnly {
 		return c.Outcome + "/tcp"
@@ -215,7 +236,7 @@ func (mw *markdownWriter) Close() error {
 	if fs, out := findingsSection(mw.findings, limit/4); fs != "" {
 		doc.add(fs)
 		if out > 0 {
-			left = append(left, fmt.Sprintf("%d finding codes", out))
+			left = append(left, thousands(out)+" finding codes")
 		}
 	}
 	// The rows, then the sections, are chosen before the table is written,
@@ -228,21 +249,23 @@ func (mw *markdownWriter) Close() error {
 		}
 		tableHead += "| Verdict | Stream | Server | SNI | TLS |\n| --- | ---: | --- | --- | --- |\n"
 	}
-	var kept []*Connection
+	// Both are chosen in turns over the kinds (interleaved), so that what
+	// the budget holds has some of each; they are written in row order.
+	order := interleaved(rows)
+	inTable := map[*Connection]bool{}
 	var rowLeft, secLeft []int
 	used := doc.n + mdLen(tableHead) + 1
-	for _, c := range rows {
+	for _, c := range order {
 		r := mdRow(c, true)
 		if used+mdLen(r) > min(doc.n+markdownTableShare, limit) {
 			rowLeft = append(rowLeft, c.Stream)
 			continue
 		}
 		used += mdLen(r)
-		kept = append(kept, c)
+		inTable[c] = true
 	}
-	var sections []string
-	linked := map[int]bool{}
-	for _, c := range rows {
+	section := map[*Connection]string{}
+	for _, c := range order {
 		if flows.Outcome(c.Outcome).Good() && !opts.Detail {
 			continue
 		}
@@ -252,14 +275,18 @@ func (mw *markdownWriter) Close() error {
 			continue
 		}
 		used += mdLen(s)
-		sections = append(sections, s)
-		linked[c.Stream] = true
+		section[c] = s
 	}
+	slices.Sort(rowLeft)
+	slices.Sort(secLeft)
 	if len(rows) > 0 {
 		var t strings.Builder
 		t.WriteString(tableHead)
-		for _, c := range kept {
-			t.WriteString(mdRow(c, linked[c.Stream]))
+		for _, c := range rows {
+			if inTable[c] {
+				_, linked := section[c]
+				t.WriteString(mdRow(c, linked))
+			}
 		}
 		doc.add(t.String() + "\n")
 	}
@@ -272,14 +299,14 @@ func (mw *markdownWriter) Close() error {
 		doc.add(mdText(fmt.Sprintf("TCP connection attempts that never reached TLS: %s (%d listed; %s more: %s); server ports: %s; top sources: %s.",
 			thousands(a.n), tcpOnlyRows, thousands(a.n-tcpOnlyRows), strings.Join(vs, ", "), a.ports.String(), a.sources.String()), false) + "\n\n")
 	}
-	for _, s := range sections {
-		doc.add(s)
+	for _, c := range rows {
+		doc.add(section[c])
 	}
 	if len(rowLeft) > 0 {
-		left = append(left, fmt.Sprintf("%d table rows (streams %s)", len(rowLeft), streamList(rowLeft)))
+		left = append(left, fmt.Sprintf("%s table rows (streams %s)", thousands(len(rowLeft)), streamList(rowLeft)))
 	}
 	if len(secLeft) > 0 {
-		left = append(left, fmt.Sprintf("the ladders of %d connections (streams %s; `--stream N` shows one)", len(secLeft), streamList(secLeft)))
+		left = append(left, fmt.Sprintf("the ladders of %s connections (streams %s; `--stream N` shows one)", thousands(len(secLeft)), streamList(secLeft)))
 	}
 	if len(left) > 0 {
 		doc.add(fmt.Sprintf("---\n\nLeft out to stay under %s characters (GitHub takes at most 65,536): %s.\n", thousands(markdownBudget), strings.Join(left, "; ")))
@@ -429,7 +456,7 @@ func mdRow(c *Connection, link bool) string {
 	}
 	var sni string
 	if c.ClientHello != nil && c.ClientHello.SNI != "" {
-		sni = mdCode(clipRunes(Safe(c.ClientHello.SNI), 28), true)
+		sni = mdCode(clipRunes(Safe(c.ClientHello.SNI), 24), true)
 	}
 	var tls []string
 	if c.Version != "" {
@@ -437,8 +464,6 @@ func mdRow(c *Connection, link bool) string {
 	}
 	if c.ServerHello != nil && c.ServerHello.ALPN != "" {
 		tls = append(tls, mdCode(clipRunes(Safe(c.ServerHello.ALPN), 16), true))
-	} else if c.ClientHello != nil && len(c.ClientHello.ALPN) > 0 {
-		tls = append(tls, "offered "+mdCode(clipRunes(strings.Join(SafeList(c.ClientHello.ALPN), ","), 16), true))
 	}
 	if len(c.Certificates) > 0 {
 		tls = append(tls, "cert "+mdCert(c.Certificates[0]))

@@ -253,7 +253,8 @@ func TestMarkdownBudget(t *testing.T) {
 		conns = append(conns, &c)
 	}
 	var b bytes.Buffer
-	if err := WriteMarkdown(&b, conns, Options{Inputs: []string{"load.pcap"}, Version: "dev", StallTimeout: 2 * time.Second}); err != nil {
+	// 200 rows (--max-rows 200): more than the budget holds the ladders of.
+	if err := WriteMarkdown(&b, conns, Options{Inputs: []string{"load.pcap"}, Version: "dev", StallTimeout: 2 * time.Second, RowLimit: 200}); err != nil {
 		t.Fatal(err)
 	}
 	out := b.String()
@@ -271,10 +272,11 @@ func TestMarkdownBudget(t *testing.T) {
 		}
 	}
 	for _, s := range []string{
-		"50 of 20,001 listed, the first streams of each outcome, the worst first; 19,951 more: `--format json` lists every one.",
+		"200 of 20,001 listed, the first streams of each outcome, the worst first; 19,801 more: `--format json` lists every one.",
 		"| failed: server alert handshake\\_failure | [1](#stream-1) |", // some of each kind, the bad first
 		"| stalled: server silent 5.0 s after ClientHello (owes ServerHello) | [2](#stream-2) |",
 		"| complete in 20 ms | 0 |",
+		"\n### Stream 1\n\n**failed: ", "\n### Stream 2\n\n**stalled: ", // ladders of each kind
 		"Left out to stay under 60,000 characters (GitHub takes at most 65,536): ",
 		" finding codes",
 		"the ladders of ",
