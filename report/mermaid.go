@@ -94,6 +94,9 @@ func sequenceOf(c *Connection) *sequence {
 	} else if s != nil && s.SendingLen > 0 {
 		steps = append(steps, seqStep{text: s.Waiting.String() + " still sending " + sendingWords(s)})
 	}
+	if r.OneSided {
+		steps = append(steps, seqStep{text: "no packet from the " + r.Missing.String() + " in the capture (one-sided)"})
+	}
 	if a := notTLSAnswer(r.HS); a != "" {
 		// Not a TLS message, so not in the ladder: before the first close.
 		i := slices.IndexFunc(steps, func(st seqStep) bool { return st.text == "TCP FIN" || st.text == "TCP RST" })
@@ -132,6 +135,9 @@ func sequenceOf(c *Connection) *sequence {
 // a stall, a capture that ended in it, or a side that gave up waiting
 // (verdictWords); not a refusal by ICMP or a close by the owing side.
 func silenceTold(r *flows.Result) bool {
+	if r.OneSided && r.Missing == r.Stall.Waiting || r.AcksMissing {
+		return false // what the capture lacks is not a silence (verdictWords: unknown)
+	}
 	switch r.Outcome {
 	case flows.Stalled, flows.Incomplete:
 		return true
