@@ -55,9 +55,13 @@ type Connection struct {
 	Fallback             *Fallback      `json:"fallback,omitempty"`
 	Messages             []Message      `json:"messages,omitempty"`
 	Findings             []Finding      `json:"findings,omitempty"`
+	// AttachmentStream is the connection's tcp.stream in the capture
+	// --write-failed wrote, which Wireshark numbers anew (nil: not in it).
+	AttachmentStream *int `json:"-"`
 
 	result    *flows.Result
 	ladder    []string        // the ladder, kept by Summarize
+	seq       *sequence       // the Mermaid ladder, kept by Summarize
 	transport flows.Transport // for the Wireshark display filter
 	tcpOnly   bool            // a TCP attempt that never reached TLS
 }
@@ -210,7 +214,7 @@ func (c *Connection) Result() *flows.Result { return c.result }
 // text, which Markdown shows for the connections that did not complete.
 func (c *Connection) Summarize(keepLadder bool) {
 	if keepLadder {
-		c.ladder = Ladder(c)
+		c.ladder, c.seq = Ladder(c), sequenceOf(c)
 	}
 	c.Messages, c.result = nil, nil
 	if ch := c.ClientHello; ch != nil {

@@ -125,7 +125,7 @@ func quicVerdict(r *flows.Result) string {
 		}
 	case flows.Stalled, flows.Incomplete:
 		if r.AcksMissing && r.QUIC.Packets[decoder.Server] == [3]int{} {
-			return fmt.Sprintf("unknown: the capture holds %d client Initial%s and nothing after %s (no retransmission): packets are missing from the capture", f.NClientInitials, plural(f.NClientInitials), seconds(r.Stall.Silent))
+			return fmt.Sprintf("unknown: the capture holds %d client Initial%s and nothing after %s (no retransmission): packets are missing from the capture", f.NClientInitials, pluralS(f.NClientInitials), seconds(r.Stall.Silent))
 		}
 		if noAnswer(r) {
 			n := f.NClientInitials
@@ -137,13 +137,14 @@ func quicVerdict(r *flows.Result) string {
 			if r.Outcome == flows.Incomplete {
 				what = "incomplete"
 			}
-			return fmt.Sprintf("%s: no answer to %d client Initial%s in %s (server owes ServerHello)", what, n, plural(n), seconds(span))
+			return fmt.Sprintf("%s: no answer to %d client Initial%s in %s (server owes ServerHello)", what, n, pluralS(n), seconds(span))
 		}
 	}
 	return ""
 }
 
-func plural(n int) string {
+// pluralS is the plural ending for n.
+func pluralS(n int) string {
 	if n == 1 {
 		return ""
 	}
@@ -190,7 +191,7 @@ func quicFindings(r *flows.Result, add func(Severity, string, string, ...any)) {
 			more = ", …"
 		}
 		add(SevWarning, "quic_no_response", "The client sent %d Initial packet%s (at %s%s) and the server sent nothing back: UDP to port %d is blocked or dropped on the path, or nothing listens there.",
-			f.NClientInitials, plural(f.NClientInitials), strings.Join(at, ", "), more, r.Server.Port())
+			f.NClientInitials, pluralS(f.NClientInitials), strings.Join(at, ", "), more, r.Server.Port())
 	}
 	if f.HelloPackets > 1 {
 		sev, tail := SevInfo, " (a post-quantum key share makes it larger than one packet)."
@@ -220,7 +221,7 @@ func quicFindings(r *flows.Result, add func(Severity, string, string, ...any)) {
 		add(SevError, "handshake_failed", "The client and the server share no QUIC version: the client offered %s, the server supports %s.", f.Offered, versionList(f.VersionNegotiation))
 	}
 	if f.Rebinds > 0 {
-		add(SevInfo, "quic_migration", "The client's address changed %d time%s during the connection (NAT rebinding or migration, RFC 9000 §9); its connection IDs keep it one connection.", f.Rebinds, plural(f.Rebinds))
+		add(SevInfo, "quic_migration", "The client's address changed %d time%s during the connection (NAT rebinding or migration, RFC 9000 §9); its connection IDs keep it one connection.", f.Rebinds, pluralS(f.Rebinds))
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
@@ -46,6 +47,7 @@ func connections(t *testing.T, file string) []*Connection {
 	if err := a.Run(m); err != nil {
 		t.Fatal(err)
 	}
+	spans[file] = [2]time.Time{a.Stats.First, a.Stats.Last}
 	var out []*Connection
 	for _, r := range a.Finish() {
 		out = append(out, Build(r))
@@ -61,6 +63,8 @@ func render(t *testing.T, format string, conns []*Connection, detail bool) []byt
 	case "json":
 		err = WriteJSON(&b, conns)
 	case "md":
+		// As the command line says them (TestStreamedOutputEqualsGolden).
+		opts.Version, opts.StallTimeout = "dev", flows.DefaultOptions.StallTimeout
 		err = WriteMarkdown(&b, conns, opts)
 	case "csv":
 		err = WriteCSV(&b, conns)
@@ -94,6 +98,9 @@ func TestGolden(t *testing.T) {
 		}
 		for _, format := range []string{"table", "json", "md", "csv"} {
 			got := render(t, format, conns, format == "table")
+			if format == "md" {
+				got = renderMarkdown(t, conns, spans[f]) // with the capture's span, as the command line
+			}
 			golden := filepath.Join(testdata, "golden", base+"."+format)
 			if *update {
 				os.MkdirAll(filepath.Dir(golden), 0o755)

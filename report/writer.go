@@ -6,6 +6,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/tlsscope/tlsscope/flows"
 )
@@ -37,6 +38,16 @@ type Options struct {
 	// Notes, when set, says at Close what to add after the summary line:
 	// what the limits of the run changed.
 	Notes func() []string
+	// Version (tlsscope's) and StallTimeout, for the Markdown header: the
+	// verdicts depend on them.
+	Version      string
+	StallTimeout time.Duration
+	// Span, when set, says at Close the capture's first and last packet
+	// (without it, Markdown says the span of the connections).
+	Span func() (first, last time.Time)
+	// Attachment, when set, says at Close what --write-failed wrote: the
+	// file's name and how many connections it holds (0: none, not written).
+	Attachment func() (name string, conns int)
 }
 
 // formats is the registry of output formats, in the order of Formats.

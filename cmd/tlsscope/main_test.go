@@ -135,7 +135,7 @@ func TestStreamedOutputEqualsGolden(t *testing.T) {
 			}
 			out, _, _ := runCLI(append(args, f)...)
 			// The golden Markdown names its input "capture".
-			out = strings.Replace(out, "Input: "+f+"\n", "Input: capture\n", 1)
+			out = strings.Replace(out, "- **Input:** `"+f+"`\n", "- **Input:** `capture`\n", 1)
 			want, err := os.ReadFile(filepath.Join("../../testdata/golden", filepath.Base(f)+"."+ext))
 			if err != nil {
 				t.Fatal(err)

@@ -136,6 +136,7 @@ type session struct {
 	warnings   []error
 	unreadable []error      // inputs from which not one packet could be read
 	cutConns   atomic.Int64 // connections written to --write-failed without all their packets
+	failed     failedFile   // --write-failed: created on its first packet
 
 	mu  sync.Mutex
 	err error // the first write error: it ends the run
@@ -184,13 +185,26 @@ func (s *session) openOutputs(stdout io.Writer) error {
 		if o.name == "" {
 			continue
 		}
-		f, err := os.Create(o.name)
-		if err != nil {
-			s.closeOutputs()
-			return err
+		var w io.Writer
+		var c io.Closer
+		if o.name == s.cfg.writeFailed {
+			// Opened now, so that a path that cannot be written is said at
+			// once; emptied and written only if a connection failed.
+			if err := s.failed.open(o.name); err != nil {
+				s.closeOutputs()
+				return err
+			}
+			w, c = &s.failed, &s.failed
+		} else {
+			f, err := os.Create(o.name)
+			if err != nil {
+				s.closeOutputs()
+				return err
+			}
+			w, c = f, f
 		}
-		// The pcapng writer buffers; Close flushes it and closes f.
-		*o.to = capture.NewPcapngWriter(&output{name: o.name, w: f, c: f, fail: s.fail})
+		// The pcapng writer buffers; Close flushes it and closes the file.
+		*o.to = capture.NewPcapngWriter(&output{name: o.name, w: w, c: c, fail: s.fail})
 	}
 	opts := report.Options{
 		Color:    !s.cfg.noColor && isTerminal(stdout) && os.Getenv("NO_COLOR") == "",
@@ -198,7 +212,19 @@ func (s *session) openOutputs(stdout io.Writer) error {
 		Inputs:   s.inputs,
 		Live:     s.live,
 		RowLimit: s.cfg.maxRows,
-		Notes:    func() []string { return append(append(s.limitNotes(), s.countNotes()...), s.keys.notes(s.a)...) },
+		Notes: func() []string {
+			notes := append(append(s.limitNotes(), s.countNotes()...), s.keys.notes(s.a)...)
+			if s.cfg.format != "markdown" { // Markdown says it in its header and sections
+				notes = append(notes, s.failed.note()...)
+			}
+			return notes
+		},
+		Version:      version,
+		StallTimeout: s.cfg.stallTimeout,
+		Span:         func() (time.Time, time.Time) { return s.a.Stats.First, s.a.Stats.Last },
+	}
+	if s.cfg.writeFailed != "" {
+		opts.Attachment = func() (string, int) { return s.cfg.writeFailed, s.failed.conns }
 	}
 	s.stdout = bufio.NewWriterSize(&output{name: stdoutName, w: stdout, fail: s.fail}, 256<<10)
 	var err error
@@ -368,6 +394,7 @@ func (s *session) take(r *flows.Result) {
 		}
 		return
 	}
+	var attached *int // its stream in the --write-failed file
 	// A failed handshake's packets are written when it is decided; a
 	// stall's when its connection ends (its final update), once.
 	if s.failedPkts != nil && !r.Outcome.Good() && !(r.Open && r.Outcome == flows.Stalled) {
@@ -387,6 +414,9 @@ func (s *session) take(r *flows.Result) {
 				s.fail(err)
 				return
 			}
+		}
+		if len(r.Packets) > 0 {
+			attached = s.failed.add(r.Stream)
 		}
 	}
 	s.keys.count(r)
@@ -409,6 +439,7 @@ func (s *session) take(r *flows.Result) {
 		s.status = exitProblem
 	}
 	c := report.Build(r)
+	c.AttachmentStream = attached
 	if len(s.inputs) > 1 && r.Input < len(s.inputs) {
 		c.File = s.inputs[r.Input] // which of several files the record came from
 	}
@@ -437,6 +468,9 @@ func (s *session) report() {
 	}
 	for _, n := range append(s.countNotes(), s.keys.notes(s.a)...) {
 		fmt.Fprintln(s.stderr, "tlsscope:", n)
+	}
+	if s.cfg.writeFailed != "" && s.failed.conns == 0 {
+		fmt.Fprintf(s.stderr, "tlsscope: no connection failed: %s not written\n", s.cfg.writeFailed)
 	}
 	for _, err := range s.unreadable {
 		fmt.Fprintf(s.stderr, "tlsscope: %v (no packet could be read)\n", err)
