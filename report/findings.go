@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/tlsscope/tlsscope/decoder"
@@ -25,7 +26,19 @@ type Finding struct {
 	Message  string   `json:"message"`
 }
 
-func findings(r *flows.Result, c *Connection) []Finding {
+// Policy names checks beyond the default ones, whose findings are made
+// only when asked for (--policy): a compliance regime is noise to whoever
+// is not under it.
+type Policy string
+
+// PolicyFIPS: not_fips_approved, what FIPS 140-3 does not approve (SP
+// 800-52r2, SP 800-186): x25519 is on nearly every modern connection.
+const PolicyFIPS Policy = "fips"
+
+// Policies is every policy, for the command line.
+var Policies = []Policy{PolicyFIPS}
+
+func findings(r *flows.Result, c *Connection, policies []Policy) []Finding {
 	var out []Finding
 	add := func(sev Severity, code, format string, args ...any) {
 		msg := format
@@ -161,7 +174,7 @@ func findings(r *flows.Result, c *Connection) []Finding {
 		}
 		add(SevWarning, "server_flight_retransmitted", "%s", msg)
 	}
-	certFindings(r, c, add)
+	certFindings(r, c, add, slices.Contains(policies, PolicyFIPS))
 	return out
 }
 
@@ -211,7 +224,7 @@ func alertHint(d uint8) string {
 }
 
 // certFindings checks the server chain against the capture's own clock.
-func certFindings(r *flows.Result, c *Connection, add func(Severity, string, string, ...any)) {
+func certFindings(r *flows.Result, c *Connection, add func(Severity, string, string, ...any), fips bool) {
 	hs := r.HS
 	at := r.Start
 	v := hs.Version()
@@ -227,17 +240,17 @@ func certFindings(r *flows.Result, c *Connection, add func(Severity, string, str
 			add(SevWarning, "no_forward_secrecy", "%s uses RSA key exchange: whoever gets the server's key can decrypt this capture.", suite.Name)
 		}
 		var why []string
-		if !suite.FIPS {
+		if fips && !suite.FIPS {
 			why = append(why, "suite "+suite.Name)
 		}
 		group := sh.KeyShareGroup
 		if hs.ServerKeyExchange != nil && hs.ServerKeyExchange.Group != 0 {
 			group = hs.ServerKeyExchange.Group
 		}
-		if group != 0 && !decoder.GroupFIPS(group) {
+		if fips && group != 0 && !decoder.GroupFIPS(group) {
 			why = append(why, "group "+decoder.GroupName(group))
 		}
-		if len(hs.ServerCertificates) > 0 && hs.ServerCertificates[0].Error == "" {
+		if fips && len(hs.ServerCertificates) > 0 && hs.ServerCertificates[0].Error == "" {
 			leaf := hs.ServerCertificates[0]
 			if strings.HasPrefix(leaf.PublicKey, "RSA") && leaf.PublicKeyBits < 2048 || leaf.PublicKey == "Ed25519" {
 				why = append(why, "key "+leaf.PublicKey)

@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/olekukonko/tablewriter"
@@ -46,32 +47,25 @@ func (tb *tableWriter) Write(c *Connection) error {
 	return nil
 }
 
-// Close writes the table, the findings and the summary.
+// Close writes the table, the findings and the totals; over the row
+// limit, the summary by server and SNI, the findings grouped, and the
+// connections that did not go well.
 func (tb *tableWriter) Close() error {
 	w, opts, d := &stickyWriter{w: tb.w}, tb.opts, tb.d
 	conns := d.shown()
-	if len(conns) > 0 {
-		t := tablewriter.NewTable(w,
-			tablewriter.WithRenderer(renderer.NewBlueprint()),
-			tablewriter.WithRowAutoWrap(tw.WrapNone),
-			tablewriter.WithHeaderAutoFormat(tw.Off),
-		)
-		t.Header(toAny(TableHeader)...)
-		for _, c := range conns {
-			cells := row(c)
-			if opts.Color {
-				cells[8] = colorFor(c.Outcome) + cells[8] + ansiReset
-			}
-			if err := t.Append(cells); err != nil {
-				return err
-			}
-		}
-		if err := t.Render(); err != nil {
+	if d.summary {
+		if err := tb.writeServers(w); err != nil {
 			return err
 		}
+		conns = d.failing()
+		if len(conns) > 0 {
+			fmt.Fprintf(w, "\nConnections that did not go well (the worst %d):\n", len(conns))
+		}
 	}
-	grouped := d.summary || d.tcpOnly.n > tcpOnlyRows
-	if grouped {
+	if err := tb.writeRows(w, conns); err != nil {
+		return err
+	}
+	if d.summary || d.tcpOnly.n > tcpOnlyRows {
 		d.groupedFindings(w, "", opts.Color)
 	} else {
 		writeFindings(w, conns, "", opts.Color)
@@ -84,13 +78,112 @@ func (tb *tableWriter) Close() error {
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, d.line())
-	if more := d.more(); more != "" {
+	if more := d.moreThan(len(conns)); more != "" {
 		fmt.Fprintln(w, more)
 	}
 	for _, n := range notes(opts) {
 		fmt.Fprintln(w, SafeText(n))
 	}
 	return w.err
+}
+
+// width is the table's width limit: <= 0 none.
+func (tb *tableWriter) width() int {
+	switch {
+	case tb.opts.Wide:
+		return -1
+	case tb.opts.Width == 0:
+		return DefaultWidth
+	}
+	return tb.opts.Width
+}
+
+// writeRows writes the connections' table, fitted to the width, each row
+// coloured by its worst (rowTone).
+func (tb *tableWriter) writeRows(w io.Writer, conns []*Connection) error {
+	if len(conns) == 0 {
+		return nil
+	}
+	rows := make([][]string, len(conns))
+	for i, c := range conns {
+		rows[i] = row(c)
+	}
+	l := fitColumns(rows, tb.width())
+	t := newTable(w)
+	t.Header(toAny(l.header())...)
+	for i, c := range conns {
+		cells := l.cells(rows[i])
+		if tb.opts.Color {
+			color := rowColor(c)
+			for j := range cells {
+				cells[j] = color + cells[j] + ansiReset
+			}
+		}
+		if err := t.Append(cells); err != nil {
+			return err
+		}
+	}
+	if err := t.Render(); err != nil {
+		return err
+	}
+	if cut := l.cut(); len(l.dropped) > 0 || cut {
+		var what []string
+		if len(l.dropped) > 0 {
+			what = append(what, strings.Join(l.dropped, ", ")+" left out")
+		}
+		if cut {
+			what = append(what, "long cells cut (…)")
+		}
+		fmt.Fprintln(w, clipWidth(fmt.Sprintf("Fitted to %d columns: %s; --wide shows every column whole.", tb.width(), strings.Join(what, ", ")), max(tb.width(), 40)))
+	}
+	return nil
+}
+
+// writeServers writes the outcomes by server and SNI and the handshake
+// times, for the summary.
+func (tb *tableWriter) writeServers(w io.Writer) error {
+	const shownPairs = 20
+	rows, pairs := tb.d.servers(shownPairs)
+	if len(rows) == 0 {
+		return nil
+	}
+	fmt.Fprintln(w, "Outcomes by server and SNI:")
+	cells := make([][]string, len(rows))
+	for i, r := range rows {
+		failed := strconv.Itoa(r.Failed)
+		if r.Failed > 0 && r.TopAlert != "" {
+			failed += " (" + r.TopAlert + ")"
+		}
+		cells[i] = []string{r.Server, r.SNI, strconv.Itoa(r.Connections), strconv.Itoa(r.Complete), failed,
+			strconv.Itoa(r.Stalled), strconv.Itoa(r.Other), r.Times.String()}
+	}
+	header := []string{"Server", "SNI", "Connections", "Complete", "Failed (top alert)", "Stalled", "Other", "Handshake p50 / p95"}
+	widths := fitPlain(header, cells, tb.width())
+	t := newTable(w)
+	t.Header(toAny(clipRow(header, widths))...)
+	for _, c := range cells {
+		if err := t.Append(clipRow(c, widths)); err != nil {
+			return err
+		}
+	}
+	if err := t.Render(); err != nil {
+		return err
+	}
+	if pairs > len(rows) {
+		fmt.Fprintf(w, "%d more server and SNI pairs: --format json lists every connection\n", pairs-len(rows))
+	}
+	if p := tb.d.handshakeTimes(); p.N > 0 {
+		fmt.Fprintf(w, "Handshake time of the %d complete: p50 %s, p95 %s\n", p.N, msWords(p.P50), msWords(p.P95))
+	}
+	return nil
+}
+
+func newTable(w io.Writer) *tablewriter.Table {
+	return tablewriter.NewTable(w,
+		tablewriter.WithRenderer(renderer.NewBlueprint()),
+		tablewriter.WithRowAutoWrap(tw.WrapNone),
+		tablewriter.WithHeaderAutoFormat(tw.Off),
+	)
 }
 
 func toAny(ss []string) []any {
@@ -107,7 +200,7 @@ func Line(c *Connection, color bool) string {
 	cells := row(c)
 	verdict := cells[8]
 	if color {
-		verdict = colorFor(c.Outcome) + verdict + ansiReset
+		verdict = rowColor(c) + verdict + ansiReset
 	}
 	parts := []string{"stream " + cells[0], cells[1] + " → " + cells[2]}
 	for _, x := range cells[3:8] {

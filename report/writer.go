@@ -37,6 +37,15 @@ type Options struct {
 	// Notes, when set, says at Close what to add after the summary line:
 	// what the limits of the run changed.
 	Notes func() []string
+	// Width is the terminal's width in columns, which the table fits
+	// (0: not known, DefaultWidth; negative: no limit). Wide shows every
+	// column whole whatever the width.
+	Width int
+	Wide  bool
+	// Total, when set, says at Close how many connections were read
+	// before the filters (--only, --sni, ...): the summary says "787 of
+	// 20000".
+	Total func() int
 }
 
 // formats is the registry of output formats, in the order of Formats.
