@@ -31,7 +31,7 @@ type tableWriter struct {
 }
 
 func newTableWriter(w io.Writer, opts Options) Writer {
-	return &tableWriter{w: w, opts: opts, d: newDigest(opts.RowLimit)}
+	return &tableWriter{w: w, opts: opts, d: newDigestFor(opts)}
 }
 
 func (tb *tableWriter) Write(c *Connection) error {
@@ -134,7 +134,10 @@ func (tb *tableWriter) writeRows(w io.Writer, conns []*Connection) error {
 		if cut {
 			what = append(what, "long cells cut (…)")
 		}
-		fmt.Fprintln(w, clipWidth(fmt.Sprintf("Fitted to %d columns: %s; --wide shows every column whole.", tb.width(), strings.Join(what, ", ")), max(tb.width(), 40)))
+		note := fmt.Sprintf("Fitted to %d columns: %s; --wide shows every column whole.", tb.width(), strings.Join(what, "; "))
+		for _, line := range wrapWords(note, max(tb.width(), 40)) {
+			fmt.Fprintln(w, line)
+		}
 	}
 	return nil
 }
@@ -157,8 +160,9 @@ func (tb *tableWriter) writeServers(w io.Writer) error {
 		cells[i] = []string{r.Server, r.SNI, strconv.Itoa(r.Connections), strconv.Itoa(r.Complete), failed,
 			strconv.Itoa(r.Stalled), strconv.Itoa(r.Other), r.Times.String()}
 	}
-	header := []string{"Server", "SNI", "Connections", "Complete", "Failed (top alert)", "Stalled", "Other", "Handshake p50 / p95"}
-	widths := fitPlain(header, cells, tb.width())
+	header := []string{"Server", "SNI", "Total", "Complete", "Failed", "Stalled", "Other", "p50 / p95"}
+	// The names are cut, the SNI first; the counts never.
+	widths := fitPlain(header, cells, tb.width(), []int{1, 4, 0})
 	t := newTable(w)
 	t.Header(toAny(clipRow(header, widths))...)
 	for _, c := range cells {
@@ -173,7 +177,7 @@ func (tb *tableWriter) writeServers(w io.Writer) error {
 		fmt.Fprintf(w, "%d more server and SNI pairs: --format json lists every connection\n", pairs-len(rows))
 	}
 	if p := tb.d.handshakeTimes(); p.N > 0 {
-		fmt.Fprintf(w, "Handshake time of the %d complete: p50 %s, p95 %s\n", p.N, msWords(p.P50), msWords(p.P95))
+		fmt.Fprintf(w, "Handshake time (ClientHello to the last Finished) of the %d complete: p50 %s, p95 %s\n", p.N, msWords(p.P50), msWords(p.P95))
 	}
 	return nil
 }

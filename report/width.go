@@ -84,10 +84,12 @@ type layout struct {
 // its narrowest before the next.
 func fitColumns(rows [][]string, width int) layout {
 	natural := make([]int, len(tableColumns))
+	empty := make([]bool, len(tableColumns)) // no row has a value
 	for i, c := range tableColumns {
-		natural[i] = displayWidth(c.name)
+		natural[i], empty[i] = displayWidth(c.name), true
 		for _, r := range rows {
 			natural[i] = max(natural[i], displayWidth(r[c.cell]))
+			empty[i] = empty[i] && r[c.cell] == ""
 		}
 	}
 	narrowest := func(i int) int {
@@ -102,9 +104,10 @@ func fitColumns(rows [][]string, width int) layout {
 		}
 		return narrowest(i)
 	}
+	// On a width, a column with nothing in it goes first, unsaid.
 	shown := make([]bool, len(tableColumns))
-	for i := range shown {
-		shown[i] = true
+	for i, c := range tableColumns {
+		shown[i] = width <= 0 || !empty[i] || c.drop == 0 && c.shrink == 0
 	}
 	sum := func(w func(int) int) (total, n int) {
 		for i := range tableColumns {
@@ -161,7 +164,7 @@ func fitColumns(rows [][]string, width int) layout {
 			l.cols = append(l.cols, c)
 			l.widths = append(l.widths, widths[i])
 			l.anyCut = l.anyCut || widths[i] < natural[i]
-		} else {
+		} else if !empty[i] {
 			l.dropped = append(l.dropped, c.name)
 		}
 	}
@@ -182,10 +185,10 @@ func (l layout) header() []string { return l.cells(TableHeader) }
 // cut reports whether any column is narrower than its widest cell.
 func (l layout) cut() bool { return l.anyCut }
 
-// fitPlain fits a plain table (every column may be cut, the first ones
-// first, none to less than its header) to width; it returns each
-// column's width.
-func fitPlain(header []string, rows [][]string, width int) []int {
+// fitPlain fits a plain table to width by cutting the columns of cut,
+// in that order, none to less than 8 columns or its header; it returns
+// each column's width.
+func fitPlain(header []string, rows [][]string, width int, cut []int) []int {
 	widths := make([]int, len(header))
 	for i, h := range header {
 		widths[i] = displayWidth(h)
@@ -200,16 +203,37 @@ func fitPlain(header []string, rows [][]string, width int) []int {
 	for _, w := range widths {
 		total += w
 	}
-	for i := range widths {
+	for _, i := range cut {
 		if total <= width {
 			break
 		}
-		floor := min(widths[i], max(8, displayWidth(header[i])/2))
-		cut := min(total-width, widths[i]-floor)
-		widths[i] -= cut
-		total -= cut
+		floor := min(widths[i], max(8, displayWidth(header[i])))
+		n := min(total-width, widths[i]-floor)
+		widths[i] -= n
+		total -= n
 	}
 	return widths
+}
+
+// wrapWords breaks prose into lines of at most width columns, at spaces.
+func wrapWords(s string, width int) []string {
+	var lines []string
+	line := ""
+	for _, word := range strings.Fields(s) {
+		switch {
+		case line == "":
+			line = word
+		case displayWidth(line)+1+displayWidth(word) <= width:
+			line += " " + word
+		default:
+			lines = append(lines, line)
+			line = word
+		}
+	}
+	if line != "" {
+		lines = append(lines, line)
+	}
+	return lines
 }
 
 func clipRow(cells []string, widths []int) []string {
