@@ -142,13 +142,13 @@ func findings(r *flows.Result, c *Connection, policies []Policy) []Finding {
 	}
 	pathFindings(r, add)
 	if total := f.Side[0].GapBytes + f.Side[1].GapBytes; total > 0 {
-		add(SevWarning, "capture_gap", "%d bytes of this connection are missing from the capture (client %d, server %d): lost by the capture, not by the peers.", total, f.Side[0].GapBytes, f.Side[1].GapBytes)
+		add(SevWarning, "capture_gap", "The capture is missing %d bytes of this connection (client %d, server %d): lost by the capture, not by the peers.", total, f.Side[0].GapBytes, f.Side[1].GapBytes)
 	}
 	if r.Midstream {
 		add(SevInfo, "midstream", "The capture starts after this connection began (no SYN seen).")
 	}
 	if f.Truncated > 0 {
-		add(SevWarning, "snaplen_truncated", "%d packets hold less than their IP length says (cut by the snapshot length, or a bad length field): their missing bytes are capture loss.", f.Truncated)
+		add(SevWarning, "snaplen_truncated", "The capture holds %s shorter than their IP length says (cut by the snapshot length, or a bad length field): their missing bytes are capture loss.", plural(f.Truncated, "packet"))
 	}
 	for _, p := range hs.Problems {
 		if p.Kind == decoder.ProblemCaptureGap {
@@ -164,13 +164,13 @@ func findings(r *flows.Result, c *Connection, policies []Policy) []Finding {
 		add(SevInfo, "hello_retry_request", "The server asked for another key share (HelloRetryRequest, group %s): one extra round trip.", decoder.GroupName(hs.HelloRetryRequest.KeyShareGroup))
 	}
 	if f.ClientHelloRetransmitted > 0 {
-		add(SevWarning, "client_hello_retransmitted", "The ClientHello was retransmitted %d times%s.", f.ClientHelloRetransmitted, ackWords(f.ClientHelloAcked))
+		add(SevWarning, "client_hello_retransmitted", "The client retransmitted its ClientHello %s%s.", plural(f.ClientHelloRetransmitted, "time"), ackWords(f.ClientHelloAcked))
 	}
 	if split {
 		add(SevInfo, "split_client_hello", "The ClientHello spanned %d TCP segments.", f.ClientHelloSegments)
 	}
 	if f.ServerFlightRetransmitted > 0 {
-		msg := fmt.Sprintf("The server's first flight was retransmitted %d times%s.", f.ServerFlightRetransmitted, ackWords(f.ServerFlightAcked))
+		msg := fmt.Sprintf("The server retransmitted its first flight %s%s.", plural(f.ServerFlightRetransmitted, "time"), ackWords(f.ServerFlightAcked))
 		if !f.ServerFlightAcked && f.PathOf().Loss[decoder.Server].Unacked == 0 {
 			msg += " Large segments that never arrive while small ones do point at a path-MTU black hole."
 		}
@@ -178,6 +178,14 @@ func findings(r *flows.Result, c *Connection, policies []Policy) []Finding {
 	}
 	certFindings(r, c, add, slices.Contains(policies, PolicyFIPS))
 	return out
+}
+
+// plural is "1 time", "3 times".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
 }
 
 func orStart(s string) string {
@@ -231,7 +239,7 @@ func certFindings(r *flows.Result, c *Connection, add func(Severity, string, str
 	at := r.Start
 	v := hs.Version()
 	if v != 0 && (v <= decoder.VersionTLS11 || v == decoder.VersionSSL20) {
-		add(SevWarning, "deprecated_version", "%s was negotiated; it is deprecated (RFC 8996) and refused by current clients.", decoder.VersionName(v))
+		add(SevWarning, "deprecated_version", "The server negotiated %s, which is deprecated (RFC 8996) and refused by current clients.", decoder.VersionName(v))
 	}
 	if sh := hs.ServerHello; sh != nil && !sh.SSLv2 {
 		suite := decoder.CipherSuite(sh.CipherSuite)
@@ -239,7 +247,7 @@ func certFindings(r *flows.Result, c *Connection, add func(Severity, string, str
 			add(SevWarning, "weak_cipher", "The negotiated suite %s is weak (%s).", suite.Name, weakWhy(suite))
 		}
 		if suite.KeyExchange == "RSA" && !decoder.IsGREASE(sh.CipherSuite) {
-			add(SevWarning, "no_forward_secrecy", "%s uses RSA key exchange: whoever gets the server's key can decrypt this capture.", suite.Name)
+			add(SevWarning, "no_forward_secrecy", "The negotiated suite %s uses RSA key exchange: whoever gets the server's key can decrypt this capture.", suite.Name)
 		}
 		var why []string
 		if fips && !suite.FIPS {
@@ -259,7 +267,7 @@ func certFindings(r *flows.Result, c *Connection, add func(Severity, string, str
 			}
 		}
 		if len(why) > 0 {
-			add(SevInfo, "not_fips_approved", "Not approved under FIPS 140-3: %s.", strings.Join(why, ", "))
+			add(SevInfo, "not_fips_approved", "The connection uses what FIPS 140-3 does not approve: %s.", strings.Join(why, ", "))
 		}
 	}
 	chain := hs.ServerCertificates
@@ -275,7 +283,7 @@ func certFindings(r *flows.Result, c *Connection, add func(Severity, string, str
 		name := describeCert(i, cert)
 		switch {
 		case at.After(cert.NotAfter):
-			add(SevError, "certificate_expired", "%s expired %s, %s before this capture.", name, when(cert.NotAfter, at.Sub(cert.NotAfter)), ago(at.Sub(cert.NotAfter)))
+			add(SevError, "certificate_expired", "%s expired on %s, %s before this capture.", name, when(cert.NotAfter, at.Sub(cert.NotAfter)), ago(at.Sub(cert.NotAfter)))
 		case at.Before(cert.NotBefore):
 			add(SevError, "certificate_not_yet_valid", "%s is valid only from %s, %s after this capture: check the clocks.", name, when(cert.NotBefore, cert.NotBefore.Sub(at)), ago(cert.NotBefore.Sub(at)))
 		}
@@ -326,9 +334,9 @@ func ago(d time.Duration) string {
 // two days of the capture: "2026-11-23" or "2026-11-23 14:02:11 UTC".
 func when(t time.Time, apart time.Duration) string {
 	if apart < 48*time.Hour {
-		return "on " + t.UTC().Format("2006-01-02 15:04:05 UTC")
+		return t.UTC().Format("2006-01-02 15:04:05 UTC")
 	}
-	return "on " + t.UTC().Format("2006-01-02")
+	return t.UTC().Format("2006-01-02")
 }
 
 // describeCert names certificate i of the server's chain to begin a

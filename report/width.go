@@ -44,9 +44,9 @@ type column struct {
 	// comfy is the width below which the column is better left out than
 	// cut further while a column can still go (0: min).
 	comfy int
-	// shrink orders which column is cut first (lower first); drop, which
-	// is left out first when even the narrowest columns do not fit (0:
-	// never).
+	// shrink orders which columns are cut first (lower first; those of
+	// one order evenly); drop, which is left out first while the
+	// comfortable widths do not fit (0: never).
 	shrink, drop int
 }
 
@@ -55,14 +55,14 @@ type column struct {
 // client and the ALPN left out first.
 var tableColumns = []column{
 	{name: "Stream", cell: 0},
-	{name: "Verdict", cell: 8, min: 30, comfy: 40, shrink: 7},
-	{name: "Client", cell: 1, min: 21, shrink: 5, drop: 2}, // 255.255.255.255:65535
-	{name: "Server", cell: 2, min: 21, shrink: 6},
+	{name: "Verdict", cell: 8, min: 30, comfy: 40, shrink: 5},
+	{name: "Client", cell: 1, min: 21, shrink: 3, drop: 2}, // 255.255.255.255:65535
+	{name: "Server", cell: 2, min: 21, shrink: 4},
 	{name: "SNI", cell: 3, min: 12, shrink: 1},
 	{name: "Version", cell: 4, drop: 4},
-	{name: "Cipher suite", cell: 5, min: 16, shrink: 3, drop: 5},
-	{name: "ALPN", cell: 6, min: 8, shrink: 4, drop: 1},
-	{name: "Certificate", cell: 7, min: 16, shrink: 2, drop: 3},
+	{name: "Cipher suite", cell: 5, min: 16, shrink: 1, drop: 5},
+	{name: "ALPN", cell: 6, min: 8, shrink: 2, drop: 1},
+	{name: "Certificate", cell: 7, min: 22, shrink: 1, drop: 3},
 }
 
 // frame is the columns a table of n columns spends on borders and
@@ -137,23 +137,27 @@ func fitColumns(rows [][]string, width int) layout {
 	widths := append([]int(nil), natural...)
 	if width > 0 {
 		total, _ := sum(func(i int) int { return widths[i] })
-		// Cut in shrink order, each to its narrowest; then, on a terminal
-		// too narrow even for those, the verdict further, to 8.
+		// Cut in shrink order, the columns of one order evenly (the one
+		// with the most to spare first), each to its narrowest; then, on
+		// a terminal too narrow even for those, the verdict to 8.
 		for pass := 0; pass < 2 && total > width; pass++ {
-			for order := 1; order <= 7 && total > width; order++ {
-				for i, c := range tableColumns {
-					if !shown[i] || c.shrink != order {
-						continue
+			for order := 1; order <= 5 && total > width; order++ {
+				for total > width {
+					best, spare := -1, 0
+					for i, c := range tableColumns {
+						floor := narrowest(i)
+						if pass == 1 {
+							floor = min(widths[i], 8)
+						}
+						if shown[i] && c.shrink == order && widths[i]-floor > spare {
+							best, spare = i, widths[i]-floor
+						}
 					}
-					floor := narrowest(i)
-					if pass == 1 {
-						floor = min(widths[i], 8)
+					if best < 0 {
+						break
 					}
-					cut := min(total-width, widths[i]-floor)
-					if cut > 0 {
-						widths[i] -= cut
-						total -= cut
-					}
+					widths[best]--
+					total--
 				}
 			}
 		}
@@ -175,9 +179,27 @@ func fitColumns(rows [][]string, width int) layout {
 func (l layout) cells(row []string) []string {
 	out := make([]string, len(l.cols))
 	for i, c := range l.cols {
-		out[i] = clipWidth(row[c.cell], l.widths[i])
+		if c.cell == 7 {
+			out[i] = clipName(row[c.cell], l.widths[i])
+		} else {
+			out[i] = clipWidth(row[c.cell], l.widths[i])
+		}
 	}
 	return out
+}
+
+// clipName cuts a certificate cell, "name (exp 2025-12-31)", in its name:
+// the expiry date is what the column is for.
+func clipName(s string, n int) string {
+	i := strings.LastIndex(s, " (exp ")
+	if i < 0 || displayWidth(s) <= n {
+		return clipWidth(s, n)
+	}
+	date := s[i:]
+	if room := n - displayWidth(date); room >= 4 {
+		return clipWidth(s[:i], room) + date
+	}
+	return clipWidth(s, n)
 }
 
 func (l layout) header() []string { return l.cells(TableHeader) }
