@@ -35,7 +35,7 @@ func synthetic(n, m int) []*Connection {
 // what the writer holds stays within twice the limit.
 func TestTableSummarisesBeyondTheRowLimit(t *testing.T) {
 	var buf bytes.Buffer
-	tw := newTableWriter(&buf, Options{RowLimit: 50}).(*tableWriter)
+	tw := newTableWriter(&buf, Options{RowLimit: 50, Width: -1}).(*tableWriter) // lines unbroken
 	for _, c := range synthetic(2000, 5000) {
 		if err := tw.Write(c); err != nil {
 			t.Fatal(err)

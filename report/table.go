@@ -65,26 +65,52 @@ func (tb *tableWriter) Close() error {
 	if err := tb.writeRows(w, conns); err != nil {
 		return err
 	}
+	var f strings.Builder
 	if d.summary || d.tcpOnly.n > tcpOnlyRows {
-		d.groupedFindings(w, "", opts.Color)
+		d.groupedFindings(&f, "", opts.Color)
 	} else {
-		writeFindings(w, conns, "", opts.Color)
+		writeFindings(&f, conns, "", opts.Color)
 	}
+	tb.writeProse(w, f.String())
 	if opts.Detail {
 		for _, c := range conns {
 			fmt.Fprintln(w)
 			writeDetail(w, c, "")
 		}
 	}
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, d.line())
+	end := "\n" + d.line() + "\n"
 	if more := d.moreThan(len(conns)); more != "" {
-		fmt.Fprintln(w, more)
+		end += more + "\n"
 	}
 	for _, n := range notes(opts) {
-		fmt.Fprintln(w, SafeText(n))
+		end += SafeText(n) + "\n"
 	}
+	tb.writeProse(w, end)
 	return w.err
+}
+
+// writeProse writes lines of text, each too long for the width broken at
+// spaces, its continuation indented under the text: a terminal would
+// break it mid-word.
+func (tb *tableWriter) writeProse(w io.Writer, text string) {
+	width := tb.width()
+	for _, line := range strings.SplitAfter(text, "\n") {
+		body := strings.TrimSuffix(line, "\n")
+		if width <= 0 || displayWidth(body) <= width {
+			io.WriteString(w, line)
+			continue
+		}
+		indent := len(body) - len(strings.TrimLeft(body, " ")) + 4
+		pad := strings.Repeat(" ", indent)
+		for i, l := range wrapWords(body, width-indent) {
+			if i == 0 {
+				l = body[:indent-4] + l
+			} else {
+				l = pad + l
+			}
+			fmt.Fprintln(w, l)
+		}
+	}
 }
 
 // width is the table's width limit: <= 0 none.
