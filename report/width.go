@@ -51,8 +51,9 @@ type column struct {
 }
 
 // tableColumns is the table's columns in order: the verdict right after
-// the stream, the long names (SNI, certificate, suite) cut first, the
-// client and the ALPN left out first.
+// the stream, the long names (SNI, certificate, suite) cut first; the
+// ALPN, the client and the suite left out first, the certificate (its
+// expiry) last.
 var tableColumns = []column{
 	{name: "Stream", cell: 0},
 	{name: "Verdict", cell: 8, min: 30, comfy: 40, shrink: 5},
@@ -60,9 +61,9 @@ var tableColumns = []column{
 	{name: "Server", cell: 2, min: 21, shrink: 4},
 	{name: "SNI", cell: 3, min: 12, shrink: 1},
 	{name: "Version", cell: 4, drop: 4},
-	{name: "Cipher suite", cell: 5, min: 16, shrink: 1, drop: 5},
+	{name: "Cipher suite", cell: 5, min: 16, shrink: 1, drop: 3},
 	{name: "ALPN", cell: 6, min: 8, shrink: 2, drop: 1},
-	{name: "Certificate", cell: 7, min: 22, shrink: 1, drop: 3},
+	{name: "Certificate", cell: 7, min: 22, shrink: 1, drop: 5},
 }
 
 // frame is the columns a table of n columns spends on borders and
