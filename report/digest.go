@@ -99,9 +99,20 @@ func (d *digest) add(c *Connection) {
 	}
 }
 
-// keepWorst keeps the limit worst rows, the earliest first among equals.
+// keepWorst keeps the limit worst rows; among equals, the outcomes in
+// turn (a failure of each kind rather than 50 of one), each the earliest
+// first.
 func (d *digest) keepWorst() {
-	slices.SortStableFunc(d.rows, func(a, b *Connection) int { return cmp.Compare(rank(b), rank(a)) })
+	turn := make(map[*Connection]int, len(d.rows))
+	seen := map[[2]any]int{}
+	for _, c := range d.rows {
+		k := [2]any{rank(c), c.Outcome}
+		turn[c] = seen[k]
+		seen[k]++
+	}
+	slices.SortStableFunc(d.rows, func(a, b *Connection) int {
+		return cmp.Or(cmp.Compare(rank(b), rank(a)), cmp.Compare(turn[a], turn[b]))
+	})
 	clear(d.rows[d.limit:])
 	d.rows = d.rows[:d.limit]
 }

@@ -60,7 +60,9 @@ func TestSummaryByServer(t *testing.T) {
 	for _, want := range []string{
 		"Outcomes by server and SNI:",
 		"│ 198.51.100.2:443 │ b.example │ 25    │ 0        │ 25 (server protocol_version) │",
-		"│ 198.51.100.1:443 │ a.example │ 75    │ 75       │ 0                            │ 0       │ 0     │ 51 ms / 96 ms │",
+		"│ 198.51.100.1:443 │ a.example │ 75    │ 75       │ 0                            │ 51 ms / 96 ms │",
+		// the columns of zeros (stalled, other) left out
+		"│      Server      │    SNI    │ Total │ Complete │            Failed            │   p50 / p95   │",
 		"100 of 20000 TLS connections: 75 complete, 25 failed",
 		"Connections that did not go well (the worst 10):",
 		"10 of 100 connections listed",
@@ -177,5 +179,25 @@ func TestCertificateWording(t *testing.T) {
 		if got := ago(d); got != want {
 			t.Errorf("ago(%v) = %q, want %q", d, got, want)
 		}
+	}
+}
+
+// TestWorstInTurn: over the limit, failures of equal weight are kept in
+// turn by outcome, not the first 10 of one kind.
+func TestWorstInTurn(t *testing.T) {
+	d := newDigest(10)
+	for i := range 200 {
+		c := &Connection{Stream: i, Outcome: "failed", Findings: []Finding{{SevError, "handshake_failed", "F."}}}
+		if i >= 100 {
+			c.Outcome, c.Findings = "stalled", []Finding{{SevError, "handshake_stalled", "S."}}
+		}
+		d.add(c)
+	}
+	n := map[string]int{}
+	for _, c := range d.failing() {
+		n[c.Outcome]++
+	}
+	if n["failed"] != 5 || n["stalled"] != 5 {
+		t.Errorf("kept %v, want 5 of each", n)
 	}
 }

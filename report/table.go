@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -187,8 +188,9 @@ func (tb *tableWriter) writeServers(w io.Writer) error {
 			strconv.Itoa(r.Stalled), strconv.Itoa(r.Other), r.Times.String()}
 	}
 	header := []string{"Server", "SNI", "Total", "Complete", "Failed", "Stalled", "Other", "p50 / p95"}
+	header, cells = dropBlank(header, cells, 3) // a column of zeros says nothing the totals do not
 	// The names are cut, the SNI first; the counts never.
-	widths := fitPlain(header, cells, tb.width(), []int{1, 4, 0})
+	widths := fitPlain(header, cells, tb.width(), []int{1, slices.Index(header, "Failed"), 0})
 	t := newTable(w)
 	t.Header(toAny(clipRow(header, widths))...)
 	for _, c := range cells {
@@ -206,6 +208,32 @@ func (tb *tableWriter) writeServers(w io.Writer) error {
 		fmt.Fprintf(w, "Handshake time (ClientHello to the last Finished) of the %d complete: p50 %s, p95 %s\n", p.N, msWords(p.P50), msWords(p.P95))
 	}
 	return nil
+}
+
+// dropBlank leaves out the columns from the first'th on whose every cell
+// is "0" or "".
+func dropBlank(header []string, rows [][]string, first int) ([]string, [][]string) {
+	keep := make([]bool, len(header))
+	for i := range header {
+		keep[i] = i < first
+		for _, r := range rows {
+			keep[i] = keep[i] || r[i] != "0" && r[i] != ""
+		}
+	}
+	pick := func(cells []string) []string {
+		var out []string
+		for i, c := range cells {
+			if keep[i] {
+				out = append(out, c)
+			}
+		}
+		return out
+	}
+	out := make([][]string, len(rows))
+	for i, r := range rows {
+		out[i] = pick(r)
+	}
+	return pick(header), out
 }
 
 func newTable(w io.Writer) *tablewriter.Table {

@@ -209,8 +209,8 @@ func (l layout) header() []string { return l.cells(TableHeader) }
 func (l layout) cut() bool { return l.anyCut }
 
 // fitPlain fits a plain table to width by cutting the columns of cut,
-// in that order, none to less than 8 columns or its header; it returns
-// each column's width.
+// in that order, none to less than 8 columns or its header, then to 4;
+// it returns each column's width.
 func fitPlain(header []string, rows [][]string, width int, cut []int) []int {
 	widths := make([]int, len(header))
 	for i, h := range header {
@@ -226,14 +226,20 @@ func fitPlain(header []string, rows [][]string, width int, cut []int) []int {
 	for _, w := range widths {
 		total += w
 	}
-	for _, i := range cut {
-		if total <= width {
-			break
+	// To 8 columns or the header first; then, still too wide, to 4.
+	for _, least := range []int{8, 4} {
+		for _, i := range cut {
+			if total <= width || i < 0 {
+				continue
+			}
+			floor := min(widths[i], max(least, displayWidth(header[i])))
+			if least == 4 {
+				floor = min(widths[i], least)
+			}
+			n := min(total-width, widths[i]-floor)
+			widths[i] -= n
+			total -= n
 		}
-		floor := min(widths[i], max(8, displayWidth(header[i])))
-		n := min(total-width, widths[i]-floor)
-		widths[i] -= n
-		total -= n
 	}
 	return widths
 }
