@@ -201,12 +201,14 @@ func (tb *tableWriter) writeServers(w io.Writer) error {
 	if err := t.Render(); err != nil {
 		return err
 	}
+	var notes strings.Builder
 	if pairs > len(rows) {
-		fmt.Fprintf(w, "%d more server and SNI pairs: --format json lists every connection\n", pairs-len(rows))
+		fmt.Fprintf(&notes, "%d more server and SNI pairs: --format json lists every connection\n", pairs-len(rows))
 	}
 	if p := tb.d.handshakeTimes(); p.N > 0 {
-		fmt.Fprintf(w, "Handshake time (ClientHello to the last Finished) of the %d complete: p50 %s, p95 %s\n", p.N, msWords(p.P50), msWords(p.P95))
+		fmt.Fprintf(&notes, "Handshake time (ClientHello to the last Finished) of the %d complete: p50 %s, p95 %s\n", p.N, msWords(p.P50), msWords(p.P95))
 	}
+	tb.writeProse(w, notes.String())
 	return nil
 }
 
