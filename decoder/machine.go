@@ -459,7 +459,7 @@ func (m *Machine) readCertificates(side Side, e Epoch, msg []byte, ladder *Messa
 	} else {
 		m.HS.ClientCertificates = certs
 	}
-	ladder.Note = fmt.Sprintf("%d certificates", len(certs))
+	ladder.Note = fmt.Sprintf("chain of %d", len(certs))
 	if len(certs) > 0 && certs[0].CommonName != "" {
 		ladder.Note += ", CN " + certs[0].CommonName
 	}

@@ -32,6 +32,9 @@ type digest struct {
 	summary  bool          // over the limit: rows are the worst only
 	findings map[string]*findingGroup
 	tcpOnly  tcpOnlyAggregate
+	byServer map[serverKey]*serverStats // see summary.go
+	times    sample                     // every complete handshake's time
+	read     func() int                 // connections read before the filters (Options.Total)
 }
 
 // findingGroup is one finding code over many connections.
@@ -55,7 +58,7 @@ func newDigest(limit int) *digest {
 	if limit <= 0 {
 		limit = DefaultRowLimit
 	}
-	return &digest{limit: limit, counts: map[string]int{}, findings: map[string]*findingGroup{},
+	return &digest{limit: limit, counts: map[string]int{}, findings: map[string]*findingGroup{}, byServer: map[serverKey]*serverStats{},
 		tcpOnly: tcpOnlyAggregate{verdicts: map[string]int{}, ports: newTopCounter(16), sources: newTopCounter(16)}}
 }
 
@@ -63,6 +66,7 @@ func newDigest(limit int) *digest {
 func (d *digest) add(c *Connection) {
 	d.total++
 	d.counts[c.Outcome]++
+	d.count(c)
 	for _, f := range c.Findings {
 		g := d.findings[f.Code]
 		if g == nil {
@@ -95,9 +99,20 @@ func (d *digest) add(c *Connection) {
 	}
 }
 
-// keepWorst keeps the limit worst rows, the earliest first among equals.
+// keepWorst keeps the limit worst rows; among equals, the outcomes in
+// turn (a failure of each kind rather than 50 of one), each the earliest
+// first.
 func (d *digest) keepWorst() {
-	slices.SortStableFunc(d.rows, func(a, b *Connection) int { return cmp.Compare(rank(b), rank(a)) })
+	turn := make(map[*Connection]int, len(d.rows))
+	seen := map[[2]any]int{}
+	for _, c := range d.rows {
+		k := [2]any{rank(c), c.Outcome}
+		turn[c] = seen[k]
+		seen[k]++
+	}
+	slices.SortStableFunc(d.rows, func(a, b *Connection) int {
+		return cmp.Or(cmp.Compare(rank(b), rank(a)), cmp.Compare(turn[a], turn[b]))
+	})
 	clear(d.rows[d.limit:])
 	d.rows = d.rows[:d.limit]
 }
@@ -128,8 +143,8 @@ func (d *digest) shown() []*Connection {
 	return d.rows
 }
 
-// Summary line: "787 TLS connections: …"; over the limit it says how many
-// are listed.
+// line is the totals: "787 TLS connections: …", or "787 of 20000 TLS
+// connections: …" when filters kept 787 of the 20000 read.
 func (d *digest) line() string {
 	var parts []string
 	for _, o := range flows.Outcomes {
@@ -137,19 +152,28 @@ func (d *digest) line() string {
 			parts = append(parts, fmt.Sprintf("%d %s", n, o))
 		}
 	}
+	of := ""
+	if d.read != nil {
+		if n := d.read(); n > d.total {
+			of = " of " + strconv.Itoa(n)
+		}
+	}
 	if len(parts) == 0 {
-		return "0 TLS connections"
+		return "0" + of + " TLS connections"
 	}
 	noun := "connections"
-	if d.total == 1 {
+	if d.total == 1 && of == "" {
 		noun = "connection"
 	}
-	return fmt.Sprintf("%d TLS %s: %s", d.total, noun, strings.Join(parts, ", "))
+	return fmt.Sprintf("%d%s TLS %s: %s", d.total, of, noun, strings.Join(parts, ", "))
 }
 
-// more says what the summary left out.
+// more says what the rows listed left out.
 func (d *digest) more() string {
-	listed := len(d.rows)
+	return d.moreThan(len(d.rows))
+}
+
+func (d *digest) moreThan(listed int) string {
 	if d.total == listed {
 		return ""
 	}
@@ -159,30 +183,13 @@ func (d *digest) more() string {
 // groupedFindings writes findings grouped by code, severities in order.
 func (d *digest) groupedFindings(w io.Writer, bullet string, color bool) {
 	for _, sev := range severities {
-		var gs []*findingGroup
-		for _, g := range d.findings {
-			if g.severity == sev {
-				gs = append(gs, g)
-			}
-		}
+		gs := d.groups(sev)
 		if len(gs) == 0 {
 			continue
 		}
-		slices.SortFunc(gs, func(a, b *findingGroup) int { return cmp.Or(cmp.Compare(b.n, a.n), cmp.Compare(a.code, b.code)) })
-		title := strings.ToUpper(string(sev[:1])) + string(sev[1:]) + "s"
-		if color {
-			title = map[Severity]string{SevError: ansiRed, SevWarning: ansiYellow, SevInfo: ""}[sev] + title + ansiReset
-		}
-		fmt.Fprintf(w, "\n%s (by code):\n", title)
+		fmt.Fprintf(w, "\n%s (by code):\n", severityTitle(sev, color))
 		for _, g := range gs {
-			var ss []string
-			for _, s := range g.streams {
-				ss = append(ss, strconv.Itoa(s))
-			}
-			if g.n > len(g.streams) {
-				ss = append(ss, "…")
-			}
-			fmt.Fprintf(w, "  %s%s: %d connections (streams %s), e.g. %s\n", bullet, g.code, g.n, strings.Join(ss, ", "), SafeText(g.message))
+			fmt.Fprintf(w, "  %s%s\n", bullet, g.line())
 		}
 	}
 	if a := d.tcpOnly; a.n > tcpOnlyRows {
@@ -230,6 +237,17 @@ func (t *topCounter) add(key string) {
 	}
 	delete(t.counts, minKey)
 	t.counts[key] = minN + 1
+}
+
+// top is the most frequent key, or "".
+func (t *topCounter) top() string {
+	k, n := "", 0
+	for key, m := range t.counts {
+		if m > n || m == n && key < k {
+			k, n = key, m
+		}
+	}
+	return k
 }
 
 func (t *topCounter) String() string {

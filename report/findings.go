@@ -2,7 +2,10 @@ package report
 
 import (
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/tlsscope/tlsscope/decoder"
 	"github.com/tlsscope/tlsscope/flows"
@@ -25,7 +28,19 @@ type Finding struct {
 	Message  string   `json:"message"`
 }
 
-func findings(r *flows.Result, c *Connection) []Finding {
+// Policy names checks beyond the default ones, whose findings are made
+// only when asked for (--policy): a compliance regime is noise to whoever
+// is not under it.
+type Policy string
+
+// PolicyFIPS: not_fips_approved, what FIPS 140-3 does not approve (SP
+// 800-52r2, SP 800-186): x25519 is on nearly every modern connection.
+const PolicyFIPS Policy = "fips"
+
+// Policies is every policy, for the command line.
+var Policies = []Policy{PolicyFIPS}
+
+func findings(r *flows.Result, c *Connection, policies []Policy) []Finding {
 	var out []Finding
 	add := func(sev Severity, code, format string, args ...any) {
 		msg := format
@@ -135,7 +150,7 @@ func findings(r *flows.Result, c *Connection) []Finding {
 	}
 	fallbackFinding(r, add)
 	if total := f.Side[0].GapBytes + f.Side[1].GapBytes; total > 0 {
-		add(SevWarning, "capture_gap", "%d bytes of this connection are missing from the capture (client %d, server %d): lost by the capture, not by the peers.", total, f.Side[0].GapBytes, f.Side[1].GapBytes)
+		add(SevWarning, "capture_gap", "The capture is missing %d bytes of this connection (client %d, server %d): lost by the capture, not by the peers.", total, f.Side[0].GapBytes, f.Side[1].GapBytes)
 	}
 	if r.Midstream && r.QUIC != nil {
 		add(SevInfo, "midstream", "The capture starts after this connection began (its first packet is not the client's Initial).")
@@ -143,7 +158,7 @@ func findings(r *flows.Result, c *Connection) []Finding {
 		add(SevInfo, "midstream", "The capture starts after this connection began (no SYN seen).")
 	}
 	if f.Truncated > 0 {
-		add(SevWarning, "snaplen_truncated", "%d packets hold less than their IP length says (cut by the snapshot length, or a bad length field): their missing bytes are capture loss.", f.Truncated)
+		add(SevWarning, "snaplen_truncated", "The capture holds %s shorter than their IP length says (cut by the snapshot length, or a bad length field): their missing bytes are capture loss.", plural(f.Truncated, "packet"))
 	}
 	for _, p := range hs.Problems {
 		if p.Kind == decoder.ProblemCaptureGap {
@@ -153,27 +168,28 @@ func findings(r *flows.Result, c *Connection) []Finding {
 			add(SevWarning, "handshake_budget", "%s; the verdict is on what was seen (--handshake-budget).", capital(p.Err))
 			continue
 		}
-		add(SevWarning, "decode_problem", "%s: %s", p.From, p.Err)
+		add(SevWarning, "decode_problem", "The %s's TLS stream could not be fully decoded: %s.", p.From, strings.TrimSuffix(p.Err, "."))
 	}
 	if hs.HelloRetryRequest != nil {
 		add(SevInfo, "hello_retry_request", "The server asked for another key share (HelloRetryRequest, group %s): one extra round trip.", decoder.GroupName(hs.HelloRetryRequest.KeyShareGroup))
 	}
 	if f.ClientHelloRetransmitted > 0 {
-		add(SevWarning, "client_hello_retransmitted", "The ClientHello was retransmitted %d times%s.", f.ClientHelloRetransmitted, ackWords(f.ClientHelloAcked))
+		add(SevWarning, "client_hello_retransmitted", "The client retransmitted its ClientHello %s%s.", plural(f.ClientHelloRetransmitted, "time"), ackWords(f.ClientHelloAcked))
 	}
 	if split {
 		add(SevInfo, "split_client_hello", "The ClientHello spanned %d TCP segments.", f.ClientHelloSegments)
 	}
 	if f.ServerFlightRetransmitted > 0 {
-		msg := fmt.Sprintf("The server's first flight was retransmitted %d times%s.", f.ServerFlightRetransmitted, ackWords(f.ServerFlightAcked))
+		msg := fmt.Sprintf("The server retransmitted its first flight %s%s.", plural(f.ServerFlightRetransmitted, "time"), ackWords(f.ServerFlightAcked))
 		if !f.ServerFlightAcked && f.PathOf().Loss[decoder.Server].Unacked == 0 {
 			msg += " Large segments that never arrive while small ones do point at a path-MTU black hole."
 		}
 		add(SevWarning, "server_flight_retransmitted", "%s", msg)
 	}
-	certFindings(r, c, add)
+	certFindings(r, c, add, slices.Contains(policies, PolicyFIPS))
 	return out
 }
+
 
 func orStart(s string) string {
 	if s == "" {
@@ -221,12 +237,12 @@ func alertHint(d uint8) string {
 }
 
 // certFindings checks the server chain against the capture's own clock.
-func certFindings(r *flows.Result, c *Connection, add func(Severity, string, string, ...any)) {
+func certFindings(r *flows.Result, c *Connection, add func(Severity, string, string, ...any), fips bool) {
 	hs := r.HS
 	at := r.Start
 	v := hs.Version()
 	if v != 0 && (v <= decoder.VersionTLS11 || v == decoder.VersionSSL20) {
-		add(SevWarning, "deprecated_version", "%s was negotiated; it is deprecated (RFC 8996) and refused by current clients.", decoder.VersionName(v))
+		add(SevWarning, "deprecated_version", "The server negotiated %s, which is deprecated (RFC 8996) and refused by current clients.", decoder.VersionName(v))
 	}
 	if sh := hs.ServerHello; sh != nil && !sh.SSLv2 {
 		suite := decoder.CipherSuite(sh.CipherSuite)
@@ -234,27 +250,27 @@ func certFindings(r *flows.Result, c *Connection, add func(Severity, string, str
 			add(SevWarning, "weak_cipher", "The negotiated suite %s is weak (%s).", suite.Name, weakWhy(suite))
 		}
 		if suite.KeyExchange == "RSA" && !decoder.IsGREASE(sh.CipherSuite) {
-			add(SevWarning, "no_forward_secrecy", "%s uses RSA key exchange: whoever gets the server's key can decrypt this capture.", suite.Name)
+			add(SevWarning, "no_forward_secrecy", "The negotiated suite %s uses RSA key exchange: whoever gets the server's key can decrypt this capture.", suite.Name)
 		}
 		var why []string
-		if !suite.FIPS {
+		if fips && !suite.FIPS {
 			why = append(why, "suite "+suite.Name)
 		}
 		group := sh.KeyShareGroup
 		if hs.ServerKeyExchange != nil && hs.ServerKeyExchange.Group != 0 {
 			group = hs.ServerKeyExchange.Group
 		}
-		if group != 0 && !decoder.GroupFIPS(group) {
+		if fips && group != 0 && !decoder.GroupFIPS(group) {
 			why = append(why, "group "+decoder.GroupName(group))
 		}
-		if len(hs.ServerCertificates) > 0 && hs.ServerCertificates[0].Error == "" {
+		if fips && len(hs.ServerCertificates) > 0 && hs.ServerCertificates[0].Error == "" {
 			leaf := hs.ServerCertificates[0]
 			if strings.HasPrefix(leaf.PublicKey, "RSA") && leaf.PublicKeyBits < 2048 || leaf.PublicKey == "Ed25519" {
 				why = append(why, "key "+leaf.PublicKey)
 			}
 		}
 		if len(why) > 0 {
-			add(SevInfo, "not_fips_approved", "Not approved under FIPS 140-3: %s.", strings.Join(why, ", "))
+			add(SevInfo, "not_fips_approved", "The connection uses what FIPS 140-3 does not approve: %s.", strings.Join(why, ", "))
 		}
 	}
 	chain := hs.ServerCertificates
@@ -264,62 +280,100 @@ func certFindings(r *flows.Result, c *Connection, add func(Severity, string, str
 	leaf := chain[0]
 	for i, cert := range chain {
 		if cert.Error != "" {
-			add(SevWarning, "certificate_unparsable", "Certificate %d of the chain (SHA-256 %s…) could not be parsed: %s.", i, cert.SHA256[:16], cert.Error)
+			add(SevWarning, "certificate_unparsable", "Certificate %d of the server's chain (SHA-256 %s…) could not be parsed: %s.", i, cert.SHA256[:16], strings.TrimSuffix(cert.Error, "."))
 			continue
 		}
-		name := describeCert(cert)
+		name := describeCert(i, cert)
 		switch {
 		case at.After(cert.NotAfter):
-			add(SevError, "certificate_expired", "%s expired %s, %s before this capture.", name, cert.NotAfter.Format("2006-01-02"), days(at.Sub(cert.NotAfter).Hours()))
+			add(SevError, "certificate_expired", "%s expired on %s, %s before this capture.", name, when(cert.NotAfter, at.Sub(cert.NotAfter)), ago(at.Sub(cert.NotAfter)))
 		case at.Before(cert.NotBefore):
-			add(SevError, "certificate_not_yet_valid", "%s is valid only from %s, after this capture: check the clocks.", name, cert.NotBefore.Format("2006-01-02"))
+			add(SevError, "certificate_not_yet_valid", "%s is valid only from %s, %s after this capture: check the clocks.", name, when(cert.NotBefore, cert.NotBefore.Sub(at)), ago(cert.NotBefore.Sub(at)))
 		}
 		if strings.HasPrefix(cert.PublicKey, "RSA") && cert.PublicKeyBits < 2048 || strings.HasPrefix(cert.PublicKey, "ECDSA") && cert.PublicKeyBits < 256 {
 			add(SevWarning, "weak_key", "%s has a weak %s key.", name, cert.PublicKey)
 		}
-		if strings.Contains(cert.SignatureAlgorithm, "SHA1") || strings.Contains(cert.SignatureAlgorithm, "MD5") {
-			if !(cert.SelfSigned && i > 0) {
-				add(SevWarning, "sha1_signature", "%s is signed with %s, which browsers reject.", name, cert.SignatureAlgorithm)
-			}
+		// A self-signed root's own signature is not checked by anyone.
+		if cert.SelfSigned && i > 0 {
+			continue
+		}
+		switch alg := cert.SignatureAlgorithm; {
+		case strings.Contains(alg, "MD5"):
+			add(SevWarning, "md5_signature", "%s is signed with %s: MD5 collisions are practical (RFC 6151), and no current client accepts it.", name, alg)
+		case strings.Contains(alg, "SHA1"):
+			add(SevWarning, "sha1_signature", "%s is signed with %s, which browsers reject: SHA-1 collisions are practical.", name, alg)
 		}
 	}
 	if leaf.Error == "" {
 		if leaf.SelfSigned {
-			add(SevWarning, "self_signed", "The server's certificate %s is self-signed: clients trust it only if pinned.", describeCert(leaf))
+			add(SevWarning, "self_signed", "%s is self-signed: clients trust it only if it is pinned or installed as a root.", describeCert(0, leaf))
 		}
 		if ch := hs.ClientHello; ch != nil && ch.ServerName != "" && !leaf.Covers(ch.ServerName) {
-			add(SevError, "sni_mismatch", "The client asked for \"%s\" but the certificate covers %s.", clip(ch.ServerName), covered(leaf))
+			add(SevError, "sni_mismatch", "The client asked for \"%s\", but %s.", clip(ch.ServerName), covered(leaf))
 		}
 	}
 }
 
-func days(h float64) string {
-	d := int(h / 24)
-	if d == 1 {
-		return "1 day"
+// ago says a time span as people read it: "3 s", "5 min", "7 hours",
+// "12 days".
+func ago(d time.Duration) string {
+	switch {
+	case d < time.Second:
+		return "under a second"
+	case d < time.Minute:
+		return strconv.Itoa(int(d/time.Second)) + " s"
+	case d < time.Hour:
+		return strconv.Itoa(int(d/time.Minute)) + " min"
+	case d < 48*time.Hour:
+		if h := int(d / time.Hour); h != 1 {
+			return strconv.Itoa(h) + " hours"
+		}
+		return "1 hour"
 	}
-	return fmt.Sprintf("%d days", d)
+	return strconv.Itoa(int(d/(24*time.Hour))) + " days"
 }
 
-func describeCert(c *decoder.Certificate) string {
+// when is a certificate's date, with the time of day when it is within
+// two days of the capture: "2026-11-23" or "2026-11-23 14:02:11 UTC".
+func when(t time.Time, apart time.Duration) string {
+	if apart < 48*time.Hour {
+		return t.UTC().Format("2006-01-02 15:04:05 UTC")
+	}
+	return t.UTC().Format("2006-01-02")
+}
+
+// describeCert names certificate i of the server's chain to begin a
+// sentence: "The server's certificate CN=\"shop.example\"", "Certificate 1
+// of the server's chain (CN=\"Test CA\")".
+func describeCert(i int, c *decoder.Certificate) string {
+	id := "SHA-256 " + c.SHA256[:16] + "…"
 	if c.CommonName != "" {
-		return fmt.Sprintf("certificate CN=\"%s\"", clip(c.CommonName))
+		id = fmt.Sprintf("CN=\"%s\"", clip(c.CommonName))
 	}
-	return "certificate " + c.SHA256[:16] + "…"
+	if i == 0 {
+		if c.CommonName == "" {
+			return "The server's certificate (" + id + ")"
+		}
+		return "The server's certificate " + id
+	}
+	return fmt.Sprintf("Certificate %d of the server's chain (%s)", i, id)
 }
 
+// covered says which names the certificate covers, after "but".
 func covered(c *decoder.Certificate) string {
 	names := append(append([]string{}, c.DNSNames...), c.IPAddresses...)
 	if len(names) == 0 {
 		if c.CommonName != "" {
-			return fmt.Sprintf("no SAN (CN \"%s\")", clip(c.CommonName))
+			// RFC 6125 §6.4.4: with no subject alternative name the CN is
+			// ignored by current clients (CA/Browser Forum baseline too).
+			return fmt.Sprintf("the server's certificate has no subject alternative name, only CN \"%s\", which current clients ignore (RFC 6125 §6.4.4)", clip(c.CommonName))
 		}
-		return "no names"
+		return "the server's certificate names no host at all"
 	}
 	if len(names) > 5 {
 		names = append(names[:5], fmt.Sprintf("and %d more", len(names)-5))
 	}
-	return strings.Join(clipList(names), ", ")
+	return "the server's certificate covers only " + strings.Join(clipList(names), ", ")
 }
 
 func weakWhy(s decoder.CipherSuiteInfo) string {

@@ -227,7 +227,8 @@ func (c *Connection) Summarize(keepLadder bool) {
 		leaf := c.Certificates[0]
 		c.Certificates = []Certificate{{CommonName: leaf.CommonName, DNSNames: leaf.DNSNames[:min(1, len(leaf.DNSNames))], NotAfter: leaf.NotAfter, Error: leaf.Error}}
 	}
-	c.ClientCertificates, c.ServerKeyExchange, c.SessionTicket, c.Alerts, c.Timing = nil, nil, nil, nil, nil
+	// The alerts and the timing stay: the summary counts them by server.
+	c.ClientCertificates, c.ServerKeyExchange, c.SessionTicket = nil, nil, nil
 }
 
 func addr(a netip.AddrPort) string {
@@ -290,8 +291,9 @@ func certificates(cs []*decoder.Certificate) []Certificate {
 	return out
 }
 
-// Build turns a judged connection into its report form.
-func Build(r *flows.Result) *Connection {
+// Build turns a judged connection into its report form, with the
+// findings of the policies asked for (none: the default checks only).
+func Build(r *flows.Result, policies ...Policy) *Connection {
 	hs := r.HS
 	c := &Connection{
 		Stream: r.Stream, Transport: r.Transport.String(), Client: addr(r.Client), Server: addr(r.Server),
@@ -419,7 +421,7 @@ func Build(r *flows.Result) *Connection {
 	if fb := r.Fallback; fb != nil {
 		c.Fallback = &Fallback{Transport: fb.Transport.String(), Stream: fb.Stream}
 	}
-	c.Findings = findings(r, c)
+	c.Findings = findings(r, c, policies)
 	c.Verdict = verdictWords(r)
 	return c
 }

@@ -22,8 +22,8 @@ func pathFindings(r *flows.Result, add addFunc) {
 	if r.OneSided {
 		present := r.Missing.Other()
 		p := &f.Side[present]
-		add(SevWarning, "one_sided_capture", "The capture holds no packet from the %s, though the %s talked to it (%d packets, %d with an ACK): asymmetric routing or a capture filter. The %s's silence is not judged.",
-			r.Missing, present, p.Packets, p.Acks, r.Missing)
+		add(SevWarning, "one_sided_capture", "The capture holds no packet from the %s, though the %s talked to it (%s, %d with an ACK): asymmetric routing or a capture filter. The %s's silence is not judged.",
+			r.Missing, present, plural(p.Packets, "packet"), p.Acks, r.Missing)
 	}
 	if r.AcksMissing && r.Stall != nil && r.QUIC != nil {
 		add(SevWarning, "missing_acks", "%s", quicMissingWords(r))
@@ -49,15 +49,15 @@ func icmpFindings(r *flows.Result, add addFunc) {
 		by := e.From.String()
 		switch {
 		case e.PathMTU() && done:
-			add(SevInfo, "path_mtu", "%s reported a path MTU of %d for the %s's packets (ICMP %s): path MTU discovery lowered the segment size, and the handshake went on.", by, e.MTU, e.About, e.Kind())
+			add(SevInfo, "path_mtu", "An ICMP %s from %s reported a path MTU of %d for the %s's packets: path MTU discovery lowered the segment size, and the handshake went on.", e.Kind(), by, e.MTU, e.About)
 		case e.PathMTU():
-			add(SevWarning, "path_mtu", "%s reported a path MTU of %d for the %s's packets (ICMP %s): packets larger than that do not get through.", by, e.MTU, e.About, e.Kind())
+			add(SevWarning, "path_mtu", "An ICMP %s from %s reported a path MTU of %d for the %s's packets: packets larger than that do not get through.", e.Kind(), by, e.MTU, e.About)
 		default:
 			sev := SevError
 			if done {
 				sev = SevInfo
 			}
-			add(sev, "icmp_unreachable", "%s answered a packet of the %s's with ICMP destination unreachable (%s): %s.", by, e.About, e.Kind(), unreachableHint(e))
+			add(sev, "icmp_unreachable", "An ICMP destination unreachable (%s) from %s answered a packet of the %s's: %s.", e.Kind(), by, e.About, unreachableHint(e))
 		}
 	}
 }
@@ -80,8 +80,8 @@ func lossFindings(r *flows.Result, side decoder.Side, add addFunc) {
 	l := &f.PathOf().Loss[side]
 	peer := side.Other()
 	if l.LostBytes > 0 {
-		msg := fmt.Sprintf("%s of the %s's bytes never reached the %s: they are missing from the capture and the %s never acknowledged them",
-			size(int(l.LostBytes)), side, peer, peer)
+		msg := fmt.Sprintf("The %s never received %s sent by the %s: they are missing from the capture and the %s never acknowledged them",
+			peer, size(int(l.LostBytes)), side, peer)
 		if l.DeliveredAfter > 0 {
 			msg += fmt.Sprintf(", though later segments arrived (up to %d bytes each)", l.DeliveredAfter)
 		}

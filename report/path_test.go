@@ -105,8 +105,8 @@ func TestPathEvidence(t *testing.T) {
 		{"netlab/rst-inject.client.pcap", "reset_injected", "its IP TTL is 64 while every other packet of the server's has 63"},
 		{"mtu-blackhole-server-side.pcap", "path_mtu_blackhole", "acknowledged (SACK) a 707-byte segment after them"},
 		{"mtu-blackhole-client-side.pcap", "path_mtu_blackhole", "though the client announced MSS 1448"},
-		{"mtu-icmp-frag-needed.pcap", "path_mtu", "203.0.113.1 reported a path MTU of 1000"},
-		{"netlab/mtu-icmp.server.pcap", "path_mtu", "10.81.2.1 reported a path MTU of 1000"},
+		{"mtu-icmp-frag-needed.pcap", "path_mtu", "from 203.0.113.1 reported a path MTU of 1000"},
+		{"netlab/mtu-icmp.server.pcap", "path_mtu", "from 10.81.2.1 reported a path MTU of 1000"},
 		{"one-sided-client-only.pcap", "one_sided_capture", "no packet from the server"},
 		{"client-hello-tail-server-side.pcap", "network_loss", "later segments arrived (up to 74 bytes each)"},
 	}

@@ -61,30 +61,64 @@ var toneColor = map[flows.Tone]string{flows.ToneGood: ansiGreen, flows.ToneUnsur
 
 func colorFor(outcome string) string { return toneColor[flows.Outcome(outcome).Tone()] }
 
+// rowColor is the colour of a connection's row (rowTone).
+func rowColor(c *Connection) string { return toneColor[rowTone(c)] }
+
 var severities = []Severity{SevError, SevWarning, SevInfo}
 
+// writeFindings lists the findings of conns by severity, one line each,
+// except that a code found on more than groupAfter connections is one
+// line with a count and example streams, where it first comes.
 func writeFindings(w io.Writer, conns []*Connection, bullet string, color bool) {
+	groups := map[string]*findingGroup{}
+	for _, c := range conns {
+		for _, f := range c.Findings {
+			g := groups[f.Code]
+			if g == nil {
+				g = &findingGroup{severity: f.Severity, code: f.Code, message: f.Message}
+				groups[f.Code] = g
+			}
+			if g.n++; len(g.streams) < 5 {
+				g.streams = append(g.streams, c.Stream)
+			}
+		}
+	}
 	for _, sev := range severities {
 		var lines []string
+		n := 0
 		for _, c := range conns {
 			for _, f := range c.Findings {
-				if f.Severity == sev {
+				if f.Severity != sev {
+					continue
+				}
+				n++
+				switch g := groups[f.Code]; {
+				case g.n <= groupAfter:
 					lines = append(lines, fmt.Sprintf("%sstream %d: %s: %s", bullet, c.Stream, f.Code, SafeText(f.Message)))
+				case g.streams != nil:
+					lines = append(lines, bullet+g.line())
+					g.streams = nil // listed
 				}
 			}
 		}
 		if len(lines) == 0 {
 			continue
 		}
-		title := strings.ToUpper(string(sev[:1])) + string(sev[1:]) + "s"
-		if color {
-			title = map[Severity]string{SevError: ansiRed, SevWarning: ansiYellow, SevInfo: ""}[sev] + title + ansiReset
-		}
-		fmt.Fprintf(w, "\n%s (%d):\n", title, len(lines))
+		fmt.Fprintf(w, "\n%s (%d):\n", severityTitle(sev, color), n)
 		for _, l := range lines {
 			fmt.Fprintln(w, "  "+l)
 		}
 	}
+}
+
+// severityTitle is "Errors", "Warnings" or "Infos", coloured on a
+// terminal.
+func severityTitle(sev Severity, color bool) string {
+	title := strings.ToUpper(string(sev[:1])) + string(sev[1:]) + "s"
+	if color {
+		title = map[Severity]string{SevError: ansiRed, SevWarning: ansiYellow, SevInfo: ""}[sev] + title + ansiReset
+	}
+	return title
 }
 
 func arrow(from string) string {
@@ -115,7 +149,7 @@ func Ladder(c *Connection) []string {
 	}
 	for _, m := range c.Messages {
 		line := fmt.Sprintf("%s  %s", arrow(m.From), m.Type)
-		if m.Encrypted && m.Type != "ApplicationData" {
+		if m.Encrypted && m.Type != "ApplicationData" && !strings.HasPrefix(m.Type, "Encrypted") {
 			line += " (encrypted)"
 		}
 		if m.Note != "" {

@@ -48,6 +48,15 @@ type Options struct {
 	// Attachment, when set, says at Close what --write-failed wrote: the
 	// file's name and how many connections it holds (0: none, not written).
 	Attachment func() (name string, conns int)
+	// Width is the terminal's width in columns, which the table fits
+	// (0: not known, DefaultWidth; negative: no limit). Wide shows every
+	// column whole whatever the width.
+	Width int
+	Wide  bool
+	// Total, when set, says at Close how many connections were read
+	// before the filters (--only, --sni, ...): the summary says "787 of
+	// 20000".
+	Total func() int
 }
 
 // formats is the registry of output formats, in the order of Formats.

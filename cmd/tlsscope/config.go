@@ -42,6 +42,10 @@ type config struct {
 	writeAll     string
 	writeFailed  string
 	keylogs      []string // --keylog, repeatable
+	// the report's look and checks
+	color    string          // --color auto|always|never
+	wide     bool            // --wide
+	policies []report.Policy // --policy
 	// limits
 	maxConnections  int
 	maxHandshakes   int
@@ -104,6 +108,21 @@ func parseConfig(args []string, stdout io.Writer) (*config, error) {
 	fs.IntVar(&cfg.maxConnections, "max-connections", flows.DefaultOptions.MaxConnections, "connections tracked at once; when full, the one quiet the longest is judged on what was seen")
 	fs.Int64Var(&cfg.handshakeBudget, "handshake-budget", flows.DefaultOptions.HandshakeBudget>>20, "`MiB` all connections together may buffer for handshake messages not yet complete; a connection over it is judged on what was seen")
 	fs.IntVar(&cfg.maxRows, "max-rows", report.DefaultRowLimit, "the table and Markdown list at most `N` connections one by one, then summarise (the worst first; --format json lists all)")
+	// The report's look and extra checks.
+	fs.StringVar(&cfg.color, "color", "auto", "colour `when`: auto (a terminal, NO_COLOR unset), always (into a pager: less -R) or never")
+	fs.BoolVar(&cfg.wide, "wide", false, "the table with every column whole, however wide (a pipe or file gets it anyway)")
+	fs.Func("policy", "also check this `policy` (repeatable or comma-separated: "+policyList()+"): fips is FIPS 140-3", func(v string) error {
+		for _, p := range strings.Split(v, ",") {
+			p := report.Policy(strings.TrimSpace(p))
+			if !slices.Contains(report.Policies, p) {
+				return fmt.Errorf("unknown policy %q (%s)", p, policyList())
+			}
+			if !slices.Contains(cfg.policies, p) {
+				cfg.policies = append(cfg.policies, p)
+			}
+		}
+		return nil
+	})
 	var shard string
 	fs.StringVar(&shard, "shard", "", "keep only the connections of shard `i/n` (0 ≤ i < n) by a hash of their addresses and ports; n runs, one per shard, together give one whole run's output, stream numbers included")
 	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile to `file` (for performance work)")
@@ -122,6 +141,9 @@ func parseConfig(args []string, stdout io.Writer) (*config, error) {
 	}
 	if !slices.Contains(report.Formats, cfg.format) {
 		return nil, usagef("unknown --format %q (%s)", cfg.format, report.FormatList())
+	}
+	if cfg.color != "auto" && cfg.color != "always" && cfg.color != "never" {
+		return nil, usagef("--color: want auto, always or never, not %q", cfg.color)
 	}
 	if only != "" {
 		for _, o := range strings.Split(only, ",") {
@@ -202,6 +224,14 @@ func parseShard(v string, s *flows.Shard) error {
 	}
 	*s = flows.Shard{I: i, N: n}
 	return nil
+}
+
+func policyList() string {
+	var names []string
+	for _, p := range report.Policies {
+		names = append(names, string(p))
+	}
+	return strings.Join(names, ",")
 }
 
 func outcomeList() string {

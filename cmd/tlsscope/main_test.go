@@ -121,6 +121,7 @@ func TestMergeFiles(t *testing.T) {
 // set at once, in stream order. JSON Lines and CSV are written as
 // connections end, so their lines are compared in stream order.
 func TestStreamedOutputEqualsGolden(t *testing.T) {
+	t.Setenv("COLUMNS", "120") // the golden tables' width (report.DefaultWidth)
 	files, _ := filepath.Glob("../../testdata/*.pcap*")
 	netlab, _ := filepath.Glob("../../testdata/netlab/*.pcap")
 	for _, f := range append(files, netlab...) {

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/term"
+
 	"github.com/tlsscope/tlsscope/flows"
 	"github.com/tlsscope/tlsscope/flows/capture"
 	"github.com/tlsscope/tlsscope/report"
@@ -133,6 +135,7 @@ type session struct {
 	// which are left out.
 	counted    map[int]bool
 	uncounted  int
+	read       int // connections read, before the filters (take)
 	warnings   []error
 	unreadable []error      // inputs from which not one packet could be read
 	cutConns   atomic.Int64 // connections written to --write-failed without all their packets
@@ -206,8 +209,12 @@ func (s *session) openOutputs(stdout io.Writer) error {
 		// The pcapng writer buffers; Close flushes it and closes the file.
 		*o.to = capture.NewPcapngWriter(&output{name: o.name, w: w, c: c, fail: s.fail})
 	}
+	width, color := s.cfg.look(stdout)
 	opts := report.Options{
-		Color:    !s.cfg.noColor && isTerminal(stdout) && os.Getenv("NO_COLOR") == "",
+		Color:    color,
+		Width:    width,
+		Wide:     s.cfg.wide,
+		Total:    func() int { return s.read },
 		Detail:   s.cfg.detail || s.cfg.stream >= 0,
 		Inputs:   s.inputs,
 		Live:     s.live,
@@ -420,6 +427,9 @@ func (s *session) take(r *flows.Result) {
 		}
 	}
 	s.keys.count(r)
+	if !r.Update {
+		s.read++ // the "of N" of the summary, before the filters
+	}
 	if !s.cfg.keeps(r) {
 		return
 	}
@@ -438,7 +448,7 @@ func (s *session) take(r *flows.Result) {
 	if r.Outcome.Problem() {
 		s.status = exitProblem
 	}
-	c := report.Build(r)
+	c := report.Build(r, s.cfg.policies...)
 	c.AttachmentStream = attached
 	if len(s.inputs) > 1 && r.Input < len(s.inputs) {
 		c.File = s.inputs[r.Input] // which of several files the record came from
@@ -591,6 +601,32 @@ func closedPipe(err error) bool {
 	var we *writeError
 	return errors.As(err, &we) && we.name == stdoutName &&
 		(errors.Is(err, syscall.EPIPE) || errors.Is(err, io.ErrClosedPipe))
+}
+
+// look is the table's width and whether to colour, for stdout. On a
+// terminal the table fits its width; into a pipe or a file it fits
+// $COLUMNS when set, else nothing: a file gets every column whole, as
+// with --wide. Colour: --color always, or auto on a terminal with
+// NO_COLOR unset; --no-color and NO_COLOR win over auto.
+func (cfg *config) look(stdout io.Writer) (width int, color bool) {
+	width = -1
+	if f, ok := stdout.(*os.File); ok && isTerminal(stdout) {
+		if w, _, err := term.GetSize(int(f.Fd())); err == nil && w > 0 {
+			width = w
+		}
+	}
+	if n, err := strconv.Atoi(os.Getenv("COLUMNS")); width < 0 && err == nil && n > 0 {
+		width = n
+	}
+	switch {
+	case cfg.color == "always":
+		color = true
+	case cfg.color == "never" || cfg.noColor || os.Getenv("NO_COLOR") != "":
+		color = false
+	default:
+		color = isTerminal(stdout)
+	}
+	return width, color
 }
 
 func isTerminal(w io.Writer) bool {
