@@ -450,7 +450,7 @@ func findingsSection(groups map[string]*mdFinding, limit int) (string, int) {
 // does not wrap: names are cut short here, said whole in the section; the
 // cipher suite, a long word, is said there too).
 func mdRow(c *Connection, link bool) string {
-	stream := strconv.Itoa(c.Stream)
+	stream := streamCell(c)
 	if link {
 		stream = "[" + stream + "](#stream-" + stream + ")"
 	}

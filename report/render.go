@@ -46,7 +46,7 @@ func row(c *Connection) []string {
 	if alpn == "" && c.ClientHello != nil && len(c.ClientHello.ALPN) > 0 {
 		alpn = strings.Join(SafeList(c.ClientHello.ALPN), ",") + " (offered)"
 	}
-	return []string{strconv.Itoa(c.Stream), c.Client, c.Server, sni, c.Version, suite, alpn, certCell(c), Safe(c.Verdict)}
+	return []string{streamCell(c), c.Client, c.Server, sni, c.Version, suite, alpn, certCell(c), Safe(c.Verdict)}
 }
 
 const (
@@ -177,7 +177,10 @@ func Ladder(c *Connection) []string {
 
 // DisplayFilter is the Wireshark display filter that shows the connection.
 func DisplayFilter(c *Connection) string {
-	return c.transport.String() + ".stream eq " + strconv.Itoa(c.Stream)
+	if c.transport == flows.TransportQUIC {
+		return "udp.stream eq " + strconv.Itoa(c.Stream)
+	}
+	return "tcp.stream eq " + strconv.Itoa(c.Stream)
 }
 
 func writeDetail(w io.Writer, c *Connection, indent string) {
@@ -243,4 +246,13 @@ func certLine(c Certificate) string {
 		s += "; names " + strings.Join(SafeList(names), ", ") + more
 	}
 	return s
+}
+
+// streamCell is the stream number as the table shows it: a QUIC
+// connection's is a udp.stream, which TCP's numbers do not count.
+func streamCell(c *Connection) string {
+	if c.transport == flows.TransportQUIC {
+		return "udp " + strconv.Itoa(c.Stream)
+	}
+	return strconv.Itoa(c.Stream)
 }
