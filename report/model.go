@@ -181,6 +181,7 @@ type Message struct {
 	// Undelivered: sent after bytes lost in the network, never received.
 	Undelivered bool   `json:"undelivered,omitempty"`
 	Note        string `json:"note,omitempty"`
+	Frame       int64  `json:"frame,omitempty"` // set by flows (frame numbers)
 }
 
 // transportProto is the IP protocol number of a transport, for the

@@ -6,6 +6,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/tlsscope/tlsscope/flows"
 )
@@ -37,6 +38,11 @@ type Options struct {
 	// Notes, when set, says at Close what to add after the summary line:
 	// what the limits of the run changed.
 	Notes func() []string
+	// Version, StallTimeout and the capture's First and Last packet, for
+	// the report's heading (zero: not said).
+	Version      string
+	StallTimeout time.Duration
+	First, Last  time.Time
 }
 
 // formats is the registry of output formats, in the order of Formats.
@@ -48,6 +54,7 @@ var formats = []struct {
 	{"json", func(w io.Writer, _ Options) Writer { return NewJSONWriter(w) }},
 	{"ecs", newECSWriter},
 	{"markdown", newMarkdownWriter},
+	{"html", newHTMLWriter},
 	{"csv", func(w io.Writer, o Options) Writer { cw := NewCSVWriter(w); cw.live = o.Live; return cw }},
 }
 
