@@ -29,7 +29,7 @@ import (
 // the timeline; what is left out is counted and pointed to --format json.
 const (
 	htmlMaxRows      = 20_000
-	htmlTableBudget  = 6 << 20
+	htmlTableBudget  = 7 << 20
 	htmlMaxLadders   = 100
 	htmlLadderBudget = 2 << 20
 	htmlMaxBars      = 300
@@ -178,6 +178,8 @@ type htmlRow struct {
 	Tone    string
 	StartMS float64
 	DurMS   float64
+	Start   string // "1.000 s" after the first packet
+	Dur     string
 	Link    string // the ladder's anchor, or ""
 }
 
@@ -242,6 +244,8 @@ func (hw *htmlWriter) Close() error {
 		if start, err := time.Parse(time.RFC3339Nano, c.Start); err == nil && !first.IsZero() {
 			r.StartMS = ms(start.Sub(first))
 		}
+		r.Start = strconv.FormatFloat(r.StartMS/1000, 'f', 3, 64) + " s"
+		r.Dur = strconv.FormatFloat(r.DurMS, 'f', 1, 64) + " ms"
 		if linked[c.Stream] {
 			r.Link = "#s" + strconv.Itoa(c.Stream)
 		}

@@ -180,7 +180,7 @@ func checkSort(t *testing.T, p *page, n int) {
 		return
 	}
 	col := func(i int) []float64 {
-		return eval[[]float64](t, p, `[...document.querySelectorAll("#conns tbody tr")].map(r => parseFloat(r.cells[`+strconv.Itoa(i)+`].getAttribute("data-v")))`)
+		return eval[[]float64](t, p, `[...document.querySelectorAll("#conns tbody tr")].map(r => parseFloat(r.cells[`+strconv.Itoa(i)+`].textContent))`)
 	}
 	before := col(0)
 	if err := chromedp.Do(p.ctx, chromedp.Click(chromedp.CSS("#conns th:nth-child(1)"))); err != nil {

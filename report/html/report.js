@@ -14,8 +14,8 @@
 	var shown = document.getElementById("shown");
 
 	function key(row, i, num) {
-		var td = row.cells[i];
-		var v = td.hasAttribute("data-v") ? td.getAttribute("data-v") : td.textContent;
+		// Numbers sort by their value: "80.9 ms", "+1.000 s" (a column has one unit).
+		var v = row.cells[i].textContent;
 		if (num) {
 			var n = parseFloat(v);
 			return isNaN(n) ? -Infinity : n;
