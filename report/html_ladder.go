@@ -66,6 +66,7 @@ const ladderLabel = 64
 
 // ladderBand is a silence: the lifelines are broken and it says how long.
 type ladderBand struct {
+	X, W  int
 	Y, H  int
 	Label string
 	LY    int
@@ -143,7 +144,9 @@ func buildLadder(c *Connection) *htmlLadder {
 			s.label += " #" + strconv.FormatInt(m.Frame, 10)
 		}
 		if m.Undelivered {
-			s.label += " (never delivered)"
+			if m.Note == "" {
+				s.label += " (never delivered)"
+			}
 			s.lost = true
 		}
 		steps = append(steps, s)
@@ -170,8 +173,9 @@ func (l *htmlLadder) layout(steps []rawStep, c *Connection) {
 	stallBand := -1
 	for i, s := range steps {
 		if gap := s.t - prev; i > 0 && gap >= ladderSilence {
-			top := y - ladderRow/2 + 4
-			l.Bands = append(l.Bands, ladderBand{Y: top, H: ladderBandH, Label: "silence " + seconds(gap), LY: top + ladderBandH/2 + 4})
+			// Between the previous row's arrow and this row's label.
+			top := y - ladderRow + 10
+			l.Bands = append(l.Bands, ladderBand{X: ladderTimeX + 6, W: ladderServerX + 40 - ladderTimeX - 6, Y: top, H: ladderBandH - 2, Label: "silence " + seconds(gap), LY: top + ladderBandH/2 + 3})
 			if gap > longest {
 				longest, stallBand = gap, len(l.Bands)-1
 			}
