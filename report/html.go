@@ -33,6 +33,7 @@ const (
 	htmlMaxLadders   = 100
 	htmlLadderBudget = 2 << 20
 	htmlMaxBars      = 300
+	htmlPageRows     = 1000 // table rows in the page at once
 )
 
 //go:embed html
@@ -142,14 +143,16 @@ type htmlPage struct {
 	Version   string
 	Stall     string
 	Line      string
-	More      string
+	Left      string // what the summary left out
 	Notes     []string
 	Counts    []htmlCount
 	Groups    []htmlGroup
 	TCPOnly   string
 	Outcomes  []string
-	Table     template.HTML // rows rendered by the "row" template
+	Table     template.HTML // rows rendered by the "row" template, the first page
+	More      template.HTML // and the others
 	Rows      int
+	Page      int // rows shown at first
 	RowsLeft  int
 	Timeline  htmlTimeline
 	Ladders   template.HTML // sections rendered by the "ladder" template
@@ -192,7 +195,7 @@ func (hw *htmlWriter) Close() error {
 	if !opts.First.IsZero() {
 		first, last = opts.First, opts.Last
 	}
-	p := htmlPage{CSP: htmlCSP, Title: "tlsscope report", Line: d.line(), More: d.more(), Version: opts.Version, Connected: d.total}
+	p := htmlPage{CSP: htmlCSP, Title: "tlsscope report", Line: d.line(), Left: d.more(), Version: opts.Version, Connected: d.total}
 	for _, in := range opts.Inputs {
 		p.Inputs = append(p.Inputs, Safe(in))
 	}
@@ -251,19 +254,27 @@ func (hw *htmlWriter) Close() error {
 		}
 		rows = append(rows, r)
 	}
-	var tb bytes.Buffer
+	// The first htmlPageRows rows are shown, the rest wait in a hidden
+	// tbody that the script pages through: a browser lays out a table of
+	// 20,000 rows in seconds at every sort.
+	var tb, more bytes.Buffer
 	for _, r := range rows {
-		mark := tb.Len()
-		if err := htmlTemplate.ExecuteTemplate(&tb, "row", r); err != nil {
+		b := &tb
+		if p.Rows >= htmlPageRows {
+			b = &more
+		}
+		mark := b.Len()
+		if err := htmlTemplate.ExecuteTemplate(b, "row", r); err != nil {
 			return err
 		}
-		if tb.Len() > htmlTableBudget {
-			tb.Truncate(mark)
+		if tb.Len()+more.Len() > htmlTableBudget {
+			b.Truncate(mark)
 			break
 		}
 		p.Rows++
 	}
-	p.Table = template.HTML(tb.String()) // html/template's own output
+	p.Table, p.More = template.HTML(tb.String()), template.HTML(more.String()) // html/template's own output
+	p.Page = min(p.Rows, htmlPageRows)
 	p.RowsLeft = d.total - p.Rows
 	p.Timeline = timeline(rows[:p.Rows], conns[:p.Rows], last.Sub(first), d.total)
 
