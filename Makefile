@@ -5,7 +5,7 @@ VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 FUZZTIME ?= 1m
 
-.PHONY: all build demo test test-long vet fmt-check deps testdata golden fuzz fuzz-short verify bench bench-memory bench-hostile netlab netlab-test duckdb-test clean
+.PHONY: all build demo test test-long vet fmt-check deps testdata golden fuzz fuzz-short verify bench bench-memory bench-hostile netlab netlab-test duckdb-test report-screenshots clean
 
 all: build
 
@@ -97,8 +97,22 @@ duckdb-test: deps
 # Rewrite golden outputs after a reviewed change of behaviour: report writes
 # them, then the command line's streamed output is checked against them.
 golden: deps
-	$(GO) test ./report -count=1 -run '^(TestGolden|TestECSGolden)$$' -update
+	$(GO) test ./report -count=1 -run '^(TestGolden|TestECSGolden|TestHTMLGolden)$$' -update
 	$(GO) test ./cmd/tlsscope -count=1 -run '^TestStreamedOutputEqualsGolden$$'
+
+# Pictures of the reports as people see them, to look at after a change of
+# the HTML or Markdown: the HTML report of demo.pcapng and of real stacks'
+# captures with loss, whole and one ladder, in headless Chromium
+# (internal/browsertest; apt-get install chromium).
+report-screenshots: build
+	@mkdir -p .cache/screenshots
+	$(GO) test ./internal/browsertest -count=1 -run '^TestScreenshots$$' -args -screenshots $(CURDIR)/.cache/screenshots
+	# The Markdown report rendered as GitHub does (github-markdown-css and mermaid from npm).
+	npm install --silent --prefix .cache/npm github-markdown-css mermaid >/dev/null
+	./bin/tlsscope --format markdown testdata/demo.pcapng > .cache/screenshots/demo.md || true
+	./bin/tlsscope --format markdown testdata/netlab/mtu-blackhole.client.pcap > .cache/screenshots/mtu-blackhole.md || true
+	cd internal/mdrender && for m in demo mtu-blackhole; do $(GO) run . -npm $(CURDIR)/.cache/npm/node_modules -html $(CURDIR)/.cache/screenshots/$$m.md.html -png $(CURDIR)/.cache/screenshots/$$m.md.png $(CURDIR)/.cache/screenshots/$$m.md; done
+	@ls .cache/screenshots/*.png
 
 FUZZ_TARGETS := decoder:FuzzConn decoder:FuzzKeyLog decoder:FuzzCipher13Open decoder:FuzzCipher12Open decoder:FuzzClientHello decoder:FuzzServerHello decoder:FuzzHandshakeMessages flows:FuzzPacket flows/capture:FuzzPcapReader flows/capture:FuzzPcapngReader flows/quic:FuzzParseDatagram flows/quic:FuzzCryptoStream
 

@@ -68,6 +68,7 @@ var formats = []struct {
 	{"json", func(w io.Writer, _ Options) Writer { return NewJSONWriter(w) }},
 	{"ecs", newECSWriter},
 	{"markdown", newMarkdownWriter},
+	{"html", newHTMLWriter},
 	{"csv", func(w io.Writer, o Options) Writer { cw := NewCSVWriter(w); cw.live = o.Live; return cw }},
 }
 

@@ -1,0 +1,240 @@
+package report
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// The ladder of one connection as an SVG: a lifeline for the client and
+// one for the server, an arrow per TCP event and TLS message at the time
+// the capture saw it, time running down. Rows are evenly spaced, not to
+// scale: what the reader needs is the order and the silences, so a
+// silence is a band of fixed height that says its duration, and a 30 s
+// stall costs no more room than a 300 ms one.
+
+const (
+	ladderMaxSteps = 80                     // arrows drawn; the rest are counted
+	ladderSilence  = 250 * time.Millisecond // a gap this long is a band
+	ladderWidth    = 720
+	ladderTimeX    = 86  // right edge of the time labels
+	ladderClientX  = 170 // client lifeline
+	ladderServerX  = 620 // server lifeline
+	ladderTop      = 44  // below the lifelines' names
+	ladderRow      = 28
+	ladderBandH    = 36
+)
+
+// htmlLadder is what the HTML report keeps of a connection to draw it:
+// a few KB, for the worst connections only.
+type htmlLadder struct {
+	Stream   int
+	Client   string
+	Server   string
+	Verdict  string
+	Tone     string
+	Outcome  string
+	Filter   string
+	Facts    []string // SNI, version, suite: "SNI shop.example"
+	Findings []Finding
+	Steps    []ladderStep
+	Bands    []ladderBand
+	More     int // steps not drawn
+	Height   int
+	rank     int
+}
+
+// ladderStep is one arrow (or mark) of the ladder.
+type ladderStep struct {
+	Y      int
+	T      string // "+20.1 ms"
+	Label  string
+	Kind   string // msg, tcp, alert, rst, icmp, caploss, netloss, end
+	X1, X2 int    // the arrow, from the sender's lifeline
+	LX     int    // the label's middle
+	Lost   bool   // stops half way: lost in the network or never delivered
+	MidX   int
+	RX, RW int    // the box of a capture loss
+	Head   string // the arrow head's points
+	Short  string // Label cut to fit between the lifelines
+}
+
+// ladderLabel is how many characters fit between the lifelines.
+const ladderLabel = 64
+
+// ladderBand is a silence: the lifelines are broken and it says how long.
+type ladderBand struct {
+	X, W  int
+	Y, H  int
+	Label string
+	LY    int
+}
+
+// Width and the lifelines' places, for the template.
+func (l *htmlLadder) Width() int   { return ladderWidth }
+func (l *htmlLadder) ClientX() int { return ladderClientX }
+func (l *htmlLadder) ServerX() int { return ladderServerX }
+func (l *htmlLadder) TimeX() int   { return ladderTimeX }
+func (l *htmlLadder) Anchor() string {
+	return "s" + strconv.Itoa(l.Stream)
+}
+
+type rawStep struct {
+	t     time.Duration
+	from  string
+	kind  string
+	label string
+	lost  bool
+}
+
+// buildLadder draws c, which must still hold its messages (Build's
+// result, not yet summarized).
+func buildLadder(c *Connection) *htmlLadder {
+	l := &htmlLadder{Stream: c.Stream, Client: c.Client, Server: c.Server, Verdict: Safe(c.Verdict),
+		Outcome: c.Outcome, Tone: toneClass(c.Outcome), Filter: DisplayFilter(c), rank: rank(c)}
+	if ch := c.ClientHello; ch != nil && ch.SNI != "" {
+		l.Facts = append(l.Facts, "SNI "+Safe(ch.SNI))
+	}
+	if c.Version != "" {
+		l.Facts = append(l.Facts, c.Version)
+	}
+	if sh := c.ServerHello; sh != nil && sh.CipherSuite != "" {
+		l.Facts = append(l.Facts, sh.CipherSuite)
+	}
+	for _, f := range c.Findings {
+		l.Findings = append(l.Findings, Finding{Severity: f.Severity, Code: f.Code, Message: SafeText(f.Message)})
+	}
+	var steps []rawStep
+	if r := c.result; r != nil {
+		for _, e := range r.Events {
+			s := rawStep{t: e.Time.Sub(r.Start), from: e.From.String(), kind: "tcp", label: "TCP " + e.Kind}
+			switch e.Kind {
+			case "RST":
+				s.kind = "rst"
+			case "ICMP":
+				s.kind, s.label = "icmp", "ICMP"
+			case "gap":
+				s.kind, s.label = "caploss", "capture loss"
+			case "loss":
+				s.kind, s.label, s.lost = "netloss", "network loss", true
+			}
+			if e.Note != "" {
+				s.label += " (" + Safe(e.Note) + ")"
+			}
+			steps = append(steps, s)
+		}
+	}
+	for _, m := range c.Messages {
+		s := rawStep{t: time.Duration(m.TMS * float64(time.Millisecond)), from: m.From, kind: "msg", label: m.Type}
+		if m.Type == "Alert" {
+			s.kind = "alert"
+		}
+		if m.Encrypted && m.Type != "ApplicationData" {
+			s.label += " (encrypted)"
+		}
+		if m.Note != "" {
+			s.label += " " + Safe(m.Note)
+		}
+		if m.Length > 0 {
+			s.label += " [" + strconv.Itoa(m.Length) + " B]"
+		}
+		if m.Frame > 0 {
+			s.label += " #" + strconv.FormatInt(m.Frame, 10)
+		}
+		if m.Undelivered {
+			if m.Note == "" {
+				s.label += " (never delivered)"
+			}
+			s.lost = true
+		}
+		steps = append(steps, s)
+	}
+	sort.SliceStable(steps, func(i, j int) bool { return steps[i].t < steps[j].t })
+	if len(steps) > ladderMaxSteps {
+		l.More = len(steps) - ladderMaxSteps
+		steps = steps[:ladderMaxSteps]
+	}
+	end := rawStep{t: time.Duration(c.DurationMS * float64(time.Millisecond)), kind: "end", label: endWords(c)}
+	if len(steps) > 0 && end.t < steps[len(steps)-1].t {
+		end.t = steps[len(steps)-1].t
+	}
+	steps = append(steps, end)
+	l.layout(steps, c)
+	return l
+}
+
+// layout gives each step its row and each long silence its band; the
+// longest silence of a stalled handshake says who owed what.
+func (l *htmlLadder) layout(steps []rawStep, c *Connection) {
+	y := ladderTop
+	var prev, longest time.Duration
+	stallBand := -1
+	for i, s := range steps {
+		if gap := s.t - prev; i > 0 && gap >= ladderSilence {
+			// Between the previous row's arrow and this row's label.
+			top := y - ladderRow + 10
+			l.Bands = append(l.Bands, ladderBand{X: ladderTimeX + 6, W: ladderServerX + 40 - ladderTimeX - 6, Y: top, H: ladderBandH - 2, Label: "silence " + seconds(gap), LY: top + ladderBandH/2 + 3})
+			if gap > longest {
+				longest, stallBand = gap, len(l.Bands)-1
+			}
+			y += ladderBandH
+		}
+		prev = s.t
+		st := ladderStep{Y: y, T: fmt.Sprintf("%+.1f ms", float64(s.t.Microseconds())/1000), Label: s.label, Kind: s.kind, Lost: s.lost}
+		switch {
+		case s.kind == "end":
+			st.X1, st.X2 = ladderClientX, ladderServerX
+		case s.from == "client":
+			st.X1, st.X2 = ladderClientX, ladderServerX
+		default:
+			st.X1, st.X2 = ladderServerX, ladderClientX
+		}
+		st.MidX = (st.X1 + st.X2) / 2
+		if st.Lost {
+			st.X2 = st.MidX // the arrow stops where the network lost it
+		}
+		st.LX = (ladderClientX + ladderServerX) / 2
+		st.RX, st.RW = min(st.X1, st.X2), max(st.X1, st.X2)-min(st.X1, st.X2)
+		dir := 1
+		if st.X2 < st.X1 {
+			dir = -1
+		}
+		st.Head = fmt.Sprintf("%d,%d %d,%d %d,%d", st.X2, st.Y, st.X2-8*dir, st.Y-4, st.X2-8*dir, st.Y+4)
+		st.Short = st.Label
+		if r := []rune(st.Label); len(r) > ladderLabel {
+			st.Short = string(r[:ladderLabel-1]) + "…"
+		}
+		l.Steps = append(l.Steps, st)
+		y += ladderRow
+	}
+	if s := c.Stall; s != nil && stallBand >= 0 {
+		l.Bands[stallBand].Label += ": " + Safe(s.WaitingFor) + " owes " + Safe(s.Next)
+	}
+	l.Height = y + 8
+}
+
+// endWords says how the connection ended in the capture.
+func endWords(c *Connection) string {
+	switch c.EndedBy {
+	case "capture_end":
+		return "end: the capture ends"
+	case "fin", "rst":
+		return "end: connection closed by " + orDash(c.ClosedBy) + " (" + strings.ToUpper(c.EndedBy) + ")"
+	case "idle":
+		return "end: idle, no more packets"
+	case "icmp":
+		return "end: refused by ICMP"
+	case "open":
+		return "end: still open"
+	}
+	return "end"
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "?"
+	}
+	return s
+}
