@@ -190,7 +190,6 @@ func findings(r *flows.Result, c *Connection, policies []Policy) []Finding {
 	return out
 }
 
-
 func orStart(s string) string {
 	if s == "" {
 		return "the connection start"
