@@ -321,3 +321,51 @@ func TestHTMLDump(t *testing.T) {
 		os.WriteFile(filepath.Join(out, filepath.Base(f)+".html"), renderHTML(t, connections(t, filepath.Join(testdata, f)), Options{}), 0o644)
 	}
 }
+
+// TestHTMLFrames: a message's frame number, when flows knows it, is on its
+// arrow.
+func TestHTMLFrames(t *testing.T) {
+	c := connections(t, filepath.Join(testdata, "demo.pcapng"))[0]
+	c.Messages[0].Frame = 17
+	l := buildLadder(c)
+	n := 0
+	for _, s := range l.Steps {
+		if strings.HasSuffix(s.Label, " #17") {
+			n++
+		}
+		if strings.Contains(s.Label, " #0") {
+			t.Errorf("step %q names frame 0 (unknown)", s.Label)
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d steps name frame 17, want 1: %+v", n, l.Steps)
+	}
+}
+
+// TestTimelineAxis: ticks at round values, a handful of them, whatever
+// the span.
+func TestTimelineAxis(t *testing.T) {
+	for _, tc := range []struct {
+		span  time.Duration
+		first string
+		last  string
+	}{
+		{101 * time.Millisecond, "0 ms", "100 ms"},
+		{7040 * time.Millisecond, "0 s", "7 s"},
+		{3 * time.Millisecond, "0.0 ms", "3.0 ms"},
+		{26 * time.Hour, "0 h", "25 h"},
+		{10 * time.Minute, "0 min", "10 min"},
+	} {
+		tl := timeline(nil, nil, tc.span, 0)
+		if n := len(tl.Ticks); n < 2 || n > 12 {
+			t.Errorf("span %v: %d ticks", tc.span, n)
+			continue
+		}
+		if f, l := tl.Ticks[0].Label, tl.Ticks[len(tl.Ticks)-1].Label; f != tc.first || l != tc.last {
+			t.Errorf("span %v: ticks %q to %q, want %q to %q", tc.span, f, l, tc.first, tc.last)
+		}
+		if x := tl.Ticks[len(tl.Ticks)-1].X; x > tl.Right {
+			t.Errorf("span %v: a tick at %d, past the axis' end %d", tc.span, x, tl.Right)
+		}
+	}
+}

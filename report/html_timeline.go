@@ -70,10 +70,11 @@ func timeline(rows []htmlRow, conns []*Connection, span time.Duration, total int
 		y += timelineBarH + 3
 	}
 	t.Height = y + 4
-	step := niceStep(spanMS / 8)
+	unit, name := axisUnit(niceStep(spanMS / 8))
+	step := niceStep(spanMS/8/unit) * unit
 	for i := 0; float64(i)*step <= spanMS*(1+1e-9); i++ {
 		v := float64(i) * step
-		t.Ticks = append(t.Ticks, timelineTick{X: x(v), Label: axisLabel(v, step)})
+		t.Ticks = append(t.Ticks, timelineTick{X: x(v), Label: axisLabel(v/unit, step/unit, name)})
 	}
 	return t
 }
@@ -94,10 +95,19 @@ func niceStep(v float64) float64 {
 	return 10 * p
 }
 
-func axisLabel(v, step float64) string {
-	unit := " ms"
-	if step >= 1000 {
-		v, step, unit = v/1000, step/1000, " s"
+// axisUnit is the unit, in ms, for ticks about step ms apart.
+func axisUnit(step float64) (float64, string) {
+	switch {
+	case step >= 3_600_000:
+		return 3_600_000, " h"
+	case step >= 60_000:
+		return 60_000, " min"
+	case step >= 1000:
+		return 1000, " s"
 	}
+	return 1, " ms"
+}
+
+func axisLabel(v, step float64, unit string) string {
 	return strconv.FormatFloat(v, 'f', max(0, -int(math.Floor(math.Log10(step)))), 64) + unit
 }

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/tlsscope/tlsscope/report"
 )
 
 // TestScreenshots writes PNGs of the HTML report, the whole page and the
@@ -22,9 +24,12 @@ func TestScreenshots(t *testing.T) {
 	}
 	bctx := browser(t)
 	dir := t.TempDir()
+	cases := map[string][]*report.Connection{"20000-connections": many(t, 20_000)}
 	for _, f := range []string{"demo.pcapng", "netlab/mtu-blackhole.client.pcap", "capture-gap-certificate.pcap"} {
-		name := filepath.Base(f)
-		p := open(t, bctx, htmlOf(t, dir, name, analyze(t, filepath.Join(testdata, f))))
+		cases[filepath.Base(f)] = analyze(t, filepath.Join(testdata, f))
+	}
+	for name, conns := range cases {
+		p := open(t, bctx, htmlOf(t, dir, name, conns))
 		full, err := chromedp.Run(p.ctx, chromedp.FullScreenshot(100))
 		if err != nil {
 			t.Fatal(err)
@@ -39,7 +44,18 @@ func TestScreenshots(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for file, png := range map[string][]byte{name + ".png": full, name + ".ladder.png": ladder} {
+		pngs := map[string][]byte{name + ".png": full, name + ".ladder.png": ladder}
+		if len(conns) > 1000 {
+			// The whole page is too tall to look at: its first screen and
+			// the timeline alone.
+			if pngs[name+".top.png"], err = chromedp.Run(p.ctx, chromedp.CaptureScreenshot()); err != nil {
+				t.Fatal(err)
+			}
+			if pngs[name+".timeline.png"], err = chromedp.Run(p.ctx, chromedp.Screenshot(chromedp.CSS("#timeline"))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for file, png := range pngs {
 			if err := os.WriteFile(filepath.Join(*screenshots, file), png, 0o644); err != nil {
 				t.Fatal(err)
 			}
