@@ -87,7 +87,8 @@ type Stats struct {
 	SecretsBad     []decoder.BadLine
 	SecretsIgnored int
 	// UDPPackets counts UDP datagrams; UDPNotQUIC those to or from a QUIC
-	// port (443, 8443) that are not QUIC; UDPUnnumbered says the udp.stream
+	// port (443, 8443) not read as QUIC (another protocol, or short
+	// headers of a connection that began before the capture); UDPUnnumbered says the udp.stream
 	// table was full, so later numbers may differ from Wireshark's.
 	UDPPackets    int64
 	UDPNotQUIC    int64

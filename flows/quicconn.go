@@ -356,7 +356,8 @@ func (a *Analyzer) datagram(seg *segment, t time.Time) {
 			}
 			return
 		}
-		if len(b) > 0 && b[0]&0x80 == 0 {
+		short := len(b) > 0 && b[0]&0x80 == 0
+		if short {
 			c = q.byShortHeader(b)
 			if c == nil {
 				// A connection ID issued inside encrypted frames: the one
@@ -366,10 +367,18 @@ func (a *Analyzer) datagram(seg *segment, t time.Time) {
 					c = q.byHostPair(hostPair{seg.dst.Addr(), seg.src})
 				}
 			}
-		} else if pk, err := quic.ParseDatagram(b, -1); len(pk) > 0 && err == nil || len(pk) > 0 {
-			if c = q.byCID[string(pk[0].DCID)]; c == nil && len(pk[0].SCID) > 0 {
-				c = q.byCID[string(pk[0].SCID)]
+		} else if pk, _ := quic.ParseDatagram(b, -1); len(pk) > 0 {
+			// Its Destination Connection ID is one the receiver chose.
+			c = q.byCID[string(pk[0].DCID)]
+		}
+		if c == nil && short {
+			// A short header names no version and no connection that
+			// began in the capture: not told apart from other traffic
+			// (Wireshark does not dissect it as QUIC either).
+			if isQUICPort(seg.dst.Port()) || isQUICPort(seg.src.Port()) {
+				a.Stats.UDPNotQUIC++
 			}
+			return
 		}
 		switch {
 		case c != nil:

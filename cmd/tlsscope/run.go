@@ -220,7 +220,7 @@ func (s *session) openOutputs(stdout io.Writer) error {
 		Live:     s.live,
 		RowLimit: s.cfg.maxRows,
 		Notes: func() []string {
-			notes := append(append(s.limitNotes(), s.countNotes()...), s.keys.notes(s.a)...)
+			notes := append(append(append(s.limitNotes(), s.trafficNotes()...), s.countNotes()...), s.keys.notes(s.a)...)
 			if s.cfg.format != "markdown" { // Markdown says it in its header and sections
 				notes = append(notes, s.failed.note()...)
 			}
@@ -334,6 +334,21 @@ func (s *session) limitNotes() []string {
 	}
 	if n := s.a.BudgetExceeded(); n > 0 {
 		out = append(out, fmt.Sprintf("%d connections decoded no further: the %d MiB for buffered handshake bytes was spent (--handshake-budget)", n, s.cfg.handshakeBudget))
+	}
+	return out
+}
+
+// trafficNotes say what of the UDP traffic was not read as QUIC.
+func (s *session) trafficNotes() []string {
+	if s.a == nil {
+		return nil
+	}
+	var out []string
+	if n := s.a.Stats.UDPNotQUIC; n > 0 {
+		out = append(out, fmt.Sprintf("%s to or from UDP port 443 or 8443 not read as QUIC: another protocol on the port, or short-header packets of QUIC connections that began before the capture", plural(int(n), "datagram")))
+	}
+	if s.a.Stats.UDPUnnumbered {
+		out = append(out, "more UDP conversations than the udp.stream table holds: QUIC stream numbers past it may differ from Wireshark's")
 	}
 	return out
 }
@@ -476,7 +491,7 @@ func (s *session) report() {
 	for _, n := range s.limitNotes() {
 		fmt.Fprintln(s.stderr, "tlsscope: warning:", n)
 	}
-	for _, n := range append(s.countNotes(), s.keys.notes(s.a)...) {
+	for _, n := range append(append(s.trafficNotes(), s.countNotes()...), s.keys.notes(s.a)...) {
 		fmt.Fprintln(s.stderr, "tlsscope:", n)
 	}
 	if s.cfg.writeFailed != "" && s.failed.conns == 0 {
