@@ -9,11 +9,14 @@ import (
 	"github.com/tlsscope/tlsscope/flows/capture"
 )
 
-// Event is a TCP event worth showing in a connection's ladder.
+// Event is a transport event worth showing in a connection's ladder.
 type Event struct {
 	Time time.Time
 	From decoder.Side
-	Kind string // "SYN", "SYN-ACK", "FIN", "RST", "retransmission", "zero window", "gap"
+	// TCP: "SYN", "SYN-ACK", "FIN", "RST", "retransmission", "zero window",
+	// "gap"; QUIC: "Initial again", "Retry", "Version Negotiation",
+	// "CONNECTION_CLOSE", "HANDSHAKE_DONE".
+	Kind string
 	Note string
 	// Frame is the Wireshark frame.number of the packet that told it.
 	Frame int64

@@ -97,6 +97,7 @@ func (c *QUICClose) ErrorName() string {
 }
 
 const (
+	maxQUICEvents   = 16
 	maxInitialTimes = 16
 	maxCloseReason  = 128
 	maxUDPStreams   = 8
@@ -127,6 +128,8 @@ type quicConn struct {
 	midstream bool
 	// attempted: registered in quicTable.attempts by its server name;
 	// fallback is the TCP connection that followed it unanswered.
+	// events are the QUIC events for the ladder (at most maxQUICEvents).
+	events      []Event
 	attempted   bool
 	attemptName string
 	fallback    *Fallback
@@ -492,11 +495,13 @@ func (a *Analyzer) quicPackets(c *quicConn, side decoder.Side, b []byte, t time.
 			if side == decoder.Server && c.facts.VersionNegotiation == nil {
 				c.facts.VersionNegotiation = append([]quic.Version{}, p.SupportedVersions[:min(len(p.SupportedVersions), 16)]...)
 				c.facts.Offered = c.facts.Version
+				a.quicEvent(c, side, t, "Version Negotiation", "")
 			}
 			continue
 		case quic.Retry:
 			if side == decoder.Server && !c.facts.Retry {
 				c.facts.Retry, c.facts.RetryAt = true, t
+				a.quicEvent(c, side, t, "Retry", "")
 				c.facts.RetryValid = quic.RetryValid(c.facts.Version, c.dcid, p.Raw)
 				// The client's next Initials go to the Retry's connection ID
 				// and take their keys from it (RFC 9001 §5.2).
@@ -532,6 +537,10 @@ func (a *Analyzer) quicPackets(c *quicConn, side decoder.Side, b []byte, t time.
 				f.ClientInitials = append(f.ClientInitials, t)
 			}
 			f.NClientInitials++
+			if f.Packets[decoder.Server] == [3]int{} && f.NClientInitials > 1 && c.m.HS.ClientHello != nil {
+				// Sent again with no answer yet: the ladder shows the wait.
+				a.quicEvent(c, side, t, "Initial again", "")
+			}
 		}
 		if space != spaceInitial && !c.keysDone {
 			a.quicKeys(c)
@@ -557,6 +566,18 @@ func (a *Analyzer) quicPackets(c *quicConn, side decoder.Side, b []byte, t time.
 		c.largest[side][space] = max(c.largest[side][space], pn)
 		a.quicFrames(c, side, peer, space, payload, t)
 	}
+}
+
+// quicEvent adds an event to the connection's ladder.
+func (a *Analyzer) quicEvent(c *quicConn, side decoder.Side, t time.Time, kind, note string) {
+	if len(c.events) >= maxQUICEvents {
+		return
+	}
+	e := Event{Time: t, From: side, Kind: kind, Note: note}
+	if a.cur != nil {
+		e.Frame = a.cur.Frame
+	}
+	c.events = append(c.events, e)
 }
 
 // quicInitialHeader learns the version and connection IDs from an
@@ -667,10 +688,12 @@ func (a *Analyzer) quicFrames(c *quicConn, side, peer decoder.Side, space int, p
 					reason = reason[:maxCloseReason]
 				}
 				f.Close = &QUICClose{From: side, At: t, Application: fr.Application(), Code: fr.ErrorCode, FrameType: fr.FrameType, Reason: string(reason), Space: space}
+				a.quicEvent(c, side, t, "CONNECTION_CLOSE", f.Close.ErrorName())
 			}
 		case quic.FrameHandshakeDone:
 			if side == decoder.Server && f.HandshakeDone.IsZero() {
 				f.HandshakeDone = t
+				a.quicEvent(c, side, t, "HANDSHAKE_DONE", "")
 			}
 		}
 		return nil

@@ -30,6 +30,7 @@ func (a *Analyzer) quicResult(c *quicConn) *Result {
 	r := &Result{Stream: int(c.id), Input: int(c.input), Transport: TransportQUIC, Client: c.ep[0], Server: c.ep[1],
 		Start: c.first, End: c.last, Midstream: c.midstream, QUIC: &f}
 	r.Fallback = c.fallback
+	r.Events = slices.Clone(c.events)
 	hs := c.m.Snapshot()
 	hs.Decryption = a.quicDecryption(c)
 	r.HS = hs

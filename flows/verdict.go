@@ -122,6 +122,14 @@ type Result struct {
 	PacketsCut bool
 }
 
+// EventLabel names a transport event for a ladder: "TCP SYN", "QUIC Retry".
+func (r *Result) EventLabel(e Event) string {
+	if r.Transport == TransportQUIC {
+		return "QUIC " + e.Kind
+	}
+	return "TCP " + e.Kind
+}
+
 // TCPOnly reports a row that exists because TLS was expected on the
 // server's port, though no TLS byte was seen.
 func (r *Result) TCPOnly() bool { return r.TCP != nil && r.TCP.TCPOnly }

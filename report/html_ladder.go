@@ -109,9 +109,9 @@ func buildLadder(c *Connection) *htmlLadder {
 	var steps []rawStep
 	if r := c.result; r != nil {
 		for _, e := range r.Events {
-			s := rawStep{t: e.Time.Sub(r.Start), from: e.From.String(), kind: "tcp", label: "TCP " + e.Kind}
+			s := rawStep{t: e.Time.Sub(r.Start), from: e.From.String(), kind: "tcp", label: r.EventLabel(e)}
 			switch e.Kind {
-			case "RST":
+			case "RST", "CONNECTION_CLOSE":
 				s.kind = "rst"
 			case "ICMP":
 				s.kind, s.label = "icmp", "ICMP"

@@ -48,9 +48,9 @@ func sequenceOf(c *Connection) *sequence {
 	r := c.result
 	var steps []seqStep
 	for _, e := range r.Events {
-		st := seqStep{t: e.Time.Sub(r.Start), at: true, from: e.From.String(), arrow: "-->>", text: "TCP " + e.Kind}
+		st := seqStep{t: e.Time.Sub(r.Start), at: true, from: e.From.String(), arrow: "-->>", text: r.EventLabel(e)}
 		switch e.Kind {
-		case "RST":
+		case "RST", "CONNECTION_CLOSE":
 			st.arrow = "--x"
 		case "ICMP":
 			st.arrow, st.text = "--x", "ICMP"

@@ -145,7 +145,7 @@ func Ladder(c *Connection) []string {
 		if e.Note != "" {
 			note = " (" + e.Note + ")"
 		}
-		steps = append(steps, step{e.Time.Sub(r.Start), e.Frame, fmt.Sprintf("%s  TCP %s%s", arrow(e.From.String()), e.Kind, note)})
+		steps = append(steps, step{e.Time.Sub(r.Start), e.Frame, fmt.Sprintf("%s  %s%s", arrow(e.From.String()), r.EventLabel(e), note)})
 	}
 	for _, m := range c.Messages {
 		line := fmt.Sprintf("%s  %s", arrow(m.From), m.Type)
