@@ -721,6 +721,7 @@ func (a *Analyzer) Tick(now time.Time) {
 		return
 	}
 	a.lastStallScan = a.now
+	a.quicStalls()
 	for _, l := range []*connList{&a.handshaking, &a.active} {
 		for c := l.head; c != nil; c = c.nextConn {
 			if c.decided || c.reported || c.finished || c.closing() {

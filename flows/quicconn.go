@@ -129,12 +129,15 @@ type quicConn struct {
 	// attempted: registered in quicTable.attempts by its server name;
 	// fallback is the TCP connection that followed it unanswered.
 	// events are the QUIC events for the ladder (at most maxQUICEvents).
-	events      []Event
-	attempted   bool
-	attemptName string
-	fallback    *Fallback
-	host        hostPair // its entry in quicTable.byHosts
-	finished    bool
+	events []Event
+	// reported: live, its verdict was handed over while it was open;
+	// provisional: that verdict was a stall, which the final one updates.
+	reported, provisional bool
+	attempted             bool
+	attemptName           string
+	fallback              *Fallback
+	host                  hostPair // its entry in quicTable.byHosts
+	finished              bool
 	// the connection list (least recently active first)
 	prev, next *quicConn
 	// clientAddrs are the client addresses seen (tuple keys in the table).
@@ -414,6 +417,7 @@ func (a *Analyzer) datagram(seg *segment, t time.Time) {
 	q.list.remove(c)
 	q.list.push(c)
 	a.quicPackets(c, side, b, t)
+	a.quicLive(c)
 }
 
 func (f *QUICFacts) hasStream(n int) bool {
@@ -780,7 +784,11 @@ func (a *Analyzer) endQUIC(c *quicConn, at time.Time) {
 		a.quic.done = append(a.quic.done, c)
 		return
 	}
+	if c.reported && !c.provisional {
+		return
+	}
 	if r := a.quicResult(c); r != nil && a.ownQUIC(r) {
+		r.Update = c.provisional
 		a.OnResult(r)
 	}
 }

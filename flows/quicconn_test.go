@@ -5,12 +5,15 @@ import (
 	"crypto/tls"
 	"encoding/binary"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
 	"github.com/tlsscope/tlsscope/flows/quic"
 )
 
@@ -131,5 +134,58 @@ func TestQUICHeldBounded(t *testing.T) {
 		if r.Outcome != Incomplete || r.HS.ClientHello == nil {
 			t.Errorf("stream %d: %s, ClientHello %v", r.Stream, r.Outcome, r.HS.ClientHello != nil)
 		}
+	}
+}
+
+// liveRun feeds a capture to a live analysis packet by packet, then ticks
+// the clock past its end, and returns what OnResult received, in order.
+func liveRun(t *testing.T, file string, after time.Duration) []*Result {
+	t.Helper()
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rd, err := pcapgo.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := NewAnalyzer(Options{Live: true})
+	var got []*Result
+	a.OnResult = func(r *Result) { got = append(got, r) }
+	var last time.Time
+	for {
+		data, ci, err := rd.ReadPacketData()
+		if err != nil {
+			break
+		}
+		a.Packet(data, ci, rd.LinkType())
+		last = ci.Timestamp
+	}
+	a.Tick(last.Add(after))
+	a.Finish()
+	return got
+}
+
+// TestQUICLive: live, a completed QUIC handshake is said while its
+// connection is open, and an unanswered one is said as stalled once the
+// stall timeout passes, then updated when it ends.
+func TestQUICLive(t *testing.T) {
+	got := liveRun(t, filepath.Join("..", "testdata", "quic", "complete.pcap"), 0)
+	if len(got) != 1 || got[0].Outcome != Complete || !got[0].Open || got[0].Update {
+		t.Errorf("complete: %d results; want one complete while open", len(got))
+	}
+	got = liveRun(t, filepath.Join("..", "testdata", "quic", "tcp-fallback.pcap"), 3*time.Second)
+	var quicRs []*Result
+	for _, r := range got {
+		if r.Transport == TransportQUIC {
+			quicRs = append(quicRs, r)
+		}
+	}
+	if len(quicRs) != 2 || quicRs[0].Outcome != Stalled || !quicRs[0].Open || !quicRs[1].Update || quicRs[1].Open {
+		t.Fatalf("unanswered: %d QUIC results; want a stall while open, then its update", len(quicRs))
+	}
+	if quicRs[1].Fallback == nil || quicRs[1].Fallback.Transport != TransportTCP {
+		t.Errorf("the update has no link to the TCP fallback: %+v", quicRs[1].Fallback)
 	}
 }

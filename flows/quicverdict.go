@@ -45,15 +45,7 @@ func (a *Analyzer) quicResult(c *quicConn) *Result {
 	// RFC 9001 §4.1.2); without, the client sent 1-RTT packets after
 	// Handshake packets both ways, which it does only once it has sent
 	// its Finished.
-	var completeAt time.Time
-	switch {
-	case st.Phase == decoder.PhaseComplete || st.Phase == decoder.PhaseResumed:
-		completeAt = st.CompleteAt
-	case !f.HandshakeDone.IsZero():
-		completeAt = f.HandshakeDone
-	case f.Packets[sv][spaceHandshake] > 0 && f.Packets[cl][spaceHandshake] > 0 && f.Packets[cl][spaceApp] > 0 && f.Packets[sv][spaceApp] > 0:
-		completeAt = f.FirstPacket[cl][spaceApp]
-	}
+	completeAt := c.completeAt(&st)
 	if cc := f.Close; cc != nil {
 		r.EndedBy = EndedQUICClose
 		from := cc.From
@@ -97,6 +89,60 @@ func (a *Analyzer) quicResult(c *quicConn) *Result {
 		}
 	}
 	return r
+}
+
+// completeAt is when the handshake completed (zero: not yet).
+func (c *quicConn) completeAt(st *decoder.State) time.Time {
+	f := &c.facts
+	cl, sv := decoder.Client, decoder.Server
+	switch {
+	case st.Phase == decoder.PhaseComplete || st.Phase == decoder.PhaseResumed:
+		return st.CompleteAt
+	case !f.HandshakeDone.IsZero():
+		return f.HandshakeDone
+	case f.Packets[sv][spaceHandshake] > 0 && f.Packets[cl][spaceHandshake] > 0 && f.Packets[cl][spaceApp] > 0 && f.Packets[sv][spaceApp] > 0:
+		return f.FirstPacket[cl][spaceApp]
+	}
+	return time.Time{}
+}
+
+// quicLive, live, hands over a QUIC connection's verdict as soon as its
+// handshake completed or failed, while it stays open (HTTP/3 keeps it
+// for minutes).
+func (a *Analyzer) quicLive(c *quicConn) {
+	if !a.opts.Live || a.OnResult == nil || c.reported {
+		return
+	}
+	st := c.m.State()
+	if c.completeAt(&st).IsZero() && (c.facts.Close == nil || c.facts.Close.Code == 0 && !c.facts.Close.Application) {
+		return
+	}
+	if r := a.quicResult(c); r != nil && a.ownQUIC(r) {
+		r.Open, r.EndedBy, r.ClosedBy = true, EndedOpen, nil
+		c.reported = true
+		a.OnResult(r)
+	}
+}
+
+// quicStalls, live, reports the QUIC handshakes whose owing side has been
+// silent for the stall timeout while their connection is open; the final
+// result follows as an update.
+func (a *Analyzer) quicStalls() {
+	for c := a.quic.list.head; c != nil; c = c.next {
+		if c.reported || c.finished {
+			continue
+		}
+		last := c.last
+		c.last = a.now // judge up to now
+		r := a.quicResult(c)
+		c.last = last
+		if r == nil || r.Outcome != Stalled || !a.ownQUIC(r) {
+			continue
+		}
+		r.Open, r.EndedBy, r.ClosedBy = true, EndedOpen, nil
+		c.reported, c.provisional = true, true
+		a.OnResult(r)
+	}
 }
 
 // resumedPSK: the ServerHello accepted a pre-shared key (RFC 8446 §4.2.11).
