@@ -85,7 +85,9 @@ type htmlWriter struct {
 }
 
 func newHTMLWriter(w io.Writer, opts Options) Writer {
-	return &htmlWriter{w: w, opts: opts, d: newDigest(htmlMaxRows)}
+	d := newDigest(htmlMaxRows)
+	d.read = opts.Total // "787 of 20000"
+	return &htmlWriter{w: w, opts: opts, d: d}
 }
 
 // WriteHTML writes the HTML report of conns (which must still hold their
@@ -159,6 +161,16 @@ type htmlPage struct {
 	Drawn     int
 	NotDrawn  int
 	Connected int
+	// Servers: outcomes by server and SNI, the busiest first.
+	Servers     []htmlServer
+	ServersLeft int
+}
+
+// htmlServer is a row of outcomes by server and SNI.
+type htmlServer struct {
+	Server, SNI                         string
+	N, Complete, Failed, Stalled, Other int
+	TopAlert, Times                     string
 }
 
 type htmlCount struct {
@@ -186,6 +198,9 @@ type htmlRow struct {
 	Link    string // the ladder's anchor, or ""
 }
 
+// htmlServers is how many server and SNI pairs the summary lists.
+const htmlServers = 50
+
 // Close writes the document.
 func (hw *htmlWriter) Close() error {
 	d, opts := hw.d, hw.opts
@@ -198,6 +213,15 @@ func (hw *htmlWriter) Close() error {
 		}
 	}
 	p := htmlPage{CSP: htmlCSP, Title: "tlsscope report", Line: d.line(), Left: d.more(), Version: opts.Version, Connected: d.total}
+	servers, pairs := d.servers(htmlServers)
+	for _, sr := range servers {
+		h := htmlServer{Server: sr.Server, SNI: sr.SNI, N: sr.Connections, Complete: sr.Complete, Failed: sr.Failed, Stalled: sr.Stalled, Other: sr.Other, TopAlert: sr.TopAlert}
+		if sr.Times.N > 0 {
+			h.Times = sr.Times.String()
+		}
+		p.Servers = append(p.Servers, h)
+	}
+	p.ServersLeft = pairs - len(servers)
 	for _, in := range opts.Inputs {
 		p.Inputs = append(p.Inputs, Safe(in))
 	}

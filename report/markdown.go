@@ -62,7 +62,7 @@ type mdFinding struct {
 const mdFindingStreams = 5
 
 func newMarkdownWriter(w io.Writer, opts Options) Writer {
-	return &markdownWriter{w: w, opts: opts, d: newDigest(opts.RowLimit), findings: map[string]*mdFinding{}, kinds: map[string][]*Connection{}}
+	return &markdownWriter{w: w, opts: opts, d: newDigestFor(opts), findings: map[string]*mdFinding{}, kinds: map[string][]*Connection{}}
 }
 
 // keep adds c to the connections its kind keeps.
@@ -382,10 +382,17 @@ func outcomeTable(d *digest) string {
 			bad += n
 		}
 	}
+	shown := plural(d.total, "TLS connection")
+	if d.read != nil {
+		if n := d.read(); n > d.total {
+			// Filtered (--only, --sni, ...): of how many read.
+			shown = thousands(d.total) + " of " + plural(n, "TLS connection")
+		}
+	}
 	if bad > 0 {
-		fmt.Fprintf(&b, "**%s, %s did not complete**\n\n", plural(d.total, "TLS connection"), thousands(bad))
+		fmt.Fprintf(&b, "**%s, %s did not complete**\n\n", shown, thousands(bad))
 	} else {
-		fmt.Fprintf(&b, "**%s**\n\n", plural(d.total, "TLS connection"))
+		fmt.Fprintf(&b, "**%s**\n\n", shown)
 	}
 	b.WriteString("| Outcome | Connections |\n| --- | ---: |\n")
 	for _, tone := range []flows.Tone{flows.ToneBad, flows.ToneUnsure, flows.ToneGood} {
