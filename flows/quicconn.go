@@ -98,6 +98,7 @@ func (c *QUICClose) ErrorName() string {
 
 const (
 	maxQUICEvents   = 16
+	maxMoreCIDs     = 8
 	maxInitialTimes = 16
 	maxCloseReason  = 128
 	maxUDPStreams   = 8
@@ -128,6 +129,9 @@ type quicConn struct {
 	midstream bool
 	// attempted: registered in quicTable.attempts by its server name;
 	// fallback is the TCP connection that followed it unanswered.
+	// moreCIDs are the connection IDs NEW_CONNECTION_ID frames issued
+	// (read with keys), at most maxMoreCIDs.
+	moreCIDs [][]byte
 	// events are the QUIC events for the ladder (at most maxQUICEvents).
 	events []Event
 	// reported: live, its verdict was handed over while it was open;
@@ -334,7 +338,7 @@ func (q *quicTable) forget(c *quicConn) {
 			at.conn, at.answered = nil, c.facts.Packets[decoder.Server] != [3]int{}
 		}
 	}
-	for _, cid := range [][]byte{c.facts.OriginalDCID, c.facts.ClientSCID, c.facts.ServerSCID, c.dcid} {
+	for _, cid := range append([][]byte{c.facts.OriginalDCID, c.facts.ClientSCID, c.facts.ServerSCID, c.dcid}, c.moreCIDs...) {
 		if len(cid) > 0 && q.byCID[string(cid)] == c {
 			delete(q.byCID, string(cid))
 		}
@@ -693,6 +697,14 @@ func (a *Analyzer) quicFrames(c *quicConn, side, peer decoder.Side, space int, p
 				}
 				f.Close = &QUICClose{From: side, At: t, Application: fr.Application(), Code: fr.ErrorCode, FrameType: fr.FrameType, Reason: string(reason), Space: space}
 				a.quicEvent(c, side, t, "CONNECTION_CLOSE", f.Close.ErrorName())
+			}
+		case quic.FrameNewConnectionID:
+			// The peer may send to it later, from a new address
+			// (RFC 9000 §9.5): it finds this connection.
+			if len(c.moreCIDs) < maxMoreCIDs {
+				cid := append([]byte(nil), fr.Data...)
+				c.moreCIDs = append(c.moreCIDs, cid)
+				a.quic.addCID(cid, c)
 			}
 		case quic.FrameHandshakeDone:
 			if side == decoder.Server && f.HandshakeDone.IsZero() {

@@ -17,9 +17,10 @@ const (
 	FrameConnectionClose                  // CONNECTION_CLOSE 0x1c and 0x1d
 	FrameHandshakeDone                    // HANDSHAKE_DONE
 	FrameOther                            // any other known frame, skipped
+	FrameNewConnectionID                  // NEW_CONNECTION_ID
 )
 
-var frameKindNames = [...]string{"PADDING", "PING", "ACK", "CRYPTO", "NEW_TOKEN", "CONNECTION_CLOSE", "HANDSHAKE_DONE", "other"}
+var frameKindNames = [...]string{"PADDING", "PING", "ACK", "CRYPTO", "NEW_TOKEN", "CONNECTION_CLOSE", "HANDSHAKE_DONE", "other", "NEW_CONNECTION_ID"}
 
 func (k FrameKind) String() string {
 	if int(k) < len(frameKindNames) {
@@ -41,13 +42,14 @@ type Frame struct {
 	// counts.
 	Largest, Delay, FirstRange, Ranges, Smallest uint64
 	ECN                                          [3]uint64
-	// Offset is a CRYPTO frame's offset in the stream (§19.6).
+	// Offset is a CRYPTO frame's offset in the stream (§19.6), or a
+	// NEW_CONNECTION_ID's sequence number (§19.15).
 	Offset uint64
 	// ErrorCode and FrameType are a CONNECTION_CLOSE's (§19.19);
 	// FrameType is 0 for the application's (0x1d).
 	ErrorCode, FrameType uint64
-	// Data is a CRYPTO frame's data, a NEW_TOKEN's token or a
-	// CONNECTION_CLOSE's reason phrase.
+	// Data is a CRYPTO frame's data, a NEW_TOKEN's token, a
+	// CONNECTION_CLOSE's reason phrase or a NEW_CONNECTION_ID's ID.
 	Data []byte
 }
 
@@ -142,6 +144,19 @@ func (r *frameReader) frame(f *Frame) error {
 		f.Data = r.bytes(r.varint())
 	case t == 0x1e: // HANDSHAKE_DONE, §19.20
 		f.Kind = FrameHandshakeDone
+	case t == 0x18: // NEW_CONNECTION_ID, §19.15: a peer may move to it
+		f.Kind = FrameNewConnectionID
+		f.Offset = r.varint() // its sequence number
+		r.varint()            // Retire Prior To
+		n := r.bytes(1)
+		if r.bad {
+			return nil
+		}
+		if n[0] < 1 || n[0] > maxCIDLen {
+			return fmt.Errorf("NEW_CONNECTION_ID length %d", n[0])
+		}
+		f.Data = r.bytes(uint64(n[0]))
+		r.bytes(16) // its Stateless Reset Token
 	default:
 		f.Kind = FrameOther
 		return r.skip(t)

@@ -75,6 +75,8 @@ func TestParseFramesKinds(t *testing.T) {
 			s += fmt.Sprintf(" @%d %q", f.Offset, f.Data)
 		case FrameNewToken:
 			s += fmt.Sprintf(" %x", f.Data)
+		case FrameNewConnectionID:
+			s += fmt.Sprintf(" #%d %x", f.Offset, f.Data)
 		case FrameConnectionClose:
 			code := TransportErrorName(f.ErrorCode)
 			if f.Application() {
@@ -91,7 +93,7 @@ func TestParseFramesKinds(t *testing.T) {
 		`CRYPTO/0x6 @1000 "abc"`, "NEW_TOKEN/0x7 dead",
 		"other/0x4", "other/0x5", "other/0xe",
 		"other/0x10", "other/0x11", "other/0x12", "other/0x13", "other/0x14", "other/0x15", "other/0x16", "other/0x17",
-		"other/0x18", "other/0x19", "other/0x1a", "other/0x1b", "other/0x31",
+		"NEW_CONNECTION_ID/0x18 #1 01020304", "other/0x19", "other/0x1a", "other/0x1b", "other/0x31",
 		`CONNECTION_CLOSE/0x1c CRYPTO_ERROR(0x128) frame 0x6 "nope"`,
 		`CONNECTION_CLOSE/0x1d app 0x101 frame 0x0 ""`,
 		"HANDSHAKE_DONE/0x1e", "other/0x8",
