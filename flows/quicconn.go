@@ -129,6 +129,8 @@ type quicConn struct {
 	midstream bool
 	// attempted: registered in quicTable.attempts by its server name;
 	// fallback is the TCP connection that followed it unanswered.
+	// held are packets kept until their keys are known (hold).
+	held []heldPacket
 	// moreCIDs are the connection IDs NEW_CONNECTION_ID frames issued
 	// (read with keys), at most maxMoreCIDs.
 	moreCIDs [][]byte
@@ -552,6 +554,9 @@ func (a *Analyzer) quicPackets(c *quicConn, side decoder.Side, b []byte, t time.
 		}
 		if space != spaceInitial && !c.keysDone {
 			a.quicKeys(c)
+			if c.keysDone {
+				a.quicPending(c)
+			}
 		}
 		o := c.open[side][space]
 		if o == nil {
@@ -559,6 +564,9 @@ func (a *Analyzer) quicPackets(c *quicConn, side decoder.Side, b []byte, t time.
 				f.InitialUnopened[side]++
 			} else {
 				f.Opaque[side]++
+				if a.keys != nil && !c.keysDone {
+					c.hold(side, space, p.Raw, t)
+				}
 			}
 			continue
 		}
@@ -573,6 +581,69 @@ func (a *Analyzer) quicPackets(c *quicConn, side decoder.Side, b []byte, t time.
 		}
 		c.largest[side][space] = max(c.largest[side][space], pn)
 		a.quicFrames(c, side, peer, space, payload, t)
+		if space == spaceInitial && len(c.held) > 0 && !c.keysDone && c.m.HS.ServerHello != nil {
+			// The ServerHello came after packets it gives the keys of.
+			a.quicKeys(c)
+			if c.keysDone {
+				a.quicPending(c)
+			}
+		}
+	}
+}
+
+// heldPacket is a protected packet that came before its keys could be
+// known (Handshake packets ahead of the ServerHello that names the
+// suite): kept to be opened once they are, as an endpoint does
+// (RFC 9001 §5.7).
+type heldPacket struct {
+	side  decoder.Side
+	space int
+	raw   []byte
+	at    time.Time
+}
+
+// Bounds on the packets held per connection.
+const (
+	maxHeldPackets = 8
+	maxHeldBytes   = 16 << 10
+)
+
+func (c *quicConn) hold(side decoder.Side, space int, raw []byte, t time.Time) {
+	n := 0
+	for _, h := range c.held {
+		n += len(h.raw)
+	}
+	if len(c.held) < maxHeldPackets && n+len(raw) <= maxHeldBytes {
+		c.held = append(c.held, heldPacket{side, space, append([]byte(nil), raw...), t})
+	}
+}
+
+// quicPending opens the packets held for want of keys, now there are.
+func (a *Analyzer) quicPending(c *quicConn) {
+	held := c.held
+	c.held = nil
+	for _, h := range held {
+		o := c.open[h.side][h.space]
+		if o == nil {
+			continue
+		}
+		shortLen := -1
+		if h.side == decoder.Client {
+			shortLen = len(c.facts.ServerSCID)
+		} else {
+			shortLen = len(c.facts.ClientSCID)
+		}
+		pkts, _ := quic.ParseDatagram(h.raw, shortLen)
+		if len(pkts) == 0 {
+			continue
+		}
+		pn, payload, err := o.Open(&pkts[0], c.largest[h.side][h.space])
+		if err != nil {
+			continue
+		}
+		c.facts.Opaque[h.side]--
+		c.largest[h.side][h.space] = max(c.largest[h.side][h.space], pn)
+		a.quicFrames(c, h.side, h.side.Other(), h.space, payload, h.at)
 	}
 }
 
