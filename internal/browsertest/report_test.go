@@ -179,7 +179,7 @@ func TestHTMLReportInBrowser(t *testing.T) {
 				t.Errorf("%d scripts, images and embeds, want only the report's script", got)
 			}
 			if tc.name == "hostile" {
-				sni := eval[string](t, p, `document.querySelector("#conns tbody tr").cells[5].textContent`)
+				sni := eval[string](t, p, `document.querySelector("#conns tbody tr").cells[7].textContent`)
 				if !strings.Contains(sni, "<script>alert(1)</script>") || strings.ContainsAny(sni, "\x1b\x00\u202e") || !strings.Contains(sni, `\u202e`) {
 					t.Errorf("SNI cell %q: want the markup as text and the controls as visible escapes", sni)
 				}
@@ -216,10 +216,10 @@ func checkSort(t *testing.T, p *page, n int) {
 	if after[0] == before[0] {
 		t.Errorf("a click on Stream did not reorder the rows: %v, then %v", before, after)
 	}
-	if err := chromedp.Do(p.ctx, chromedp.Click(chromedp.CSS("#conns th:nth-child(3)"))); err != nil {
+	if err := chromedp.Do(p.ctx, chromedp.Click(chromedp.CSS("#conns th:nth-child(5)"))); err != nil {
 		t.Fatal(err)
 	}
-	d := col(2)
+	d := col(4)
 	for i := range d {
 		if i > 0 && d[i] < d[i-1] {
 			t.Errorf("after a click on Duration, durations %v are not ascending", d)
