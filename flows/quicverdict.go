@@ -62,7 +62,10 @@ func (a *Analyzer) quicResult(c *quicConn) *Result {
 	case cc != nil && (cc.Code != 0 || cc.Application):
 		r.Outcome = Failed
 		if alert, ok := quic.CryptoAlert(cc.Code); ok && !cc.Application {
+			// QUIC carries the TLS alert in CONNECTION_CLOSE (RFC 9001
+			// §4.8): the same alert the record layer would have sent.
 			r.Alert = &decoder.Alert{From: cc.From, Level: 2, Description: alert, Time: cc.At}
+			hs.Alerts = append(hs.Alerts, *r.Alert)
 		}
 	case cc != nil:
 		r.Outcome = Closed

@@ -38,6 +38,9 @@ var quicCases = []struct {
 		if c.QUIC.ErrorCode != "0x178" || c.QUIC.ErrorFrom != "server" || c.Outcome != "failed" {
 			return "want error 0x178 from the server"
 		}
+		if len(c.Alerts) != 1 || c.Alerts[0].Description != "no_application_protocol" || c.Alerts[0].From != "server" {
+			return "want the server's alert no_application_protocol among the alerts"
+		}
 		return ""
 	}},
 	{"client-rejects-certificate.pcap", "quic", "failed: client alert bad_certificate (CONNECTION_CLOSE 0x12a)", []string{"handshake_failed"}, nil, func(c *Connection) string {
