@@ -189,3 +189,36 @@ func TestQUICLive(t *testing.T) {
 		t.Errorf("the update has no link to the TCP fallback: %+v", quicRs[1].Fallback)
 	}
 }
+
+// TestQUICServerInitialNeverCame: the server's Handshake packets arrive,
+// its Initial never does; the client keeps sending Initials: the server
+// owes its ServerHello.
+func TestQUICServerInitialNeverCame(t *testing.T) {
+	hello := testClientHello(t)
+	a := NewAnalyzer(DefaultOptions)
+	dcid := []byte{3, 3, 3, 3, 3, 3, 3, 3}
+	feed(a, 0, udpFrame(t, "192.0.2.1", "198.51.100.2", 40002, 443, sealedInitial(t, dcid, 0, hello)))
+	// Handshake packets under keys nobody has: opaque to the capture.
+	hsKeys, err := quic.NewSealer(quic.V1, 0x1301, make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		pkt, err := hsKeys.Seal(quic.Header{Type: quic.Handshake, Version: quic.V1, DCID: []byte{1, 2, 3, 4}, SCID: []byte{5, 5, 5, 5}, PNLen: 2}, int64(i), make([]byte, 600))
+		if err != nil {
+			t.Fatal(err)
+		}
+		feed(a, 20*time.Millisecond, udpFrame(t, "198.51.100.2", "192.0.2.1", 443, 40002, pkt))
+	}
+	for i, at := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second} {
+		feed(a, at, udpFrame(t, "192.0.2.1", "198.51.100.2", 40002, 443, sealedInitial(t, dcid, uint64(i+1)*0, hello)))
+	}
+	rs := a.Finish()
+	if len(rs) != 1 {
+		t.Fatalf("%d results", len(rs))
+	}
+	r := rs[0]
+	if r.Outcome != Stalled || r.Stall.Waiting != 1 || r.Stall.Next.String() != "ServerHello" || r.QUIC.Packets[1] != [3]int{0, 2, 0} {
+		t.Errorf("%s, stall %+v, server packets %v; want the server owing its ServerHello", r.Outcome, r.Stall, r.QUIC.Packets[1])
+	}
+}

@@ -65,6 +65,10 @@ func findings(r *flows.Result, c *Connection, policies []Policy) []Finding {
 			msg = "The " + s.Waiting.String() + " stopped sending TLS for " + seconds(s.Silent) + " while it owed " + s.Next.String() + "; the handshake never finished."
 		}
 		switch {
+		case serverInitialMissing(r):
+			msg = "The server's Handshake packets reached the client but its Initial, with the ServerHello that gives their keys, never did: the client waited " + seconds(s.Silent) + " and could open none of them (a lost or filtered first datagram of the server's)."
+		case noAnswer(r):
+			msg += " Not one packet came back from the server."
 		case s.Next.SYNACK:
 			msg = "The server never answered the client's SYN (" + seconds(s.Silent) + "): a firewall dropping the connection, or no route."
 		case s.Waiting == decoder.Server && s.Next == flows.OwedMsg(decoder.MsgServerHello) && split && !f.ClientHelloAcked:

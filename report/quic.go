@@ -127,6 +127,9 @@ func quicVerdict(r *flows.Result) string {
 		if r.AcksMissing && r.QUIC.Packets[decoder.Server] == [3]int{} {
 			return fmt.Sprintf("unknown: the capture holds %d client Initial%s and nothing after %s (no retransmission): packets are missing from the capture", f.NClientInitials, pluralS(f.NClientInitials), seconds(r.Stall.Silent))
 		}
+		if serverInitialMissing(r) {
+			return fmt.Sprintf("%s: client waited %s for the server's Initial (ServerHello); its %d Handshake packet%s came without it", string(r.Outcome), seconds(r.Stall.Silent), f.Packets[decoder.Server][1], pluralS(f.Packets[decoder.Server][1]))
+		}
 		if noAnswer(r) {
 			n := f.NClientInitials
 			span := time.Duration(0)
@@ -169,6 +172,13 @@ func quicMissingWords(r *flows.Result) string {
 		return "The capture has a single client Initial and no packet for " + seconds(r.Stall.Silent) + " after it, though a QUIC client that gets no answer sends its Initial again within a second or two (RFC 9002 §6.2): packets are missing from the capture (a filter that kept only ClientHellos?), so the server's silence is not judged."
 	}
 	return "The client sent nothing after the server's Initial, though a QUIC client acknowledges every Initial at once (RFC 9000 §13.2.1): packets are missing from the capture (a filter that kept only packets with TLS hellos?), so the silence is not judged."
+}
+
+// serverInitialMissing: the server's Handshake packets came, but not the
+// Initial that carries the ServerHello.
+func serverInitialMissing(r *flows.Result) bool {
+	f := r.QUIC
+	return f != nil && r.Stall != nil && r.HS.ServerHello == nil && f.Packets[decoder.Server][0] == 0 && f.Packets[decoder.Server][1] > 0
 }
 
 // noAnswer: the server sent nothing at all to a client that tried.

@@ -5,6 +5,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/tlsscope/tlsscope/decoder"
+	"github.com/tlsscope/tlsscope/flows"
 )
 
 // quicCases are the QUIC captures quic-go made (testdata/quic/MANIFEST.md),
@@ -130,5 +134,24 @@ func TestQUICVerdicts(t *testing.T) {
 				t.Errorf("%s %s: %s (quic %+v)", tc.file, tc.transport, msg, c.QUIC)
 			}
 		}
+	}
+}
+
+// TestQUICServerInitialMissingWords: the server's Handshake packets came
+// without its Initial; the words say so instead of "server silent".
+func TestQUICServerInitialMissingWords(t *testing.T) {
+	r := &flows.Result{Transport: flows.TransportQUIC, Outcome: flows.Stalled, HS: &decoder.Handshake{},
+		QUIC:  &flows.QUICFacts{Packets: [2][3]int{{4, 0, 0}, {0, 2, 0}}, NClientInitials: 4},
+		Stall: &flows.Stall{Waiting: decoder.Server, Next: flows.OwedMsg(decoder.MsgServerHello), Silent: 4 * time.Second}}
+	c := Build(r)
+	if want := "stalled: client waited 4.0 s for the server's Initial (ServerHello); its 2 Handshake packets came without it"; c.Verdict != want {
+		t.Errorf("verdict %q, want %q", c.Verdict, want)
+	}
+	found := false
+	for _, f := range c.Findings {
+		found = found || f.Code == "handshake_stalled" && strings.Contains(f.Message, "its Initial, with the ServerHello that gives their keys, never did")
+	}
+	if !found {
+		t.Errorf("findings %v", c.Findings)
 	}
 }
