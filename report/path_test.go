@@ -1,6 +1,7 @@
 package report
 
 import (
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -76,23 +77,30 @@ func TestPathFindings(t *testing.T) {
 			t.Errorf("%s: no stream %d", tc.file, tc.stream)
 			continue
 		}
-		var codes []string
-		for _, f := range c.Findings {
-			codes = append(codes, f.Code)
+		checkVerdict(t, fmt.Sprintf("%s stream %d", tc.file, tc.stream), c, tc.want, tc.never, tc.verdict)
+	}
+}
+
+// checkVerdict: the connection has every finding of want and none of
+// never, and its verdict says verdict.
+func checkVerdict(t *testing.T, what string, c *Connection, want, never []string, verdict string) {
+	t.Helper()
+	var codes []string
+	for _, f := range c.Findings {
+		codes = append(codes, f.Code)
+	}
+	for _, w := range want {
+		if !slices.Contains(codes, w) {
+			t.Errorf("%s: no %s among %v", what, w, codes)
 		}
-		for _, w := range tc.want {
-			if !slices.Contains(codes, w) {
-				t.Errorf("%s stream %d: no %s among %v", tc.file, tc.stream, w, codes)
-			}
+	}
+	for _, n := range never {
+		if slices.Contains(codes, n) {
+			t.Errorf("%s: %s, which it must not have (%v)", what, n, codes)
 		}
-		for _, n := range tc.never {
-			if slices.Contains(codes, n) {
-				t.Errorf("%s stream %d: %s, which it must not have (%v)", tc.file, tc.stream, n, codes)
-			}
-		}
-		if !strings.Contains(c.Verdict, tc.verdict) {
-			t.Errorf("%s stream %d: verdict %q, want it to say %q", tc.file, tc.stream, c.Verdict, tc.verdict)
-		}
+	}
+	if !strings.Contains(c.Verdict, verdict) {
+		t.Errorf("%s: verdict %q, want it to say %q", what, c.Verdict, verdict)
 	}
 }
 

@@ -112,23 +112,7 @@ func TestQUICVerdicts(t *testing.T) {
 			t.Errorf("%s: %d %s connections, want 1", tc.file, n, tc.transport)
 			continue
 		}
-		var codes []string
-		for _, f := range c.Findings {
-			codes = append(codes, f.Code)
-		}
-		for _, w := range tc.want {
-			if !slices.Contains(codes, w) {
-				t.Errorf("%s %s: no %s among %v", tc.file, tc.transport, w, codes)
-			}
-		}
-		for _, w := range tc.never {
-			if slices.Contains(codes, w) {
-				t.Errorf("%s %s: %s, which it must not have (%v)", tc.file, tc.transport, w, codes)
-			}
-		}
-		if !strings.Contains(c.Verdict, tc.verdict) {
-			t.Errorf("%s %s: verdict %q, want it to say %q", tc.file, tc.transport, c.Verdict, tc.verdict)
-		}
+		checkVerdict(t, tc.file+" "+tc.transport, c, tc.want, tc.never, tc.verdict)
 		if tc.check != nil {
 			if msg := tc.check(c); msg != "" {
 				t.Errorf("%s %s: %s (quic %+v)", tc.file, tc.transport, msg, c.QUIC)

@@ -2,7 +2,6 @@ package verify
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,8 +11,6 @@ import (
 	"testing"
 
 	"github.com/tlsscope/tlsscope/decoder"
-	"github.com/tlsscope/tlsscope/flows"
-	"github.com/tlsscope/tlsscope/flows/capture"
 	"github.com/tlsscope/tlsscope/internal/testenv"
 	"github.com/tlsscope/tlsscope/report"
 )
@@ -64,42 +61,8 @@ func quicName(file string) string {
 // oursQUIC runs tlsscope over a file and returns its QUIC connections,
 // through the JSON Lines like ours.
 func oursQUIC(t *testing.T, file, keylog string) []*report.Connection {
-	src, err := capture.OpenFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := capture.NewMerge([]capture.Source{src})
-	defer m.Close()
-	opts := flows.DefaultOptions
-	if keylog != "" {
-		opts.KeyLog = decoder.NewKeyLog()
-		f, err := os.Open(keylog)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, bad, err := opts.KeyLog.Add(keylog, f)
-		f.Close()
-		if err != nil || len(bad) > 0 {
-			t.Fatalf("%s: %v %v", keylog, err, bad)
-		}
-	}
-	a := flows.NewAnalyzer(opts)
-	a.Run(m)
-	var conns []*report.Connection
-	for _, r := range a.Finish() {
-		conns = append(conns, report.Build(r))
-	}
-	var buf bytes.Buffer
-	if err := report.WriteJSON(&buf, conns); err != nil {
-		t.Fatal(err)
-	}
 	var out []*report.Connection
-	dec := json.NewDecoder(&buf)
-	for dec.More() {
-		c := new(report.Connection)
-		if err := dec.Decode(c); err != nil {
-			t.Fatal(err)
-		}
+	for _, c := range oursAll(t, file, keylog) {
 		if c.Transport == "quic" && c.QUIC != nil {
 			out = append(out, c)
 		}

@@ -43,8 +43,21 @@ func isCorpus(name string) bool { return !strings.HasPrefix(name, "testdata/") }
 // comparison goes through the published contract.
 func ours(t *testing.T, file string) map[int]*report.Connection { return oursWith(t, file, "") }
 
-// oursWith is ours decrypting with a key log.
+// oursWith is ours decrypting with a key log: the TCP connections by
+// tcp.stream (QUIC ones are compared with tshark's udp.stream apart).
 func oursWith(t *testing.T, file, keylog string) map[int]*report.Connection {
+	out := map[int]*report.Connection{}
+	for _, c := range oursAll(t, file, keylog) {
+		if c.Transport != "quic" {
+			out[c.Stream] = c
+		}
+	}
+	return out
+}
+
+// oursAll runs tlsscope over a file, with a key log when one is named,
+// and returns every connection as its JSON Lines say it.
+func oursAll(t *testing.T, file, keylog string) []*report.Connection {
 	src, err := capture.OpenFile(file)
 	if err != nil {
 		t.Fatal(err)
@@ -74,17 +87,14 @@ func oursWith(t *testing.T, file, keylog string) map[int]*report.Connection {
 	if err := report.WriteJSON(&buf, conns); err != nil {
 		t.Fatal(err)
 	}
-	out := map[int]*report.Connection{}
+	var out []*report.Connection
 	dec := json.NewDecoder(&buf)
 	for dec.More() {
 		c := new(report.Connection)
 		if err := dec.Decode(c); err != nil {
 			t.Fatal(err)
 		}
-		if c.Transport == "quic" {
-			continue // compared with tshark's udp.stream elsewhere
-		}
-		out[c.Stream] = c
+		out = append(out, c)
 	}
 	return out
 }

@@ -1,10 +1,6 @@
 package testenv
 
 import (
-	"encoding/json"
-	"fmt"
-	"path/filepath"
-	"strings"
 	"testing"
 )
 
@@ -38,28 +34,5 @@ func quicArgs(file string) []string {
 // log: "-o", "tls.keylog_file:PATH"). Cached like TSharkOutput.
 func TSharkQUIC(t testing.TB, file string, extra ...string) ([]Frame, error) {
 	t.Helper()
-	out, err := TSharkOutput(t, file, append(extra, quicArgs(file)...)...)
-	if err != nil && len(out) == 0 {
-		return nil, fmt.Errorf("tshark %s: %v", filepath.Base(file), err)
-	}
-	var frames []struct {
-		Source struct {
-			Layers Frame `json:"layers"`
-		} `json:"_source"`
-	}
-	if err := json.Unmarshal(out, &frames); err != nil {
-		// A damaged file can end the JSON array early: keep what parsed.
-		trimmed := strings.TrimRight(string(out), " \n,")
-		if i := strings.LastIndex(trimmed, "\n  }"); i > 0 {
-			json.Unmarshal([]byte(trimmed[:i+4]+"\n]"), &frames)
-		}
-	}
-	res := make([]Frame, 0, len(frames))
-	for _, f := range frames {
-		if f.Source.Layers == nil {
-			f.Source.Layers = Frame{}
-		}
-		res = append(res, f.Source.Layers)
-	}
-	return res, nil
+	return tsharkFrames(t, file, append(extra, quicArgs(file)...))
 }

@@ -293,7 +293,14 @@ func TSharkHandshakes(t testing.TB, file string) ([]Frame, error) {
 // key log: "-o", "tls.keylog_file:PATH").
 func TSharkHandshakesWith(t testing.TB, file string, extra ...string) ([]Frame, error) {
 	t.Helper()
-	out, err := TSharkOutput(t, file, append(extra, handshakeArgs(file)...)...)
+	return tsharkFrames(t, file, append(extra, handshakeArgs(file)...))
+}
+
+// tsharkFrames runs tshark with args (ending in -T json and -e fields) and
+// returns the frames' fields. Cached like TSharkOutput.
+func tsharkFrames(t testing.TB, file string, args []string) ([]Frame, error) {
+	t.Helper()
+	out, err := TSharkOutput(t, file, args...)
 	if err != nil && len(out) == 0 {
 		return nil, fmt.Errorf("tshark %s: %v", filepath.Base(file), err)
 	}
