@@ -698,10 +698,11 @@ func (a *Analyzer) quicInitialHeader(c *quicConn, side decoder.Side, p *quic.Pac
 			a.quic.addCID(f.ServerSCID, c)
 		}
 	}
-	if c.open[decoder.Client][spaceInitial] == nil && c.dcid != nil && f.Version.Known() {
-		cl, sv, err := quic.InitialOpeners(f.Version, c.dcid)
-		if err == nil {
-			c.open[decoder.Client][spaceInitial], c.open[decoder.Server][spaceInitial] = cl, sv
+	if c.open[side][spaceInitial] == nil && c.dcid != nil && f.Version.Known() {
+		// Each side's when it first sends: a flood of client Initials
+		// never pays for the server's.
+		if o, err := quic.InitialOpener(f.Version, c.dcid, side == decoder.Server); err == nil {
+			c.open[side][spaceInitial] = o
 		}
 	}
 }

@@ -181,6 +181,25 @@ func InitialOpeners(v Version, clientDCID []byte) (client, server *Opener, err e
 	return &Opener{c}, &Opener{s}, nil
 }
 
+// InitialOpener is one side's Initial opener alone (the server's when
+// server): a capture that holds only the client's Initials derives no
+// more than it needs.
+func InitialOpener(v Version, clientDCID []byte, server bool) (*Opener, error) {
+	cs, ss, err := initialSecrets(v, clientDCID)
+	if err != nil {
+		return nil, err
+	}
+	secret := cs
+	if server {
+		secret = ss
+	}
+	k, err := newKeys(v, suiteAES128GCM, secret)
+	if err != nil {
+		return nil, err
+	}
+	return &Opener{k}, nil
+}
+
 // InitialSealers is InitialOpeners' inverse.
 func InitialSealers(v Version, clientDCID []byte) (client, server *Sealer, err error) {
 	c, s, err := initialKeys(v, clientDCID)
