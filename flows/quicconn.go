@@ -399,9 +399,13 @@ func (a *Analyzer) datagram(seg *segment, t time.Time) {
 				c.keys = append(c.keys, k)
 				q.byTuple[k] = c
 			}
-			if seg.src.Addr() != c.ep[1].Addr() || seg.src.Port() != c.ep[1].Port() {
+			client := seg.src
+			if seg.src == c.ep[1] {
+				client = seg.dst // the server answering the client's new address
+			}
+			if client != c.ep[0] {
 				c.facts.Rebinds++
-				c.ep[0] = seg.src
+				c.ep[0] = client
 			}
 		case !isQUICPort(seg.dst.Port()) && !isQUICPort(seg.src.Port()) && !clientInitial(b):
 			return // QUIC-looking bytes on another port: not ours to judge
