@@ -34,6 +34,9 @@ type QUICFacts struct {
 	// checks); the client's Initials after it use RetrySCID.
 	Retry, RetryValid bool
 	RetryAt           time.Time
+	// Retries counts the server's Retry packets (a client takes one per
+	// attempt, RFC 9000 §17.2.5.2: more are a loop when nothing follows).
+	Retries int
 	// VersionNegotiation: the server answered with the versions it
 	// supports (Offered: the version the client had tried).
 	VersionNegotiation []quic.Version
@@ -513,6 +516,9 @@ func (a *Analyzer) quicPackets(c *quicConn, side decoder.Side, b []byte, t time.
 			}
 			continue
 		case quic.Retry:
+			if side == decoder.Server {
+				c.facts.Retries++
+			}
 			if side == decoder.Server && !c.facts.Retry {
 				c.facts.Retry, c.facts.RetryAt = true, t
 				a.quicEvent(c, side, t, "Retry", "")

@@ -22,6 +22,7 @@ type QUIC struct {
 	SCID               string              `json:"scid"`
 	ServerSCID         string              `json:"server_scid,omitempty"`
 	Retry              bool                `json:"retry"`
+	Retries            int                 `json:"retries,omitempty"`
 	RetryValid         *bool               `json:"retry_valid,omitempty"`
 	VersionNegotiation *VersionNegotiation `json:"version_negotiation,omitempty"`
 	// ErrorCode is the CONNECTION_CLOSE's (as 0x128), Error its name
@@ -69,7 +70,7 @@ func hexCID(b []byte) string { return hex.EncodeToString(b) }
 func buildQUIC(f *flows.QUICFacts) *QUIC {
 	cl, sv := decoder.Client, decoder.Server
 	q := &QUIC{Version: f.Version.String(), DCID: hexCID(f.OriginalDCID), SCID: hexCID(f.ClientSCID), ServerSCID: hexCID(f.ServerSCID),
-		Retry: f.Retry, ClientInitials: f.NClientInitials, HelloPackets: f.HelloPackets, UDPStreams: f.UDPStreams,
+		Retry: f.Retry, Retries: f.Retries, ClientInitials: f.NClientInitials, HelloPackets: f.HelloPackets, UDPStreams: f.UDPStreams,
 		Rebinds: f.Rebinds, HandshakeDone: !f.HandshakeDone.IsZero()}
 	if n := f.ConnectionNumber; n >= 0 {
 		q.ConnectionNumber = &n
@@ -127,6 +128,9 @@ func quicVerdict(r *flows.Result) string {
 		if r.AcksMissing && r.QUIC.Packets[decoder.Server] == [3]int{} {
 			return fmt.Sprintf("unknown: the capture holds %d client Initial%s and nothing after %s (no retransmission): packets are missing from the capture", f.NClientInitials, pluralS(f.NClientInitials), seconds(r.Stall.Silent))
 		}
+		if retryLoop(r) {
+			return fmt.Sprintf("%s: the server answered with Retry %d times and never with a ServerHello (Retry loop)", string(r.Outcome), f.Retries)
+		}
 		if serverInitialMissing(r) {
 			return fmt.Sprintf("%s: client waited %s for the server's Initial (ServerHello); its %d Handshake packet%s came without it", string(r.Outcome), seconds(r.Stall.Silent), f.Packets[decoder.Server][1], pluralS(f.Packets[decoder.Server][1]))
 		}
@@ -174,6 +178,12 @@ func quicMissingWords(r *flows.Result) string {
 	return "The client sent nothing after the server's Initial, though a QUIC client acknowledges every Initial at once (RFC 9000 §13.2.1): packets are missing from the capture (a filter that kept only packets with TLS hellos?), so the silence is not judged."
 }
 
+// retryLoop: the server sent more than one Retry and nothing else.
+func retryLoop(r *flows.Result) bool {
+	f := r.QUIC
+	return f != nil && r.Stall != nil && f.Retries > 1 && f.Packets[decoder.Server] == [3]int{}
+}
+
 // serverInitialMissing: the server's Handshake packets came, but not the
 // Initial that carries the ServerHello.
 func serverInitialMissing(r *flows.Result) bool {
@@ -210,7 +220,9 @@ func quicFindings(r *flows.Result, add func(Severity, string, string, ...any)) {
 		}
 		add(sev, "quic_client_hello_split", "The ClientHello spanned %d Initial packets%s", f.HelloPackets, tail)
 	}
-	if f.Retry {
+	if retryLoop(r) {
+		add(SevError, "quic_retry", "The server answered the client's Initials with %d Retry packets and never with a ServerHello: a Retry loop (a server or load balancer that does not accept its own tokens, RFC 9000 §8.1.3).", f.Retries)
+	} else if f.Retry {
 		if f.RetryValid {
 			add(SevInfo, "quic_retry", "The server sent a Retry (address validation, RFC 9000 §8.1): one extra round trip before the handshake.")
 		} else {

@@ -139,3 +139,21 @@ func TestQUICServerInitialMissingWords(t *testing.T) {
 		t.Errorf("findings %v", c.Findings)
 	}
 }
+
+// TestQUICRetryLoopWords: Retries and nothing else are a loop.
+func TestQUICRetryLoopWords(t *testing.T) {
+	r := &flows.Result{Transport: flows.TransportQUIC, Outcome: flows.Stalled, HS: &decoder.Handshake{},
+		QUIC:  &flows.QUICFacts{Packets: [2][3]int{{5, 0, 0}, {}}, NClientInitials: 5, Retry: true, RetryValid: true, Retries: 4},
+		Stall: &flows.Stall{Waiting: decoder.Server, Next: flows.OwedMsg(decoder.MsgServerHello), Silent: 3 * time.Second}}
+	c := Build(r)
+	if want := "stalled: the server answered with Retry 4 times and never with a ServerHello (Retry loop)"; c.Verdict != want {
+		t.Errorf("verdict %q, want %q", c.Verdict, want)
+	}
+	found := false
+	for _, f := range c.Findings {
+		found = found || f.Code == "quic_retry" && f.Severity == SevError && strings.Contains(f.Message, "a Retry loop")
+	}
+	if !found {
+		t.Errorf("findings %v", c.Findings)
+	}
+}
