@@ -232,7 +232,7 @@ func (hw *htmlWriter) Close() error {
 		p.Span = first.UTC().Format("2006-01-02 15:04:05.000") + " to " + last.UTC().Format("2006-01-02 15:04:05.000") + " UTC (" + seconds(last.Sub(first)) + ")"
 	}
 	if opts.StallTimeout > 0 {
-		p.Stall = opts.StallTimeout.String()
+		p.Stall = seconds(opts.StallTimeout) + ": a handshake whose owing side is silent this long is stalled"
 	}
 	for _, n := range notes(opts) {
 		p.Notes = append(p.Notes, SafeText(n))
