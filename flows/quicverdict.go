@@ -56,7 +56,7 @@ func (a *Analyzer) quicResult(c *quicConn) *Result {
 		r.Outcome = NotObserved
 	case !completeAt.IsZero() && (cc == nil || !cc.At.Before(completeAt)):
 		r.Outcome, r.CompleteAt = Complete, completeAt
-		if st.Phase == decoder.PhaseResumed || resumedPSK(hs) {
+		if st.Phase == decoder.PhaseResumed || hs.ServerHello != nil && hs.ServerHello.PSKAccepted {
 			r.Outcome, r.Resumption = Resumed, "psk"
 		}
 	case cc != nil && (cc.Code != 0 || cc.Application):
@@ -146,19 +146,6 @@ func (a *Analyzer) quicStalls() {
 		c.reported, c.provisional = true, true
 		a.OnResult(r)
 	}
-}
-
-// resumedPSK: the ServerHello accepted a pre-shared key (RFC 8446 §4.2.11).
-func resumedPSK(hs *decoder.Handshake) bool {
-	if hs.ServerHello == nil {
-		return false
-	}
-	for _, e := range hs.ServerHello.Extensions {
-		if e.Type == 41 {
-			return true
-		}
-	}
-	return false
 }
 
 // quicStall says who owes what in an unfinished QUIC handshake, and how
