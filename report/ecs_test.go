@@ -294,21 +294,7 @@ func TestECSTemplate(t *testing.T) {
 func TestECSGolden(t *testing.T) {
 	for _, name := range []string{"tls13-full.pcap", "keys-tls13-mtls.pcap"} {
 		got := renderECS(t, connections(t, filepath.Join(testdata, name)), name)
-		golden := filepath.Join(testdata, "golden", name+".ecs")
-		if *update {
-			if err := os.WriteFile(golden, got, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		want, err := os.ReadFile(golden)
-		if err != nil {
-			t.Errorf("%s: %v (go test ./report -run TestECSGolden -update)", golden, err)
-			continue
-		}
-		if !bytes.Equal(got, want) {
-			t.Errorf("%s differs from the output:\n%s", golden, firstDiff(string(want), string(got)))
-		}
+		checkGolden(t, filepath.Join(testdata, "golden", name+".ecs"), got)
 	}
 }
 

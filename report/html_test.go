@@ -37,21 +37,7 @@ var htmlGoldens = []string{"demo.pcapng", "capture-gap-certificate.pcap", "netla
 func TestHTMLGolden(t *testing.T) {
 	for _, f := range htmlGoldens {
 		got := renderHTML(t, connections(t, filepath.Join(testdata, f)), Options{Inputs: []string{"capture"}})
-		golden := filepath.Join(testdata, "golden", filepath.Base(f)+".html")
-		if *update {
-			if err := os.WriteFile(golden, got, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		want, err := os.ReadFile(golden)
-		if err != nil {
-			t.Errorf("%s: %v (run make golden)", golden, err)
-			continue
-		}
-		if !bytes.Equal(got, want) {
-			t.Errorf("%s differs from the output:\n%s", golden, firstDiff(string(want), string(got)))
-		}
+		checkGolden(t, filepath.Join(testdata, "golden", filepath.Base(f)+".html"), got)
 	}
 }
 

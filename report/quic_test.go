@@ -121,39 +121,35 @@ func TestQUICVerdicts(t *testing.T) {
 	}
 }
 
-// TestQUICServerInitialMissingWords: the server's Handshake packets came
-// without its Initial; the words say so instead of "server silent".
-func TestQUICServerInitialMissingWords(t *testing.T) {
-	r := &flows.Result{Transport: flows.TransportQUIC, Outcome: flows.Stalled, HS: &decoder.Handshake{},
-		QUIC:  &flows.QUICFacts{Packets: [2][3]int{{4, 0, 0}, {0, 2, 0}}, NClientInitials: 4},
-		Stall: &flows.Stall{Waiting: decoder.Server, Next: flows.OwedMsg(decoder.MsgServerHello), Silent: 4 * time.Second}}
-	c := Build(r)
-	if want := "stalled: client waited 4.0 s for the server's Initial (ServerHello); its 2 Handshake packets came without it"; c.Verdict != want {
-		t.Errorf("verdict %q, want %q", c.Verdict, want)
-	}
-	found := false
-	for _, f := range c.Findings {
-		found = found || f.Code == "handshake_stalled" && strings.Contains(f.Message, "its Initial, with the ServerHello that gives their keys, never did")
-	}
-	if !found {
-		t.Errorf("findings %v", c.Findings)
-	}
-}
-
-// TestQUICRetryLoopWords: Retries and nothing else are a loop.
-func TestQUICRetryLoopWords(t *testing.T) {
-	r := &flows.Result{Transport: flows.TransportQUIC, Outcome: flows.Stalled, HS: &decoder.Handshake{},
-		QUIC:  &flows.QUICFacts{Packets: [2][3]int{{5, 0, 0}, {}}, NClientInitials: 5, Retry: true, RetryValid: true, Retries: 4},
-		Stall: &flows.Stall{Waiting: decoder.Server, Next: flows.OwedMsg(decoder.MsgServerHello), Silent: 3 * time.Second}}
-	c := Build(r)
-	if want := "stalled: the server answered with Retry 4 times and never with a ServerHello (Retry loop)"; c.Verdict != want {
-		t.Errorf("verdict %q, want %q", c.Verdict, want)
-	}
-	found := false
-	for _, f := range c.Findings {
-		found = found || f.Code == "quic_retry" && f.Severity == SevError && strings.Contains(f.Message, "a Retry loop")
-	}
-	if !found {
-		t.Errorf("findings %v", c.Findings)
+// TestQUICStallWords: stalls QUIC tells apart from a silent server say
+// so, in the verdict and in their finding: the server's Handshake packets
+// without its Initial, and a Retry loop.
+func TestQUICStallWords(t *testing.T) {
+	for _, tc := range []struct {
+		facts         flows.QUICFacts
+		verdict       string
+		code, message string
+		sev           Severity
+	}{
+		{flows.QUICFacts{Packets: [2][3]int{{4, 0, 0}, {0, 2, 0}}, NClientInitials: 4},
+			"stalled: client waited 4.0 s for the server's Initial (ServerHello); its 2 Handshake packets came without it",
+			"handshake_stalled", "its Initial, with the ServerHello that gives their keys, never did", SevError},
+		{flows.QUICFacts{Packets: [2][3]int{{5, 0, 0}, {}}, NClientInitials: 5, Retry: true, RetryValid: true, Retries: 4},
+			"stalled: the server answered with Retry 4 times and never with a ServerHello (Retry loop)",
+			"quic_retry", "a Retry loop", SevError},
+	} {
+		r := &flows.Result{Transport: flows.TransportQUIC, Outcome: flows.Stalled, HS: &decoder.Handshake{}, QUIC: &tc.facts,
+			Stall: &flows.Stall{Waiting: decoder.Server, Next: flows.OwedMsg(decoder.MsgServerHello), Silent: 4 * time.Second}}
+		c := Build(r)
+		if c.Verdict != tc.verdict {
+			t.Errorf("verdict %q, want %q", c.Verdict, tc.verdict)
+		}
+		found := false
+		for _, f := range c.Findings {
+			found = found || f.Code == tc.code && f.Severity == tc.sev && strings.Contains(f.Message, tc.message)
+		}
+		if !found {
+			t.Errorf("%s: no %s %s saying %q among %v", tc.verdict, tc.sev, tc.code, tc.message, c.Findings)
+		}
 	}
 }

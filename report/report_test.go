@@ -101,23 +101,29 @@ func TestGolden(t *testing.T) {
 			if format == "md" {
 				got = renderMarkdown(t, conns, spans[f]) // with the capture's span, as the command line
 			}
-			golden := filepath.Join(testdata, "golden", base+"."+format)
-			if *update {
-				os.MkdirAll(filepath.Dir(golden), 0o755)
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				continue
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Errorf("%s: %v (run make golden)", golden, err)
-				continue
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("%s differs from the output:\n%s", golden, firstDiff(string(want), string(got)))
-			}
+			checkGolden(t, filepath.Join(testdata, "golden", base+"."+format), got)
 		}
+	}
+}
+
+// checkGolden compares got with the reviewed golden file, or rewrites the
+// file with -update.
+func checkGolden(t *testing.T, golden string, got []byte) {
+	t.Helper()
+	if *update {
+		os.MkdirAll(filepath.Dir(golden), 0o755)
+		if err := os.WriteFile(golden, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Errorf("%s: %v (run make golden)", golden, err)
+		return
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the output:\n%s", golden, firstDiff(string(want), string(got)))
 	}
 }
 

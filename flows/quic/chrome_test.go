@@ -5,19 +5,11 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/hex"
-	"errors"
 	"fmt"
-	"io"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/gopacket/gopacket"
-	"github.com/gopacket/gopacket/layers"
-
 	"github.com/tlsscope/tlsscope/decoder"
-	"github.com/tlsscope/tlsscope/flows/capture"
-	"github.com/tlsscope/tlsscope/internal/testenv"
 )
 
 // TestRealHandshake follows a whole QUIC handshake of Chrome with
@@ -26,32 +18,9 @@ import (
 // with keys from the client's DCID or the key log, and the CRYPTO streams
 // of both sides give the handshake's messages in order.
 func TestRealHandshake(t *testing.T) {
-	dir := testenv.NeedShared(t, "../..")
-	src, err := capture.OpenFile(filepath.Join(dir, "ja4", "pcap", "chrome-cloudflare-quic-with-secrets.pcapng"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
-	type dgram struct {
-		fromClient bool
-		b          []byte
-	}
-	var dgrams []dgram
-	for {
-		cp, err := src.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		udp, ok := gopacket.NewPacket(cp.Data, cp.Link, gopacket.Default).Layer(layers.LayerTypeUDP).(*layers.UDP)
-		if ok {
-			dgrams = append(dgrams, dgram{udp.DstPort == 443, bytes.Clone(udp.Payload)})
-		}
-	}
+	dgrams, blocks := corpusUDP(t, "chrome-cloudflare-quic-with-secrets.pcapng")
 	secrets := map[string][]byte{}
-	for _, s := range src.(capture.SecretsSource).Secrets() {
+	for _, s := range blocks {
 		sc := bufio.NewScanner(bytes.NewReader(s.Data))
 		for sc.Scan() {
 			if f := strings.Fields(sc.Text()); len(f) == 3 {
