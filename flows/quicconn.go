@@ -48,10 +48,8 @@ type QUICFacts struct {
 	Packets [2][3]int
 	ZeroRTT int
 	// Opaque counts Handshake and 1-RTT packets that could not be opened
-	// for want of keys, OpenFailed those the keys did not open;
-	// InitialUnopened the Initial packets that did not open (an unknown
-	// version, or keys from a connection ID the capture did not show).
-	Opaque, OpenFailed, InitialUnopened [2]int
+	// for want of keys, OpenFailed those the keys did not open.
+	Opaque, OpenFailed [2]int
 	// FirstPacket is when each side first sent in each space.
 	FirstPacket [2][3]time.Time
 	// ClientInitials are the times of the client's Initial packets (the
@@ -70,8 +68,6 @@ type QUICFacts struct {
 	// first long-header packet (-1: none came; Wireshark does not
 	// dissect a flow of short headers alone as QUIC).
 	ConnectionNumber int
-	// Acked says each side acknowledged a packet of the other's.
-	Acked [2]bool
 	// CryptoProblem: a CRYPTO frame out of bounds was not buffered.
 	CryptoProblem string
 }
@@ -84,7 +80,6 @@ type QUICClose struct {
 	Code        uint64
 	FrameType   uint64
 	Reason      string // at most maxCloseReason bytes
-	Space       int    // the packet-number space it came in
 }
 
 // ErrorName is the transport error's name (RFC 9000 §20.1); for
@@ -109,14 +104,13 @@ const (
 
 // quicConn is one QUIC connection being followed.
 type quicConn struct {
-	id     int32 // udp.stream of its first datagram
-	input  uint16
-	ep     [2]netip.AddrPort // client, server (the client's latest address)
-	first  time.Time
-	last   time.Time
-	facts  QUICFacts
-	m      decoder.Machine
-	hasMsg bool
+	id    int32 // udp.stream of its first datagram
+	input uint16
+	ep    [2]netip.AddrPort // client, server (the client's latest address)
+	first time.Time
+	last  time.Time
+	facts QUICFacts
+	m     decoder.Machine
 	// dcid is the Destination Connection ID the client's Initials use
 	// now (the original one, or the Retry's), for its Initial keys.
 	dcid []byte
@@ -128,8 +122,6 @@ type quicConn struct {
 	readers  [2][nSpaces]decoder.MessageReader
 	// read is how far each CRYPTO stream was handed to its reader.
 	read [2][nSpaces]int64
-	// midstream: its first packet was not a client Initial.
-	midstream bool
 	// attempted: registered in quicTable.attempts by its server name;
 	// fallback is the TCP connection that followed it unanswered.
 	// held are packets kept until their keys are known (hold).
@@ -570,9 +562,9 @@ func (a *Analyzer) quicPackets(c *quicConn, side decoder.Side, b []byte, t time.
 		}
 		o := c.open[side][space]
 		if o == nil {
-			if space == spaceInitial {
-				f.InitialUnopened[side]++
-			} else {
+			// An Initial without keys is of a version not known, or of a
+			// connection ID the capture did not show: not counted.
+			if space != spaceInitial {
 				f.Opaque[side]++
 				if a.keys != nil && !c.keysDone {
 					c.hold(side, space, p.Raw, t)
@@ -582,9 +574,7 @@ func (a *Analyzer) quicPackets(c *quicConn, side decoder.Side, b []byte, t time.
 		}
 		pn, payload, err := o.Open(p, c.largest[side][space])
 		if err != nil {
-			if space == spaceInitial {
-				f.InitialUnopened[side]++
-			} else {
+			if space != spaceInitial {
 				f.OpenFailed[side]++
 			}
 			continue
@@ -700,8 +690,7 @@ func (a *Analyzer) quicInitialHeader(c *quicConn, side decoder.Side, p *quic.Pac
 		}
 	} else {
 		if f.OriginalDCID == nil {
-			c.midstream = true
-			f.Version = p.Version
+			f.Version = p.Version // no client Initial seen: mid-stream
 		}
 		if f.ServerSCID == nil && len(p.SCID) > 0 {
 			f.ServerSCID = append([]byte(nil), p.SCID...)
@@ -721,7 +710,6 @@ func (a *Analyzer) quicInitialHeader(c *quicConn, side decoder.Side, p *quic.Pac
 // Version Negotiation; the transport facts stay.
 func (c *quicConn) restart() {
 	c.m = decoder.Machine{}
-	c.hasMsg = false
 	c.crypto = [2][nSpaces]quic.CryptoStream{}
 	c.readers = [2][nSpaces]decoder.MessageReader{}
 	c.read = [2][nSpaces]int64{}
@@ -769,15 +757,13 @@ func (a *Analyzer) quicFrames(c *quicConn, side, peer decoder.Side, space int, p
 				carriedHello = true
 			}
 			a.quicCrypto(c, side, space, fr.Offset, fr.Data, t)
-		case quic.FrameAck:
-			f.Acked[side] = true
 		case quic.FrameConnectionClose:
 			if f.Close == nil {
 				reason := fr.Data
 				if len(reason) > maxCloseReason {
 					reason = reason[:maxCloseReason]
 				}
-				f.Close = &QUICClose{From: side, At: t, Application: fr.Application(), Code: fr.ErrorCode, FrameType: fr.FrameType, Reason: string(reason), Space: space}
+				f.Close = &QUICClose{From: side, At: t, Application: fr.Application(), Code: fr.ErrorCode, FrameType: fr.FrameType, Reason: string(reason)}
 				a.quicEvent(c, side, t, "CONNECTION_CLOSE", f.Close.ErrorName())
 			}
 		case quic.FrameNewConnectionID:
@@ -834,7 +820,6 @@ func (a *Analyzer) quicCrypto(c *quicConn, side decoder.Side, space int, off uin
 		if msg == nil {
 			break
 		}
-		c.hasMsg = true
 		c.m.Message(side, spaceEpoch[space], msg, at)
 		if !c.attempted && c.m.HS.ClientHello != nil && c.m.HS.ClientHello.ServerName != "" {
 			c.attempted = true

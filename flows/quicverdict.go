@@ -28,7 +28,7 @@ func (a *Analyzer) quicResult(c *quicConn) *Result {
 	f.UDPStreams = slices.Clone(f.UDPStreams)
 	f.VersionNegotiation = slices.Clone(f.VersionNegotiation)
 	r := &Result{Stream: int(c.id), Input: int(c.input), Transport: TransportQUIC, Client: c.ep[0], Server: c.ep[1],
-		Start: c.first, End: c.last, Midstream: c.midstream, QUIC: &f}
+		Start: c.first, End: c.last, Midstream: f.OriginalDCID == nil, QUIC: &f}
 	r.Fallback = c.fallback
 	r.Events = slices.Clone(c.events)
 	hs := c.m.Snapshot()
@@ -52,7 +52,7 @@ func (a *Analyzer) quicResult(c *quicConn) *Result {
 		r.ClosedBy = &from
 	}
 	switch cc := f.Close; {
-	case (c.midstream || f.OriginalDCID == nil) && completeAt.IsZero() && (cc == nil || cc.Code == 0):
+	case r.Midstream && completeAt.IsZero() && (cc == nil || cc.Code == 0):
 		r.Outcome = NotObserved
 	case !completeAt.IsZero() && (cc == nil || !cc.At.Before(completeAt)):
 		r.Outcome, r.CompleteAt = Complete, completeAt
