@@ -355,6 +355,8 @@ func (a *Analyzer) datagram(seg *segment, t time.Time) {
 		a.Stats.UDPUnnumbered = true
 	}
 	b := seg.raw
+	var pkts []quic.Packet // the datagram's packets, once parsed
+	parsed := false
 	c := q.byTuple[k]
 	if c == nil {
 		if !quic.LooksLikeQUIC(b) {
@@ -374,9 +376,9 @@ func (a *Analyzer) datagram(seg *segment, t time.Time) {
 					c = q.byHostPair(hostPair{seg.dst.Addr(), seg.src})
 				}
 			}
-		} else if pk, _ := quic.ParseDatagram(b, -1); len(pk) > 0 {
+		} else if pkts, _ = quic.ParseDatagram(b, -1); len(pkts) > 0 {
 			// Its Destination Connection ID is one the receiver chose.
-			c = q.byCID[string(pk[0].DCID)]
+			c = q.byCID[string(pkts[0].DCID)]
 		}
 		if c == nil && short {
 			// A short header names no version and no connection that
@@ -402,13 +404,14 @@ func (a *Analyzer) datagram(seg *segment, t time.Time) {
 				c.facts.Rebinds++
 				c.ep[0] = client
 			}
-		case !isQUICPort(seg.dst.Port()) && !isQUICPort(seg.src.Port()) && !clientInitial(b):
+		case !isQUICPort(seg.dst.Port()) && !isQUICPort(seg.src.Port()) && !clientInitial(b, pkts):
 			return // QUIC-looking bytes on another port: not ours to judge
 		default:
 			c = a.newQUICConn(seg, k, stream, t)
 			if c == nil {
 				return
 			}
+			parsed = true // a new connection knows no short-header DCID length
 		}
 	}
 	if !c.facts.hasStream(int(stream)) && len(c.facts.UDPStreams) < maxUDPStreams {
@@ -421,7 +424,10 @@ func (a *Analyzer) datagram(seg *segment, t time.Time) {
 	c.last = t
 	q.list.remove(c)
 	q.list.push(c)
-	a.quicPackets(c, side, b, t)
+	if !parsed {
+		pkts, _ = quic.ParseDatagram(b, c.shortDCIDLen(side))
+	}
+	a.quicPackets(c, side, pkts, t)
 	a.quicLive(c)
 }
 
@@ -437,9 +443,8 @@ func (f *QUICFacts) hasStream(n int) bool {
 // clientInitial: the datagram starts with a long-header Initial of a
 // known version, padded to at least 1200 bytes as a client's must be
 // (RFC 9000 §14.1).
-func clientInitial(b []byte) bool {
-	pk, _ := quic.ParseDatagram(b, -1)
-	return len(b) >= 1200 && len(pk) > 0 && pk[0].Type == quic.Initial && pk[0].Version.Known()
+func clientInitial(b []byte, pkts []quic.Packet) bool {
+	return len(b) >= 1200 && len(pkts) > 0 && pkts[0].Type == quic.Initial && pkts[0].Version.Known()
 }
 
 func (a *Analyzer) newQUICConn(seg *segment, k [2]netip.AddrPort, stream int32, t time.Time) *quicConn {
@@ -481,17 +486,20 @@ func (a *Analyzer) newQUICConn(seg *segment, k [2]netip.AddrPort, stream int32, 
 	return c
 }
 
-// quicPackets handles the packets of one datagram from side.
-func (a *Analyzer) quicPackets(c *quicConn, side decoder.Side, b []byte, t time.Time) {
-	peer := side.Other()
-	// A short header's DCID is the one its receiver chose.
-	shortLen := -1
+// shortDCIDLen is the length of the DCID of side's short-header packets:
+// the connection ID its receiver chose (-1: not known yet).
+func (c *quicConn) shortDCIDLen(side decoder.Side) int {
 	if side == decoder.Client && c.facts.ServerSCID != nil {
-		shortLen = len(c.facts.ServerSCID)
+		return len(c.facts.ServerSCID)
 	} else if side == decoder.Server && c.facts.ClientSCID != nil {
-		shortLen = len(c.facts.ClientSCID)
+		return len(c.facts.ClientSCID)
 	}
-	pkts, _ := quic.ParseDatagram(b, shortLen)
+	return -1
+}
+
+// quicPackets handles the packets of one datagram from side.
+func (a *Analyzer) quicPackets(c *quicConn, side decoder.Side, pkts []quic.Packet, t time.Time) {
+	peer := side.Other()
 	for i := range pkts {
 		p := &pkts[i]
 		if c.facts.ConnectionNumber < 0 && p.Type != quic.OneRTT {
@@ -627,13 +635,7 @@ func (a *Analyzer) quicPending(c *quicConn) {
 		if o == nil {
 			continue
 		}
-		shortLen := -1
-		if h.side == decoder.Client {
-			shortLen = len(c.facts.ServerSCID)
-		} else {
-			shortLen = len(c.facts.ClientSCID)
-		}
-		pkts, _ := quic.ParseDatagram(h.raw, shortLen)
+		pkts, _ := quic.ParseDatagram(h.raw, c.shortDCIDLen(h.side))
 		if len(pkts) == 0 {
 			continue
 		}
