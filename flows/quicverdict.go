@@ -178,12 +178,10 @@ func (a *Analyzer) quicStall(c *quicConn, f *QUICFacts, hs *decoder.Handshake, s
 		} else {
 			s.Since = c.first
 		}
-	case hs.ServerHello == nil && f.Packets[sv][spaceHandshake] > 0:
-		// Its Handshake packets arrived, but not the Initial with the
-		// ServerHello that the client needs to open them.
-		s.Next = OwedMsg(decoder.MsgServerHello)
-		s.Since = f.FirstPacket[cl][spaceInitial]
 	case hs.ServerHello == nil:
+		// The server sent, but no ServerHello: an Initial with only an
+		// ACK, or Handshake packets without the Initial the client needs
+		// to open them.
 		s.Next = OwedMsg(decoder.MsgServerHello)
 		s.Since = f.FirstPacket[cl][spaceInitial]
 	case st.Phase == decoder.PhaseHandshaking && c.open[sv][spaceHandshake] != nil:
