@@ -110,6 +110,23 @@ func (h *Handshake) Version() uint16 {
 // clone copies what the decoder goes on writing: the lists it appends to.
 // Hellos, certificates and tickets are never written after they are
 // stored, so the copy shares them.
+// First is the first message in the ladder from side of one of the types
+// (nil if none).
+func (h *Handshake) First(from Side, types ...MsgType) *Message {
+	for i := range h.Messages {
+		m := &h.Messages[i]
+		if m.From != from {
+			continue
+		}
+		for _, t := range types {
+			if m.Type == t {
+				return m
+			}
+		}
+	}
+	return nil
+}
+
 func (h *Handshake) clone() *Handshake {
 	x := *h
 	x.ServerCertificates = slices.Clip(h.ServerCertificates)

@@ -189,7 +189,9 @@ func (a *Analyzer) quicStall(c *quicConn, f *QUICFacts, hs *decoder.Handshake, s
 		s.Waiting, s.Next, s.Since = st.Waiting, OwedMsg(st.Next), st.Since
 	case f.Packets[sv][spaceHandshake] == 0:
 		s.Next = OwedMsg(decoder.MsgEncryptedExtensions)
-		s.Since = msgTime(hs, sv, decoder.MsgServerHello)
+		if m := hs.First(sv, decoder.MsgServerHello); m != nil {
+			s.Since = m.Time
+		}
 	case f.Packets[cl][spaceHandshake] == 0:
 		// The server's flight came and the client never answered in the
 		// Handshake space: not even an acknowledgement.
@@ -270,14 +272,4 @@ func quicPacketsMissing(c *quicConn, f *QUICFacts, timeout time.Duration) bool {
 		}
 	}
 	return f.Packets[cl] == [3]int{f.Packets[cl][0], 0, 0} && f.NClientInitials == 1 && !f.FirstPacket[sv][spaceInitial].IsZero() && !lastClient.After(f.FirstPacket[sv][spaceInitial])
-}
-
-// msgTime is when side's first message of type typ came (zero if none).
-func msgTime(hs *decoder.Handshake, side decoder.Side, typ decoder.MsgType) time.Time {
-	for _, m := range hs.Messages {
-		if m.From == side && m.Type == typ {
-			return m.Time
-		}
-	}
-	return time.Time{}
 }

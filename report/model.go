@@ -434,28 +434,13 @@ func ja4Transport(t flows.Transport) byte {
 	return 't'
 }
 
-func firstMessage(hs *decoder.Handshake, from decoder.Side, types ...decoder.MsgType) *decoder.Message {
-	for i := range hs.Messages {
-		m := &hs.Messages[i]
-		if m.From != from {
-			continue
-		}
-		for _, t := range types {
-			if m.Type == t {
-				return m
-			}
-		}
-	}
-	return nil
-}
-
 func timing(r *flows.Result) *Timing {
 	t := &Timing{}
 	if r.TCP != nil && !r.TCP.SYN.IsZero() && !r.TCP.SYNACK.IsZero() {
 		t.TCPRTTMS = msp(r.TCP.SYNACK.Sub(r.TCP.SYN))
 	}
-	ch := firstMessage(r.HS, decoder.Client, decoder.MsgClientHello)
-	sh := firstMessage(r.HS, decoder.Server, decoder.MsgServerHello, decoder.MsgHelloRetryRequest)
+	ch := r.HS.First(decoder.Client, decoder.MsgClientHello)
+	sh := r.HS.First(decoder.Server, decoder.MsgServerHello, decoder.MsgHelloRetryRequest)
 	if ch != nil && sh != nil {
 		t.HelloRTTMS = msp(sh.Time.Sub(ch.Time))
 	}
@@ -498,7 +483,7 @@ func verdictWords(r *flows.Result) string {
 	switch r.Outcome {
 	case flows.Complete:
 		if !r.CompleteAt.IsZero() {
-			if ch := firstMessage(hs, decoder.Client, decoder.MsgClientHello); ch != nil {
+			if ch := hs.First(decoder.Client, decoder.MsgClientHello); ch != nil {
 				return "complete in " + seconds(r.CompleteAt.Sub(ch.Time))
 			}
 		}
