@@ -3,9 +3,11 @@ package verify
 import (
 	"bufio"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -297,6 +299,23 @@ func matchException(ex []*exception, file, id, field string) bool {
 	return false
 }
 
+// tallyTable is the Markdown table of the tallies by field, sorted, with
+// their total.
+func tallyTable(title string, byField map[string]*tally) (string, tally) {
+	var b strings.Builder
+	var total tally
+	fmt.Fprintf(&b, "%s\n| field | compared | agree | explained exceptions |\n|---|---:|---:|---:|\n", title)
+	for _, k := range slices.Sorted(maps.Keys(byField)) {
+		x := byField[k]
+		total.compared += x.compared
+		total.agreed += x.agreed
+		total.excepted += x.excepted
+		fmt.Fprintf(&b, "| %s | %d | %d | %d |\n", k, x.compared, x.agreed, x.excepted)
+	}
+	fmt.Fprintf(&b, "| **all** | %d | %d | %d |\n", total.compared, total.agreed, total.excepted)
+	return b.String(), total
+}
+
 func countField(t *testing.T, byField map[string]*tally, ex []*exception, field, file, id, capture, want, got string) {
 	if byField[field] == nil {
 		byField[field] = &tally{}
@@ -314,27 +333,12 @@ func countField(t *testing.T, byField map[string]*tally, ex []*exception, field,
 }
 
 func writeTally(t *testing.T, title string, byField map[string]*tally) {
-	keys := make([]string, 0, len(byField))
-	for k := range byField {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var b strings.Builder
-	var total tally
-	fmt.Fprintf(&b, "%s\n| field | compared | agree | explained exceptions |\n|---|---:|---:|---:|\n", title)
-	for _, k := range keys {
-		x := byField[k]
-		total.compared += x.compared
-		total.agreed += x.agreed
-		total.excepted += x.excepted
-		fmt.Fprintf(&b, "| %s | %d | %d | %d |\n", k, x.compared, x.agreed, x.excepted)
-	}
-	fmt.Fprintf(&b, "| **all** | %d | %d | %d |\n", total.compared, total.agreed, total.excepted)
-	t.Log("\n" + b.String())
+	table, _ := tallyTable(title, byField)
+	t.Log("\n" + table)
 	if *reportFile != "" {
 		f, err := os.OpenFile(*reportFile, os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o644)
 		if err == nil {
-			fmt.Fprintf(f, "\n%s", b.String())
+			fmt.Fprintf(f, "\n%s", table)
 			f.Close()
 		}
 	}

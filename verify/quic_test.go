@@ -3,6 +3,7 @@ package verify
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -307,9 +308,8 @@ func TestQUICDifferential(t *testing.T) {
 	bugs := readExceptions(t, "known_bugs_quic.tsv")
 	known := map[string]int{}
 	withCorpus := slices.ContainsFunc(inputs, func(in input) bool { return isCorpus(name(in.file)) })
-	byField := map[string]*tally{}
+	var fields fieldTallies
 	byFile := map[string]*tally{}
-	var fieldOrder []string
 	for _, in := range inputs {
 		views, err := readTSharkQUIC(t, in.file, in.keylog)
 		if err != nil {
@@ -325,11 +325,7 @@ func TestQUICDifferential(t *testing.T) {
 			c := matchQUIC(conns, v)
 			id := strconv.Itoa(v.stream)
 			compare := func(field, want, got string) {
-				if byField[field] == nil {
-					byField[field] = &tally{}
-					fieldOrder = append(fieldOrder, field)
-				}
-				bt := byField[field]
+				bt := fields.of(field)
 				bt.compared++
 				ft.compared++
 				switch {
@@ -416,14 +412,10 @@ func TestQUICDifferential(t *testing.T) {
 		for _, c := range conns {
 			if !matched[c] {
 				id := strconv.Itoa(c.Stream)
-				if byField["connection"] == nil {
-					byField["connection"] = &tally{}
-					fieldOrder = append(fieldOrder, "connection")
-				}
-				byField["connection"].compared++
+				fields.of("connection").compared++
 				ft.compared++
 				if matchException(ex, base, id, "extra_connection") {
-					byField["connection"].excepted++
+					fields.of("connection").excepted++
 					ft.excepted++
 				} else if matchException(bugs, base, id, "extra_connection") {
 					known["connection"]++
@@ -448,8 +440,8 @@ func TestQUICDifferential(t *testing.T) {
 	nknown := 0
 	var md strings.Builder
 	md.WriteString("QUIC against tshark\n| field | compared | agree | explained exceptions | known tlsscope bugs | agreement |\n|---|---:|---:|---:|---:|---:|\n")
-	for _, f := range fieldOrder {
-		x := byField[f]
+	for _, f := range fields.order {
+		x := fields.by[f]
 		total.compared += x.compared
 		total.agreed += x.agreed
 		total.excepted += x.excepted
@@ -458,7 +450,7 @@ func TestQUICDifferential(t *testing.T) {
 	}
 	fmt.Fprintf(&md, "| **all** | %d | %d | %d | %d | %.2f%% |\n\n", total.compared, total.agreed, total.excepted, nknown, 100*float64(total.agreed)/float64(max(total.compared, 1)))
 	md.WriteString("| file | compared | agree | explained exceptions |\n|---|---:|---:|---:|\n")
-	for _, f := range slices.Sorted(mapsKeys(byFile)) {
+	for _, f := range slices.Sorted(maps.Keys(byFile)) {
 		x := byFile[f]
 		if x.compared > 0 {
 			fmt.Fprintf(&md, "| %s | %d | %d | %d |\n", f, x.compared, x.agreed, x.excepted)
@@ -469,16 +461,6 @@ func TestQUICDifferential(t *testing.T) {
 	least := map[bool]int{true: 400, false: 200}[withCorpus]
 	if total.compared < least {
 		t.Errorf("only %d QUIC fields compared, want at least %d", total.compared, least)
-	}
-}
-
-func mapsKeys[V any](m map[string]V) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
 	}
 }
 
@@ -593,19 +575,9 @@ func TestQUICBaselines(t *testing.T) {
 			t.Errorf("baseline_exceptions.tsv: %s %s %s is no longer needed: remove it", e.file, e.stream, e.field)
 		}
 	}
-	var b strings.Builder
-	var total tally
-	b.WriteString("QUIC against Zeek's quic.log and FoxIO's JA4\n| field | compared | agree | explained exceptions |\n|---|---:|---:|---:|\n")
-	for _, k := range slices.Sorted(mapsKeys(byField)) {
-		x := byField[k]
-		total.compared += x.compared
-		total.agreed += x.agreed
-		total.excepted += x.excepted
-		fmt.Fprintf(&b, "| %s | %d | %d | %d |\n", k, x.compared, x.agreed, x.excepted)
-	}
-	fmt.Fprintf(&b, "| **all** | %d | %d | %d |\n", total.compared, total.agreed, total.excepted)
-	t.Log("\n" + b.String())
-	quicSections = append(quicSections, b.String())
+	table, total := tallyTable("QUIC against Zeek's quic.log and FoxIO's JA4", byField)
+	t.Log("\n" + table)
+	quicSections = append(quicSections, table)
 	if total.compared < 40 {
 		t.Errorf("only %d QUIC baseline fields compared, want at least 40", total.compared)
 	}

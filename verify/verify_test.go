@@ -134,6 +134,26 @@ func excepted(ex []*exception, file string, stream int, field string) bool {
 
 type tally struct{ compared, agreed, excepted int }
 
+// fieldTallies are the tallies by field, in the order the fields came.
+type fieldTallies struct {
+	by    map[string]*tally
+	order []string
+}
+
+// of is the field's tally, made at its first use.
+func (f *fieldTallies) of(field string) *tally {
+	x := f.by[field]
+	if x == nil {
+		if f.by == nil {
+			f.by = map[string]*tally{}
+		}
+		x = &tally{}
+		f.by[field] = x
+		f.order = append(f.order, field)
+	}
+	return x
+}
+
 func suiteNames(nums []string) []string {
 	out := make([]string, len(nums))
 	for i, n := range nums {
@@ -188,9 +208,8 @@ type input struct{ file, keylog string }
 // agreement tables to report when set.
 func differential(t *testing.T, inputs []input, exceptions, report_ string, b bounds) {
 	ex := readExceptions(t, exceptions)
-	byField := map[string]*tally{}
+	var fields fieldTallies
 	byFile := map[string]*tally{}
-	var fieldOrder []string
 	withCorpus := slices.ContainsFunc(inputs, func(in input) bool { return isCorpus(name(in.file)) })
 	for _, in := range inputs {
 		file := in.file
@@ -220,11 +239,7 @@ func differential(t *testing.T, inputs []input, exceptions, report_ string, b bo
 				if agree {
 					want = got
 				}
-				if byField[field] == nil {
-					byField[field] = &tally{}
-					fieldOrder = append(fieldOrder, field)
-				}
-				bt := byField[field]
+				bt := fields.of(field)
 				bt.compared++
 				ft.compared++
 				w, g := strings.Join(want, ","), strings.Join(got, ",")
@@ -302,8 +317,8 @@ func differential(t *testing.T, inputs []input, exceptions, report_ string, b bo
 	var total tally
 	var md strings.Builder
 	md.WriteString("| field | compared | agree | explained exceptions | agreement |\n|---|---:|---:|---:|---:|\n")
-	for _, f := range fieldOrder {
-		x := byField[f]
+	for _, f := range fields.order {
+		x := fields.by[f]
 		total.compared += x.compared
 		total.agreed += x.agreed
 		total.excepted += x.excepted
