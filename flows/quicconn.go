@@ -507,11 +507,16 @@ func (a *Analyzer) quicPackets(c *quicConn, side decoder.Side, pkts []quic.Packe
 			a.quic.n++
 			a.Stats.QUICConnections = a.quic.n
 		}
+		if side == decoder.Client && p.Version != 0 && c.facts.VersionNegotiation == nil {
+			// The version the client tried, also one this package cannot
+			// read (a reserved one that forces Version Negotiation, RFC
+			// 9000 §15).
+			c.facts.Offered = p.Version
+		}
 		switch p.Type {
 		case quic.VersionNegotiation:
 			if side == decoder.Server && c.facts.VersionNegotiation == nil {
 				c.facts.VersionNegotiation = append([]quic.Version{}, p.SupportedVersions[:min(len(p.SupportedVersions), 16)]...)
-				c.facts.Offered = c.facts.Version
 				a.quicEvent(c, side, t, "Version Negotiation", "")
 			}
 			continue

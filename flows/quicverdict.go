@@ -51,28 +51,47 @@ func (a *Analyzer) quicResult(c *quicConn) *Result {
 		from := cc.From
 		r.ClosedBy = &from
 	}
+	var ev evidence
+	closed := func() {
+		if cc := f.Close; cc != nil {
+			ev.firstEvent(r.Events, cc.From, "CONNECTION_CLOSE", time.Time{})
+		}
+	}
 	switch cc := f.Close; {
 	case r.Midstream && completeAt.IsZero() && (cc == nil || cc.Code == 0):
-		r.Outcome = NotObserved
+		r.Outcome, r.Reason.Kind = NotObserved, ReasonBeforeCapture
 	case !completeAt.IsZero() && (cc == nil || !cc.At.Before(completeAt)):
-		r.Outcome, r.CompleteAt = Complete, completeAt
+		r.Outcome, r.CompleteAt, r.Reason.Kind = Complete, completeAt, ReasonFinished
 		if st.Phase == decoder.PhaseResumed || hs.ServerHello != nil && hs.ServerHello.PSKAccepted {
-			r.Outcome, r.Resumption = Resumed, "psk"
+			r.Outcome, r.Resumption, r.Reason.Kind = Resumed, "psk", ReasonResumed
 		}
+		ev.message(hs, cl, decoder.MsgClientHello, time.Time{})
+		ev.firstEvent(r.Events, sv, "HANDSHAKE_DONE", time.Time{})
 	case cc != nil && (cc.Code != 0 || cc.Application):
-		r.Outcome = Failed
+		r.Outcome, r.Reason = Failed, Reason{Kind: ReasonQUICClose, Side: cc.From}
 		if alert, ok := quic.CryptoAlert(cc.Code); ok && !cc.Application {
 			// QUIC carries the TLS alert in CONNECTION_CLOSE (RFC 9001
 			// §4.8): the same alert the record layer would have sent.
 			r.Alert = &decoder.Alert{From: cc.From, Level: 2, Description: alert, Time: cc.At}
 			hs.Alerts = append(hs.Alerts, *r.Alert)
+			r.Reason.Kind = ReasonAlert
 		}
+		closed()
 	case cc != nil:
+		// Closed without an error before the handshake finished: by the
+		// side that waited (it gave up) or by the one that owed.
 		r.Outcome = Closed
+		r.Stall = a.quicStall(c, &f, hs, &st)
+		r.Reason = Reason{Kind: ReasonClosedInstead, Side: cc.From}
+		if cc.From != r.Stall.Waiting {
+			r.Reason.Kind = ReasonGaveUp
+		}
+		closed()
 	case f.VersionNegotiation != nil && !slices.Contains(f.VersionNegotiation, f.Version):
 		// The server supports none of the client's versions, and the
 		// client did not try one of them (RFC 9000 §6.2).
-		r.Outcome = Failed
+		r.Outcome, r.Reason = Failed, Reason{Kind: ReasonNoCommonVersion, Side: sv}
+		ev.firstEvent(r.Events, sv, "Version Negotiation", time.Time{})
 	default:
 		r.Stall = a.quicStall(c, &f, hs, &st)
 		if f.Packets[sv] == [3]int{} && f.VersionNegotiation == nil && !f.Retry &&
@@ -82,15 +101,35 @@ func (a *Analyzer) quicResult(c *quicConn) *Result {
 			r.OneSided, r.Missing = true, sv
 		}
 		r.AcksMissing = quicPacketsMissing(c, &f, a.opts.StallTimeout)
-		switch {
-		case r.OneSided, r.AcksMissing:
-			r.Outcome = Incomplete
-		case r.Stall.Silent >= a.opts.StallTimeout:
+		r.Outcome = Incomplete
+		if r.Stall.Silent >= a.opts.StallTimeout {
 			r.Outcome = Stalled
+		}
+		owes := r.Stall.Waiting
+		r.Reason.Side = owes
+		switch {
+		case r.OneSided:
+			r.Outcome, r.Reason = Incomplete, Reason{Kind: ReasonOneSided, Side: sv}
+		case r.AcksMissing:
+			r.Outcome, r.Reason.Kind = Incomplete, ReasonAcksMissing
+			ev.message(hs, cl, decoder.MsgClientHello, time.Time{})
+		case f.Retries > 1 && f.Packets[sv] == [3]int{}:
+			r.Reason = Reason{Kind: ReasonRetryLoop, Side: sv}
+			ev.event(r.Events, sv, "Retry", 0)
+		case hs.ServerHello == nil && f.Packets[sv][spaceInitial] == 0 && f.Packets[sv][spaceHandshake] > 0:
+			r.Reason = Reason{Kind: ReasonServerInitialMissing, Side: sv}
+			ev.message(hs, cl, decoder.MsgClientHello, time.Time{})
+		case f.Packets[sv] == [3]int{} && f.VersionNegotiation == nil && !f.Retry && f.NClientInitials > 0:
+			r.Reason = Reason{Kind: ReasonNoAnswer, Side: sv}
+			ev.message(hs, cl, decoder.MsgClientHello, time.Time{})
+			ev.event(r.Events, cl, "Initial again", 0)
 		default:
-			r.Outcome = Incomplete
+			r.Reason.Kind = ReasonSilent
+			other := owes.Other()
+			ev.lastBefore(hs, &other, r.Stall.Since)
 		}
 	}
+	r.Reason.Frames = ev.sorted()
 	return r
 }
 
@@ -213,6 +252,10 @@ func (a *Analyzer) quicStall(c *quicConn, f *QUICFacts, hs *decoder.Handshake, s
 	}
 	if s.Since.IsZero() {
 		s.Since = c.first
+	}
+	if c.finished && a.now.Sub(c.last) > a.opts.IdleTimeout {
+		// It idled out while the capture went on: silent at least that long.
+		end, s.AtLeast = c.last.Add(a.opts.IdleTimeout), true
 	}
 	s.Silent = max(end.Sub(s.Since), 0)
 	return s

@@ -22,6 +22,9 @@ type Stall struct {
 	SendingLen int
 	// SendingHave is how much of it came.
 	SendingHave int
+	// AtLeast: the connection idled out while the capture went on, so
+	// Silent is a lower bound.
+	AtLeast bool
 }
 
 // Owed is what the silent side owed: a TLS message, or the TCP SYN-ACK
@@ -84,13 +87,15 @@ type Result struct {
 	Client, Server netip.AddrPort
 	Start, End     time.Time
 	Outcome        Outcome
-	EndedBy        EndedBy
-	ClosedBy       *decoder.Side // who sent the first FIN or RST
-	Stall          *Stall
-	Alert          *decoder.Alert // the alert of a failed handshake
-	Resumption     string
-	CompleteAt     time.Time
-	Midstream      bool
+	// Reason is why: decided with the outcome, never again elsewhere.
+	Reason     Reason
+	EndedBy    EndedBy
+	ClosedBy   *decoder.Side // who sent the first FIN or RST
+	Stall      *Stall
+	Alert      *decoder.Alert // the alert of a failed handshake
+	Resumption string
+	CompleteAt time.Time
+	Midstream  bool
 	// JudgedEarly: judged before it ended, the connection table being full.
 	JudgedEarly bool
 	// OneSided: the capture holds no packet of the Missing side, though the
@@ -253,19 +258,35 @@ func (a *Analyzer) result(c *conn) *Result {
 		}
 		endAt = firstClose
 	}
+	var ev evidence
 	switch st.Phase {
 	case decoder.PhaseComplete:
-		r.Outcome = Complete
+		r.Outcome, r.Reason.Kind = Complete, ReasonFinished
+		ev.message(r.HS, decoder.Client, decoder.MsgClientHello, time.Time{})
+		ev.lastBefore(r.HS, nil, st.CompleteAt)
 	case decoder.PhaseResumed:
-		r.Outcome = Resumed
+		r.Outcome, r.Reason.Kind = Resumed, ReasonResumed
+		ev.message(r.HS, decoder.Client, decoder.MsgClientHello, time.Time{})
+		ev.lastBefore(r.HS, nil, st.CompleteAt)
 	case decoder.PhaseFailed:
-		r.Outcome = Failed
+		r.Outcome, r.Reason.Kind = Failed, ReasonAlert
 		if st.Alert != nil {
 			a := *st.Alert
 			r.Alert = &a
+			r.Reason.Side = a.From
+			ev.message(r.HS, a.From, decoder.MsgAlert, a.Time)
+			if a.Probable || a.Encrypted {
+				ev.message(r.HS, a.From, decoder.MsgEncryptedRecord, a.Time)
+				ev.message(r.HS, a.From, decoder.MsgApplicationData, a.Time)
+			}
 		}
 	case decoder.PhaseNotObserved:
-		r.Outcome = NotObserved
+		r.Outcome, r.Reason.Kind = NotObserved, ReasonBeforeCapture
+		for _, m := range r.HS.Messages {
+			if len(ev) < 2 {
+				ev.add(m.Frame)
+			}
+		}
 	case decoder.PhaseHandshaking:
 		if c.tls != nil {
 			// Judge each side by what its peer received: messages sent
@@ -295,8 +316,15 @@ func (a *Analyzer) result(c *conn) *Result {
 		if quietFrom.IsZero() {
 			quietFrom = r.Start
 		}
-		silent := max(endAt.Sub(quietFrom), 0)
-		x.stall = Stall{Waiting: st.Waiting, Next: next, Since: quietFrom, Silent: silent, Sending: st.Sending, SendingLen: st.SendingLen, SendingHave: st.SendingHave}
+		silentTo := endAt
+		if r.EndedBy == EndedIdle {
+			// No packet for the idle timeout while the capture went on:
+			// the silence lasted at least that long.
+			silentTo = r.End.Add(a.opts.IdleTimeout)
+		}
+		silent := max(silentTo.Sub(quietFrom), 0)
+		x.stall = Stall{Waiting: st.Waiting, Next: next, Since: quietFrom, Silent: silent, AtLeast: r.EndedBy == EndedIdle,
+			Sending: st.Sending, SendingLen: st.SendingLen, SendingHave: st.SendingHave}
 		r.Stall = &x.stall
 		// Whatever ended it, the stall facts stay: who owed what, and how
 		// long that side had been silent (a client giving up after 0.5 s).
@@ -310,22 +338,118 @@ func (a *Analyzer) result(c *conn) *Result {
 				}
 			}
 		}
-		switch {
-		case r.EndedBy == EndedICMP:
-			r.Outcome = Reset
-		case r.OneSided && r.Missing == st.Waiting, r.AcksMissing:
-			r.Outcome = Incomplete // its silence is the capture's
-		case silent >= a.opts.StallTimeout:
-			r.Outcome = Stalled
-		case r.EndedBy == EndedRST:
-			r.Outcome = Reset
-		case r.EndedBy == EndedFIN:
-			r.Outcome = Closed
-		default:
-			r.Outcome = Incomplete
+		r.Outcome, r.Reason = a.tcpUnfinished(r, silent, &ev)
+	}
+	r.Reason.Frames = ev.sorted()
+	return r
+}
+
+// tcpUnfinished judges a TCP handshake that did not finish: the outcome
+// and its reason, with the evidence frames added to ev.
+func (a *Analyzer) tcpUnfinished(r *Result, silent time.Duration, ev *evidence) (Outcome, Reason) {
+	s, f, hs := r.Stall, r.TCP, r.HS
+	owes := s.Waiting
+	// What the owing side was silent after: its peer's last message.
+	silence := func() {
+		peer := owes.Other()
+		ev.lastBefore(hs, &peer, s.Since)
+		if s.Next.SYNACK {
+			ev.event(r.Events, decoder.Client, "SYN", 0)
+		}
+		if r.TCPOnly() && !s.Next.SYNACK {
+			ev.event(r.Events, decoder.Server, "SYN-ACK", 1)
 		}
 	}
-	return r
+	closing := func() (Outcome, Reason) {
+		out := Closed
+		kind := "FIN"
+		if r.EndedBy == EndedRST {
+			out, kind = Reset, "RST"
+		}
+		by := *r.ClosedBy
+		ev.event(r.Events, by, kind, 1)
+		switch {
+		case r.TCPOnly() && s.Next.SYNACK:
+			ev.event(r.Events, decoder.Client, "SYN", 1)
+			return out, Reason{Kind: ReasonRefused, Side: by}
+		case hs.NotTLSAnswer != "" && hs.ServerHello == nil:
+			ev.message(hs, decoder.Client, decoder.MsgClientHello, time.Time{})
+			return out, Reason{Kind: ReasonNotTLS, Side: by}
+		case out == Reset && rstInjected(f, by):
+			ev.firstEvent(r.Events, by, "FIN", f.Side[by].RST)
+			return out, Reason{Kind: ReasonInjectedReset, Side: by}
+		case by != owes:
+			// The closer was the one waiting: it gave up.
+			silence()
+			return out, Reason{Kind: ReasonGaveUp, Side: by}
+		}
+		ev.lastBefore(hs, nil, closeAt(r))
+		return out, Reason{Kind: ReasonClosedInstead, Side: by}
+	}
+	// The owing side sent its message and the network lost it.
+	lost := func() bool {
+		if !f.PathOf().Loss[owes].Lost() {
+			return false
+		}
+		ev.event(r.Events, owes, "retransmission", 0)
+		ev.event(r.Events, owes, "loss", 0)
+		return true
+	}
+	switch {
+	case r.EndedBy == EndedICMP:
+		ev.event(r.Events, decoder.Server, "ICMP", 0)
+		ev.event(r.Events, decoder.Client, "SYN", 0)
+		return Reset, Reason{Kind: ReasonRefusedICMP, Side: decoder.Server}
+	case r.OneSided && r.Missing == owes:
+		return Incomplete, Reason{Kind: ReasonOneSided, Side: r.Missing} // its silence is the capture's
+	case r.AcksMissing:
+		ev.lastBefore(hs, nil, time.Time{})
+		return Incomplete, Reason{Kind: ReasonAcksMissing, Side: owes}
+	case silent >= a.opts.StallTimeout:
+		switch {
+		case s.Next.SYNACK:
+			silence()
+			return Stalled, Reason{Kind: ReasonSYNUnanswered, Side: decoder.Server}
+		case lost():
+			return Stalled, Reason{Kind: ReasonLost, Side: owes}
+		case s.SendingLen > 0 && owes == decoder.Client && s.Sending == decoder.MsgClientHello:
+			ev.message(hs, decoder.Client, decoder.MsgClientHello, time.Time{})
+			ev.lastBefore(hs, nil, time.Time{})
+			return Stalled, Reason{Kind: ReasonClientHelloIncomplete, Side: owes}
+		}
+		silence()
+		return Stalled, Reason{Kind: ReasonSilent, Side: owes}
+	case r.EndedBy == EndedRST, r.EndedBy == EndedFIN:
+		return closing()
+	case lost():
+		return Incomplete, Reason{Kind: ReasonLost, Side: owes}
+	case s.SendingLen > 0:
+		return Incomplete, Reason{Kind: ReasonStillSending, Side: owes}
+	}
+	silence()
+	return Incomplete, Reason{Kind: ReasonSilent, Side: owes}
+}
+
+// rstInjected reports a RST in side's name that side did not send: side
+// went on sending data or a FIN after it, which no TCP does once it has
+// reset the connection (RFC 9293 §3.10.7.1). A differing TTL alone is
+// not proof (a route change, a load balancer), so it is a finding, not
+// the verdict.
+func rstInjected(f *TCPFacts, side decoder.Side) bool {
+	return !f.PathOf().AfterRST[side].IsZero()
+}
+
+// closeAt is when the first FIN or RST came, or zero.
+func closeAt(r *Result) time.Time {
+	if r.TCP == nil || r.ClosedBy == nil {
+		return time.Time{}
+	}
+	sd := &r.TCP.Side[*r.ClosedBy]
+	t := sd.FIN
+	if !sd.RST.IsZero() && (t.IsZero() || sd.RST.Before(t)) {
+		t = sd.RST
+	}
+	return t
 }
 
 // helloFacts relates retransmissions and acknowledgements to the

@@ -57,88 +57,8 @@ func findings(r *flows.Result, c *Connection, policies []Policy) []Finding {
 		f = &flows.TCPFacts{} // not TCP: no TCP facts to judge
 	}
 	split := f.ClientHelloSegments > 1
-	switch r.Outcome {
-	case flows.Stalled:
-		s := r.Stall
-		var msg string
-		if !s.Next.SYNACK {
-			msg = "The " + s.Waiting.String() + " stopped sending TLS for " + seconds(s.Silent) + " while it owed " + s.Next.String() + "; the handshake never finished."
-		}
-		switch {
-		case serverInitialMissing(r):
-			msg = "The server's Handshake packets reached the client but its Initial, with the ServerHello that gives their keys, never did: the client waited " + seconds(s.Silent) + " and could open none of them (a lost or filtered first datagram of the server's)."
-		case noAnswer(r):
-			msg += " Not one packet came back from the server."
-		case s.Next.SYNACK:
-			msg = "The server never answered the client's SYN (" + seconds(s.Silent) + "): a firewall dropping the connection, or no route."
-		case s.Waiting == decoder.Server && s.Next == flows.OwedMsg(decoder.MsgServerHello) && split && !f.ClientHelloAcked:
-			msg += " The ClientHello spanned several segments and was not fully acknowledged: a middlebox that drops large ClientHellos is the usual cause."
-		case s.Waiting == decoder.Server && s.Next == flows.OwedMsg(decoder.MsgServerHello):
-			msg += " The server received the ClientHello (TCP acknowledged it) but never answered: an overloaded server, or a TLS-terminating middlebox that swallowed it."
-			if !f.ClientHelloAcked {
-				msg = strings.Replace(msg, "received the ClientHello (TCP acknowledged it)", "may not have received the ClientHello (no ACK covered it)", 1)
-			}
-		case s.Waiting == decoder.Client:
-			msg += " The client went quiet: it may be verifying the certificate, waiting for user input, or it gave up without closing."
-		}
-		if l := lossOf(r, s.Waiting); l != "" {
-			msg = "The " + s.Waiting.Other().String() + " waited " + seconds(s.Silent) + " for " + owedWords(r) + ", which never reached it: " + l + "."
-		}
-		add(SevError, "handshake_stalled", "%s", msg)
-	case flows.Incomplete:
-		if s := r.Stall; r.OneSided && r.Missing == s.Waiting || r.AcksMissing {
-			// one_sided_capture says it.
-		} else if s.SendingLen > 0 {
-			add(SevInfo, "handshake_incomplete", "The capture ends while the %s was still sending %s; a longer capture would tell how the handshake went.", s.Waiting, sendingWords(s))
-		} else {
-			add(SevInfo, "handshake_incomplete", "The capture ends %s after the last message while the %s owed %s; a longer capture would tell whether it stalled.", seconds(r.Stall.Silent), r.Stall.Waiting, r.Stall.Next)
-		}
-	case flows.Failed:
-		a := r.Alert
-		switch {
-		case a == nil && r.QUIC != nil:
-			// quicFindings says which error closed it.
-		case a == nil:
-			add(SevError, "handshake_failed", "The handshake failed.")
-		case a.Probable:
-			add(SevError, "handshake_failed", "The %s sent a small encrypted record and closed instead of finishing: most likely an encrypted alert (TLS 1.3 hides which).", a.From)
-		case a.Encrypted:
-			add(SevError, "handshake_failed", "The %s sent an encrypted alert before the handshake finished.", a.From)
-		default:
-			add(SevError, "handshake_failed", "The %s refused the handshake with fatal alert %s%s.", a.From, decoder.AlertName(a.Description), alertHint(a.Description))
-		}
-	case flows.Reset:
-		by := "one side"
-		if r.ClosedBy != nil {
-			by = "the " + r.ClosedBy.String()
-		}
-		if r.EndedBy == flows.EndedICMP {
-			// icmp_unreachable says it.
-		} else if r.TCPOnly() && f.SYNACK.IsZero() {
-			add(SevError, "connection_reset", "%s answered the SYN with a reset: nothing listens on port %d, or a firewall rejects it.", capital(by), r.Server.Port())
-		} else if s := r.Stall; s != nil && r.ClosedBy != nil && *r.ClosedBy != s.Waiting {
-			add(SevError, "connection_reset", "%s gave up after %s waiting for %s and reset the connection.", capital(by), seconds(s.Silent), owedWords(r))
-		} else {
-			add(SevError, "connection_reset", "%s reset the connection during the handshake, after %s.", capital(by), orStart(lastBefore(hs, closeTime(r))))
-		}
-	case flows.Closed:
-		by := "one side"
-		if r.ClosedBy != nil {
-			by = "the " + r.ClosedBy.String()
-		}
-		switch s := r.Stall; {
-		case r.QUIC != nil:
-			add(SevError, "connection_closed", "%s closed the connection (CONNECTION_CLOSE, no error) before the handshake finished, after %s.", capital(by), orStart(lastBefore(hs, closeTime(r))))
-		case notTLSAnswer(hs) != "" && hs.ServerHello == nil:
-			add(SevError, "connection_closed", "%s closed the connection (FIN) after the server's answer to the ClientHello, which was not TLS.", capital(by))
-		case s != nil && r.ClosedBy != nil && *r.ClosedBy != s.Waiting:
-			add(SevError, "connection_closed", "%s gave up after %s waiting for %s and closed the connection (FIN): a timeout on its side (\"The handshake operation timed out\"), the %s having sent nothing since %s.",
-				capital(by), seconds(s.Silent), owedWords(r), s.Waiting, silentAfter(r))
-		case s != nil && r.ClosedBy != nil:
-			add(SevError, "connection_closed", "%s closed the connection (FIN) instead of sending %s, after %s.", capital(by), owedWords(r), orStart(lastBefore(hs, closeTime(r))))
-		default:
-			add(SevError, "connection_closed", "%s closed the connection (FIN) before the handshake finished, after %s.", capital(by), orStart(lastBefore(hs, closeTime(r))))
-		}
+	if sev, code, msg, ok := verdictFinding(r); ok {
+		add(sev, code, "%s", msg)
 	}
 	if a := notTLSAnswer(hs); a != "" && hs.ServerHello == nil {
 		add(SevError, "server_not_tls", "The server answered the ClientHello with %s, which is not TLS: a plain-text service on this port (HTTP on %d?), or a proxy's error page.", a, r.Server.Port())
@@ -215,7 +135,21 @@ func capital(s string) string {
 	return strings.ToUpper(s[:1]) + s[1:]
 }
 
-func alertHint(d uint8) string {
+// alertHint says what an alert usually means, in parentheses; where
+// the handshake tells more (a server asked for a client certificate and
+// got an empty one), it says that instead.
+func alertHint(r *flows.Result, a *decoder.Alert) string {
+	hs := r.HS
+	if a.From == decoder.Server && hs.CertificateRequested && len(hs.ClientCertificates) == 0 && hs.First(decoder.Client, decoder.MsgCertificate) != nil {
+		switch a.Description {
+		case 40, 42, 116:
+			return " (the server asked for a client certificate and the client sent none)"
+		}
+	}
+	return alertMeaning(a.Description)
+}
+
+func alertMeaning(d uint8) string {
 	switch d {
 	case 40:
 		return " (no cipher suite, group or version in common, or a required extension missing)"

@@ -31,6 +31,9 @@ type Connection struct {
 	DurationMS           float64        `json:"duration_ms"`
 	Outcome              string         `json:"outcome"`
 	Verdict              string         `json:"verdict"`
+	Reason               string         `json:"reason"`
+	ReasonSide           string         `json:"reason_side,omitempty"`
+	ReasonFrames         []int64        `json:"reason_frames,omitempty"`
 	Established          bool           `json:"established"`
 	Resumed              bool           `json:"resumed"`
 	Open                 bool           `json:"open,omitempty"`
@@ -423,6 +426,10 @@ func Build(r *flows.Result, policies ...Policy) *Connection {
 	}
 	c.Findings = findings(r, c, policies)
 	c.Verdict = verdictWords(r)
+	c.Reason, c.ReasonFrames = r.Reason.Kind.String(), r.Reason.Frames
+	if r.Reason.Kind.Sided() {
+		c.ReasonSide = r.Reason.Side.String()
+	}
 	return c
 }
 
@@ -470,110 +477,6 @@ func seconds(d time.Duration) string {
 		return strconv.FormatInt(d.Milliseconds(), 10) + " ms"
 	}
 	return strconv.FormatFloat(d.Seconds(), 'f', 1, 64) + " s"
-}
-
-// verdictWords says the outcome in words, as the table shows it.
-func verdictWords(r *flows.Result) string {
-	if r.QUIC != nil {
-		if v := quicVerdict(r); v != "" {
-			return v
-		}
-	}
-	hs := r.HS
-	switch r.Outcome {
-	case flows.Complete:
-		if !r.CompleteAt.IsZero() {
-			if ch := hs.First(decoder.Client, decoder.MsgClientHello); ch != nil {
-				return "complete in " + seconds(r.CompleteAt.Sub(ch.Time))
-			}
-		}
-		return "complete"
-	case flows.Resumed:
-		return "resumed (" + strings.ReplaceAll(r.Resumption, "_", " ") + ")"
-	case flows.Failed:
-		if r.Alert == nil {
-			return "failed"
-		}
-		if r.Alert.Probable {
-			return "failed: probable encrypted alert from " + r.Alert.From.String()
-		}
-		if r.Alert.Encrypted {
-			return "failed: encrypted alert from " + r.Alert.From.String()
-		}
-		return "failed: " + r.Alert.From.String() + " alert " + decoder.AlertName(r.Alert.Description)
-	case flows.Reset, flows.Closed:
-		by := "?"
-		if r.ClosedBy != nil {
-			by = r.ClosedBy.String()
-		}
-		what := map[flows.Outcome]string{flows.Reset: "reset", flows.Closed: "closed"}[r.Outcome]
-		after := lastBefore(hs, closeTime(r))
-		if r.EndedBy == flows.EndedICMP {
-			e := r.ICMP[0]
-			return "reset by ICMP " + e.Kind() + " from " + e.From.String() + " (connection refused)"
-		}
-		if r.TCPOnly() {
-			if r.TCP.SYNACK.IsZero() {
-				return what + " by " + by + " before SYN-ACK (connection refused)"
-			}
-			return what + " by " + by + " before ClientHello"
-		}
-		if a := notTLSAnswer(hs); a != "" && hs.ServerHello == nil {
-			if by == "server" {
-				return what + " by server after answering the ClientHello with " + a + " (not TLS)"
-			}
-			return what + " by " + by + " after the server answered the ClientHello with " + a + " (not TLS)"
-		}
-		if s := r.Stall; s != nil && r.ClosedBy != nil && *r.ClosedBy != s.Waiting {
-			// The closer was the one waiting: it gave up.
-			how := ""
-			if r.Outcome == flows.Reset {
-				how = " (RST)"
-			}
-			return what + ": " + by + " gave up" + how + " after " + seconds(s.Silent) + " waiting for " + owedWords(r)
-		}
-		if after != "" {
-			return what + " by " + by + " after " + after
-		}
-		return what + " by " + by
-	case flows.Stalled, flows.Incomplete:
-		s := r.Stall
-		if s == nil {
-			return string(r.Outcome)
-		}
-		if r.OneSided && r.Missing == s.Waiting {
-			return "unknown: no packet from the " + r.Missing.String() + " in the capture (one-sided)"
-		}
-
-		if r.AcksMissing {
-			v := "unknown: the capture lacks packets after " + silentAfter(r) + " (no ACK of it), " + s.Waiting.String() + " owes " + s.Next.String()
-			if s.SendingLen > 0 {
-				v += " (" + sendingWords(s) + ")"
-			}
-			return v
-		}
-		after := silentAfter(r)
-		if s.SendingLen > 0 && r.Outcome == flows.Incomplete {
-			return "incomplete: the " + s.Waiting.String() + " was still sending " + sendingWords(s) + ", when the capture ended"
-		}
-		if r.Outcome == flows.Stalled {
-			if l := lossOf(r, s.Waiting); l != "" {
-				return "stalled: " + s.Waiting.Other().String() + " waited " + seconds(s.Silent) + " for " + owedWords(r) + ", " + l
-			}
-			v := "stalled: " + s.Waiting.String() + " silent " + seconds(s.Silent) + " after " + after + " (owes " + s.Next.String()
-			if s.SendingLen > 0 {
-				v += "; " + sendingWords(s)
-			}
-			return v + ")"
-		}
-		if l := lossOf(r, s.Waiting); l != "" {
-			return "incomplete: " + s.Waiting.Other().String() + " waiting for " + owedWords(r) + " when the capture ends (" + l + ")"
-		}
-		return "incomplete: capture ends " + seconds(s.Silent) + " after " + after + ", " + s.Waiting.String() + " owes " + s.Next.String()
-	case flows.NotObserved:
-		return "not observed (capture began after the handshake)"
-	}
-	return string(r.Outcome)
 }
 
 // silentAfter names what the owing side was silent after: the last

@@ -2,10 +2,8 @@ package report
 
 import (
 	"encoding/hex"
-	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/tlsscope/tlsscope/decoder"
 	"github.com/tlsscope/tlsscope/flows"
@@ -98,56 +96,6 @@ func buildQUIC(f *flows.QUICFacts) *QUIC {
 		q.UDPStreams = []int{}
 	}
 	return q
-}
-
-// quicVerdict is the verdict in words where QUIC's differ from TCP's
-// ("" where they do not).
-func quicVerdict(r *flows.Result) string {
-	f := r.QUIC
-	switch r.Outcome {
-	case flows.Failed:
-		c := f.Close
-		if c == nil && f.VersionNegotiation != nil {
-			return "failed: version negotiation: the server supports " + versionList(f.VersionNegotiation) + ", the client offered " + f.Offered.String()
-		}
-		if c == nil {
-			return "failed"
-		}
-		if a, ok := quic.CryptoAlert(c.Code); ok && !c.Application {
-			return fmt.Sprintf("failed: %s alert %s (CONNECTION_CLOSE 0x%x)", c.From, decoder.AlertName(a), c.Code)
-		}
-		if c.Application {
-			return fmt.Sprintf("failed: %s closed with application error 0x%x", c.From, c.Code)
-		}
-		return fmt.Sprintf("failed: %s closed with %s (0x%x)", c.From, quic.TransportErrorName(c.Code), c.Code)
-	case flows.Closed:
-		if c := f.Close; c != nil {
-			return "closed by " + c.From.String() + " (CONNECTION_CLOSE) after " + orStart(lastBefore(r.HS, c.At))
-		}
-	case flows.Stalled, flows.Incomplete:
-		if r.AcksMissing && r.QUIC.Packets[decoder.Server] == [3]int{} {
-			return fmt.Sprintf("unknown: the capture holds %d client Initial%s and nothing after %s (no retransmission): packets are missing from the capture", f.NClientInitials, pluralS(f.NClientInitials), seconds(r.Stall.Silent))
-		}
-		if retryLoop(r) {
-			return fmt.Sprintf("%s: the server answered with Retry %d times and never with a ServerHello (Retry loop)", string(r.Outcome), f.Retries)
-		}
-		if serverInitialMissing(r) {
-			return fmt.Sprintf("%s: client waited %s for the server's Initial (ServerHello); its %d Handshake packet%s came without it", string(r.Outcome), seconds(r.Stall.Silent), f.Packets[decoder.Server][1], pluralS(f.Packets[decoder.Server][1]))
-		}
-		if noAnswer(r) {
-			n := f.NClientInitials
-			span := time.Duration(0)
-			if len(f.ClientInitials) > 0 {
-				span = r.End.Sub(f.ClientInitials[0])
-			}
-			what := "stalled"
-			if r.Outcome == flows.Incomplete {
-				what = "incomplete"
-			}
-			return fmt.Sprintf("%s: no answer to %d client Initial%s in %s (server owes ServerHello)", what, n, pluralS(n), seconds(span))
-		}
-	}
-	return ""
 }
 
 // pluralS is the plural ending for n.
