@@ -101,10 +101,22 @@ func (m *Machine) inferred13() bool {
 func (c *Conn) State() State {
 	cl, sv := &c.rl[c.dirOf(Client)], &c.rl[c.dirOf(Server)]
 	st := c.m.state(cl.mode == frameDead && sv.mode != frameRecords && !c.overBudget)
+	if st.Phase == PhaseNone && cl.mode == frameRecords && c.clientHelloBegun() {
+		// Only the start of a ClientHello came (a middlebox that passes
+		// one segment of a large hello): the client still owes the rest.
+		st.Phase, st.Waiting, st.Next = PhaseHandshaking, Client, MsgClientHello
+	}
 	if st.Phase == PhaseHandshaking {
 		st.Sending, st.SendingLen, st.SendingHave = c.inProgress(c.dirOf(st.Waiting))
 	}
 	return st
+}
+
+// clientHelloBegun reports a ClientHello whose start came and whose end
+// has not.
+func (c *Conn) clientHelloBegun() bool {
+	typ, n, _ := c.inProgress(c.dirOf(Client))
+	return typ == MsgClientHello && n > 0
 }
 
 // inProgress is what direction d was in the middle of sending: a message

@@ -103,6 +103,11 @@ func TestVerdicts(t *testing.T) {
 		// The ClientHello never reached the server, whatever the vantage.
 		"client-hello-tail-server-side.pcap": {{stream: 0, outcome: Stalled, waiting: "client", next: "ClientHello", silent: 5 * time.Second}},
 		"client-hello-lost-client-side.pcap": {{stream: 0, outcome: Stalled, waiting: "client", next: "ClientHello", silent: 5 * time.Second}},
+		// Only the first segment of the ClientHello reached the server: the
+		// client owes the rest, silent until the capture ends 5 s later.
+		"client-hello-head-server-side.pcap": {{stream: 0, outcome: Stalled, waiting: "client", next: "ClientHello", silent: 4071100 * time.Microsecond}, {stream: 1, outcome: Complete}},
+		// Silent past the idle timeout: at least that long, stalled.
+		"stall-idle-timeout.pcap":            {{stream: 0, outcome: Stalled, waiting: "server", next: "ServerHello", silent: 5 * time.Minute}, {stream: 1, outcome: Complete}},
 		"reset-injected-ttl.pcap":            {{stream: 0, outcome: Reset, by: "server", waiting: "server", next: "ServerHello"}},
 		"reset-injected-server-goes-on.pcap": {{stream: 0, outcome: Reset, by: "server", waiting: "server", next: "ServerHello"}},
 		"icmp-port-unreachable.pcap":         {{stream: 0, outcome: Reset, waiting: "server", next: "SYN-ACK", silent: 3 * time.Second}},

@@ -476,6 +476,9 @@ func seconds(d time.Duration) string {
 	if d < time.Second {
 		return strconv.FormatInt(d.Milliseconds(), 10) + " ms"
 	}
+	if d >= 2*time.Minute {
+		return strconv.FormatFloat(d.Minutes(), 'f', 1, 64) + " min"
+	}
 	return strconv.FormatFloat(d.Seconds(), 'f', 1, 64) + " s"
 }
 

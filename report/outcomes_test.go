@@ -52,6 +52,8 @@ var outcomes = map[string][]string{
 	"client-gives-up.pcap":                          {"closed"},
 	"client-hello-lost-client-side.pcap":            {"stalled"},
 	"client-hello-tail-server-side.pcap":            {"stalled"},
+	"client-hello-head-server-side.pcap":            {"stalled", "complete"},
+	"stall-idle-timeout.pcap":                       {"stalled", "complete"},
 	"icmp-admin-prohibited.pcap":                    {tcpICMP},
 	"icmp-port-unreachable.pcap":                    {tcpICMP},
 	"ipv6-packet-too-big.pcap":                      {"complete"},

@@ -50,7 +50,7 @@ var pathCases = []struct {
 	{"netlab/server-fin-after-hello.client.pcap", 0, []string{"connection_closed", "alert_reaction"}, []string{"handshake_failed"}, "closed by server after ClientHello"},
 	// Faults on the path.
 	{"reset-injected-ttl.pcap", 0, []string{"connection_reset", "reset_injected"}, nil, "reset by server"},
-	{"reset-injected-server-goes-on.pcap", 0, []string{"reset_injected"}, nil, "reset by server after ClientHello"},
+	{"reset-injected-server-goes-on.pcap", 0, []string{"reset_injected"}, nil, "reset: a RST in the server's name, injected on the path (the server sent data"},
 	{"netlab/rst-inject.client.pcap", 0, []string{"reset_injected"}, nil, "reset by server after ClientHello"},
 	{"server-not-tls.pcap", 0, []string{"server_not_tls"}, nil, `"HTTP/1.1 400 Bad Request" (not TLS)`},
 	{"netlab/server-not-tls.client.pcap", 0, []string{"server_not_tls"}, nil, `"HTTP/1.1 400 Bad Request" (not TLS)`},

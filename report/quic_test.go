@@ -127,18 +127,19 @@ func TestQUICVerdicts(t *testing.T) {
 func TestQUICStallWords(t *testing.T) {
 	for _, tc := range []struct {
 		facts         flows.QUICFacts
+		reason        flows.ReasonKind
 		verdict       string
 		code, message string
 		sev           Severity
 	}{
-		{flows.QUICFacts{Packets: [2][3]int{{4, 0, 0}, {0, 2, 0}}, NClientInitials: 4},
+		{flows.QUICFacts{Packets: [2][3]int{{4, 0, 0}, {0, 2, 0}}, NClientInitials: 4}, flows.ReasonServerInitialMissing,
 			"stalled: client waited 4.0 s for the server's Initial (ServerHello); its 2 Handshake packets came without it",
 			"handshake_stalled", "its Initial, with the ServerHello that gives their keys, never did", SevError},
-		{flows.QUICFacts{Packets: [2][3]int{{5, 0, 0}, {}}, NClientInitials: 5, Retry: true, RetryValid: true, Retries: 4},
+		{flows.QUICFacts{Packets: [2][3]int{{5, 0, 0}, {}}, NClientInitials: 5, Retry: true, RetryValid: true, Retries: 4}, flows.ReasonRetryLoop,
 			"stalled: the server answered with Retry 4 times and never with a ServerHello (Retry loop)",
 			"quic_retry", "a Retry loop", SevError},
 	} {
-		r := &flows.Result{Transport: flows.TransportQUIC, Outcome: flows.Stalled, HS: &decoder.Handshake{}, QUIC: &tc.facts,
+		r := &flows.Result{Transport: flows.TransportQUIC, Outcome: flows.Stalled, Reason: flows.Reason{Kind: tc.reason, Side: decoder.Server}, HS: &decoder.Handshake{}, QUIC: &tc.facts,
 			Stall: &flows.Stall{Waiting: decoder.Server, Next: flows.OwedMsg(decoder.MsgServerHello), Silent: 4 * time.Second}}
 		c := Build(r)
 		if c.Verdict != tc.verdict {

@@ -27,6 +27,8 @@ var reasons = map[string][]string{
 	"capture-gap-certificate.pcap":                       {"complete finished"},
 	"client-gives-up.pcap":                               {"closed gave_up client"},
 	"client-hello-lost-client-side.pcap":                 {"stalled lost_in_network client"},
+	"client-hello-head-server-side.pcap":                 {"stalled client_hello_incomplete client", "complete finished"},
+	"stall-idle-timeout.pcap":                            {"stalled silent server", "complete finished"},
 	"client-hello-tail-server-side.pcap":                 {"stalled lost_in_network client"},
 	"closed-after-client-hello.pcap":                     {"closed closed_instead server"},
 	"demo.pcapng":                                        {"complete finished", "failed alert server", "stalled silent server"},

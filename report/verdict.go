@@ -120,7 +120,7 @@ func verdictWords(r *flows.Result) string {
 		}
 		return "incomplete: " + why.Side.Other().String() + " waiting for " + owedWords(r) + " when the capture ends (" + l + ")"
 	case flows.ReasonClientHelloIncomplete:
-		return out + ": client silent " + silence(s) + " in the middle of its ClientHello (" + sendingWords(s) + "; owes the rest)"
+		return out + ": server got " + size(s.SendingHave) + " of a " + size(s.SendingLen) + " ClientHello and nothing more for " + silence(s) + " (client owes the rest)"
 	case flows.ReasonStillSending:
 		return "incomplete: the " + by + " was still sending " + sendingWords(s) + ", when the capture ended"
 	case flows.ReasonSYNUnanswered:
@@ -191,7 +191,7 @@ func verdictFinding(r *flows.Result) (sev Severity, code, msg string, ok bool) {
 		case flows.ReasonLost:
 			return sev, code, "The " + why.Side.Other().String() + " waited " + silence(s) + " for " + owedWords(r) + ", which never reached it: " + lossOf(r, why.Side) + ".", true
 		case flows.ReasonClientHelloIncomplete:
-			return sev, code, "The server received only part of the ClientHello (" + sendingWords(s) + ") and the rest never came in " + silence(s) + ": a middlebox that passes only the first segment of a ClientHello too large for one is the usual cause (post-quantum key shares, many ALPN values or a large session ticket make it so large).", true
+			return sev, code, "The server received only " + size(s.SendingHave) + " of a " + size(s.SendingLen) + " ClientHello and the rest never came in " + silence(s) + ": a middlebox that passes only the first segment of a ClientHello too large for one is the usual cause (post-quantum key shares, many ALPN values or a large session ticket make it so large).", true
 		}
 		msg = "The " + s.Waiting.String() + " stopped sending TLS for " + silence(s) + " while it owed " + s.Next.String() + "; the handshake never finished."
 		switch {

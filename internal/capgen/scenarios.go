@@ -266,7 +266,7 @@ func Scenarios() []*Scenario {
 		{Name: "alert-tls13-client-rejects-cert.pcap", Doc: "TLS 1.3: the client does not trust the server's issuer and sends an encrypted alert", Links: eth,
 			conns:  []connSpec{std(with(shopClient, func(c *tls.Config) { c.RootCAs = p.otherRoots }), shopServer)},
 			Expect: map[int]string{0: "1,2"}},
-	}, append(append(verdictScenarios(p, shopClient, shopServer), lossScenarios(p)...), keyScenarios(p)...)...) // verdicts.go, the loss model's (loss.go), then those with key logs (keys.go), last
+	}, append(append(append(verdictScenarios(p, shopClient, shopServer), lossScenarios(p)...), keyScenarios(p)...), verdictCoreScenarios(p, shopClient, shopServer)...)...) // verdicts.go, the loss model's (loss.go), those with key logs (keys.go), then issue #23's: each new one last, so that the others stay byte for byte
 }
 
 // Build runs a scenario's connections and returns its packets in time order.
@@ -323,4 +323,23 @@ func (s *Scenario) Write(w io.Writer) error {
 		return WritePcapng(w, s.Links, pkts, s.secrets()...)
 	}
 	return WritePcap(w, s.Links[0], pkts)
+}
+
+// verdictCoreScenarios are issue #23's: a silence past the idle timeout,
+// and a ClientHello of which only the first segment reached the server.
+func verdictCoreScenarios(p *pki, shopClient, shopServer *tls.Config) []*Scenario {
+	eth := []Link{LinkEthernet}
+	return []*Scenario{
+		{Name: "client-hello-head-server-side.pcap", Doc: "TLS 1.3, captured at the server: a middlebox passes the first segment of the client's two-segment ClientHello and drops the rest of it with every retransmission, and the client's FIN; the server acknowledges the first segment and waits; a second connection, 4 s later, completes", Links: eth,
+			conns: []connSpec{{client: client(shopClient, false), server: server(shopServer), timeout: [2]time.Duration{10 * time.Second, 0},
+				shaping: Shaping{Path: &Path{Vantage: AtServer, NetDrop: []Drop{{From: AtClient, Write: 1, Segment: 2, Retransmissions: true}}}}},
+				{client: client(with(shopClient, tls12), false), server: server(with(shopServer, tls12)), start: 4 * time.Second}},
+			End:    5 * time.Second,
+			Expect: map[int]string{1: "1,2,11,12,14,16"}},
+		{Name: "stall-idle-timeout.pcap", Doc: "the server never answers the ClientHello and the client waits without closing; the capture goes on and a second connection completes 310 s later, after the 5 min idle timeout", Links: eth,
+			conns: []connSpec{{client: client(shopClient, false), server: silentServer, timeout: [2]time.Duration{400 * time.Second, 0}},
+				{client: client(shopClient, false), server: server(shopServer), start: 310 * time.Second}},
+			End:    311 * time.Second,
+			Expect: map[int]string{0: "1", 1: "1,2"}},
+	}
 }
