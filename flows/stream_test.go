@@ -12,7 +12,7 @@ import (
 func TestStreamIDRendering(t *testing.T) {
 	tcp, udp := StreamID{TransportTCP, 7}, StreamID{TransportQUIC, 7}
 	for _, tc := range []struct {
-		id                          StreamID
+		id                        StreamID
 		str, name, filter, anchor string
 	}{
 		{tcp, "7", "stream 7", "tcp.stream eq 7", "stream-7"},
