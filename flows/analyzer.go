@@ -130,7 +130,7 @@ type Analyzer struct {
 	// decided, the ones with decoder and reassembler state.
 	handshaking connList
 	gone        tombs
-	nextID      int
+	streams     streamNumbers
 	asm         *reassembly.Assembler
 	now         time.Time
 	lastSweep   time.Time
@@ -390,12 +390,10 @@ func (a *Analyzer) frameIn(p *capture.Packet, f *decoded) {
 
 func (a *Analyzer) newConn(seg *segment, t time.Time) *conn {
 	tcp := &seg.tcp
-	c := &conn{id: int32(a.nextID), first: t}
+	c := &conn{id: a.newStream(TransportTCP), first: t}
 	if a.cur != nil {
 		c.input = a.cur.Input
 	}
-	a.nextID++
-	a.Stats.TCPStreams = a.nextID
 	if a.opts.Shard.On() {
 		a.markForeign(c, seg)
 	}
@@ -474,8 +472,7 @@ func (a *Analyzer) segment(seg *segment, ci gopacket.CaptureInfo) {
 			// conversation at the tunnel's first packet, which takes a
 			// tcp.stream number: so do we, for the numbers to agree.
 			c.socks = false
-			a.nextID++
-			a.Stats.TCPStreams = a.nextID
+			a.newStream(TransportTCP)
 		}
 		if (tcp.FIN || tcp.RST) && c.tls != nil && !c.decided {
 			// After its bytes: an alert-sized record just before proves an alert.
@@ -683,16 +680,24 @@ func (a *Analyzer) skipHoles(c *conn, side int, t time.Time, all bool) {
 }
 
 func (a *Analyzer) keepFrame(c *conn) {
-	n := len(a.cur.Data)
-	if int(c.keptBytes)+n > maxKeptPerConn || a.kept+n > maxKeptTotal {
+	if !a.keepCurrent(&c.frames, &c.keptBytes) {
 		c.framesCut = true
-		return
+	}
+}
+
+// keepCurrent adds a copy of the frame being read to a connection's
+// frames, within the caps (false: over them, not kept).
+func (a *Analyzer) keepCurrent(frames *[]capture.Packet, kept *int32) bool {
+	n := len(a.cur.Data)
+	if int(*kept)+n > maxKeptPerConn || a.kept+n > maxKeptTotal {
+		return false
 	}
 	p := *a.cur
 	p.Data = append([]byte(nil), p.Data...)
-	c.frames = append(c.frames, p)
-	c.keptBytes += int32(n)
+	*frames = append(*frames, p)
+	*kept += int32(n)
 	a.kept += n
+	return true
 }
 
 func (a *Analyzer) dropFrames(c *conn) {
@@ -1055,15 +1060,11 @@ func (a *Analyzer) Finish() []*Result {
 		if r := a.quicResult(c); r != nil && a.ownQUIC(r) {
 			out = append(out, r)
 		}
+		a.dropQUICFrames(c)
 	}
 	a.quic.done = nil
 	// TCP connections first, then QUIC ones, each by stream number.
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Transport != out[j].Transport {
-			return out[i].Transport < out[j].Transport
-		}
-		return out[i].Stream < out[j].Stream
-	})
+	sort.Slice(out, func(i, j int) bool { return out[i].ID().Compare(out[j].ID()) < 0 })
 	return out
 }
 

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/tlsscope/tlsscope/decoder"
+	"github.com/tlsscope/tlsscope/flows/capture"
 	"github.com/tlsscope/tlsscope/flows/quic"
 )
 
@@ -143,6 +144,13 @@ type quicConn struct {
 	prev, next *quicConn
 	// clientAddrs are the client addresses seen (tuple keys in the table).
 	keys [][2]netip.AddrPort
+	// frames are its datagrams' frames, with Options.KeepPackets, until
+	// its handshake completed or its verdict was handed over; keptBytes
+	// their size; framesCut: some were over the caps.
+	frames     []capture.Packet
+	keptBytes  int32
+	framesCut  bool
+	dropFrames bool
 }
 
 // quicList is the QUIC connections, least recently active first.
@@ -183,11 +191,6 @@ type quicTable struct {
 	n       int // connections (quic.connection.number of the next)
 	open    int // connections in list
 	done    []*quicConn
-	// udp numbers UDP conversations as Wireshark's udp.stream does:
-	// every address pair, in order of its first datagram.
-	udp       map[[2]netip.AddrPort]int32
-	udpNext   int32
-	udpCapped bool
 	// attempts are the recent QUIC connections by server name, for a TCP
 	// connection to the same name that falls back (Fallback).
 	attempts map[string]*quicAttempt
@@ -260,28 +263,9 @@ func (q *quicTable) fallbackOf(r *Result) *Fallback {
 	return &Fallback{Transport: TransportQUIC, Stream: at.stream}
 }
 
-// maxUDPConversations bounds the udp.stream table: past it, new
-// conversations are numbered without being remembered (Stats says so).
-var maxUDPConversations = 1 << 18
-
 func newQUICTable() *quicTable {
-	return &quicTable{byTuple: map[[2]netip.AddrPort]*quicConn{}, byCID: map[string]*quicConn{}, udp: map[[2]netip.AddrPort]int32{},
+	return &quicTable{byTuple: map[[2]netip.AddrPort]*quicConn{}, byCID: map[string]*quicConn{},
 		attempts: map[string]*quicAttempt{}, byHosts: map[hostPair]hostConns{}}
-}
-
-// udpStream is the udp.stream number of a datagram's conversation.
-func (q *quicTable) udpStream(k [2]netip.AddrPort) int32 {
-	if n, ok := q.udp[k]; ok {
-		return n
-	}
-	n := q.udpNext
-	q.udpNext++
-	if len(q.udp) < maxUDPConversations {
-		q.udp[k] = n
-	} else {
-		q.udpCapped = true
-	}
-	return n
 }
 
 func (q *quicTable) addCID(cid []byte, c *quicConn) {
@@ -350,10 +334,7 @@ func (a *Analyzer) datagram(seg *segment, t time.Time) {
 	q := a.quic
 	a.Stats.UDPPackets++
 	k := key(seg.src, seg.dst)
-	stream := q.udpStream(k)
-	if q.udpCapped {
-		a.Stats.UDPUnnumbered = true
-	}
+	stream := a.udpStream(k)
 	b := seg.raw
 	var pkts []quic.Packet // the datagram's packets, once parsed
 	parsed := false
@@ -424,11 +405,28 @@ func (a *Analyzer) datagram(seg *segment, t time.Time) {
 	c.last = t
 	q.list.remove(c)
 	q.list.push(c)
+	if a.opts.KeepPackets && !c.dropFrames && !a.keepCurrent(&c.frames, &c.keptBytes) {
+		c.framesCut = true
+	}
 	if !parsed {
 		pkts, _ = quic.ParseDatagram(b, c.shortDCIDLen(side))
 	}
 	a.quicPackets(c, side, pkts, t)
+	if c.frames != nil {
+		if st := c.m.State(); c.facts.Close == nil && !c.completeAt(&st).IsZero() {
+			a.dropQUICFrames(c) // a good handshake: nothing to write out
+		}
+	}
 	a.quicLive(c)
+	if c.reported && !c.provisional {
+		a.dropQUICFrames(c) // its final verdict was handed over
+	}
+}
+
+// dropQUICFrames lets a QUIC connection's frames go, and keeps no more.
+func (a *Analyzer) dropQUICFrames(c *quicConn) {
+	a.kept -= int(c.keptBytes)
+	c.frames, c.keptBytes, c.dropFrames = nil, 0, true
 }
 
 func (f *QUICFacts) hasStream(n int) bool {
@@ -867,14 +865,14 @@ func (a *Analyzer) endQUIC(c *quicConn, at time.Time) {
 	a.quic.open--
 	a.quic.forget(c)
 	if a.OnResult == nil {
-		a.quic.done = append(a.quic.done, c)
+		a.quic.done = append(a.quic.done, c) // judged, and its frames let go, at Finish
 		return
 	}
-	if c.reported && !c.provisional {
-		return
+	if !c.reported || c.provisional {
+		if r := a.quicResult(c); r != nil && a.ownQUIC(r) {
+			r.Update = c.provisional
+			a.OnResult(r)
+		}
 	}
-	if r := a.quicResult(c); r != nil && a.ownQUIC(r) {
-		r.Update = c.provisional
-		a.OnResult(r)
-	}
+	a.dropQUICFrames(c)
 }

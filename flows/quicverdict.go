@@ -27,7 +27,7 @@ func (a *Analyzer) quicResult(c *quicConn) *Result {
 	f.ClientInitials = slices.Clone(f.ClientInitials)
 	f.UDPStreams = slices.Clone(f.UDPStreams)
 	f.VersionNegotiation = slices.Clone(f.VersionNegotiation)
-	r := &Result{Stream: int(c.id), Input: int(c.input), Transport: TransportQUIC, Client: c.ep[0], Server: c.ep[1],
+	r := &Result{Stream: int(c.id), Input: int(c.input), Transport: TransportQUIC, Client: c.ep[0], Server: c.ep[1], Packets: slices.Clip(c.frames), PacketsCut: c.framesCut,
 		Start: c.first, End: c.last, Midstream: f.OriginalDCID == nil, QUIC: &f}
 	r.Fallback = c.fallback
 	r.Events = slices.Clone(c.events)

@@ -194,8 +194,7 @@ func (a *Analyzer) otherShard(seg *segment, t time.Time) bool {
 		}
 		g = &ghost{h: h, last: t.UnixNano()}
 		st.ghosts[h] = g
-		a.nextID++
-		a.Stats.TCPStreams = a.nextID
+		a.newStream(TransportTCP)
 	}
 	if ns := t.UnixNano(); ns > g.last {
 		g.last = ns

@@ -139,11 +139,6 @@ func (r *Result) EventLabel(e Event) string {
 // server's port, though no TLS byte was seen.
 func (r *Result) TCPOnly() bool { return r.TCP != nil && r.TCP.TCPOnly }
 
-// DisplayFilter is the Wireshark display filter that shows the connection.
-func (r *Result) DisplayFilter() string {
-	if r.Transport == TransportQUIC {
-		return "udp.stream eq " + strconv.Itoa(r.Stream)
-	}
 	return "tcp.stream eq " + strconv.Itoa(r.Stream)
 }
 

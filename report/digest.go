@@ -42,8 +42,8 @@ type findingGroup struct {
 	severity Severity
 	code     string
 	n        int
-	message  string // the first connection's
-	streams  []int  // the first few
+	message  string           // the first connection's
+	streams  []flows.StreamID // the first few
 }
 
 // tcpOnlyAggregate counts TCP-only attempts beyond tcpOnlyRows.
@@ -75,7 +75,7 @@ func (d *digest) add(c *Connection) {
 		}
 		g.n++
 		if len(g.streams) < 5 {
-			g.streams = append(g.streams, c.Stream)
+			g.streams = append(g.streams, c.ID())
 		}
 	}
 	if c.tcpOnly {

@@ -196,6 +196,7 @@ type htmlRow struct {
 	Start   string // "1.000 s" after the first packet
 	Dur     string
 	Link    string // the ladder's anchor, or ""
+	Order   int    // its place in stream order, TCP before QUIC, for sorting
 }
 
 // htmlServers is how many server and SNI pairs the summary lists.
@@ -249,8 +250,8 @@ func (hw *htmlWriter) Close() error {
 	}
 
 	// Ladders first: the table links the rows that have one.
-	linked := map[int]bool{}
-	slices.SortStableFunc(hw.ladders, func(a, b *htmlLadder) int { return cmp.Compare(a.Stream, b.Stream) })
+	linked := map[flows.StreamID]bool{}
+	slices.SortStableFunc(hw.ladders, func(a, b *htmlLadder) int { return a.Stream.Compare(b.Stream) })
 	var lb bytes.Buffer
 	for _, l := range hw.ladders {
 		mark := lb.Len()
@@ -268,15 +269,15 @@ func (hw *htmlWriter) Close() error {
 	p.NotDrawn = d.total - p.Drawn
 
 	rows := make([]htmlRow, 0, len(conns))
-	for _, c := range conns {
-		r := htmlRow{Cells: row(c), Outcome: c.Outcome, Tone: toneClass(c.Outcome), DurMS: c.DurationMS}
+	for i, c := range conns {
+		r := htmlRow{Cells: row(c), Outcome: c.Outcome, Tone: toneClass(c.Outcome), DurMS: c.DurationMS, Order: i}
 		if start, err := time.Parse(time.RFC3339Nano, c.Start); err == nil && !first.IsZero() {
 			r.StartMS = ms(start.Sub(first))
 		}
 		r.Start = strconv.FormatFloat(r.StartMS/1000, 'f', 3, 64) + " s"
 		r.Dur = strconv.FormatFloat(r.DurMS, 'f', 1, 64) + " ms"
-		if linked[c.Stream] {
-			r.Link = "#s" + strconv.Itoa(c.Stream)
+		if id := c.ID(); linked[id] {
+			r.Link = "#" + id.Anchor()
 		}
 		rows = append(rows, r)
 	}
@@ -324,7 +325,7 @@ func htmlGroups(d *digest) []htmlGroup {
 		for _, g := range gs {
 			var ss []string
 			for _, s := range g.streams {
-				ss = append(ss, strconv.Itoa(s))
+				ss = append(ss, s.String())
 			}
 			if g.n > len(g.streams) {
 				ss = append(ss, "…")

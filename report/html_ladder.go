@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tlsscope/tlsscope/flows"
 )
 
 // The ladder of one connection as an SVG: a lifeline for the client and
@@ -30,7 +32,7 @@ const (
 // htmlLadder is what the HTML report keeps of a connection to draw it:
 // a few KB, for the worst connections only.
 type htmlLadder struct {
-	Stream   int
+	Stream   flows.StreamID
 	Client   string
 	Server   string
 	Verdict  string
@@ -73,13 +75,11 @@ type ladderBand struct {
 }
 
 // Width and the lifelines' places, for the template.
-func (l *htmlLadder) Width() int   { return ladderWidth }
-func (l *htmlLadder) ClientX() int { return ladderClientX }
-func (l *htmlLadder) ServerX() int { return ladderServerX }
-func (l *htmlLadder) TimeX() int   { return ladderTimeX }
-func (l *htmlLadder) Anchor() string {
-	return "s" + strconv.Itoa(l.Stream)
-}
+func (l *htmlLadder) Width() int     { return ladderWidth }
+func (l *htmlLadder) ClientX() int   { return ladderClientX }
+func (l *htmlLadder) ServerX() int   { return ladderServerX }
+func (l *htmlLadder) TimeX() int     { return ladderTimeX }
+func (l *htmlLadder) Anchor() string { return l.Stream.Anchor() }
 
 type rawStep struct {
 	t     time.Duration
@@ -92,8 +92,9 @@ type rawStep struct {
 // buildLadder draws c, which must still hold its messages (Build's
 // result, not yet summarized).
 func buildLadder(c *Connection) *htmlLadder {
-	l := &htmlLadder{Stream: c.Stream, Client: c.Client, Server: c.Server, Verdict: Safe(c.Verdict),
-		Outcome: c.Outcome, Tone: toneClass(c.Outcome), Filter: DisplayFilter(c), rank: rank(c)}
+	id := c.ID()
+	l := &htmlLadder{Stream: id, Client: c.Client, Server: c.Server, Verdict: Safe(c.Verdict),
+		Outcome: c.Outcome, Tone: toneClass(c.Outcome), Filter: id.DisplayFilter(), rank: rank(c)}
 	if ch := c.ClientHello; ch != nil && ch.SNI != "" {
 		l.Facts = append(l.Facts, "SNI "+Safe(ch.SNI))
 	}

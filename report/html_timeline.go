@@ -65,7 +65,7 @@ func timeline(rows []htmlRow, conns []*Connection, span time.Duration, total int
 		r := rows[i]
 		x1, x2 := x(r.StartMS), x(r.StartMS+r.DurMS)
 		b := timelineBar{X: x1, Y: y, W: max(x2-x1, 2), Tone: r.Tone, Href: r.Link, Label: r.Cells[0], LY: y + timelineBarH - 1,
-			Title: "stream " + r.Cells[0] + ": " + r.Cells[8] + " (+" + seconds(msDur(r.StartMS)) + ", " + seconds(msDur(r.DurMS)) + ")"}
+			Title: conns[i].ID().Name() + ": " + r.Cells[8] + " (+" + seconds(msDur(r.StartMS)) + ", " + seconds(msDur(r.DurMS)) + ")"}
 		t.Bars = append(t.Bars, b)
 		y += timelineBarH + 3
 	}

@@ -53,9 +53,9 @@ type markdownWriter struct {
 type mdFinding struct {
 	severity Severity
 	code     string
-	n        int    // connections
-	message  string // the lowest stream's
-	streams  []int  // the lowest few, in order
+	n        int              // connections
+	message  string           // the lowest stream's
+	streams  []flows.StreamID // the lowest few, in order
 }
 
 // mdFindingStreams is how many streams a grouped finding names.
@@ -69,7 +69,7 @@ func newMarkdownWriter(w io.Writer, opts Options) Writer {
 func (mw *markdownWriter) keep(c *Connection) {
 	k := kindOf(c)
 	cs := mw.kinds[k]
-	at, _ := slices.BinarySearchFunc(cs, c.Stream, func(e *Connection, s int) int { return cmp.Compare(e.Stream, s) })
+	at, _ := slices.BinarySearchFunc(cs, c.ID(), func(e *Connection, s flows.StreamID) int { return e.ID().Compare(s) })
 	if limit := mw.d.limit; at < limit {
 		cs = slices.Insert(cs, at, c)
 		if len(cs) > limit {
@@ -165,12 +165,12 @@ func (mw *markdownWriter) group(c *Connection) {
 			mw.findings[f.Code] = g
 		}
 		g.n++
-		at, _ := slices.BinarySearch(g.streams, c.Stream)
+		at, _ := slices.BinarySearchFunc(g.streams, c.ID(), flows.StreamID.Compare)
 		if at == 0 {
 			g.message = f.Message
 		}
 		if at < mdFindingStreams {
-			g.streams = slices.Insert(g.streams, at, c.Stream)
+			g.streams = slices.Insert(g.streams, at, c.ID())
 			g.streams = g.streams[:min(len(g.streams), mdFindingStreams)]
 		}
 	}
@@ -253,12 +253,12 @@ func (mw *markdownWriter) Close() error {
 	// the budget holds has some of each; they are written in row order.
 	order := interleaved(rows)
 	inTable := map[*Connection]bool{}
-	var rowLeft, secLeft []int
+	var rowLeft, secLeft []flows.StreamID
 	used := doc.n + mdLen(tableHead) + 1
 	for _, c := range order {
 		r := mdRow(c, true)
 		if used+mdLen(r) > min(doc.n+markdownTableShare, limit) {
-			rowLeft = append(rowLeft, c.Stream)
+			rowLeft = append(rowLeft, c.ID())
 			continue
 		}
 		used += mdLen(r)
@@ -271,14 +271,14 @@ func (mw *markdownWriter) Close() error {
 		}
 		s := mw.section(c)
 		if used+mdLen(s) > limit {
-			secLeft = append(secLeft, c.Stream)
+			secLeft = append(secLeft, c.ID())
 			continue
 		}
 		used += mdLen(s)
 		section[c] = s
 	}
-	slices.Sort(rowLeft)
-	slices.Sort(secLeft)
+	slices.SortFunc(rowLeft, flows.StreamID.Compare)
+	slices.SortFunc(secLeft, flows.StreamID.Compare)
 	if len(rows) > 0 {
 		var t strings.Builder
 		t.WriteString(tableHead)
@@ -306,7 +306,7 @@ func (mw *markdownWriter) Close() error {
 		left = append(left, fmt.Sprintf("%s table rows (streams %s)", thousands(len(rowLeft)), streamList(rowLeft)))
 	}
 	if len(secLeft) > 0 {
-		left = append(left, fmt.Sprintf("the ladders of %s connections (streams %s; `--stream N` shows one)", thousands(len(secLeft)), streamList(secLeft)))
+		left = append(left, fmt.Sprintf("the ladders of %s connections (streams %s; `--stream N`, or `--stream udp:N` for QUIC, shows one)", thousands(len(secLeft)), streamList(secLeft)))
 	}
 	if len(left) > 0 {
 		doc.add(fmt.Sprintf("---\n\nLeft out to stay under %s characters (GitHub takes at most 65,536): %s.\n", thousands(markdownBudget), strings.Join(left, "; ")))
@@ -347,13 +347,18 @@ func (mw *markdownWriter) header() string {
 		b.WriteString("\n")
 	}
 	if opts.Attachment != nil {
-		name, n := opts.Attachment()
+		at := opts.Attachment()
+		name := mdCode(Safe(at.Name), false)
 		switch {
-		case n == 0:
-			b.WriteString("- **Attachment:** no connection failed: " + mdCode(Safe(name), false) + " not written\n")
+		case at.Conns == 0:
+			b.WriteString("- **Attachment:** " + at.NotWritten(name) + "\n")
 		default:
-			b.WriteString(fmt.Sprintf("- **Attachment:** %s holds the packets of the %s that did not complete. Wireshark numbers its streams from 0: each connection below says its stream there.\n",
-				mdCode(Safe(name), false), plural(n, "connection")))
+			which := "the " + plural(at.Conns, "connection")
+			if at.Unkept > 0 {
+				which = fmt.Sprintf("%s of the %s", thousands(at.Conns), plural(at.Conns+at.Unkept, "connection"))
+			}
+			b.WriteString(fmt.Sprintf("- **Attachment:** %s holds the packets of %s that did not complete. Wireshark numbers its streams from 0, TCP and UDP apart: each connection below says its stream there.\n",
+				name, which))
 		}
 	}
 	b.WriteString("\n")
@@ -430,12 +435,12 @@ func findingsSection(groups map[string]*mdFinding, limit int) (string, int) {
 	for _, g := range gs {
 		var ss []string
 		for _, s := range g.streams {
-			ss = append(ss, strconv.Itoa(s))
+			ss = append(ss, s.String())
 		}
 		if g.n > len(g.streams) {
 			ss = append(ss, "…")
 		}
-		which := "stream " + ss[0]
+		which := g.streams[0].Name()
 		eg := ""
 		if len(ss) > 1 {
 			which, eg = "streams "+strings.Join(ss, ", "), "e.g. "
@@ -457,9 +462,10 @@ func findingsSection(groups map[string]*mdFinding, limit int) (string, int) {
 // does not wrap: names are cut short here, said whole in the section; the
 // cipher suite, a long word, is said there too).
 func mdRow(c *Connection, link bool) string {
-	stream := streamCell(c)
+	id := c.ID()
+	stream := id.String()
 	if link {
-		stream = "[" + stream + "](#stream-" + stream + ")"
+		stream = "[" + stream + "](#" + id.Anchor() + ")"
 	}
 	var sni string
 	if c.ClientHello != nil && c.ClientHello.SNI != "" {
@@ -499,7 +505,9 @@ func mdCert(leaf Certificate) string {
 // as a diagram, and its findings.
 func (mw *markdownWriter) section(c *Connection) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "### Stream %d\n\n**%s**\n\n", c.Stream, mdText(Safe(c.Verdict), false))
+	// The heading GitHub makes the anchor of: id.Anchor().
+	id := c.ID()
+	fmt.Fprintf(&b, "### Stream %s\n\n**%s**\n\n", id, mdText(Safe(c.Verdict), false))
 	fmt.Fprintf(&b, "client %s → server %s", mdCode(c.Client, false), mdCode(c.Server, false))
 	if c.ClientHello != nil && c.ClientHello.SNI != "" {
 		b.WriteString(", SNI " + mdCode(Safe(c.ClientHello.SNI), false))
@@ -510,10 +518,9 @@ func (mw *markdownWriter) section(c *Connection) string {
 	if c.ServerHello != nil && c.ServerHello.CipherSuite != "" {
 		b.WriteString(" " + mdCode(c.ServerHello.CipherSuite, false))
 	}
-	fmt.Fprintf(&b, "; Wireshark filter %s", mdCode(DisplayFilter(c), false))
+	fmt.Fprintf(&b, "; Wireshark filter %s", mdCode(id.DisplayFilter(), false))
 	if s := c.AttachmentStream; s != nil && mw.opts.Attachment != nil {
-		name, _ := mw.opts.Attachment()
-		fmt.Fprintf(&b, "; stream %d here is stream %d in %s (%s)", c.Stream, *s, mdCode(Safe(name), false), mdCode("tcp.stream eq "+strconv.Itoa(*s), false))
+		fmt.Fprintf(&b, "; %s here is %s in %s (%s)", id.Name(), s.Name(), mdCode(Safe(mw.opts.Attachment().Name), false), mdCode(s.DisplayFilter(), false))
 	}
 	b.WriteString("\n\n")
 	if q := sequenceOf(c); q != nil {
@@ -622,10 +629,10 @@ func plural(n int, noun string) string {
 }
 
 // streamList names at most 20 streams.
-func streamList(ss []int) string {
+func streamList(ss []flows.StreamID) string {
 	var out []string
 	for _, s := range ss[:min(20, len(ss))] {
-		out = append(out, strconv.Itoa(s))
+		out = append(out, s.String())
 	}
 	if len(ss) > 20 {
 		out = append(out, "…")

@@ -58,9 +58,9 @@ type Connection struct {
 	Fallback             *Fallback      `json:"fallback,omitempty"`
 	Messages             []Message      `json:"messages,omitempty"`
 	Findings             []Finding      `json:"findings,omitempty"`
-	// AttachmentStream is the connection's tcp.stream in the capture
+	// AttachmentStream is the connection's stream in the capture
 	// --write-failed wrote, which Wireshark numbers anew (nil: not in it).
-	AttachmentStream *int `json:"-"`
+	AttachmentStream *flows.StreamID `json:"-"`
 
 	result    *flows.Result
 	ladder    []string        // the ladder, kept by Summarize

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -46,7 +45,7 @@ func row(c *Connection) []string {
 	if alpn == "" && c.ClientHello != nil && len(c.ClientHello.ALPN) > 0 {
 		alpn = strings.Join(SafeList(c.ClientHello.ALPN), ",") + " (offered)"
 	}
-	return []string{streamCell(c), c.Client, c.Server, sni, c.Version, suite, alpn, certCell(c), Safe(c.Verdict)}
+	return []string{c.ID().String(), c.Client, c.Server, sni, c.Version, suite, alpn, certCell(c), Safe(c.Verdict)}
 }
 
 const (
@@ -79,7 +78,7 @@ func writeFindings(w io.Writer, conns []*Connection, bullet string, color bool) 
 				groups[f.Code] = g
 			}
 			if g.n++; len(g.streams) < 5 {
-				g.streams = append(g.streams, c.Stream)
+				g.streams = append(g.streams, c.ID())
 			}
 		}
 	}
@@ -94,7 +93,7 @@ func writeFindings(w io.Writer, conns []*Connection, bullet string, color bool) 
 				n++
 				switch g := groups[f.Code]; {
 				case g.n <= groupAfter:
-					lines = append(lines, fmt.Sprintf("%sstream %d: %s: %s", bullet, c.Stream, f.Code, SafeText(f.Message)))
+					lines = append(lines, fmt.Sprintf("%s%s: %s: %s", bullet, c.ID().Name(), f.Code, SafeText(f.Message)))
 				case g.streams != nil:
 					lines = append(lines, bullet+g.line())
 					g.streams = nil // listed
@@ -175,16 +174,12 @@ func Ladder(c *Connection) []string {
 	return out
 }
 
-// DisplayFilter is the Wireshark display filter that shows the connection.
-func DisplayFilter(c *Connection) string {
-	if c.transport == flows.TransportQUIC {
-		return "udp.stream eq " + strconv.Itoa(c.Stream)
-	}
-	return "tcp.stream eq " + strconv.Itoa(c.Stream)
-}
+// ID is the connection's stream: what names it, links to it and filters
+// it in Wireshark.
+func (c *Connection) ID() flows.StreamID { return flows.StreamID{Transport: c.transport, N: c.Stream} }
 
 func writeDetail(w io.Writer, c *Connection, indent string) {
-	fmt.Fprintf(w, "%s── stream %d: %s → %s: %s\n", indent, c.Stream, c.Client, c.Server, Safe(c.Verdict))
+	fmt.Fprintf(w, "%s── %s: %s → %s: %s\n", indent, c.ID().Name(), c.Client, c.Server, Safe(c.Verdict))
 	for _, l := range Ladder(c) {
 		fmt.Fprintln(w, indent+"  "+l)
 	}
@@ -228,7 +223,7 @@ func writeDetail(w io.Writer, c *Connection, indent string) {
 	if d := c.Decryption; d != nil && d.Status != "no_keys" || d != nil && !strings.HasPrefix(d.Reason, "no key log given") {
 		kv("decryption", d.Status+": "+d.Reason)
 	}
-	kv("Wireshark filter", DisplayFilter(c))
+	kv("Wireshark filter", c.ID().DisplayFilter())
 }
 
 func certLine(c Certificate) string {
@@ -246,13 +241,4 @@ func certLine(c Certificate) string {
 		s += "; names " + strings.Join(SafeList(names), ", ") + more
 	}
 	return s
-}
-
-// streamCell is the stream number as the table shows it: a QUIC
-// connection's is a udp.stream, which TCP's numbers do not count.
-func streamCell(c *Connection) string {
-	if c.transport == flows.TransportQUIC {
-		return "udp " + strconv.Itoa(c.Stream)
-	}
-	return strconv.Itoa(c.Stream)
 }

@@ -246,14 +246,14 @@ func rowTone(c *Connection) flows.Tone {
 func (g *findingGroup) line() string {
 	var ss []string
 	for _, s := range g.streams {
-		ss = append(ss, strconv.Itoa(s))
+		ss = append(ss, s.String())
 	}
 	if g.n > len(g.streams) {
 		ss = append(ss, "…")
 	}
-	noun := "streams"
+	which := "streams " + strings.Join(ss, ", ")
 	if len(ss) == 1 {
-		noun = "stream"
+		which = g.streams[0].Name()
 	}
-	return fmt.Sprintf("%s: %d connections (%s %s), e.g. %s", g.code, g.n, noun, strings.Join(ss, ", "), SafeText(g.message))
+	return fmt.Sprintf("%s: %d connections (%s), e.g. %s", g.code, g.n, which, SafeText(g.message))
 }

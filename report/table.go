@@ -262,7 +262,7 @@ func Line(c *Connection, color bool) string {
 	if color {
 		verdict = rowColor(c) + verdict + ansiReset
 	}
-	parts := []string{"stream " + cells[0], cells[1] + " → " + cells[2]}
+	parts := []string{c.ID().Name(), cells[1] + " → " + cells[2]}
 	for _, x := range cells[3:8] {
 		if x != "" {
 			parts = append(parts, x)

@@ -1,7 +1,6 @@
 package report
 
 import (
-	"cmp"
 	"fmt"
 	"io"
 	"slices"
@@ -45,9 +44,8 @@ type Options struct {
 	// Span, when set, says at Close the capture's first and last packet
 	// (without it, Markdown says the span of the connections).
 	Span func() (first, last time.Time)
-	// Attachment, when set, says at Close what --write-failed wrote: the
-	// file's name and how many connections it holds (0: none, not written).
-	Attachment func() (name string, conns int)
+	// Attachment, when set, says at Close what --write-failed wrote.
+	Attachment func() Attachment
 	// Width is the terminal's width in columns, which the table fits
 	// (0: not known, DefaultWidth; negative: no limit). Wide shows every
 	// column whole whatever the width.
@@ -127,10 +125,32 @@ func (s *stickyWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
+// Attachment is what --write-failed wrote: the packets of the
+// connections that did not complete.
+type Attachment struct {
+	Name string
+	// Conns are the connections written; Unkept those that did not
+	// complete whose packets were not kept (over the caps on kept
+	// packets), so not written.
+	Conns, Unkept int
+}
+
+// NotWritten says why no file was written (Conns is 0), naming it as
+// name (Markdown puts it in code).
+func (a Attachment) NotWritten(name string) string {
+	switch a.Unkept {
+	case 0:
+		return "every handshake seen completed: " + name + " not written"
+	case 1:
+		return "1 connection did not complete, but none of its packets were kept: " + name + " not written"
+	}
+	return fmt.Sprintf("%s connections did not complete, but none of their packets were kept: %s not written", thousands(a.Unkept), name)
+}
+
 // byStream orders the connections a report holds to the end by stream
 // number: they come as connections end.
 func byStream(conns []*Connection) {
-	slices.SortStableFunc(conns, func(a, b *Connection) int { return cmp.Compare(a.Stream, b.Stream) })
+	slices.SortStableFunc(conns, func(a, b *Connection) int { return a.ID().Compare(b.ID()) })
 }
 
 func notes(opts Options) []string {

@@ -23,7 +23,7 @@ type config struct {
 	sni          string
 	host         string
 	port         int
-	stream       int
+	stream       *flows.StreamID // --stream (nil: every one)
 	detail       bool
 	noColor      bool
 	showVersion  bool
@@ -54,6 +54,26 @@ type config struct {
 	shard           flows.Shard // --shard i/n
 }
 
+// streamFlag is --stream: N or tcp:N, udp:N. Unset it is empty, so that
+// the usage shows no default.
+type streamFlag struct{ id **flows.StreamID }
+
+func (f streamFlag) String() string {
+	if f.id == nil || *f.id == nil {
+		return ""
+	}
+	return (*f.id).String()
+}
+
+func (f streamFlag) Set(v string) error {
+	id, err := flows.ParseStreamID(v)
+	if err != nil {
+		return err
+	}
+	*f.id = &id
+	return nil
+}
+
 // usageError is a bad command line, in one line.
 type usageError struct{ msg string }
 
@@ -79,7 +99,7 @@ func parseConfig(args []string, stdout io.Writer) (*config, error) {
 	fs.StringVar(&cfg.sni, "sni", "", "show only connections whose SNI matches the `pattern` (shell glob)")
 	fs.StringVar(&cfg.host, "host", "", "show only connections with this client or server `IP`")
 	fs.IntVar(&cfg.port, "port", 0, "show only connections with this client or server `port`")
-	fs.IntVar(&cfg.stream, "stream", -1, "show only Wireshark tcp.stream `N`, in detail")
+	fs.Var(streamFlag{&cfg.stream}, "stream", "show only the connection of Wireshark tcp.stream `N` (udp:N: the QUIC one of udp.stream N), in detail")
 	fs.BoolVar(&cfg.detail, "detail", false, "show each connection's ladder and all its fields")
 	fs.BoolVar(&cfg.noColor, "no-color", false, "no colour, even on a terminal")
 	fs.BoolVar(&cfg.showVersion, "version", false, "print the version and exit")
@@ -247,7 +267,7 @@ func (cfg *config) keeps(r *flows.Result) bool {
 	if len(cfg.only) > 0 && !cfg.only[r.Outcome] {
 		return false
 	}
-	if cfg.stream >= 0 && r.Stream != cfg.stream {
+	if cfg.stream != nil && r.ID() != *cfg.stream {
 		return false
 	}
 	if cfg.port != 0 && int(r.Client.Port()) != cfg.port && int(r.Server.Port()) != cfg.port {

@@ -86,13 +86,13 @@ func TestWriteFailedNothingFailed(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "failed.pcapng")
 	for _, format := range []string{"table", "markdown"} {
 		stdout, stderr, code := runCLI("--format", format, "--write-failed", out, full)
-		if code != exitOK || stderr != "tlsscope: no connection failed: "+out+" not written\n" {
+		if code != exitOK || stderr != "tlsscope: every handshake seen completed: "+out+" not written\n" {
 			t.Errorf("exit %d, stderr %q", code, stderr)
 		}
 		if _, err := os.Lstat(out); !os.IsNotExist(err) {
 			t.Errorf("%s: %s exists (%v)", format, out, err)
 		}
-		if format == "markdown" && !strings.Contains(stdout, "- **Attachment:** no connection failed: `"+out+"` not written\n") {
+		if format == "markdown" && !strings.Contains(stdout, "- **Attachment:** every handshake seen completed: `"+out+"` not written\n") {
 			t.Errorf("the Markdown does not say the attachment was not written:\n%s", stdout)
 		}
 	}

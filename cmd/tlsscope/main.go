@@ -35,6 +35,7 @@ Examples:
   tlsscope -r capture.pcap --only stalled,failed --detail
   tlsscope capture.pcap --format json | jq 'select(.outcome=="stalled")'
   tlsscope --format markdown --stream 3 capture.pcap > report.md
+  tlsscope --stream udp:0 capture.pcap    the QUIC connection of udp.stream 0
   tlsscope -c 10 capture.pcap     the first 10 handshakes judged, then stop
   tlsscope -i eth0 -f 'tcp port 443'
 

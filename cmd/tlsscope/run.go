@@ -133,7 +133,7 @@ type session struct {
 	// With --count: the streams reported, for the updates that follow
 	// them (live), and the connections judged after the count was reached,
 	// which are left out.
-	counted    map[int]bool
+	counted    map[flows.StreamID]bool
 	uncounted  int
 	read       int // connections read, before the filters (take)
 	warnings   []error
@@ -215,7 +215,7 @@ func (s *session) openOutputs(stdout io.Writer) error {
 		Width:    width,
 		Wide:     s.cfg.wide,
 		Total:    func() int { return s.read },
-		Detail:   s.cfg.detail || s.cfg.stream >= 0,
+		Detail:   s.cfg.detail || s.cfg.stream != nil,
 		Inputs:   s.inputs,
 		Live:     s.live,
 		RowLimit: s.cfg.maxRows,
@@ -231,7 +231,7 @@ func (s *session) openOutputs(stdout io.Writer) error {
 		Span:         func() (time.Time, time.Time) { return s.a.Stats.First, s.a.Stats.Last },
 	}
 	if s.cfg.writeFailed != "" {
-		opts.Attachment = func() (string, int) { return s.cfg.writeFailed, s.failed.conns }
+		opts.Attachment = s.failed.attachment
 	}
 	s.stdout = bufio.NewWriterSize(&output{name: stdoutName, w: stdout, fail: s.fail}, 256<<10)
 	var err error
@@ -408,7 +408,7 @@ func (s *session) take(r *flows.Result) {
 	if s.failure() != nil {
 		return
 	}
-	if s.cfg.count > 0 && s.handshakes >= s.cfg.count && !(r.Update && s.counted[r.Stream]) {
+	if s.cfg.count > 0 && s.handshakes >= s.cfg.count && !(r.Update && s.counted[r.ID()]) {
 		// The run stopped at the count: what the rest of the input and
 		// the connections still open then made is not the first N.
 		if !r.Update {
@@ -416,7 +416,7 @@ func (s *session) take(r *flows.Result) {
 		}
 		return
 	}
-	var attached *int // its stream in the --write-failed file
+	var attached *flows.StreamID // its stream in the --write-failed file
 	// A failed handshake's packets are written when it is decided; a
 	// stall's when its connection ends (its final update), once.
 	if s.failedPkts != nil && !r.Outcome.Good() && !(r.Open && r.Outcome == flows.Stalled) {
@@ -438,7 +438,9 @@ func (s *session) take(r *flows.Result) {
 			}
 		}
 		if len(r.Packets) > 0 {
-			attached = s.failed.add(r.Stream)
+			attached = s.failed.add(r)
+		} else {
+			s.failed.unkept++
 		}
 	}
 	s.keys.count(r)
@@ -452,9 +454,9 @@ func (s *session) take(r *flows.Result) {
 		s.handshakes++
 		if s.cfg.count > 0 {
 			if s.counted == nil {
-				s.counted = make(map[int]bool, min(s.cfg.count, 1024))
+				s.counted = make(map[flows.StreamID]bool, min(s.cfg.count, 1024))
 			}
-			s.counted[r.Stream] = true
+			s.counted[r.ID()] = true
 			if s.handshakes == s.cfg.count {
 				s.stop()
 			}
@@ -495,7 +497,7 @@ func (s *session) report() {
 		fmt.Fprintln(s.stderr, "tlsscope:", n)
 	}
 	if s.cfg.writeFailed != "" && s.failed.conns == 0 {
-		fmt.Fprintf(s.stderr, "tlsscope: no connection failed: %s not written\n", s.cfg.writeFailed)
+		fmt.Fprintln(s.stderr, "tlsscope:", s.failed.attachment().NotWritten(s.cfg.writeFailed))
 	}
 	for _, err := range s.unreadable {
 		fmt.Fprintf(s.stderr, "tlsscope: %v (no packet could be read)\n", err)

@@ -10,7 +10,7 @@
 //	    -html /tmp/r.html -png /tmp/r.png /tmp/report.md
 //
 // It prints every link the Markdown made that is not an anchor of the
-// page (#stream-N): names from a capture must never become links; with
+// page (#stream-N, #stream-udp-N): names from a capture must never become links; with
 // -nolinks such a link is an error (exit 1).
 package main
 

@@ -25,6 +25,12 @@
 
 	function key(row, i, num) {
 		// Numbers sort by their value: "80.9 ms", "1.000 s" (a column has one unit).
+		// A stream sorts by its place in the report's order (TCP before
+		// QUIC): "udp 3" is no number.
+		var order = row.cells[i].getAttribute("data-order");
+		if (order !== null) {
+			return +order;
+		}
 		var v = row.cells[i].textContent;
 		if (num) {
 			var n = parseFloat(v);
