@@ -3,7 +3,6 @@ package flows
 import (
 	"net/netip"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/tlsscope/tlsscope/decoder"
@@ -138,9 +137,6 @@ func (r *Result) EventLabel(e Event) string {
 // TCPOnly reports a row that exists because TLS was expected on the
 // server's port, though no TLS byte was seen.
 func (r *Result) TCPOnly() bool { return r.TCP != nil && r.TCP.TCPOnly }
-
-	return "tcp.stream eq " + strconv.Itoa(r.Stream)
-}
 
 // resultParts is a result and what it points to, allocated at once: a
 // SYN flood makes millions.
