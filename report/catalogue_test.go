@@ -1,0 +1,213 @@
+package report
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/tlsscope/tlsscope/flows"
+	"github.com/tlsscope/tlsscope/internal/testenv"
+)
+
+// TestCatalogue: each code once, with a severity and a doc; each in some
+// check, and each check's codes in the catalogue; a severity rule has its
+// words and its function.
+func TestCatalogue(t *testing.T) {
+	seen := map[string]bool{}
+	for _, d := range catalogue {
+		if seen[d.Code] {
+			t.Errorf("%s defined twice", d.Code)
+		}
+		seen[d.Code] = true
+		if !slices.Contains(severities, d.Severity) {
+			t.Errorf("%s: severity %q", d.Code, d.Severity)
+		}
+		if d.Doc == "" || strings.Contains(d.Doc, "\n") || strings.Contains(d.Doc, "|") {
+			t.Errorf("%s: the doc must be one line without a table bar: %q", d.Code, d.Doc)
+		}
+		if (d.Rule == "") != (d.severity == nil) {
+			t.Errorf("%s: a severity rule needs both its words and its function", d.Code)
+		}
+		if !slices.ContainsFunc(checks, func(c check) bool { return slices.Contains(c.codes, d) }) {
+			t.Errorf("%s: no check raises it", d.Code)
+		}
+	}
+	for _, c := range checks {
+		for _, d := range c.codes {
+			if !slices.Contains(catalogue, d) {
+				t.Errorf("check %s: %s is not in the catalogue", c.name, d.Code)
+			}
+		}
+	}
+	if got := Catalogue(); len(got) != len(catalogue) || got[0].Code != catalogue[0].Code {
+		t.Errorf("Catalogue() = %d codes, want %d", len(got), len(catalogue))
+	}
+}
+
+// catalogueTable is the README's table of findings.
+func catalogueTable() string {
+	var b strings.Builder
+	b.WriteString("| code | severity | says |\n|---|---|---|\n")
+	for _, d := range catalogue {
+		sev := string(d.Severity)
+		if d.Rule != "" {
+			sev += "; " + d.Rule
+		}
+		b.WriteString("| `" + d.Code + "` | " + sev + " | " + d.Doc + " |\n")
+	}
+	return b.String()
+}
+
+const (
+	readmeCatalogueStart = "<!-- findings catalogue: generated from report/catalogue.go by go test ./report -run TestCatalogueREADME -update -->\n"
+	readmeCatalogueEnd   = "<!-- end of findings catalogue -->\n"
+)
+
+// TestCatalogueREADME: the README's table of findings is the catalogue's,
+// code by code with severity and doc (-update writes it).
+func TestCatalogueREADME(t *testing.T) {
+	path := filepath.Join("..", "README.md")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(b)
+	i, j := strings.Index(readme, readmeCatalogueStart), strings.Index(readme, readmeCatalogueEnd)
+	if i < 0 || j < i {
+		t.Fatalf("README.md has no findings catalogue between %q and %q", readmeCatalogueStart, readmeCatalogueEnd)
+	}
+	i += len(readmeCatalogueStart)
+	want := catalogueTable()
+	if readme[i:j] == want {
+		return
+	}
+	if *update {
+		if err := os.WriteFile(path, []byte(readme[:i]+want+readme[j:]), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	var got []string
+	for _, l := range strings.Split(readme[i:j], "\n") {
+		if f := strings.Split(l, "`"); len(f) >= 3 && strings.HasPrefix(l, "| `") {
+			got = append(got, f[1])
+		}
+	}
+	missing, extra := diffCodes(got)
+	t.Errorf("README.md's findings table differs from the catalogue (missing %v, not in the catalogue %v); go test ./report -run TestCatalogueREADME -update rewrites it", missing, extra)
+}
+
+// diffCodes compares a list of codes with the catalogue, both ways.
+func diffCodes(got []string) (missing, extra []string) {
+	for _, d := range catalogue {
+		if !slices.Contains(got, d.Code) {
+			missing = append(missing, d.Code)
+		}
+	}
+	for _, c := range got {
+		if !slices.ContainsFunc(catalogue, func(d *FindingDef) bool { return d.Code == c }) {
+			extra = append(extra, c)
+		}
+	}
+	return missing, extra
+}
+
+// TestCatalogueSchema: the JSON schema's enumeration of finding codes is
+// the catalogue, both ways.
+func TestCatalogueSchema(t *testing.T) {
+	b, err := os.ReadFile("connection.schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var schema struct {
+		Properties struct {
+			Findings struct {
+				Items struct {
+					Properties struct {
+						Code struct {
+							Enum []string `json:"enum"`
+						} `json:"code"`
+					} `json:"properties"`
+				} `json:"items"`
+			} `json:"findings"`
+		} `json:"properties"`
+	}
+	if err := json.Unmarshal(b, &schema); err != nil {
+		t.Fatal(err)
+	}
+	enum := schema.Properties.Findings.Items.Properties.Code.Enum
+	if missing, extra := diffCodes(enum); len(missing)+len(extra) > 0 || len(enum) != len(catalogue) {
+		t.Errorf("the schema's finding codes differ from the catalogue: missing %v, not in the catalogue %v, %d listed for %d", missing, extra, len(enum), len(catalogue))
+	}
+}
+
+// testCaptures are every capture of testdata, testdata/quic and
+// testdata/netlab.
+func testCaptures(t *testing.T) []string {
+	var files []string
+	for _, dir := range []string{testdata, filepath.Join(testdata, "quic"), filepath.Join(testdata, "netlab")} {
+		for _, pat := range []string{"*.pcap", "*.pcapng"} {
+			m, err := filepath.Glob(filepath.Join(dir, pat))
+			if err != nil {
+				t.Fatal(err)
+			}
+			files = append(files, m...)
+		}
+	}
+	if len(files) < 50 {
+		t.Fatalf("only %d test captures", len(files))
+	}
+	return files
+}
+
+// TestChecksRaiseTheirCodes runs every check on every connection of every
+// test capture and of the corpus when present (with every policy): a check
+// that raises a code not registered for it fails, and so do frames out of
+// order.
+func TestChecksRaiseTheirCodes(t *testing.T) {
+	raised := map[string][]string{}
+	for _, file := range append(testCaptures(t), testenv.CorpusIfPresent(t, "..")...) {
+		conns := connections(t, file)
+		for _, c := range conns {
+			x := runChecks(c.result, c, Policies)
+			for _, s := range x.stray {
+				t.Errorf("%s stream %d: check %s", filepath.Base(file), c.Stream, s)
+			}
+			for _, f := range x.out {
+				raised[f.Code] = append(raised[f.Code], filepath.Base(file))
+				if !slices.IsSorted(f.Frames) || len(slices.Compact(slices.Clone(f.Frames))) != len(f.Frames) || len(f.Frames) > 0 && f.Frames[0] <= 0 {
+					t.Errorf("%s stream %d: %s cites frames %v", filepath.Base(file), c.Stream, f.Code, f.Frames)
+				}
+			}
+		}
+	}
+	var never []string
+	for _, d := range catalogue {
+		if raised[d.Code] == nil {
+			never = append(never, d.Code)
+		}
+	}
+	sort.Strings(never)
+	t.Logf("%d of %d codes raised on the test captures; never: %v", len(catalogue)-len(never), len(catalogue), never)
+}
+
+// TestStrayCodeCaught: a check raising a code outside its list is told,
+// and the finding is still made (no panic in production).
+func TestStrayCodeCaught(t *testing.T) {
+	x := &checkRun{r: &flows.Result{}, check: &check{name: "capture", codes: []*FindingDef{FindingMidstream}}}
+	x.add(FindingMidstream, nil, "fine")
+	if len(x.stray) != 0 {
+		t.Fatalf("a registered code called stray: %v", x.stray)
+	}
+	x.add(FindingCaptureGap, []int64{9, 4, 0, 9}, "stray")
+	if want := []string{"capture: capture_gap"}; !slices.Equal(x.stray, want) {
+		t.Errorf("stray = %v, want %v", x.stray, want)
+	}
+	if len(x.out) != 2 || !slices.Equal(x.out[1].Frames, []int64{4, 9}) || x.out[1].Severity != SevWarning {
+		t.Errorf("findings = %+v", x.out)
+	}
+}
