@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -209,5 +210,69 @@ func TestStrayCodeCaught(t *testing.T) {
 	}
 	if len(x.out) != 2 || !slices.Equal(x.out[1].Frames, []int64{4, 9}) || x.out[1].Severity != SevWarning {
 		t.Errorf("findings = %+v", x.out)
+	}
+}
+
+// tsharkFrameNumbers are the frame numbers of file's frames that match the
+// display filter, as tshark reads them.
+func tsharkFrameNumbers(t *testing.T, file, filter string) []int64 {
+	t.Helper()
+	out, err := testenv.TSharkOutput(t, file, append(testenv.TSharkArgs(file), "-Y", filter, "-T", "fields", "-e", "frame.number")...)
+	if err != nil {
+		t.Fatalf("tshark %s: %v", file, err)
+	}
+	var frames []int64
+	for _, l := range strings.Fields(string(out)) {
+		n, err := strconv.ParseInt(l, 10, 64)
+		if err != nil {
+			t.Fatalf("tshark %s: %q", file, l)
+		}
+		frames = append(frames, n)
+	}
+	return frames
+}
+
+// TestFindingFramesMatchTShark: the frames a finding cites are those
+// tshark shows the evidence in: the alert, the RST, the retransmissions of
+// the ClientHello, the ICMP error, the ACK of bytes the capture lacks, the
+// Certificate message.
+func TestFindingFramesMatchTShark(t *testing.T) {
+	for _, tc := range []struct {
+		file, code, filter string
+		prefix             bool // the finding cites the first of tshark's frames (the ladder keeps the first retransmissions)
+	}{
+		{"alert-server-refuses.pcap", "handshake_failed", "tls.alert_message", false},
+		{"alert-client-rejects-cert.pcap", "handshake_failed", "tls.alert_message", false},
+		{"reset-after-client-hello.pcap", "connection_reset", "tcp.flags.reset == 1", false},
+		{"reset-injected-ttl.pcap", "reset_injected", "tcp.flags.reset == 1", false},
+		{"netlab/drop-client-hello.client.pcap", "client_hello_retransmitted", "tcp.analysis.retransmission && tcp.srcport != 443", true},
+		{"icmp-port-unreachable.pcap", "icmp_unreachable", "icmp", false},
+		// The gap is judged capture loss by the peer's ACK of the bytes the
+		// capture lacks ("ACKed segment that wasn't captured").
+		{"capture-gap-certificate.pcap", "capture_gap", "tcp.analysis.ack_lost_segment", false},
+		{"expired-cert.pcap", "certificate_expired", "tls.handshake.type == 11", false},
+	} {
+		file := filepath.Join(testdata, tc.file)
+		want := tsharkFrameNumbers(t, file, tc.filter)
+		if len(want) == 0 {
+			t.Fatalf("%s: tshark shows no frame for %q", tc.file, tc.filter)
+		}
+		var got []int64
+		found := false
+		for _, c := range connections(t, file) {
+			for _, f := range c.Findings {
+				if f.Code == tc.code {
+					got, found = f.Frames, true
+				}
+			}
+		}
+		switch {
+		case !found:
+			t.Errorf("%s: no %s finding", tc.file, tc.code)
+		case tc.prefix && (len(got) == 0 || len(got) > len(want) || !slices.Equal(got, want[:len(got)])):
+			t.Errorf("%s: %s cites frames %v, want the first of %v (tshark: %s)", tc.file, tc.code, got, want, tc.filter)
+		case !tc.prefix && !slices.Equal(got, want):
+			t.Errorf("%s: %s cites frames %v, want %v (tshark: %s)", tc.file, tc.code, got, want, tc.filter)
+		}
 	}
 }
