@@ -191,7 +191,6 @@ var checks = []check{
 // checkRun is what a check sees, and collects what it finds.
 type checkRun struct {
 	r    *flows.Result
-	c    *Connection
 	tcp  *flows.TCPFacts // never nil: empty facts when not TCP
 	fips bool
 	// check is the one running; stray lists the codes it raised that are
@@ -217,8 +216,8 @@ func (x *checkRun) add(d *FindingDef, frames []int64, format string, args ...any
 }
 
 // runChecks runs every check on r in order.
-func runChecks(r *flows.Result, c *Connection, policies []Policy) *checkRun {
-	x := &checkRun{r: r, c: c, tcp: r.TCP, fips: slices.Contains(policies, PolicyFIPS)}
+func runChecks(r *flows.Result, policies []Policy) *checkRun {
+	x := &checkRun{r: r, tcp: r.TCP, fips: slices.Contains(policies, PolicyFIPS)}
 	if x.tcp == nil {
 		x.tcp = &flows.TCPFacts{} // not TCP: no TCP facts to judge
 	}
@@ -229,8 +228,9 @@ func runChecks(r *flows.Result, c *Connection, policies []Policy) *checkRun {
 	return x
 }
 
-func findings(r *flows.Result, c *Connection, policies []Policy) []Finding {
-	return runChecks(r, c, policies).out
+// findings are what the checks find on r.
+func findings(r *flows.Result, _ *Connection, policies []Policy) []Finding {
+	return runChecks(r, policies).out
 }
 
 // frameSet is frames sorted, without zeros (not known) and repeats.

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tlsscope/tlsscope/decoder"
 	"github.com/tlsscope/tlsscope/flows"
 	"github.com/tlsscope/tlsscope/internal/testenv"
 )
@@ -174,7 +175,7 @@ func TestChecksRaiseTheirCodes(t *testing.T) {
 	for _, file := range append(testCaptures(t), testenv.CorpusIfPresent(t, "..")...) {
 		conns := connections(t, file)
 		for _, c := range conns {
-			x := runChecks(c.result, c, Policies)
+			x := runChecks(c.result, Policies)
 			for _, s := range x.stray {
 				t.Errorf("%s stream %d: check %s", filepath.Base(file), c.Stream, s)
 			}
@@ -273,6 +274,50 @@ func TestFindingFramesMatchTShark(t *testing.T) {
 			t.Errorf("%s: %s cites frames %v, want the first of %v (tshark: %s)", tc.file, tc.code, got, want, tc.filter)
 		case !tc.prefix && !slices.Equal(got, want):
 			t.Errorf("%s: %s cites frames %v, want %v (tshark: %s)", tc.file, tc.code, got, want, tc.filter)
+		}
+	}
+}
+
+// TestSeverityRules: the codes whose severity depends on the connection,
+// on captures (and on bare results for the cases no capture has).
+func TestSeverityRules(t *testing.T) {
+	for _, tc := range []struct {
+		file, code string
+		sev        Severity
+	}{
+		{"mtu-icmp-frag-needed.pcap", "path_mtu", SevInfo},           // the handshake went on
+		{"icmp-port-unreachable.pcap", "icmp_unreachable", SevError}, // it did not
+		{"quic/complete.pcap", "quic_client_hello_split", SevInfo},
+		{"quic/split-client-hello-dropped.pcap", "quic_client_hello_split", SevWarning},
+	} {
+		found := false
+		for _, c := range connections(t, filepath.Join(testdata, tc.file)) {
+			for _, f := range c.Findings {
+				if f.Code == tc.code {
+					found = true
+					if f.Severity != tc.sev {
+						t.Errorf("%s: %s is %s, want %s", tc.file, tc.code, f.Severity, tc.sev)
+					}
+				}
+			}
+		}
+		if !found {
+			t.Errorf("%s: no %s", tc.file, tc.code)
+		}
+	}
+	stalled := &flows.Result{Outcome: flows.Stalled, HS: &decoder.Handshake{}}
+	complete := &flows.Result{Outcome: flows.Complete, HS: &decoder.Handshake{}}
+	for _, tc := range []struct {
+		d    *FindingDef
+		r    *flows.Result
+		want Severity
+	}{
+		{FindingPathMTU, stalled, SevWarning},
+		{FindingICMPUnreachable, complete, SevInfo},
+		{FindingHandshakeStalled, complete, SevError}, // no rule: always its severity
+	} {
+		if got := tc.d.SeverityOf(tc.r); got != tc.want {
+			t.Errorf("%s on %s: %s, want %s", tc.d.Code, tc.r.Outcome, got, tc.want)
 		}
 	}
 }
