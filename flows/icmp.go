@@ -22,6 +22,8 @@ type ICMPError struct {
 	V6         bool
 	Type, Code uint8
 	MTU        int // next-hop MTU (fragmentation needed, packet too big)
+	// Frame is the Wireshark frame.number of the ICMP packet.
+	Frame int64
 }
 
 // Kind names the error.
@@ -134,7 +136,7 @@ func (a *Analyzer) icmpError(d *decoded, t time.Time) {
 	if len(x.icmp) >= 4 {
 		return
 	}
-	e := ICMPError{Time: t, From: d.icmp.from, About: decoder.Side(side), V6: d.icmp.v6, Type: d.icmp.typ, Code: d.icmp.code, MTU: d.icmp.mtu}
+	e := ICMPError{Time: t, From: d.icmp.from, About: decoder.Side(side), V6: d.icmp.v6, Type: d.icmp.typ, Code: d.icmp.code, MTU: d.icmp.mtu, Frame: a.cur.Frame}
 	x.icmp = append(x.icmp, e)
 	note := e.Kind() + " from " + e.From.String()
 	if e.MTU > 0 {

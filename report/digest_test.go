@@ -14,17 +14,17 @@ func synthetic(n, m int) []*Connection {
 	for i := range n {
 		c := &Connection{Stream: i, Client: fmt.Sprintf("192.0.2.%d:%d", i%200+1, 40000+i), Server: "198.51.100.20:443",
 			Outcome: "complete", Verdict: "complete in 20 ms", EndedBy: "fin",
-			Findings: []Finding{{SevWarning, "self_signed", "The server's certificate is self-signed."}}}
+			Findings: []Finding{{Severity: SevWarning, Code: "self_signed", Message: "The server's certificate is self-signed."}}}
 		if i%10 == 0 {
 			c.Outcome, c.Verdict = "stalled", "stalled: server silent 5.0 s after ClientHello (owes ServerHello)"
-			c.Findings = append(c.Findings, Finding{SevError, "handshake_stalled", "The server stopped sending TLS."})
+			c.Findings = append(c.Findings, Finding{Severity: SevError, Code: "handshake_stalled", Message: "The server stopped sending TLS."})
 		}
 		out = append(out, c)
 	}
 	for i := range m {
 		out = append(out, &Connection{Stream: n + i, Client: fmt.Sprintf("203.0.113.%d:%d", i%7, 1024+i%60000), Server: "198.51.100.20:443",
 			Outcome: "stalled", Verdict: "stalled: server silent 2.0 s after SYN (owes SYN-ACK)", tcpOnly: true,
-			Stall: &Stall{WaitingFor: "server", Next: "SYN-ACK"}, Findings: []Finding{{SevError, "handshake_stalled", "The server never answered the client's SYN."}}})
+			Stall: &Stall{WaitingFor: "server", Next: "SYN-ACK"}, Findings: []Finding{{Severity: SevError, Code: "handshake_stalled", Message: "The server never answered the client's SYN."}}})
 	}
 	return out
 }

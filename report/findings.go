@@ -2,7 +2,6 @@ package report
 
 import (
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -21,11 +20,15 @@ const (
 )
 
 // Finding is one thing worth telling about a connection: a code for
-// scripts and a message in plain words.
+// scripts (from the catalogue, which gives its severity), a message in
+// plain words, and the frames it rests on.
 type Finding struct {
 	Severity Severity `json:"severity"`
 	Code     string   `json:"code"`
 	Message  string   `json:"message"`
+	// Frames are the Wireshark frame.number of the packets that show its
+	// evidence, ascending; none for a finding about what is absent.
+	Frames []int64 `json:"frames,omitempty"`
 }
 
 // Policy names checks beyond the default ones, whose findings are made
@@ -40,78 +43,77 @@ const PolicyFIPS Policy = "fips"
 // Policies is every policy, for the command line.
 var Policies = []Policy{PolicyFIPS}
 
-func findings(r *flows.Result, c *Connection, policies []Policy) []Finding {
-	var out []Finding
-	add := func(sev Severity, code, format string, args ...any) {
-		msg := format
-		if len(args) == 1 && format == "%s" {
-			msg, _ = args[0].(string)
-		} else if len(args) > 0 {
-			msg = fmt.Sprintf(format, args...)
-		}
-		out = append(out, Finding{Severity: sev, Code: code, Message: msg})
+// verdictFindings words the verdict of a handshake that did not finish.
+func verdictFindings(x *checkRun) {
+	r := x.r
+	add := func(d *FindingDef, format string, args ...any) { x.add(d, r.Reason.Frames, format, args...) }
+	if d, msg := verdictFinding(r); d != nil {
+		add(d, "%s", msg)
 	}
-	hs := r.HS
-	f := r.TCP
-	if f == nil {
-		f = &flows.TCPFacts{} // not TCP: no TCP facts to judge
+}
+
+// answerFindings: a server whose answer to the ClientHello was not TLS.
+func answerFindings(x *checkRun) {
+	r := x.r
+	if a := notTLSAnswer(r.HS); a != "" && r.HS.ServerHello == nil {
+		x.add(FindingServerNotTLS, nil, "The server answered the ClientHello with %s, which is not TLS: a plain-text service on this port (HTTP on %d?), or a proxy's error page.", a, r.Server.Port())
 	}
-	split := f.ClientHelloSegments > 1
-	if sev, code, msg, ok := verdictFinding(r); ok {
-		add(sev, code, "%s", msg)
-	}
-	if a := notTLSAnswer(hs); a != "" && hs.ServerHello == nil {
-		add(SevError, "server_not_tls", "The server answered the ClientHello with %s, which is not TLS: a plain-text service on this port (HTTP on %d?), or a proxy's error page.", a, r.Server.Port())
-	}
-	for _, a := range hs.Alerts {
+}
+
+// alertFindings: alerts that answered a close rather than caused it.
+func alertFindings(x *checkRun) {
+	for _, a := range x.r.HS.Alerts {
 		if a.Reaction && !a.AfterData {
-			add(SevInfo, "alert_reaction", "The %s answered the %s's close with %s alert %s: a reaction to the close, not its cause.", a.From, a.From.Other(), a.LevelName(), a.DescriptionName())
+			x.add(FindingAlertReaction, []int64{alertFrame(x.r.HS, a)}, "The %s answered the %s's close with %s alert %s: a reaction to the close, not its cause.", a.From, a.From.Other(), a.LevelName(), a.DescriptionName())
 		}
 	}
-	pathFindings(r, add)
-	if r.QUIC != nil {
-		quicFindings(r, add)
-	}
-	fallbackFinding(r, add)
+}
+
+// captureFindings: what the capture lost or could not decode.
+func captureFindings(x *checkRun) {
+	r, f, hs := x.r, x.tcp, x.r.HS
 	if total := f.Side[0].GapBytes + f.Side[1].GapBytes; total > 0 {
-		add(SevWarning, "capture_gap", "The capture is missing %d bytes of this connection (client %d, server %d): lost by the capture, not by the peers.", total, f.Side[0].GapBytes, f.Side[1].GapBytes)
+		x.add(FindingCaptureGap, eventFrames(r, "gap"), "The capture is missing %d bytes of this connection (client %d, server %d): lost by the capture, not by the peers.", total, f.Side[0].GapBytes, f.Side[1].GapBytes)
 	}
 	if r.Midstream && r.QUIC != nil {
-		add(SevInfo, "midstream", "The capture starts after this connection began (its first packet is not the client's Initial).")
+		x.add(FindingMidstream, []int64{firstFrame(r)}, "The capture starts after this connection began (its first packet is not the client's Initial).")
 	} else if r.Midstream {
-		add(SevInfo, "midstream", "The capture starts after this connection began (no SYN seen).")
+		x.add(FindingMidstream, []int64{firstFrame(r)}, "The capture starts after this connection began (no SYN seen).")
 	}
 	if f.Truncated > 0 {
-		add(SevWarning, "snaplen_truncated", "The capture holds %s shorter than their IP length says (cut by the snapshot length, or a bad length field): their missing bytes are capture loss.", plural(f.Truncated, "packet"))
+		x.add(FindingSnaplenTruncated, nil, "The capture holds %s shorter than their IP length says (cut by the snapshot length, or a bad length field): their missing bytes are capture loss.", plural(f.Truncated, "packet"))
 	}
 	for _, p := range hs.Problems {
 		if p.Kind == decoder.ProblemCaptureGap {
 			continue
 		}
 		if p.Kind == decoder.ProblemBudget {
-			add(SevWarning, "handshake_budget", "%s; the verdict is on what was seen (--handshake-budget).", capital(p.Err))
+			x.add(FindingHandshakeBudget, nil, "%s; the verdict is on what was seen (--handshake-budget).", capital(p.Err))
 			continue
 		}
-		add(SevWarning, "decode_problem", "The %s's TLS stream could not be fully decoded: %s.", p.From, strings.TrimSuffix(p.Err, "."))
+		x.add(FindingDecodeProblem, nil, "The %s's TLS stream could not be fully decoded: %s.", p.From, strings.TrimSuffix(p.Err, "."))
 	}
+}
+
+// helloFindings: the hellos, and how TCP delivered them.
+func helloFindings(x *checkRun) {
+	r, f, hs := x.r, x.tcp, x.r.HS
 	if hs.HelloRetryRequest != nil {
-		add(SevInfo, "hello_retry_request", "The server asked for another key share (HelloRetryRequest, group %s): one extra round trip.", decoder.GroupName(hs.HelloRetryRequest.KeyShareGroup))
+		x.add(FindingHelloRetryRequest, msgFrames(hs, decoder.Server, decoder.MsgHelloRetryRequest), "The server asked for another key share (HelloRetryRequest, group %s): one extra round trip.", decoder.GroupName(hs.HelloRetryRequest.KeyShareGroup))
 	}
 	if f.ClientHelloRetransmitted > 0 {
-		add(SevWarning, "client_hello_retransmitted", "The client retransmitted its ClientHello %s%s.", plural(f.ClientHelloRetransmitted, "time"), ackWords(f.ClientHelloAcked))
+		x.add(FindingClientHelloRetransmitted, clientHelloRetransmissions(r), "The client retransmitted its ClientHello %s%s.", plural(f.ClientHelloRetransmitted, "time"), ackWords(f.ClientHelloAcked))
 	}
-	if split {
-		add(SevInfo, "split_client_hello", "The ClientHello spanned %d TCP segments.", f.ClientHelloSegments)
+	if f.ClientHelloSegments > 1 {
+		x.add(FindingSplitClientHello, msgFrames(hs, decoder.Client, decoder.MsgClientHello), "The ClientHello spanned %d TCP segments.", f.ClientHelloSegments)
 	}
 	if f.ServerFlightRetransmitted > 0 {
 		msg := fmt.Sprintf("The server retransmitted its first flight %s%s.", plural(f.ServerFlightRetransmitted, "time"), ackWords(f.ServerFlightAcked))
 		if !f.ServerFlightAcked && f.PathOf().Loss[decoder.Server].Unacked == 0 {
 			msg += " Large segments that never arrive while small ones do point at a path-MTU black hole."
 		}
-		add(SevWarning, "server_flight_retransmitted", "%s", msg)
+		x.add(FindingServerFlightRetransmitted, serverFlightRetransmissions(r), "%s", msg)
 	}
-	certFindings(r, c, add, slices.Contains(policies, PolicyFIPS))
-	return out
 }
 
 func orStart(s string) string {
@@ -173,21 +175,23 @@ func alertMeaning(d uint8) string {
 	return ""
 }
 
-// certFindings checks the server chain against the capture's own clock.
-func certFindings(r *flows.Result, c *Connection, add func(Severity, string, string, ...any), fips bool) {
-	hs := r.HS
-	at := r.Start
+// negotiatedFindings judges the version and suite the server chose, by
+// the ServerHello's frame.
+func negotiatedFindings(x *checkRun) {
+	hs, fips := x.r.HS, x.fips
+	at := msgFrames(hs, decoder.Server, decoder.MsgServerHello)
+	add := func(d *FindingDef, format string, args ...any) { x.add(d, at, format, args...) }
 	v := hs.Version()
 	if v != 0 && (v <= decoder.VersionTLS11 || v == decoder.VersionSSL20) {
-		add(SevWarning, "deprecated_version", "The server negotiated %s, which is deprecated (RFC 8996) and refused by current clients.", decoder.VersionName(v))
+		add(FindingDeprecatedVersion, "The server negotiated %s, which is deprecated (RFC 8996) and refused by current clients.", decoder.VersionName(v))
 	}
 	if sh := hs.ServerHello; sh != nil && !sh.SSLv2 {
 		suite := decoder.CipherSuite(sh.CipherSuite)
 		if suite.Weak {
-			add(SevWarning, "weak_cipher", "The negotiated suite %s is weak (%s).", suite.Name, weakWhy(suite))
+			add(FindingWeakCipher, "The negotiated suite %s is weak (%s).", suite.Name, weakWhy(suite))
 		}
 		if suite.KeyExchange == "RSA" && !decoder.IsGREASE(sh.CipherSuite) {
-			add(SevWarning, "no_forward_secrecy", "The negotiated suite %s uses RSA key exchange: whoever gets the server's key can decrypt this capture.", suite.Name)
+			add(FindingNoForwardSecrecy, "The negotiated suite %s uses RSA key exchange: whoever gets the server's key can decrypt this capture.", suite.Name)
 		}
 		var why []string
 		if fips && !suite.FIPS {
@@ -207,9 +211,18 @@ func certFindings(r *flows.Result, c *Connection, add func(Severity, string, str
 			}
 		}
 		if len(why) > 0 {
-			add(SevInfo, "not_fips_approved", "The connection uses what FIPS 140-3 does not approve: %s.", strings.Join(why, ", "))
+			add(FindingNotFIPSApproved, "The connection uses what FIPS 140-3 does not approve: %s.", strings.Join(why, ", "))
 		}
 	}
+}
+
+// certFindings checks the server chain against the capture's own clock,
+// by the frame of the Certificate message that carried it.
+func certFindings(x *checkRun) {
+	hs := x.r.HS
+	at := x.r.Start
+	frames := certFrames(hs)
+	add := func(d *FindingDef, format string, args ...any) { x.add(d, frames, format, args...) }
 	chain := hs.ServerCertificates
 	if len(chain) == 0 {
 		return
@@ -217,18 +230,18 @@ func certFindings(r *flows.Result, c *Connection, add func(Severity, string, str
 	leaf := chain[0]
 	for i, cert := range chain {
 		if cert.Error != "" {
-			add(SevWarning, "certificate_unparsable", "Certificate %d of the server's chain (SHA-256 %s…) could not be parsed: %s.", i, cert.SHA256[:16], strings.TrimSuffix(cert.Error, "."))
+			add(FindingCertificateUnparsable, "Certificate %d of the server's chain (SHA-256 %s…) could not be parsed: %s.", i, cert.SHA256[:16], strings.TrimSuffix(cert.Error, "."))
 			continue
 		}
 		name := describeCert(i, cert)
 		switch {
 		case at.After(cert.NotAfter):
-			add(SevError, "certificate_expired", "%s expired on %s, %s before this capture.", name, when(cert.NotAfter, at.Sub(cert.NotAfter)), ago(at.Sub(cert.NotAfter)))
+			add(FindingCertificateExpired, "%s expired on %s, %s before this capture.", name, when(cert.NotAfter, at.Sub(cert.NotAfter)), ago(at.Sub(cert.NotAfter)))
 		case at.Before(cert.NotBefore):
-			add(SevError, "certificate_not_yet_valid", "%s is valid only from %s, %s after this capture: check the clocks.", name, when(cert.NotBefore, cert.NotBefore.Sub(at)), ago(cert.NotBefore.Sub(at)))
+			add(FindingCertificateNotYetValid, "%s is valid only from %s, %s after this capture: check the clocks.", name, when(cert.NotBefore, cert.NotBefore.Sub(at)), ago(cert.NotBefore.Sub(at)))
 		}
 		if strings.HasPrefix(cert.PublicKey, "RSA") && cert.PublicKeyBits < 2048 || strings.HasPrefix(cert.PublicKey, "ECDSA") && cert.PublicKeyBits < 256 {
-			add(SevWarning, "weak_key", "%s has a weak %s key.", name, cert.PublicKey)
+			add(FindingWeakKey, "%s has a weak %s key.", name, cert.PublicKey)
 		}
 		// A self-signed root's own signature is not checked by anyone.
 		if cert.SelfSigned && i > 0 {
@@ -236,17 +249,17 @@ func certFindings(r *flows.Result, c *Connection, add func(Severity, string, str
 		}
 		switch alg := cert.SignatureAlgorithm; {
 		case strings.Contains(alg, "MD5"):
-			add(SevWarning, "md5_signature", "%s is signed with %s: MD5 collisions are practical (RFC 6151), and no current client accepts it.", name, alg)
+			add(FindingMD5Signature, "%s is signed with %s: MD5 collisions are practical (RFC 6151), and no current client accepts it.", name, alg)
 		case strings.Contains(alg, "SHA1"):
-			add(SevWarning, "sha1_signature", "%s is signed with %s, which browsers reject: SHA-1 collisions are practical.", name, alg)
+			add(FindingSHA1Signature, "%s is signed with %s, which browsers reject: SHA-1 collisions are practical.", name, alg)
 		}
 	}
 	if leaf.Error == "" {
 		if leaf.SelfSigned {
-			add(SevWarning, "self_signed", "%s is self-signed: clients trust it only if it is pinned or installed as a root.", describeCert(0, leaf))
+			add(FindingSelfSigned, "%s is self-signed: clients trust it only if it is pinned or installed as a root.", describeCert(0, leaf))
 		}
 		if ch := hs.ClientHello; ch != nil && ch.ServerName != "" && !leaf.Covers(ch.ServerName) {
-			add(SevError, "sni_mismatch", "The client asked for \"%s\", but %s.", clip(ch.ServerName), covered(leaf))
+			x.add(FindingSNIMismatch, append(msgFrames(hs, decoder.Client, decoder.MsgClientHello), frames...), "The client asked for \"%s\", but %s.", clip(ch.ServerName), covered(leaf))
 		}
 	}
 }

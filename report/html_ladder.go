@@ -105,7 +105,7 @@ func buildLadder(c *Connection) *htmlLadder {
 		l.Facts = append(l.Facts, sh.CipherSuite)
 	}
 	for _, f := range c.Findings {
-		l.Findings = append(l.Findings, Finding{Severity: f.Severity, Code: f.Code, Message: SafeText(f.Message)})
+		l.Findings = append(l.Findings, Finding{Severity: f.Severity, Code: f.Code, Message: withFrames(SafeText(f.Message), f.Frames)})
 	}
 	var steps []rawStep
 	if r := c.result; r != nil {
@@ -123,6 +123,9 @@ func buildLadder(c *Connection) *htmlLadder {
 			}
 			if e.Note != "" {
 				s.label += " (" + Safe(e.Note) + ")"
+			}
+			if e.Frame > 0 {
+				s.label += " #" + strconv.FormatInt(e.Frame, 10)
 			}
 			steps = append(steps, s)
 		}

@@ -530,7 +530,7 @@ func (mw *markdownWriter) section(c *Connection) string {
 	fs := slices.Clone(c.Findings)
 	slices.SortStableFunc(fs, func(a, b Finding) int { return cmp.Compare(severityRank[b.Severity], severityRank[a.Severity]) })
 	for _, f := range fs {
-		fmt.Fprintf(&b, "- **%s** `%s`: %s\n", f.Severity, f.Code, mdText(SafeText(f.Message), false))
+		fmt.Fprintf(&b, "- **%s** `%s`: %s\n", f.Severity, f.Code, mdText(withFrames(SafeText(f.Message), f.Frames), false))
 	}
 	if len(fs) > 0 {
 		b.WriteString("\n")

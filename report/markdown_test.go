@@ -247,7 +247,7 @@ func TestMarkdownBudget(t *testing.T) {
 		}
 		c.Stream = i
 		if i%7 == 0 {
-			c.Findings = append(slices.Clone(c.Findings), Finding{SevWarning, "code_" + strconv.Itoa(i), strings.Repeat("a long message about www.evil.example ", 10)})
+			c.Findings = append(slices.Clone(c.Findings), Finding{Severity: SevWarning, Code: "code_" + strconv.Itoa(i), Message: strings.Repeat("a long message about www.evil.example ", 10)})
 		}
 		want[c.Outcome]++
 		conns = append(conns, &c)

@@ -48,7 +48,7 @@ func sequenceOf(c *Connection) *sequence {
 	r := c.result
 	var steps []seqStep
 	for _, e := range r.Events {
-		st := seqStep{t: e.Time.Sub(r.Start), at: true, from: e.From.String(), arrow: "-->>", text: r.EventLabel(e)}
+		st := seqStep{t: e.Time.Sub(r.Start), at: true, from: e.From.String(), arrow: "-->>", text: r.EventLabel(e), frame: e.Frame}
 		switch e.Kind {
 		case "RST", "CONNECTION_CLOSE":
 			st.arrow = "--x"

@@ -12,9 +12,9 @@ import (
 // cannot see. Each says its evidence, and the heuristic ones say how they
 // can be wrong.
 
-type addFunc func(sev Severity, code, format string, args ...any)
-
-func pathFindings(r *flows.Result, add addFunc) {
+// captureViewFindings: a side the capture never saw, or ACKs it lacks.
+func captureViewFindings(x *checkRun) {
+	r := x.r
 	f := r.TCP
 	if f == nil {
 		return
@@ -22,42 +22,38 @@ func pathFindings(r *flows.Result, add addFunc) {
 	if r.OneSided {
 		present := r.Missing.Other()
 		p := &f.Side[present]
-		add(SevWarning, "one_sided_capture", "The capture holds no packet from the %s, though the %s talked to it (%s, %d with an ACK): asymmetric routing or a capture filter. The %s's silence is not judged.",
+		// What is absent has no frame.
+		x.add(FindingOneSidedCapture, nil, "The capture holds no packet from the %s, though the %s talked to it (%s, %d with an ACK): asymmetric routing or a capture filter. The %s's silence is not judged.",
 			r.Missing, present, plural(p.Packets, "packet"), p.Acks, r.Missing)
 	}
 	if r.AcksMissing && r.Stall != nil && r.QUIC != nil {
-		add(SevWarning, "missing_acks", "%s", quicMissingWords(r))
+		x.add(FindingMissingACKs, lastDataFrames(r, r.Stall.Waiting.Other()), "%s", quicMissingWords(r))
 	} else if r.AcksMissing && r.Stall != nil {
 		w := r.Stall.Waiting
-		add(SevWarning, "missing_acks", "The capture has no acknowledgement of the %s's last data, nor any packet of the %s's after it, which a TCP peer would have sent: packets are missing from the capture (a filter that kept only TLS records, or a capture that stopped), so the %s's silence is not judged.", w, w.Other(), w)
+		x.add(FindingMissingACKs, lastDataFrames(r, w), "The capture has no acknowledgement of the %s's last data, nor any packet of the %s's after it, which a TCP peer would have sent: packets are missing from the capture (a filter that kept only TLS records, or a capture that stopped), so the %s's silence is not judged.", w, w.Other(), w)
 	}
-	for _, side := range []decoder.Side{decoder.Client, decoder.Server} {
-		lossFindings(r, side, add)
-	}
-	resetFindings(r, add)
-	icmpFindings(r, add)
 }
 
 // icmpFindings says what the ICMP errors about the connection's packets
 // said: outright, what the loss findings can only infer.
-func icmpFindings(r *flows.Result, add addFunc) {
-	done := r.Outcome == flows.Complete || r.Outcome == flows.Resumed
+func icmpFindings(x *checkRun) {
+	r := x.r
+	if r.TCP == nil {
+		return
+	}
 	for i, e := range r.ICMP {
 		if i > 0 && e.Kind() == r.ICMP[i-1].Kind() && e.From == r.ICMP[i-1].From {
 			continue // the same error for the next retransmission
 		}
 		by := e.From.String()
+		frames := icmpFrames(r, i)
 		switch {
-		case e.PathMTU() && done:
-			add(SevInfo, "path_mtu", "An ICMP %s from %s reported a path MTU of %d for the %s's packets: path MTU discovery lowered the segment size, and the handshake went on.", e.Kind(), by, e.MTU, e.About)
+		case e.PathMTU() && handshakeDone(r):
+			x.add(FindingPathMTU, frames, "An ICMP %s from %s reported a path MTU of %d for the %s's packets: path MTU discovery lowered the segment size, and the handshake went on.", e.Kind(), by, e.MTU, e.About)
 		case e.PathMTU():
-			add(SevWarning, "path_mtu", "An ICMP %s from %s reported a path MTU of %d for the %s's packets: packets larger than that do not get through.", e.Kind(), by, e.MTU, e.About)
+			x.add(FindingPathMTU, frames, "An ICMP %s from %s reported a path MTU of %d for the %s's packets: packets larger than that do not get through.", e.Kind(), by, e.MTU, e.About)
 		default:
-			sev := SevError
-			if done {
-				sev = SevInfo
-			}
-			add(sev, "icmp_unreachable", "An ICMP destination unreachable (%s) from %s answered a packet of the %s's: %s.", e.Kind(), by, e.About, unreachableHint(e))
+			x.add(FindingICMPUnreachable, frames, "An ICMP destination unreachable (%s) from %s answered a packet of the %s's: %s.", e.Kind(), by, e.About, unreachableHint(e))
 		}
 	}
 }
@@ -74,8 +70,19 @@ func unreachableHint(e flows.ICMPError) string {
 	return "the path is broken"
 }
 
-// lossFindings: network_loss and path_mtu_blackhole for what side sent.
-func lossFindings(r *flows.Result, side decoder.Side, add addFunc) {
+// lossFindings: network_loss and path_mtu_blackhole, for what each side
+// sent.
+func lossFindings(x *checkRun) {
+	if x.r.TCP == nil {
+		return
+	}
+	for _, side := range []decoder.Side{decoder.Client, decoder.Server} {
+		sideLoss(x, side)
+	}
+}
+
+func sideLoss(x *checkRun, side decoder.Side) {
+	r := x.r
 	f := r.TCP
 	l := &f.PathOf().Loss[side]
 	peer := side.Other()
@@ -85,7 +92,7 @@ func lossFindings(r *flows.Result, side decoder.Side, add addFunc) {
 		if l.DeliveredAfter > 0 {
 			msg += fmt.Sprintf(", though later segments arrived (up to %d bytes each)", l.DeliveredAfter)
 		}
-		add(SevWarning, "network_loss", "%s. Lost in the network before the capture point, not by the capture; what came after them was never delivered to the %s (TCP delivers in order), so it is listed but not judged.", msg, peer)
+		x.add(FindingNetworkLoss, eventFrames(r, "loss", side), "%s. Lost in the network before the capture point, not by the capture; what came after them was never delivered to the %s (TCP delivers in order), so it is listed but not judged.", msg, peer)
 	}
 	if l.Unacked > 0 {
 		sizes := fmt.Sprintf("%d bytes", l.UnackedMin)
@@ -96,14 +103,14 @@ func lossFindings(r *flows.Result, side decoder.Side, add addFunc) {
 		if l.Unacked == 1 {
 			what = fmt.Sprintf("a segment of %s", sizes)
 		}
-		add(SevWarning, "network_loss", "The %s sent %s %d times in all and the %s never acknowledged it: lost in the network after the capture point.",
+		x.add(FindingNetworkLoss, eventFrames(r, "retransmission", side), "The %s sent %s %d times in all and the %s never acknowledged it: lost in the network after the capture point.",
 			side, what, l.UnackedSends, peer)
 	}
 	// A path-MTU black hole: large segments lost, small ones through.
 	peerMSS := int(f.Side[peer].MSS)
 	switch {
 	case l.Unacked > 0 && l.SACKedBeyond && l.AckedAfter > 0 && l.UnackedMin > l.AckedAfter:
-		add(SevWarning, "path_mtu_blackhole", "The %s's segments of %s were sent %d times and never acknowledged, while the %s acknowledged (SACK) a %d-byte segment after them: packets above some size do not get through. %s",
+		x.add(FindingPathMTUBlackhole, eventFrames(r, "retransmission", side), "The %s's segments of %s were sent %d times and never acknowledged, while the %s acknowledged (SACK) a %d-byte segment after them: packets above some size do not get through. %s",
 			side, bytesRange(l.UnackedMin, l.UnackedMax), l.UnackedSends, peer, l.AckedAfter, blackholeWhy(side))
 	case l.LostBytes > 1500 && l.DeliveredAfter > 0 && int64(2*l.DeliveredAfter) <= l.LostBytes && f.Side[side].MaxSegment < 1000 &&
 		(peerMSS == 0 || int(f.Side[side].MaxSegment)*4 < peerMSS*3):
@@ -111,7 +118,7 @@ func lossFindings(r *flows.Result, side decoder.Side, add addFunc) {
 		if peerMSS > 0 {
 			mss = fmt.Sprintf(", though the %s announced MSS %d", peer, peerMSS)
 		}
-		add(SevWarning, "path_mtu_blackhole", "No segment larger than %d bytes arrived from the %s%s, and the %s before them never did: large packets are dropped on the path. %s",
+		x.add(FindingPathMTUBlackhole, eventFrames(r, "loss", side), "No segment larger than %d bytes arrived from the %s%s, and the %s before them never did: large packets are dropped on the path. %s",
 			f.Side[side].MaxSegment, side, mss, size(int(l.LostBytes)), blackholeWhy(side))
 	}
 }
@@ -132,8 +139,12 @@ func bytesRange(lo, hi int) string {
 
 // resetFindings: reset_injected, when the side a reset names probably did
 // not send it.
-func resetFindings(r *flows.Result, add addFunc) {
+func resetFindings(x *checkRun) {
+	r := x.r
 	f := r.TCP
+	if f == nil {
+		return
+	}
 	for _, side := range []decoder.Side{decoder.Client, decoder.Server} {
 		s := &f.Side[side]
 		if s.RST.IsZero() {
@@ -162,6 +173,6 @@ func resetFindings(r *flows.Result, add addFunc) {
 		if len(evidence) == 1 && p.AfterRST[side].IsZero() {
 			msg += " A route change or a load balancer can also change the TTL."
 		}
-		add(SevWarning, "reset_injected", "%s", msg)
+		x.add(FindingResetInjected, eventFrames(r, "RST", side), "%s", msg)
 	}
 }

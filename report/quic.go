@@ -126,30 +126,15 @@ func quicMissingWords(r *flows.Result) string {
 	return "The client sent nothing after the server's Initial, though a QUIC client acknowledges every Initial at once (RFC 9000 §13.2.1): packets are missing from the capture (a filter that kept only packets with TLS hellos?), so the silence is not judged."
 }
 
-// retryLoop: the server sent more than one Retry and nothing else.
-func retryLoop(r *flows.Result) bool {
-	f := r.QUIC
-	return f != nil && r.Stall != nil && f.Retries > 1 && f.Packets[decoder.Server] == [3]int{}
-}
-
-// serverInitialMissing: the server's Handshake packets came, but not the
-// Initial that carries the ServerHello.
-func serverInitialMissing(r *flows.Result) bool {
-	f := r.QUIC
-	return f != nil && r.Stall != nil && r.HS.ServerHello == nil && f.Packets[decoder.Server][0] == 0 && f.Packets[decoder.Server][1] > 0
-}
-
-// noAnswer: the server sent nothing at all to a client that tried.
-func noAnswer(r *flows.Result) bool {
-	f := r.QUIC
-	return f != nil && !r.OneSided && !r.AcksMissing && f.Packets[decoder.Server] == [3]int{} && f.VersionNegotiation == nil && !f.Retry && f.NClientInitials > 0
-}
-
 // quicFindings are what is worth telling about a QUIC connection's
 // transport.
-func quicFindings(r *flows.Result, add func(Severity, string, string, ...any)) {
+func quicFindings(x *checkRun) {
+	r := x.r
 	f := r.QUIC
-	if noAnswer(r) && (r.Outcome == flows.Stalled || f.NClientInitials > 1) {
+	if f == nil {
+		return
+	}
+	if r.Reason.Kind == flows.ReasonNoAnswer && (r.Outcome == flows.Stalled || f.NClientInitials > 1) {
 		var at []string
 		for _, t := range f.ClientInitials {
 			at = append(at, seconds(t.Sub(f.ClientInitials[0])))
@@ -158,52 +143,53 @@ func quicFindings(r *flows.Result, add func(Severity, string, string, ...any)) {
 		if f.NClientInitials > len(f.ClientInitials) {
 			more = ", …"
 		}
-		add(SevWarning, "quic_no_response", "The client sent %d Initial packet%s (at %s%s) and the server sent nothing back: UDP to port %d is blocked or dropped on the path, or nothing listens there.",
+		x.add(FindingQUICNoResponse, clientInitialFrames(r), "The client sent %d Initial packet%s (at %s%s) and the server sent nothing back: UDP to port %d is blocked or dropped on the path, or nothing listens there.",
 			f.NClientInitials, pluralS(f.NClientInitials), strings.Join(at, ", "), more, r.Server.Port())
 	}
 	if f.HelloPackets > 1 {
-		sev, tail := SevInfo, " (a post-quantum key share makes it larger than one packet)."
-		if r.HS.ServerHello == nil && r.Outcome.Problem() {
-			sev, tail = SevWarning, ", and the server never answered it: a middlebox that reads or passes only the first Initial would do that."
+		tail := " (a post-quantum key share makes it larger than one packet)."
+		if FindingQUICClientHelloSplit.SeverityOf(r) == SevWarning {
+			tail = ", and the server never answered it: a middlebox that reads or passes only the first Initial would do that."
 		}
-		add(sev, "quic_client_hello_split", "The ClientHello spanned %d Initial packets%s", f.HelloPackets, tail)
+		x.add(FindingQUICClientHelloSplit, msgFrames(r.HS, decoder.Client, decoder.MsgClientHello), "The ClientHello spanned %d Initial packets%s", f.HelloPackets, tail)
 	}
-	if retryLoop(r) {
-		add(SevError, "quic_retry", "The server answered the client's Initials with %d Retry packets and never with a ServerHello: a Retry loop (a server or load balancer that does not accept its own tokens, RFC 9000 §8.1.3).", f.Retries)
+	if r.Reason.Kind == flows.ReasonRetryLoop {
+		x.add(FindingQUICRetryLoop, eventFrames(r, "Retry"), "The server answered the client's Initials with %d Retry packets and never with a ServerHello: a Retry loop (a server or load balancer that does not accept its own tokens, RFC 9000 §8.1.3).", f.Retries)
 	} else if f.Retry {
 		if f.RetryValid {
-			add(SevInfo, "quic_retry", "The server sent a Retry (address validation, RFC 9000 §8.1): one extra round trip before the handshake.")
+			x.add(FindingQUICRetry, eventFrames(r, "Retry"), "The server sent a Retry (address validation, RFC 9000 §8.1): one extra round trip before the handshake.")
 		} else {
-			add(SevWarning, "quic_retry", "The server sent a Retry whose integrity tag does not check against the client's connection ID (RFC 9001 §5.8): forged, or for another connection.")
+			x.add(FindingQUICRetryInvalid, eventFrames(r, "Retry"), "The server sent a Retry whose integrity tag does not check against the client's connection ID (RFC 9001 §5.8): forged, or for another connection.")
 		}
 	}
 	if f.VersionNegotiation != nil {
-		add(SevInfo, "quic_version_negotiation", "The server does not speak QUIC version %s and answered with Version Negotiation, offering %s.", f.Offered, versionList(f.VersionNegotiation))
+		x.add(FindingQUICVersionNegotiation, eventFrames(r, "Version Negotiation"), "The server does not speak QUIC version %s and answered with Version Negotiation, offering %s.", f.Offered, versionList(f.VersionNegotiation))
 	}
 	if c := f.Close; c != nil && r.Outcome == flows.Failed && r.Alert == nil {
 		reason := ""
 		if c.Reason != "" {
 			reason = ": \"" + clip(SafeText(c.Reason)) + "\""
 		}
-		add(SevError, "handshake_failed", "The %s closed the connection with QUIC error %s (0x%x)%s.", c.From, c.ErrorName(), c.Code, reason)
+		x.add(FindingHandshakeFailed, eventFrames(r, "CONNECTION_CLOSE", c.From), "The %s closed the connection with QUIC error %s (0x%x)%s.", c.From, c.ErrorName(), c.Code, reason)
 	}
 	if r.Outcome == flows.Failed && f.Close == nil && f.VersionNegotiation != nil {
-		add(SevError, "handshake_failed", "The client and the server share no QUIC version: the client offered %s, the server supports %s.", f.Offered, versionList(f.VersionNegotiation))
+		x.add(FindingHandshakeFailed, eventFrames(r, "Version Negotiation"), "The client and the server share no QUIC version: the client offered %s, the server supports %s.", f.Offered, versionList(f.VersionNegotiation))
 	}
 	if f.Rebinds > 0 {
-		add(SevInfo, "quic_migration", "The client's address changed %d time%s during the connection (NAT rebinding or migration, RFC 9000 §9); its connection IDs keep it one connection.", f.Rebinds, pluralS(f.Rebinds))
+		x.add(FindingQUICMigration, nil, "The client's address changed %d time%s during the connection (NAT rebinding or migration, RFC 9000 §9); its connection IDs keep it one connection.", f.Rebinds, pluralS(f.Rebinds))
 	}
 }
 
 // fallbackFinding links a QUIC attempt and its fallback to TCP.
-func fallbackFinding(r *flows.Result, add func(Severity, string, string, ...any)) {
+func fallbackFinding(x *checkRun) {
+	r := x.r
 	fb := r.Fallback
 	if fb == nil {
 		return
 	}
 	if r.Transport == flows.TransportQUIC {
-		add(SevWarning, "quic_fallback_to_tcp", "QUIC got no answer and the client fell back to TLS over TCP (tcp.stream %d): UDP to port %d is blocked on the path.", fb.Stream, r.Server.Port())
+		x.add(FindingQUICFallbackToTCP, clientInitialFrames(r), "QUIC got no answer and the client fell back to TLS over TCP (tcp.stream %d): UDP to port %d is blocked on the path.", fb.Stream, r.Server.Port())
 		return
 	}
-	add(SevWarning, "quic_fallback_to_tcp", "This connection followed a QUIC attempt to the same name that got no answer (udp.stream %d): UDP to port 443 is blocked on the path, so the client fell back to TCP.", fb.Stream)
+	x.add(FindingQUICFallbackToTCP, eventFrames(r, "SYN", decoder.Client), "This connection followed a QUIC attempt to the same name that got no answer (udp.stream %d): UDP to port 443 is blocked on the path, so the client fell back to TCP.", fb.Stream)
 }

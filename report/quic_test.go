@@ -137,7 +137,7 @@ func TestQUICStallWords(t *testing.T) {
 			"handshake_stalled", "its Initial, with the ServerHello that gives their keys, never did", SevError},
 		{flows.QUICFacts{Packets: [2][3]int{{5, 0, 0}, {}}, NClientInitials: 5, Retry: true, RetryValid: true, Retries: 4}, flows.ReasonRetryLoop,
 			"stalled: the server answered with Retry 4 times and never with a ServerHello (Retry loop)",
-			"quic_retry", "a Retry loop", SevError},
+			"quic_retry_loop", "a Retry loop", SevError},
 	} {
 		r := &flows.Result{Transport: flows.TransportQUIC, Outcome: flows.Stalled, Reason: flows.Reason{Kind: tc.reason, Side: decoder.Server}, HS: &decoder.Handshake{}, QUIC: &tc.facts,
 			Stall: &flows.Stall{Waiting: decoder.Server, Next: flows.OwedMsg(decoder.MsgServerHello), Silent: 4 * time.Second}}

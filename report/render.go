@@ -93,7 +93,7 @@ func writeFindings(w io.Writer, conns []*Connection, bullet string, color bool) 
 				n++
 				switch g := groups[f.Code]; {
 				case g.n <= groupAfter:
-					lines = append(lines, fmt.Sprintf("%s%s: %s: %s", bullet, c.ID().Name(), f.Code, SafeText(f.Message)))
+					lines = append(lines, fmt.Sprintf("%s%s: %s: %s", bullet, c.ID().Name(), f.Code, withFrames(SafeText(f.Message), f.Frames)))
 				case g.streams != nil:
 					lines = append(lines, bullet+g.line())
 					g.streams = nil // listed
@@ -218,7 +218,7 @@ func writeDetail(w io.Writer, c *Connection, indent string) {
 		kv("session ticket", fmt.Sprintf("lifetime %d s, %d bytes", c.SessionTicket.LifetimeS, c.SessionTicket.TicketLength))
 	}
 	for _, f := range c.Findings {
-		kv(string(f.Severity), f.Code+": "+SafeText(f.Message))
+		kv(string(f.Severity), f.Code+": "+withFrames(SafeText(f.Message), f.Frames))
 	}
 	if d := c.Decryption; d != nil && d.Status != "no_keys" || d != nil && !strings.HasPrefix(d.Reason, "no key log given") {
 		kv("decryption", d.Status+": "+d.Reason)

@@ -161,7 +161,11 @@ func TestCertificateWording(t *testing.T) {
 	r := &flows.Result{Start: at, HS: &decoder.Handshake{ClientHello: &decoder.ClientHello{ServerName: "shop.example"},
 		ServerCertificates: []*decoder.Certificate{leaf}}}
 	got := map[string]string{}
-	certFindings(r, nil, func(_ Severity, code, format string, args ...any) { got[code] = fmt.Sprintf(format, args...) }, false)
+	x := &checkRun{r: r}
+	certFindings(x)
+	for _, f := range x.out {
+		got[f.Code] = f.Message
+	}
 	for code, want := range map[string]string{
 		"certificate_expired": `The server's certificate CN="selfsigned.example" expired on 2026-11-23 12:00:00 UTC, 3 s before this capture.`,
 		"md5_signature":       `The server's certificate CN="selfsigned.example" is signed with MD5-RSA: MD5 collisions are practical (RFC 6151), and no current client accepts it.`,
@@ -187,9 +191,9 @@ func TestCertificateWording(t *testing.T) {
 func TestWorstInTurn(t *testing.T) {
 	d := newDigest(10)
 	for i := range 200 {
-		c := &Connection{Stream: i, Outcome: "failed", Findings: []Finding{{SevError, "handshake_failed", "F."}}}
+		c := &Connection{Stream: i, Outcome: "failed", Findings: []Finding{{Severity: SevError, Code: "handshake_failed", Message: "F."}}}
 		if i >= 100 {
-			c.Outcome, c.Findings = "stalled", []Finding{{SevError, "handshake_stalled", "S."}}
+			c.Outcome, c.Findings = "stalled", []Finding{{Severity: SevError, Code: "handshake_stalled", Message: "S."}}
 		}
 		d.add(c)
 	}

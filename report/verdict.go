@@ -168,7 +168,7 @@ func closePhrase(c *flows.QUICClose) string {
 // that did not work, in a sentence with its likely cause: the outcome's
 // code and the reason's words. ok is false when another finding says it
 // (one_sided_capture, missing_acks, icmp_unreachable, the QUIC ones).
-func verdictFinding(r *flows.Result) (sev Severity, code, msg string, ok bool) {
+func verdictFinding(r *flows.Result) (*FindingDef, string) {
 	hs, s, why := r.HS, r.Stall, r.Reason
 	f := r.TCP
 	if f == nil {
@@ -176,24 +176,24 @@ func verdictFinding(r *flows.Result) (sev Severity, code, msg string, ok bool) {
 	}
 	by := capital("the " + why.Side.String())
 	if why.Kind.Unknown() || why.Kind == flows.ReasonRefusedICMP {
-		return "", "", "", false
+		return nil, ""
 	}
 	switch r.Outcome {
 	case flows.Stalled:
-		sev, code = SevError, "handshake_stalled"
+		d := FindingHandshakeStalled
 		switch why.Kind {
 		case flows.ReasonSYNUnanswered:
-			return sev, code, "The server never answered the client's SYN (" + silence(s) + "): a firewall dropping the connection, or no route.", true
+			return d, "The server never answered the client's SYN (" + silence(s) + "): a firewall dropping the connection, or no route."
 		case flows.ReasonServerInitialMissing:
-			return sev, code, "The server's Handshake packets reached the client but its Initial, with the ServerHello that gives their keys, never did: the client waited " + silence(s) + " and could open none of them (a lost or filtered first datagram of the server's).", true
+			return d, "The server's Handshake packets reached the client but its Initial, with the ServerHello that gives their keys, never did: the client waited " + silence(s) + " and could open none of them (a lost or filtered first datagram of the server's)."
 		case flows.ReasonNoAnswer:
-			return sev, code, "The client's Initials got no answer for " + silence(s) + ": not one packet came back from the server.", true
+			return d, "The client's Initials got no answer for " + silence(s) + ": not one packet came back from the server."
 		case flows.ReasonLost:
-			return sev, code, "The " + why.Side.Other().String() + " waited " + silence(s) + " for " + owedWords(r) + ", which never reached it: " + lossOf(r, why.Side) + ".", true
+			return d, "The " + why.Side.Other().String() + " waited " + silence(s) + " for " + owedWords(r) + ", which never reached it: " + lossOf(r, why.Side) + "."
 		case flows.ReasonClientHelloIncomplete:
-			return sev, code, "The server received only " + size(s.SendingHave) + " of a " + size(s.SendingLen) + " ClientHello and the rest never came in " + silence(s) + ": a middlebox that passes only the first segment of a ClientHello too large for one is the usual cause (post-quantum key shares, many ALPN values or a large session ticket make it so large).", true
+			return d, "The server received only " + size(s.SendingHave) + " of a " + size(s.SendingLen) + " ClientHello and the rest never came in " + silence(s) + ": a middlebox that passes only the first segment of a ClientHello too large for one is the usual cause (post-quantum key shares, many ALPN values or a large session ticket make it so large)."
 		}
-		msg = "The " + s.Waiting.String() + " stopped sending TLS for " + silence(s) + " while it owed " + s.Next.String() + "; the handshake never finished."
+		msg := "The " + s.Waiting.String() + " stopped sending TLS for " + silence(s) + " while it owed " + s.Next.String() + "; the handshake never finished."
 		switch {
 		case s.Waiting == decoder.Server && s.Next == flows.OwedMsg(decoder.MsgServerHello) && r.QUIC != nil && r.QUIC.HelloPackets > 1:
 			msg += " The ClientHello spanned " + plural(r.QUIC.HelloPackets, "Initial packet") + ": a middlebox that passes only the first datagram of a flow would leave the server with part of it."
@@ -210,50 +210,50 @@ func verdictFinding(r *flows.Result) (sev Severity, code, msg string, ok bool) {
 		case s.Waiting == decoder.Client:
 			msg += " The client went quiet: it may be verifying the certificate, waiting for user input, or it gave up without closing."
 		}
-		return sev, code, msg, true
+		return d, msg
 	case flows.Incomplete:
 		if why.Kind == flows.ReasonStillSending {
-			return SevInfo, "handshake_incomplete", "The capture ends while the " + s.Waiting.String() + " was still sending " + sendingWords(s) + "; a longer capture would tell how the handshake went.", true
+			return FindingHandshakeIncomplete, "The capture ends while the " + s.Waiting.String() + " was still sending " + sendingWords(s) + "; a longer capture would tell how the handshake went."
 		}
-		return SevInfo, "handshake_incomplete", "The capture ends " + seconds(s.Silent) + " after the last message while the " + s.Waiting.String() + " owed " + s.Next.String() + "; a longer capture would tell whether it stalled.", true
+		return FindingHandshakeIncomplete, "The capture ends " + seconds(s.Silent) + " after the last message while the " + s.Waiting.String() + " owed " + s.Next.String() + "; a longer capture would tell whether it stalled."
 	case flows.Failed:
-		sev, code = SevError, "handshake_failed"
+		d := FindingHandshakeFailed
 		a := r.Alert
 		switch {
 		case why.Kind != flows.ReasonAlert:
-			return "", "", "", false // quicFindings says which error closed it
+			return nil, "" // quicFindings says which error closed it
 		case a == nil:
-			return sev, code, "The handshake failed.", true
+			return d, "The handshake failed."
 		case a.Probable:
-			return sev, code, "The " + why.Side.String() + " sent a small encrypted record and closed instead of finishing: most likely an encrypted alert (TLS 1.3 hides which).", true
+			return d, "The " + why.Side.String() + " sent a small encrypted record and closed instead of finishing: most likely an encrypted alert (TLS 1.3 hides which)."
 		case a.Encrypted:
-			return sev, code, "The " + why.Side.String() + " sent an encrypted alert before the handshake finished.", true
+			return d, "The " + why.Side.String() + " sent an encrypted alert before the handshake finished."
 		}
-		return sev, code, "The " + why.Side.String() + " refused the handshake with fatal alert " + decoder.AlertName(a.Description) + alertHint(r, a) + ".", true
+		return d, "The " + why.Side.String() + " refused the handshake with fatal alert " + decoder.AlertName(a.Description) + alertHint(r, a) + "."
 	case flows.Reset:
-		sev, code = SevError, "connection_reset"
+		d := FindingConnectionReset
 		switch why.Kind {
 		case flows.ReasonRefused:
-			return sev, code, fmt.Sprintf("%s answered the SYN with a reset: nothing listens on port %d, or a firewall rejects it.", by, r.Server.Port()), true
+			return d, fmt.Sprintf("%s answered the SYN with a reset: nothing listens on port %d, or a firewall rejects it.", by, r.Server.Port())
 		case flows.ReasonGaveUp:
-			return sev, code, by + " gave up after " + silence(s) + " waiting for " + owedWords(r) + " and reset the connection.", true
+			return d, by + " gave up after " + silence(s) + " waiting for " + owedWords(r) + " and reset the connection."
 		case flows.ReasonInjectedReset:
-			return sev, code, "A RST in the " + why.Side.String() + "'s name ended the handshake, but the " + why.Side.String() + " went on sending after it: the reset was injected on the path (a firewall or middlebox), not sent by the " + why.Side.String() + ".", true
+			return d, "A RST in the " + why.Side.String() + "'s name ended the handshake, but the " + why.Side.String() + " went on sending after it: the reset was injected on the path (a firewall or middlebox), not sent by the " + why.Side.String() + "."
 		}
-		return sev, code, by + " reset the connection during the handshake, after " + orStart(lastBefore(hs, closeTime(r))) + ".", true
+		return d, by + " reset the connection during the handshake, after " + orStart(lastBefore(hs, closeTime(r))) + "."
 	case flows.Closed:
-		sev, code = SevError, "connection_closed"
+		d := FindingConnectionClosed
 		switch {
 		case r.QUIC != nil && why.Kind == flows.ReasonGaveUp:
-			return sev, code, by + " gave up after " + silence(s) + " waiting for " + owedWords(r) + " and closed the connection (CONNECTION_CLOSE, no error).", true
+			return d, by + " gave up after " + silence(s) + " waiting for " + owedWords(r) + " and closed the connection (CONNECTION_CLOSE, no error)."
 		case r.QUIC != nil:
-			return sev, code, by + " closed the connection (CONNECTION_CLOSE, no error) before the handshake finished, after " + orStart(lastBefore(hs, r.QUIC.Close.At)) + ".", true
+			return d, by + " closed the connection (CONNECTION_CLOSE, no error) before the handshake finished, after " + orStart(lastBefore(hs, r.QUIC.Close.At)) + "."
 		case why.Kind == flows.ReasonNotTLS:
-			return sev, code, by + " closed the connection (FIN) after the server's answer to the ClientHello, which was not TLS.", true
+			return d, by + " closed the connection (FIN) after the server's answer to the ClientHello, which was not TLS."
 		case why.Kind == flows.ReasonGaveUp:
-			return sev, code, by + " gave up after " + silence(s) + " waiting for " + owedWords(r) + " and closed the connection (FIN): a timeout on its side (\"The handshake operation timed out\"), the " + s.Waiting.String() + " having sent nothing since " + silentAfter(r) + ".", true
+			return d, by + " gave up after " + silence(s) + " waiting for " + owedWords(r) + " and closed the connection (FIN): a timeout on its side (\"The handshake operation timed out\"), the " + s.Waiting.String() + " having sent nothing since " + silentAfter(r) + "."
 		}
-		return sev, code, by + " closed the connection (FIN) instead of sending " + owedWords(r) + ", after " + orStart(lastBefore(hs, closeTime(r))) + ".", true
+		return d, by + " closed the connection (FIN) instead of sending " + owedWords(r) + ", after " + orStart(lastBefore(hs, closeTime(r))) + "."
 	}
-	return "", "", "", false
+	return nil, ""
 }

@@ -32,7 +32,7 @@ func hostileRows() []*Connection {
 			ClientHello:  &ClientHello{SNI: sni, ALPN: []string{"h2", "http/1.1", wide}},
 			ServerHello:  &ServerHello{CipherSuite: "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"},
 			Certificates: []Certificate{{CommonName: wide + ".example", NotAfter: "2025-12-31T00:00:00Z"}},
-			Findings:     []Finding{{SevError, "certificate_expired", "The server's certificate expired."}}}
+			Findings:     []Finding{{Severity: SevError, Code: "certificate_expired", Message: "The server's certificate expired."}}}
 		if i == 2 {
 			c.Outcome, c.Verdict = "stalled", "stalled: server silent 5.0 s after ClientHello (owes ServerHello; a 4.6 KiB record of its encrypted flight, 1.2 KiB of it sent)"
 		}
@@ -145,7 +145,7 @@ func TestRowColouredByItsWorst(t *testing.T) {
 	mk := func(stream int, sev Severity) *Connection {
 		c := &Connection{Stream: stream, Client: "192.0.2.1:1000", Server: "192.0.2.2:443", Outcome: "complete", Verdict: "complete in 1 ms", Version: "TLS 1.3"}
 		if sev != "" {
-			c.Findings = []Finding{{sev, "x", "X."}}
+			c.Findings = []Finding{{Severity: sev, Code: "x", Message: "X."}}
 		}
 		return c
 	}
