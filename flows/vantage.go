@@ -305,5 +305,12 @@ func (c *conn) vantageFacts(v *vantageTable, cd int) *VantageFacts {
 			judge(e)
 		}
 	}
+	for role := range 2 {
+		if f.Near[role] < 0 && f.Far[1-role] >= 0 {
+			// Two points on one path: the one nearer the other end is the
+			// farther from this one, though none of its packets showed it.
+			f.Near[role], f.Far[role] = f.Far[1-role], f.Near[1-role]
+		}
+	}
 	return f
 }
