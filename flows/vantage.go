@@ -99,7 +99,7 @@ type vantageConn struct {
 	recent []vantagePkt    // the last packets, oldest first
 	alone  [2][]vantagePkt // segments that left recent seen at one input only
 	inputs [2]uint16       // the first two inputs it was seen at
-	n      int             // how many inputs (more than 2: no loss judged)
+	n      int             // how many inputs, up to 3 (more than 2: no loss judged)
 	copies int
 	// up votes, by direction, for which input is nearer the sender: > 0
 	// inputs[0], < 0 inputs[1].
@@ -171,7 +171,7 @@ func (vc *vantageConn) noteInput(in uint16) {
 	if vc.n < 2 {
 		vc.inputs[vc.n] = in
 	}
-	vc.n++
+	vc.n = min(vc.n+1, 3)
 }
 
 // signature hashes what stays the same from one capture point to the
