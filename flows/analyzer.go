@@ -147,6 +147,7 @@ type Analyzer struct {
 	kept          int             // bytes of frames kept for KeepPackets
 	shard         shardState      // Options.Shard: other shards' connections
 	quic          *quicTable      // QUIC connections (quicconn.go)
+	vantage       *vantageTable   // several inputs: packets seen at two points (vantage.go)
 	// OnResult, when set, receives each result as soon as it is final
 	// (live mode); otherwise results are returned by Finish.
 	OnResult func(*Result)
@@ -198,6 +199,9 @@ func (a *Analyzer) Run(src capture.Source) error {
 		free <- &batch{Batch: capture.Batch{Buf: make([]byte, 0, capture.BatchSize)}}
 	}
 	var readErr error
+	if capture.Inputs(src) > 1 {
+		a.vantage = newVantageTable()
+	}
 	live := capture.IsLive(src)
 	bulk, _ := src.(capture.BatchSource)
 	if bulk != nil && !bulk.Bulk() {
@@ -450,6 +454,9 @@ func (a *Analyzer) segment(seg *segment, ci gopacket.CaptureInfo) {
 		if c.ep[1] == seg.src {
 			side = 1
 		}
+	}
+	if a.vantage != nil && a.vantageCopy(c, side, seg, t) {
+		return // seen at another capture point already: counted once
 	}
 	if t.After(c.last) {
 		c.last = t
@@ -1081,6 +1088,13 @@ func (a *Analyzer) finish(c *conn, at time.Time) {
 	}
 	c.finished = true
 	c.last = at
+	if c.vantage != nil {
+		cd := 0
+		if c.tls != nil {
+			cd = int(c.tls.ClientDir())
+		}
+		c.tcp.Vantage, c.vantage = c.vantageFacts(a.vantage, cd), nil
+	}
 	// What waits behind holes the capture will never fill goes to the
 	// decoder before the verdict.
 	for side := range 2 {

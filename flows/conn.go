@@ -111,6 +111,8 @@ type TCPFacts struct {
 	// TCPOnly: no TLS byte was seen; the row exists because TLS was
 	// expected on the server's port.
 	TCPOnly bool
+	// Vantage: the connection was seen at two capture points (vantage.go).
+	Vantage *VantageFacts
 }
 
 // conn is one row of the connection table. Per-side arrays are indexed by
@@ -134,10 +136,11 @@ type conn struct {
 	// prev, next and list place it in one of the analyzer's lists.
 	prevConn, nextConn *conn
 	list               *connList
-	rare               *rareFacts // what few connections have
-	stream             *stream    // its reassembler callbacks, while not finished
-	input              uint16     // the Merge source of its first packet
-	frame              int64      // the frame number of its latest packet
+	rare               *rareFacts   // what few connections have
+	stream             *stream      // its reassembler callbacks, while not finished
+	input              uint16       // the Merge source of its first packet
+	vantage            *vantageConn // several inputs: its packets, to count once those seen at two points
+	frame              int64        // the frame number of its latest packet
 	// Flags, together so that they pack.
 	isnSet, ackSet [2]bool
 	synSeen        [2]bool // SYN (side 0) and SYN-ACK (side 1)

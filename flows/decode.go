@@ -64,6 +64,10 @@ type tcpHeader struct {
 	// SACKBlocks are its first SACK blocks (absolute sequence numbers).
 	SACKBlocks [4]seqRange
 	NSACK      uint8
+	// IPID is the IPv4 identification (RFC 791), which routers keep:
+	// with the TCP fields it tells a packet seen at two capture points
+	// (vantage.go); IPv6 has none (0).
+	IPID uint16
 }
 
 // decoded is what the link decoder made of a captured packet.
@@ -196,7 +200,7 @@ func (d *linkDecoder) decode(link layers.LinkType, data []byte, seg *segment, ic
 		if lastIP == 6 {
 			seg.tcp.TTL = d.ip6.HopLimit
 		} else {
-			seg.tcp.TTL = d.ip4.TTL
+			seg.tcp.TTL, seg.tcp.IPID = d.ip4.TTL, d.ip4.Id
 		}
 		if len(t.Contents) > 20 {
 			tcpOptions(t.Contents[20:], &seg.tcp)

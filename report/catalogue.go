@@ -127,11 +127,12 @@ var (
 
 // What the capture lost or could not decode.
 var (
-	FindingCaptureGap       = def("capture_gap", SevWarning, "bytes of the connection missing from the capture though the peer received them: lost by the capture, not by the network")
-	FindingMidstream        = def("midstream", SevInfo, "the capture starts after the connection began (no SYN, or no client Initial)")
-	FindingSnaplenTruncated = def("snaplen_truncated", SevWarning, "packets shorter in the capture than their IP length says (the snapshot length): their missing bytes are capture loss")
-	FindingHandshakeBudget  = def("handshake_budget", SevWarning, "the connection went over --handshake-budget and was decoded no further; says what it was still sending; judged on what was seen")
-	FindingDecodeProblem    = def("decode_problem", SevWarning, "a side's TLS stream could not be fully decoded; says why")
+	FindingLossBetweenVantagePoints = def("loss_between_vantage_points", SevWarning, "with two captures of the same traffic merged: packets that passed the capture point near their sender and never reached the other one, which was capturing; names the direction and the frames on both sides")
+	FindingCaptureGap               = def("capture_gap", SevWarning, "bytes of the connection missing from the capture though the peer received them: lost by the capture, not by the network")
+	FindingMidstream                = def("midstream", SevInfo, "the capture starts after the connection began (no SYN, or no client Initial)")
+	FindingSnaplenTruncated         = def("snaplen_truncated", SevWarning, "packets shorter in the capture than their IP length says (the snapshot length): their missing bytes are capture loss")
+	FindingHandshakeBudget          = def("handshake_budget", SevWarning, "the connection went over --handshake-budget and was decoded no further; says what it was still sending; judged on what was seen")
+	FindingDecodeProblem            = def("decode_problem", SevWarning, "a side's TLS stream could not be fully decoded; says why")
 )
 
 // The hellos and their delivery.
@@ -181,6 +182,7 @@ var checks = []check{
 	{"quic", []*FindingDef{FindingQUICNoResponse, FindingQUICClientHelloSplit, FindingQUICRetryLoop, FindingQUICRetry, FindingQUICRetryInvalid,
 		FindingQUICVersionNegotiation, FindingHandshakeFailed, FindingQUICMigration}, quicFindings},
 	{"fallback", []*FindingDef{FindingQUICFallbackToTCP}, fallbackFinding},
+	{"vantage", []*FindingDef{FindingLossBetweenVantagePoints}, vantageFindings},
 	{"capture", []*FindingDef{FindingCaptureGap, FindingMidstream, FindingSnaplenTruncated, FindingHandshakeBudget, FindingDecodeProblem}, captureFindings},
 	{"hello", []*FindingDef{FindingHelloRetryRequest, FindingClientHelloRetransmitted, FindingSplitClientHello, FindingServerFlightRetransmitted}, helloFindings},
 	{"negotiated", []*FindingDef{FindingDeprecatedVersion, FindingWeakCipher, FindingNoForwardSecrecy, FindingNotFIPSApproved}, negotiatedFindings},

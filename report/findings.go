@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -114,6 +115,46 @@ func helloFindings(x *checkRun) {
 		}
 		x.add(FindingServerFlightRetransmitted, serverFlightRetransmissions(r), "%s", msg)
 	}
+}
+
+// vantageFindings: what passed one capture point and never the other
+// (two vantage points merged).
+func vantageFindings(x *checkRun) {
+	v := x.tcp.Vantage
+	if v == nil {
+		return
+	}
+	for _, side := range []decoder.Side{decoder.Client, decoder.Server} {
+		if l := &v.Lost[side]; l.Packets > 0 {
+			x.add(FindingLossBetweenVantagePoints, slices.Clone(l.Frames), "%s", vantageLossWords(v, side))
+		}
+	}
+}
+
+// vantageLossWords says what side sent that passed the capture point
+// near it and never reached the other one (inputs numbered from 1).
+func vantageLossWords(v *flows.VantageFacts, side decoder.Side) string {
+	l, other := &v.Lost[side], side.Other()
+	frames := make([]string, len(l.Frames))
+	for i, f := range l.Frames {
+		frames[i] = strconv.FormatInt(f, 10)
+	}
+	more := ""
+	if l.Packets > len(l.Frames) {
+		more = ", …"
+	}
+	noun := "frames "
+	if len(frames) == 1 {
+		noun = "frame "
+	}
+	msg := fmt.Sprintf("%s (%s) from the %s passed the capture point near it (input %d, %s%s%s) and never reached the one near the %s (input %d), though that one was capturing",
+		capital(plural(l.Packets, "packet")), size(int(l.Bytes)), side, v.Near[side]+1, noun, strings.Join(frames, ", "), more, other, v.Far[side]+1)
+	if l.LaterNear > 0 {
+		msg += fmt.Sprintf(": a later packet of the %s's (input %d frame %d) is there as frame %d", side, v.Near[side]+1, l.LaterNear, l.LaterFar)
+	} else {
+		msg += fmt.Sprintf(": it holds frame %d, after they were due", l.LaterFar)
+	}
+	return msg + ". Lost in the network between the two points, " + side.String() + "→" + other.String() + "."
 }
 
 func orStart(s string) string {

@@ -181,6 +181,29 @@ type TCP struct {
 	LostBytes       *[2]int64 `json:"lost_bytes,omitempty"`
 	OneSided        string    `json:"one_sided,omitempty"`
 	Truncated       int       `json:"truncated_packets,omitempty"`
+	Vantage         *Vantage  `json:"vantage,omitempty"`
+}
+
+// Vantage is what two capture points (inputs, numbered from 1 in the
+// order given) tell of a connection seen at both.
+type Vantage struct {
+	Copies      int           `json:"copies"`
+	ClientInput int           `json:"client_input,omitempty"` // the input nearer the client
+	ServerInput int           `json:"server_input,omitempty"`
+	Lost        []VantageLoss `json:"lost,omitempty"`
+}
+
+// VantageLoss is what one side sent that passed the point near it and
+// never reached the other.
+type VantageLoss struct {
+	From         string  `json:"from"`
+	Packets      int     `json:"packets"`
+	Bytes        int64   `json:"bytes"`
+	Input        int     `json:"input"`
+	Frames       []int64 `json:"frames"`
+	MissingInput int     `json:"missing_input"`
+	LaterFrame   int64   `json:"later_frame,omitempty"`
+	MissingFrame int64   `json:"missing_frame,omitempty"`
 }
 
 // IsZero: no TCP facts (a QUIC connection), for omitzero.
@@ -412,6 +435,15 @@ func Build(r *flows.Result, policies ...Policy) *Connection {
 		}
 		if r.OneSided {
 			c.TCP.OneSided = r.Missing.String()
+		}
+		if v := f.Vantage; v != nil {
+			c.TCP.Vantage = &Vantage{Copies: v.Copies, ClientInput: v.Near[decoder.Client] + 1, ServerInput: v.Near[decoder.Server] + 1}
+			for _, side := range []decoder.Side{decoder.Client, decoder.Server} {
+				if l := v.Lost[side]; l.Packets > 0 {
+					c.TCP.Vantage.Lost = append(c.TCP.Vantage.Lost, VantageLoss{From: side.String(), Packets: l.Packets, Bytes: l.Bytes, Input: v.Near[side] + 1,
+						Frames: l.Frames, MissingInput: v.Far[side] + 1, LaterFrame: l.LaterNear, MissingFrame: l.LaterFar})
+				}
+			}
 		}
 	}
 	for _, m := range hs.Messages {

@@ -213,6 +213,17 @@ func NewMerge(srcs []Source) *Merge {
 	return &Merge{srcs: srcs, head: make([]*Packet, len(srcs)), errs: make([]error, len(srcs)), read: make([]int64, len(srcs))}
 }
 
+// Inputs is the number of sources merged.
+func (m *Merge) Inputs() int { return len(m.srcs) }
+
+// Inputs is the number of inputs a source merges (1 but for a Merge).
+func Inputs(src Source) int {
+	if m, ok := src.(interface{ Inputs() int }); ok {
+		return m.Inputs()
+	}
+	return 1
+}
+
 func (m *Merge) Name() string {
 	if len(m.srcs) == 1 {
 		return m.srcs[0].Name()

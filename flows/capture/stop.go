@@ -54,6 +54,9 @@ func (s *Stoppable) Fill(b *Batch) error {
 // Live reports whether the source underneath is live.
 func (s *Stoppable) Live() bool { return IsLive(s.Source) }
 
+// Inputs is the number of inputs the source underneath merges.
+func (s *Stoppable) Inputs() int { return Inputs(s.Source) }
+
 // Secrets passes on the decryption secrets of the source underneath.
 func (s *Stoppable) Secrets() []Secret { return secretsOf(s.Source) }
 

@@ -175,6 +175,9 @@ func (t *Tee) Fill(b *Batch) error {
 // Live reports whether the source underneath is live.
 func (t *Tee) Live() bool { return IsLive(t.Source) }
 
+// Inputs is the number of inputs the source underneath merges.
+func (t *Tee) Inputs() int { return Inputs(t.Source) }
+
 // Secrets passes on the decryption secrets of the source underneath (-w
 // does not copy them: they are the input's, not the run's).
 func (t *Tee) Secrets() []Secret { return secretsOf(t.Source) }
