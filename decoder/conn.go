@@ -279,6 +279,14 @@ func (c *Conn) record(d Dir, rec record, t time.Time) {
 		c.m.ChangeCipherSpec(side, len(body), at)
 		return
 	}
+	if typ == recordAlert && p.protected() && clearAlert(c.m.version(), body) {
+		// Sent in the clear though the direction is protected: the sender
+		// had not yet switched its keys (OpenSSL's TLS 1.3 client refusing
+		// the server's certificate). Not a protected record: no sequence
+		// number is spent on it.
+		c.m.AlertRecord(side, EpochPlaintext, body, at)
+		return
+	}
 	epoch := p.epoch
 	if p.cipher == nil && p.counts != nil && errors.Is(p.counts.missing, errNoKeys) && p.protected() {
 		c.lateKeys(side, p)
@@ -347,4 +355,12 @@ func (c *Conn) handshakeRecord(d Dir, e Epoch, body []byte, at Pos) {
 		c.m.Message(c.role(d), e, msg, Pos{Time: at.Time, Offset: off, End: at.End, Frame: at.Frame})
 	}
 	r.Compact()
+}
+
+// clearAlert reports an alert record that cannot be protected: in TLS 1.3
+// every protected record has the outer type application_data (RFC 8446
+// §5.2), so one of type alert is plaintext; in any version a 2-byte body
+// is, for every cipher adds a tag, a MAC or an explicit IV.
+func clearAlert(v uint16, body []byte) bool {
+	return plainAlerts(body) && (len(body) == 2 || isTLS13(v))
 }

@@ -1,0 +1,69 @@
+package flows
+
+import (
+	"os"
+	"testing"
+
+	"github.com/tlsscope/tlsscope/decoder"
+	"github.com/tlsscope/tlsscope/flows/capture"
+)
+
+// Issue #23: answers that were wrong on real stacks' captures
+// (testdata/netlab), pinned here by the facts, not by the goldens.
+
+// analyzeWithKeys is analyze with the key log keys ("" for none).
+func analyzeWithKeys(t *testing.T, file, keys string) []*Result {
+	t.Helper()
+	opts := DefaultOptions
+	if keys != "" {
+		log := decoder.NewKeyLog()
+		f, err := os.Open(keys)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if _, bad, err := log.Add(keys, f); err != nil || len(bad) > 0 {
+			t.Fatal(err, bad)
+		}
+		opts.KeyLog = log
+	}
+	src, err := capture.OpenFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := capture.NewMerge([]capture.Source{src})
+	defer m.Close()
+	a := NewAnalyzer(opts)
+	if err := a.Run(m); err != nil {
+		t.Fatal(err)
+	}
+	return a.Finish()
+}
+
+// netlabBoth is a netlab scenario's two captures, client's and server's.
+func netlabBoth(name string) []string {
+	return []string{testdata + "/netlab/" + name + ".client.pcap", testdata + "/netlab/" + name + ".server.pcap"}
+}
+
+// TestPlaintextAlertTLS13: OpenSSL's TLS 1.3 client rejects the server's
+// certificate before it has its handshake keys, so its unknown_ca alert
+// is a 2-byte record in the clear. It was "encrypted alert from client",
+// and with the key log "partial" (that record counted as unopened).
+func TestPlaintextAlertTLS13(t *testing.T) {
+	keys := testdata + "/netlab/openssl-client-rejects-cert.keys"
+	for _, file := range netlabBoth("openssl-client-rejects-cert") {
+		for _, k := range []string{"", keys} {
+			rs := analyzeWithKeys(t, file, k)
+			if len(rs) != 1 {
+				t.Fatalf("%s: %d connections", file, len(rs))
+			}
+			r := rs[0]
+			if r.Outcome != Failed || r.Alert == nil || r.Alert.Encrypted || r.Alert.From != decoder.Client || r.Alert.Description != 48 || !r.Alert.Fatal() {
+				t.Errorf("%s keys %q: %v, alert %+v; want failed by the client's fatal unknown_ca", file, k, r.Outcome, r.Alert)
+			}
+			if k != "" && r.HS.Decryption.Status != decoder.DecryptDecrypted {
+				t.Errorf("%s: decryption %s (%s), want decrypted", file, r.HS.Decryption.Status, r.HS.Decryption.Reason)
+			}
+		}
+	}
+}
