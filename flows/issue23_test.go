@@ -1,7 +1,10 @@
 package flows
 
 import (
+	"encoding/binary"
+	"fmt"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/tlsscope/tlsscope/decoder"
@@ -64,6 +67,52 @@ func TestPlaintextAlertTLS13(t *testing.T) {
 			if k != "" && r.HS.Decryption.Status != decoder.DecryptDecrypted {
 				t.Errorf("%s: decryption %s (%s), want decrypted", file, r.HS.Decryption.Status, r.HS.Decryption.Reason)
 			}
+		}
+	}
+}
+
+// cutPcap writes the first n packets of a classic pcap file into dir.
+func cutPcap(t *testing.T, file string, n int, dir string) string {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	order := binary.ByteOrder(binary.LittleEndian)
+	if b[0] == 0xa1 {
+		order = binary.BigEndian
+	}
+	end := 24
+	for i := 0; i < n && end+16 <= len(b); i++ {
+		end += 16 + int(order.Uint32(b[end+8:]))
+	}
+	out := filepath.Join(dir, fmt.Sprintf("%s-%d.pcap", filepath.Base(file), n))
+	if err := os.WriteFile(out, b[:end], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestTLS13OwedWithKeys: a mutual TLS 1.3 handshake cut short, read with
+// its key log. After the server's EncryptedExtensions and
+// CertificateRequest it owes its Certificate; after its whole flight the
+// client owes its own Certificate (both were said to owe Finished).
+func TestTLS13OwedWithKeys(t *testing.T) {
+	file := testdata + "/keys-tls13-mtls.pcap"
+	for _, tc := range []struct {
+		frames  int
+		waiting decoder.Side
+		next    decoder.MsgType
+	}{
+		{6, decoder.Server, decoder.MsgCertificate}, // ServerHello ... CertificateRequest
+		{7, decoder.Client, decoder.MsgCertificate}, // ... Certificate, CertificateVerify, Finished
+	} {
+		rs := analyzeWithKeys(t, cutPcap(t, file, tc.frames, t.TempDir()), file[:len(file)-len(".pcap")]+".keys")
+		if len(rs) != 1 || rs[0].Stall == nil {
+			t.Fatalf("cut after frame %d: %d connections, or no stall", tc.frames, len(rs))
+		}
+		if s := rs[0].Stall; s.Waiting != tc.waiting || s.Next != OwedMsg(tc.next) {
+			t.Errorf("cut after frame %d: %s owes %s, want %s owing %s", tc.frames, s.Waiting, s.Next, tc.waiting, tc.next)
 		}
 	}
 }
