@@ -291,7 +291,7 @@ func (c *Conn) record(d Dir, rec record, t time.Time) {
 	if p.cipher == nil && p.counts != nil && errors.Is(p.counts.missing, errNoKeys) && p.protected() {
 		c.lateKeys(side, p)
 	}
-	if c.watch && p.cipher != nil && !c.watched(typ, len(body)) {
+	if c.watch && p.cipher != nil && !c.watched(side, typ, len(body)) {
 		p.pass(body)
 		return
 	}
