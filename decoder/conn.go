@@ -64,11 +64,14 @@ func (c *Conn) SetKeys(k Keys) {
 }
 
 // enter follows the machine's epochs in the record layer's protection.
-func (c *Conn) enter(side Side, e Epoch) {
+func (c *Conn) enter(side Side, e Epoch) { c.protect(side, e, &c.m.HS) }
+
+// protect puts side's records in epoch e, under the keys of handshake hs.
+func (c *Conn) protect(side Side, e Epoch, hs *Handshake) {
 	var rc RecordCipher
 	why := errNoKeys
 	if c.keys != nil {
-		rc, why = c.keys.Cipher(side, e, &c.m.HS)
+		rc, why = c.keys.Cipher(side, e, hs)
 		if rc != nil {
 			why = nil
 		} else if why == nil {
@@ -273,9 +276,10 @@ func (c *Conn) record(d Dir, rec record, t time.Time) {
 	}
 	p := &c.prot[d]
 	typ, body := rec.typ, rec.body
-	if typ == recordChangeCipherSpec {
-		// Never protected: it announces the switch (RFC 5246 §7.1), or is
-		// TLS 1.3's compatibility record (RFC 8446 §5).
+	if typ == recordChangeCipherSpec && (!p.protected() || len(body) == 1 || isTLS13(c.m.version())) {
+		// It announces the switch (RFC 5246 §7.1), or is TLS 1.3's
+		// compatibility record (RFC 8446 §5): in the clear but in a
+		// renegotiation, where the current keys protect it.
 		c.m.ChangeCipherSpec(side, len(body), at)
 		return
 	}
@@ -308,6 +312,8 @@ func (c *Conn) record(d Dir, rec record, t time.Time) {
 	if err != nil {
 		// Protected, and not opened.
 		switch typ {
+		case recordChangeCipherSpec:
+			c.m.ChangeCipherSpec(side, len(body), at)
 		case recordAlert:
 			c.m.EncryptedAlert(side, len(body), at)
 		case recordHandshake:
@@ -320,6 +326,8 @@ func (c *Conn) record(d Dir, rec record, t time.Time) {
 		return
 	}
 	switch inner {
+	case recordChangeCipherSpec:
+		c.m.ChangeCipherSpec(side, len(body), at)
 	case recordAlert:
 		c.m.AlertRecord(side, epoch, plain, at)
 	case recordHandshake:

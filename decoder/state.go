@@ -167,7 +167,7 @@ func (m *Machine) state(notTLS bool) State {
 	handshakeSeen := m.HS.ClientHello != nil || m.HS.ServerHello != nil
 	for i := range m.HS.Alerts {
 		a := &m.HS.Alerts[i]
-		if a.Reaction {
+		if a.Reaction || a.Renegotiation {
 			continue
 		}
 		if a.Fatal() && !(a.AfterData && !m.completeAt.IsZero()) || (a.Probable && !a.AfterData) ||

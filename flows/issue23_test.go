@@ -17,6 +17,13 @@ import (
 // analyzeWithKeys is analyze with the key log keys ("" for none).
 func analyzeWithKeys(t *testing.T, file, keys string) []*Result {
 	t.Helper()
+	rs, _ := analyzeKeyLog(t, file, keys)
+	return rs
+}
+
+// analyzeKeyLog is analyzeWithKeys, with the key log read (nil: none).
+func analyzeKeyLog(t *testing.T, file, keys string) ([]*Result, *decoder.KeyLog) {
+	t.Helper()
 	opts := DefaultOptions
 	if keys != "" {
 		log := decoder.NewKeyLog()
@@ -40,7 +47,7 @@ func analyzeWithKeys(t *testing.T, file, keys string) []*Result {
 	if err := a.Run(m); err != nil {
 		t.Fatal(err)
 	}
-	return a.Finish()
+	return a.Finish(), opts.KeyLog
 }
 
 // netlabBoth is a netlab scenario's two captures, client's and server's.
@@ -113,6 +120,52 @@ func TestTLS13OwedWithKeys(t *testing.T) {
 		}
 		if s := rs[0].Stall; s.Waiting != tc.waiting || s.Next != OwedMsg(tc.next) {
 			t.Errorf("cut after frame %d: %s owes %s, want %s owing %s", tc.frames, s.Waiting, s.Next, tc.waiting, tc.next)
+		}
+	}
+}
+
+// TestRenegotiation: OpenSSL's TLS 1.2 renegotiation asked for by the
+// client (s_client's "R"), read with the key log, the second handshake
+// under the first one's keys and its records under its own keys, found
+// by the second ClientHello's random. Allowed, it was "partial" and its
+// key log line "not seen in this capture"; refused (a warning
+// no_renegotiation, then the client's fatal handshake_failure), the
+// completed connection was "failed".
+func TestRenegotiation(t *testing.T) {
+	for _, tc := range []struct {
+		scenario string
+		outcome  decoder.RenegotiationOutcome
+		alert    string // the alert that refused it: from, level, description
+	}{
+		{"openssl-reneg", decoder.RenegotiationCompleted, ""},
+		{"openssl-reneg-refused", decoder.RenegotiationRefused, "server warning no_renegotiation"},
+	} {
+		for _, file := range netlabBoth(tc.scenario) {
+			rs, log := analyzeKeyLog(t, file, testdata+"/netlab/"+tc.scenario+".keys")
+			if len(rs) != 1 {
+				t.Fatalf("%s: %d connections", file, len(rs))
+			}
+			r := rs[0]
+			if r.Outcome != Complete {
+				t.Errorf("%s: %s (alert %+v), want complete: the first handshake completed", file, r.Outcome, r.Alert)
+			}
+			if d := r.HS.Decryption; d.Status != decoder.DecryptDecrypted {
+				t.Errorf("%s: decryption %s (%s)", file, d.Status, d.Reason)
+			}
+			if n := log.Unused(); n != 0 {
+				t.Errorf("%s: %d key log entries not used", file, n)
+			}
+			rn := r.HS.Renegotiations
+			if len(rn) != 1 || rn[0].By != decoder.Client || rn[0].Outcome != tc.outcome || rn[0].Frame != 13 || len(rn[0].ClientRandom) != 32 {
+				t.Fatalf("%s: renegotiations %+v, want one by the client at frame 13, %s", file, rn, tc.outcome)
+			}
+			alert := ""
+			if a := rn[0].Alert; a != nil {
+				alert = a.From.String() + " " + a.LevelName() + " " + a.DescriptionName()
+			}
+			if alert != tc.alert {
+				t.Errorf("%s: refused by %q, want %q", file, alert, tc.alert)
+			}
 		}
 	}
 }

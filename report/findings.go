@@ -191,6 +191,16 @@ func findings(r *flows.Result, c *Connection, policies []Policy) []Finding {
 		add(SevWarning, "server_flight_retransmitted", "%s", msg)
 	}
 	certFindings(r, c, add, slices.Contains(policies, PolicyFIPS))
+	for _, rn := range hs.Renegotiations {
+		switch rn.Outcome {
+		case decoder.RenegotiationCompleted:
+			add(SevInfo, "renegotiation", "The %s asked to renegotiate (frame %d): a second handshake under the first one's keys completed.", rn.By, rn.Frame)
+		case decoder.RenegotiationRefused:
+			add(SevWarning, "renegotiation", "The %s asked to renegotiate (frame %d); the %s refused it with %s alert %s. The first handshake stands.", rn.By, rn.Frame, rn.Alert.From, rn.Alert.LevelName(), rn.Alert.DescriptionName())
+		default:
+			add(SevWarning, "renegotiation", "The %s asked to renegotiate (frame %d); the renegotiation did not finish in the capture.", rn.By, rn.Frame)
+		}
+	}
 	return out
 }
 
