@@ -59,8 +59,10 @@ type Problem struct {
 
 // Handshake is everything visible of one connection's TLS handshake.
 type Handshake struct {
-	ClientHello       *ClientHello
-	RetryClientHello  *ClientHello // second ClientHello after a HelloRetryRequest
+	ClientHello *ClientHello
+	// RetryClientHello is the second ClientHello: after a HelloRetryRequest,
+	// or a new one after a QUIC Retry (Machine.TransportRetry).
+	RetryClientHello  *ClientHello
 	HelloRetryRequest *ServerHello
 	ServerHello       *ServerHello
 	// UndeliveredServerHello is a ServerHello its client never received
@@ -136,6 +138,17 @@ func (h *Handshake) Version() uint16 {
 		return h.ServerHello.NegotiatedVersion()
 	}
 	return 0
+}
+
+// LatestClientHello is the ClientHello the handshake went on with: the
+// second after a HelloRetryRequest or a QUIC Retry, else the first. Its
+// random finds the keys: after a HelloRetryRequest it is the first's
+// (RFC 8446 §4.1.2), after a Retry a client may have made a new one.
+func (h *Handshake) LatestClientHello() *ClientHello {
+	if h.RetryClientHello != nil {
+		return h.RetryClientHello
+	}
+	return h.ClientHello
 }
 
 // First is the first message in the ladder from side of one of the types

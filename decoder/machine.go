@@ -39,7 +39,14 @@ type Machine struct {
 	kt *keyed
 	// reneg is the renegotiation in progress (renegotiation.go).
 	reneg *renegotiation
+	// transportRetry: TransportRetry was called.
+	transportRetry bool
 }
+
+// TransportRetry says that the transport made the client start again (a
+// QUIC Retry, RFC 9000 §17.2.5): a new ClientHello may follow, and the
+// handshake goes on with it.
+func (m *Machine) TransportRetry() { m.transportRetry = true }
 
 // keyed is what a machine with keys keeps: the keys, and the transcript
 // of the handshake messages to check the Finished messages against.
@@ -340,7 +347,7 @@ func (m *Machine) Message(side Side, e Epoch, msg []byte, at Pos) {
 		case m.HS.RetryClientHello == nil && (m.HS.HelloRetryRequest != nil || m.HS.ServerHello == nil):
 			// After a HelloRetryRequest, or one the capture missed.
 			m.HS.RetryClientHello = ch
-			if m.HS.HelloRetryRequest == nil {
+			if m.HS.HelloRetryRequest == nil && !m.transportRetry {
 				m.problem(side, t, ProblemUnexpected, "a second ClientHello without a HelloRetryRequest in the capture")
 			}
 		default:

@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"os"
@@ -167,5 +168,42 @@ func TestRenegotiation(t *testing.T) {
 				t.Errorf("%s: refused by %q, want %q", file, alert, tc.alert)
 			}
 		}
+	}
+}
+
+// TestQUICNewHelloAfterRetry: a QUIC client that makes a new ClientHello
+// after the server's Retry (capgen's retry-new-hello) has its key log
+// line under that second ClientHello's random: the keys are looked up by
+// it, and the Handshake and 1-RTT packets open. They stayed closed, the
+// first ClientHello's random being in no key log.
+func TestQUICNewHelloAfterRetry(t *testing.T) {
+	file := testdata + "/quic/retry-new-hello"
+	rs := analyzeWithKeys(t, file+".pcap", file+".keys")
+	if len(rs) != 1 {
+		t.Fatalf("%d connections", len(rs))
+	}
+	r := rs[0]
+	hs := r.HS
+	if r.Outcome != Complete || hs.ClientHello == nil || hs.RetryClientHello == nil || bytes.Equal(hs.ClientHello.Random, hs.RetryClientHello.Random) {
+		t.Fatalf("%s; want complete with two ClientHellos of different randoms", r.Outcome)
+	}
+	if hs.LatestClientHello() != hs.RetryClientHello {
+		t.Errorf("the handshake's ClientHello is not the one after the Retry")
+	}
+	alpn := ""
+	if hs.EncryptedExtensions != nil {
+		alpn = hs.EncryptedExtensions.ALPN
+	}
+	if alpn != "h3" || len(hs.ServerCertificates) != 2 || len(hs.SessionTickets) != 1 {
+		t.Errorf("ALPN %q, %d certificates, %d tickets: want the Handshake and 1-RTT packets opened", alpn, len(hs.ServerCertificates), len(hs.SessionTickets))
+	}
+	for _, p := range hs.Problems {
+		t.Errorf("problem: %s", p.Err)
+	}
+	// The same ClientHello sent again after a Retry (quic-go) is not a
+	// second one.
+	rs = analyzeWithKeys(t, testdata+"/quic/retry.pcap", testdata+"/quic/retry.keys")
+	if len(rs) != 1 || rs[0].HS.RetryClientHello != nil || len(rs[0].HS.ServerCertificates) != 2 {
+		t.Errorf("retry.pcap: the ClientHello sent again is read as a new one, or the keys were not found")
 	}
 }
