@@ -207,3 +207,21 @@ func TestQUICNewHelloAfterRetry(t *testing.T) {
 		t.Errorf("retry.pcap: the ClientHello sent again is read as a new one, or the keys were not found")
 	}
 }
+
+// TestTicketsAfterVerdict: TLS 1.3 servers that send two
+// NewSessionTickets in two records (OpenSSL, nginx) had only the first
+// read with the key log: the second came after the verdict, when only
+// records of alert size were opened. tshark reads both.
+func TestTicketsAfterVerdict(t *testing.T) {
+	for _, scenario := range []string{"openssl-tls13-keylog", "curl-nginx-keylog", "openssl-keyupdate"} {
+		for _, file := range netlabBoth(scenario) {
+			rs := analyzeWithKeys(t, file, testdata+"/netlab/"+scenario+".keys")
+			if len(rs) != 1 {
+				t.Fatalf("%s: %d connections", file, len(rs))
+			}
+			if n := len(rs[0].HS.SessionTickets); n != 2 {
+				t.Errorf("%s: %d NewSessionTickets read, want 2", file, n)
+			}
+		}
+	}
+}
