@@ -64,11 +64,14 @@ func (c *Conn) SetKeys(k Keys) {
 }
 
 // enter follows the machine's epochs in the record layer's protection.
-func (c *Conn) enter(side Side, e Epoch) {
+func (c *Conn) enter(side Side, e Epoch) { c.protect(side, e, &c.m.HS) }
+
+// protect puts side's records in epoch e, under the keys of handshake hs.
+func (c *Conn) protect(side Side, e Epoch, hs *Handshake) {
 	var rc RecordCipher
 	why := errNoKeys
 	if c.keys != nil {
-		rc, why = c.keys.Cipher(side, e, &c.m.HS)
+		rc, why = c.keys.Cipher(side, e, hs)
 		if rc != nil {
 			why = nil
 		} else if why == nil {
@@ -273,17 +276,26 @@ func (c *Conn) record(d Dir, rec record, t time.Time) {
 	}
 	p := &c.prot[d]
 	typ, body := rec.typ, rec.body
-	if typ == recordChangeCipherSpec {
-		// Never protected: it announces the switch (RFC 5246 §7.1), or is
-		// TLS 1.3's compatibility record (RFC 8446 §5).
+	if typ == recordChangeCipherSpec && (!p.protected() || len(body) == 1 || isTLS13(c.m.version())) {
+		// It announces the switch (RFC 5246 §7.1), or is TLS 1.3's
+		// compatibility record (RFC 8446 §5): in the clear but in a
+		// renegotiation, where the current keys protect it.
 		c.m.ChangeCipherSpec(side, len(body), at)
+		return
+	}
+	if typ == recordAlert && p.protected() && clearAlert(c.m.version(), body) {
+		// Sent in the clear though the direction is protected: the sender
+		// had not yet switched its keys (OpenSSL's TLS 1.3 client refusing
+		// the server's certificate). Not a protected record: no sequence
+		// number is spent on it.
+		c.m.AlertRecord(side, EpochPlaintext, body, at)
 		return
 	}
 	epoch := p.epoch
 	if p.cipher == nil && p.counts != nil && errors.Is(p.counts.missing, errNoKeys) && p.protected() {
 		c.lateKeys(side, p)
 	}
-	if c.watch && p.cipher != nil && !c.watched(typ, len(body)) {
+	if c.watch && p.cipher != nil && !c.watched(side, typ, len(body)) {
 		p.pass(body)
 		return
 	}
@@ -300,6 +312,8 @@ func (c *Conn) record(d Dir, rec record, t time.Time) {
 	if err != nil {
 		// Protected, and not opened.
 		switch typ {
+		case recordChangeCipherSpec:
+			c.m.ChangeCipherSpec(side, len(body), at)
 		case recordAlert:
 			c.m.EncryptedAlert(side, len(body), at)
 		case recordHandshake:
@@ -312,6 +326,8 @@ func (c *Conn) record(d Dir, rec record, t time.Time) {
 		return
 	}
 	switch inner {
+	case recordChangeCipherSpec:
+		c.m.ChangeCipherSpec(side, len(body), at)
 	case recordAlert:
 		c.m.AlertRecord(side, epoch, plain, at)
 	case recordHandshake:
@@ -347,4 +363,12 @@ func (c *Conn) handshakeRecord(d Dir, e Epoch, body []byte, at Pos) {
 		c.m.Message(c.role(d), e, msg, Pos{Time: at.Time, Offset: off, End: at.End, Frame: at.Frame})
 	}
 	r.Compact()
+}
+
+// clearAlert reports an alert record that cannot be protected: in TLS 1.3
+// every protected record has the outer type application_data (RFC 8446
+// §5.2), so one of type alert is plaintext; in any version a 2-byte body
+// is, for every cipher adds a tag, a MAC or an explicit IV.
+func clearAlert(v uint16, body []byte) bool {
+	return plainAlerts(body) && (len(body) == 2 || isTLS13(v))
 }

@@ -42,7 +42,7 @@ type Decryption struct {
 // decryption judges what the keys did, from each direction's protection.
 func (c *Conn) decryption() *Decryption {
 	d := &Decryption{}
-	ch := c.m.HS.ClientHello
+	ch := c.m.HS.LatestClientHello()
 	var wrong, unsupported, missing bool
 	var whyWrong string
 	for _, side := range []Side{Client, Server} {

@@ -59,8 +59,10 @@ type Problem struct {
 
 // Handshake is everything visible of one connection's TLS handshake.
 type Handshake struct {
-	ClientHello       *ClientHello
-	RetryClientHello  *ClientHello // second ClientHello after a HelloRetryRequest
+	ClientHello *ClientHello
+	// RetryClientHello is the second ClientHello: after a HelloRetryRequest,
+	// or a new one after a QUIC Retry (Machine.TransportRetry).
+	RetryClientHello  *ClientHello
 	HelloRetryRequest *ServerHello
 	ServerHello       *ServerHello
 	// UndeliveredServerHello is a ServerHello its client never received
@@ -94,7 +96,38 @@ type Handshake struct {
 	OCSPStapled          bool
 	// Midstream: the capture began after the connection had started.
 	Midstream bool
+	// Renegotiations: handshakes run again in the established TLS 1.2 (or
+	// earlier) connection, read with keys.
+	Renegotiations []Renegotiation
 }
+
+// Renegotiation is a handshake run again inside an established TLS 1.2
+// (or earlier) connection, protected by the first one's keys (RFC 5246
+// §7.4.1.1, RFC 5746): who asked, where, and how it ended. It leaves the
+// first handshake as it was.
+type Renegotiation struct {
+	// By: the server (HelloRequest) or the client (a ClientHello unasked).
+	By    Side
+	Time  time.Time
+	Frame int64
+	// Outcome: completed (both Finished), refused (an alert answered it),
+	// or unfinished in the capture.
+	Outcome RenegotiationOutcome
+	// Alert is the first alert that refused it.
+	Alert *Alert
+	// ClientRandom is its ClientHello's random, by which the key log gives
+	// its keys (nil before that ClientHello).
+	ClientRandom []byte
+}
+
+// RenegotiationOutcome is how a renegotiation ended.
+type RenegotiationOutcome string
+
+const (
+	RenegotiationCompleted  RenegotiationOutcome = "completed"
+	RenegotiationRefused    RenegotiationOutcome = "refused"
+	RenegotiationUnfinished RenegotiationOutcome = "unfinished"
+)
 
 // Version is the negotiated protocol version, or 0 before a ServerHello.
 func (h *Handshake) Version() uint16 {
@@ -107,9 +140,17 @@ func (h *Handshake) Version() uint16 {
 	return 0
 }
 
-// clone copies what the decoder goes on writing: the lists it appends to.
-// Hellos, certificates and tickets are never written after they are
-// stored, so the copy shares them.
+// LatestClientHello is the ClientHello the handshake went on with: the
+// second after a HelloRetryRequest or a QUIC Retry, else the first. Its
+// random finds the keys: after a HelloRetryRequest it is the first's
+// (RFC 8446 §4.1.2), after a Retry a client may have made a new one.
+func (h *Handshake) LatestClientHello() *ClientHello {
+	if h.RetryClientHello != nil {
+		return h.RetryClientHello
+	}
+	return h.ClientHello
+}
+
 // First is the first message in the ladder from side of one of the types
 // (nil if none).
 func (h *Handshake) First(from Side, types ...MsgType) *Message {
@@ -127,6 +168,9 @@ func (h *Handshake) First(from Side, types ...MsgType) *Message {
 	return nil
 }
 
+// clone copies what the decoder goes on writing: the lists it appends to.
+// Hellos, certificates and tickets are never written after they are
+// stored, so the copy shares them.
 func (h *Handshake) clone() *Handshake {
 	x := *h
 	x.ServerCertificates = slices.Clip(h.ServerCertificates)
@@ -135,5 +179,6 @@ func (h *Handshake) clone() *Handshake {
 	x.Alerts = slices.Clone(h.Alerts)
 	x.Messages = slices.Clone(h.Messages)
 	x.Problems = slices.Clone(h.Problems)
+	x.Renegotiations = slices.Clone(h.Renegotiations)
 	return &x
 }

@@ -603,6 +603,9 @@ type Alert struct {
 	// Reaction: sent after the peer had closed the connection: an answer
 	// to that, not the cause of the end.
 	Reaction bool
+	// Renegotiation: sent during a renegotiation, about the second
+	// handshake: the first one stands.
+	Renegotiation bool
 }
 
 // Fatal reports whether the alert ends the connection.

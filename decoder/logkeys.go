@@ -31,7 +31,7 @@ func (k *LogKeys) Log() *KeyLog { return k.log }
 
 // Cipher implements Keys.
 func (k *LogKeys) Cipher(from Side, e Epoch, hs *Handshake) (RecordCipher, error) {
-	ch, sh := hs.ClientHello, hs.ServerHello
+	ch, sh := hs.LatestClientHello(), hs.ServerHello
 	if ch == nil {
 		return nil, errNoClientHello
 	}
@@ -83,7 +83,7 @@ func (k *LogKeys) Cipher(from Side, e Epoch, hs *Handshake) (RecordCipher, error
 // from the connection that established the session it resumes. A master
 // secret found is remembered by the session ID the server gave.
 func (k *LogKeys) master(hs *Handshake, s *Secrets) []byte {
-	ch, sh := hs.ClientHello, hs.ServerHello
+	ch, sh := hs.LatestClientHello(), hs.ServerHello
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	var master []byte
@@ -111,19 +111,21 @@ func (k *LogKeys) master(hs *Handshake, s *Secrets) []byte {
 
 // masterSecret implements finishedChecker.
 func (k *LogKeys) masterSecret(hs *Handshake) []byte {
-	if hs.ClientHello == nil || hs.ServerHello == nil {
+	ch := hs.LatestClientHello()
+	if ch == nil || hs.ServerHello == nil {
 		return nil
 	}
-	return k.master(hs, k.log.Lookup(hs.ClientHello.Random))
+	return k.master(hs, k.log.Lookup(ch.Random))
 }
 
 // known reports whether the key log, or the session cache, has keys for
 // the connection.
 func (k *LogKeys) known(hs *Handshake) bool {
-	if hs.ClientHello == nil {
+	ch := hs.LatestClientHello()
+	if ch == nil {
 		return false
 	}
-	if k.log.Lookup(hs.ClientHello.Random) != nil {
+	if k.log.Lookup(ch.Random) != nil {
 		return true
 	}
 	sh := hs.ServerHello
@@ -132,7 +134,7 @@ func (k *LogKeys) known(hs *Handshake) bool {
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	return k.sessions[string(sh.SessionID)] != nil || hs.ClientHello.SessionTicketLen > 0 && k.tickets[hs.ClientHello.SessionTicketHash] != nil
+	return k.sessions[string(sh.SessionID)] != nil || ch.SessionTicketLen > 0 && k.tickets[ch.SessionTicketHash] != nil
 }
 
 func hasExtension(exts []Extension, t uint16) bool {

@@ -37,7 +37,16 @@ type Machine struct {
 	records epochFollower
 	// kt is what only a connection with keys keeps (decrypted.go).
 	kt *keyed
+	// reneg is the renegotiation in progress (renegotiation.go).
+	reneg *renegotiation
+	// transportRetry: TransportRetry was called.
+	transportRetry bool
 }
+
+// TransportRetry says that the transport made the client start again (a
+// QUIC Retry, RFC 9000 §17.2.5): a new ClientHello may follow, and the
+// handshake goes on with it.
+func (m *Machine) TransportRetry() { m.transportRetry = true }
 
 // keyed is what a machine with keys keeps: the keys, and the transcript
 // of the handshake messages to check the Finished messages against.
@@ -67,10 +76,12 @@ type sideState struct {
 }
 
 // epochFollower is what follows the machine's epochs (the record layer):
-// a new epoch, and a new generation of keys within one (KeyUpdate).
+// a new epoch, a new generation of keys within one (KeyUpdate), and the
+// keys of a renegotiation's handshake hs.
 type epochFollower interface {
 	enter(from Side, e Epoch)
 	keyUpdate(from Side)
+	renegotiated(from Side, hs *Handshake)
 }
 
 // NewMachine starts a handshake with no record layer (QUIC).
@@ -152,7 +163,14 @@ func (m *Machine) noteFinished(t time.Time) {
 // ChangeCipherSpec: a ChangeCipherSpec record (never protected).
 func (m *Machine) ChangeCipherSpec(side Side, n int, at Pos) {
 	m.touch(side, at.Time)
-	m.addMessage(Message{Time: at.Time, From: side, Type: MsgChangeCipherSpec, Length: n, Offset: at.Offset, End: at.End, Frame: at.Frame})
+	msg := Message{Time: at.Time, From: side, Type: MsgChangeCipherSpec, Length: n, Offset: at.Offset, End: at.End, Frame: at.Frame}
+	if m.reneg != nil {
+		msg.Note = "renegotiation"
+		m.addMessage(msg)
+		m.renegotiationCCS(side)
+		return
+	}
+	m.addMessage(msg)
 	m.sides[side].ccs = true
 	// Before a ServerHello the version is unknown: a CCS then is TLS 1.3's
 	// middlebox compatibility one (RFC 8446 §D.4), as it is after a
@@ -178,6 +196,7 @@ func (m *Machine) AlertRecord(side Side, e Epoch, body []byte, at Pos) {
 	after := !m.completeAt.IsZero() && (sd.appData > 0 || sd.postHS > 0 || side == Server && len(m.HS.SessionTickets) > 0)
 	for i := 0; i+2 <= len(body); i += 2 {
 		a := Alert{From: side, Level: body[i], Description: body[i+1], Time: at.Time, Reaction: m.peerClosed(side, at.Time), AfterData: after}
+		m.renegotiationAlert(&a)
 		m.HS.Alerts = append(m.HS.Alerts, a)
 		m.addMessage(Message{Time: at.Time, From: side, Type: MsgAlert, Length: 2, Offset: at.Offset, End: at.End, Frame: at.Frame,
 			Note: a.LevelName() + " " + a.DescriptionName()})
@@ -189,6 +208,7 @@ func (m *Machine) encryptedAlert(side Side, n int, at Pos) {
 	s := &m.sides[side]
 	a := Alert{From: side, Encrypted: true, Time: at.Time, Reaction: m.peerClosed(side, at.Time),
 		AfterData: s.appData > 0 || s.postHS > 0 || !m.completeAt.IsZero()}
+	m.renegotiationAlert(&a)
 	m.HS.Alerts = append(m.HS.Alerts, a)
 	msg := Message{Time: at.Time, From: side, Type: MsgAlert, Length: n, Encrypted: true, Offset: at.Offset, End: at.End, Frame: at.Frame}
 	if a.AfterData {
@@ -271,6 +291,10 @@ func (m *Machine) OverCap(side Side, typ uint8, n int, at Pos) {
 func (m *Machine) Message(side Side, e Epoch, msg []byte, at Pos) {
 	t := at.Time
 	typ := msg[0]
+	if m.renegotiating(side, e, typ) {
+		m.renegotiationMessage(side, msg, at)
+		return
+	}
 	if typ == typeCompressedCert {
 		// RFC 8879: the Certificate inside, read as one (the transcript
 		// holds the compressed message).
@@ -323,7 +347,7 @@ func (m *Machine) Message(side Side, e Epoch, msg []byte, at Pos) {
 		case m.HS.RetryClientHello == nil && (m.HS.HelloRetryRequest != nil || m.HS.ServerHello == nil):
 			// After a HelloRetryRequest, or one the capture missed.
 			m.HS.RetryClientHello = ch
-			if m.HS.HelloRetryRequest == nil {
+			if m.HS.HelloRetryRequest == nil && !m.transportRetry {
 				m.problem(side, t, ProblemUnexpected, "a second ClientHello without a HelloRetryRequest in the capture")
 			}
 		default:

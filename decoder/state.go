@@ -179,7 +179,7 @@ func (m *Machine) state(notTLS bool) State {
 	handshakeSeen := m.HS.ClientHello != nil || m.HS.ServerHello != nil
 	for i := range m.HS.Alerts {
 		a := &m.HS.Alerts[i]
-		if a.Reaction {
+		if a.Reaction || a.Renegotiation {
 			continue
 		}
 		if a.Fatal() && !(a.AfterData && !m.completeAt.IsZero()) || (a.Probable && !a.AfterData) ||
@@ -230,11 +230,14 @@ func (m *Machine) state(notTLS bool) State {
 		switch {
 		case sv.firstEnc.IsZero():
 			return owe(Server, MsgEncryptedExtensions)
+		case !sv.finished && sv.flightRead:
+			return owe(Server, m.serverOwes13(sh))
 		case !sv.finished:
-			// Its flight began with a record too small to end it.
+			// Read without keys, its flight began with a record too small
+			// to end it.
 			return owe(Server, MsgFinished)
 		case !cl.finished:
-			return owe(Client, MsgFinished)
+			return owe(Client, m.clientOwes13())
 		}
 		st.Phase = PhaseComplete
 		if sh.PSKAccepted {
@@ -297,4 +300,36 @@ func (m *Machine) state(notTLS bool) State {
 	}
 	st.Phase = PhaseComplete
 	return st
+}
+
+// serverOwes13 is the next message of a TLS 1.3 server flight read with
+// keys (RFC 8446 §4.4): EncryptedExtensions, [CertificateRequest],
+// Certificate, CertificateVerify, Finished; with a PSK accepted no
+// Certificate or CertificateVerify. A CertificateRequest is optional, so
+// Certificate is what is owed after EncryptedExtensions.
+func (m *Machine) serverOwes13(sh *ServerHello) MsgType {
+	switch {
+	case !m.has(Server, typeEncryptedExtensions):
+		return MsgEncryptedExtensions
+	case sh.PSKAccepted:
+	case !m.has(Server, typeCertificate):
+		return MsgCertificate
+	case !m.has(Server, typeCertificateVerify):
+		return MsgCertificateVerify
+	}
+	return MsgFinished
+}
+
+// clientOwes13 is the next message of a TLS 1.3 client's flight after the
+// server's Finished (RFC 8446 §4.4): a Certificate when one was asked
+// for, a CertificateVerify when that Certificate was not empty
+// (§4.4.3), then Finished.
+func (m *Machine) clientOwes13() MsgType {
+	switch {
+	case m.HS.CertificateRequested && !m.has(Client, typeCertificate):
+		return MsgCertificate
+	case m.has(Client, typeCertificate) && len(m.HS.ClientCertificates) > 0 && !m.has(Client, typeCertificateVerify):
+		return MsgCertificateVerify
+	}
+	return MsgFinished
 }

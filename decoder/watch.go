@@ -2,9 +2,11 @@ package decoder
 
 // After the verdict, with keys, a connection is watched rather than read:
 // its records are framed and counted, so that the sequence numbers stay
-// right, but only those that can be an alert or a KeyUpdate are opened.
-// The alerts that close a connection (close_notify, or a fatal one after
-// the application data) are then named, at the cost of framing alone.
+// right, but only those that can be an alert or a post-handshake message
+// are opened. The alerts that close a connection (close_notify, or a
+// fatal one after the application data) are then named, and the tickets
+// and key updates read, at the cost of framing and of opening the TLS 1.3
+// server's records.
 
 // skipper is a RecordCipher that can move past a record without opening
 // it, keeping what a later record depends on (TLS 1.0's chained IV, RC4's
@@ -51,7 +53,8 @@ func (p *protection) pass(body []byte) {
 }
 
 // Watch says the verdict is in: from now on records are framed and
-// counted, and only those that may be an alert or a KeyUpdate opened. It
+// counted, and only those that may be an alert or a post-handshake
+// message opened. It
 // reports whether there is anything to watch (a direction has keys).
 func (c *Conn) Watch() bool {
 	if c.keys == nil || (c.prot[0].cipher == nil && c.prot[1].cipher == nil) {
@@ -61,14 +64,18 @@ func (c *Conn) Watch() bool {
 	return true
 }
 
-// watched reports whether a record is to be opened while watching: in
-// TLS 1.3 the small ones (an alert is 19 to 24 bytes, a KeyUpdate 22), in
-// TLS 1.2 and earlier those of type alert.
-func (c *Conn) watched(typ uint8, n int) bool {
+// watched reports whether a record from side is to be opened while
+// watching. In TLS 1.3 the type is hidden: the client's small ones (an
+// alert is 19 to 24 bytes, a KeyUpdate 22), and every one of the
+// server's, whose post-handshake messages (NewSessionTicket, KeyUpdate)
+// may come after its application data, as GnuTLS sends its tickets. In
+// TLS 1.2 and earlier those of type alert, and the handshake and
+// ChangeCipherSpec of a renegotiation.
+func (c *Conn) watched(side Side, typ uint8, n int) bool {
 	if isTLS13(c.m.version()) {
-		return n <= 64
+		return n <= 64 || side == Server
 	}
-	return typ == recordAlert
+	return typ != recordApplicationData
 }
 
 // stateful reports a cipher whose records depend on those before them.

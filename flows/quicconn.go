@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"bytes"
 	"net/netip"
 	"time"
 
@@ -532,6 +533,13 @@ func (a *Analyzer) quicPackets(c *quicConn, side decoder.Side, pkts []quic.Packe
 				a.quic.addCID(c.dcid, c)
 				c.open[decoder.Client][spaceInitial], c.open[decoder.Server][spaceInitial] = nil, nil
 				c.largest[decoder.Client][spaceInitial], c.largest[decoder.Server][spaceInitial] = -1, -1
+				// Its CRYPTO data starts again at offset 0: the same
+				// ClientHello, or a new one that the handshake goes on
+				// with, and whose random finds the keys.
+				c.crypto[decoder.Client][spaceInitial] = quic.CryptoStream{}
+				c.readers[decoder.Client][spaceInitial] = decoder.MessageReader{}
+				c.read[decoder.Client][spaceInitial] = 0
+				c.m.TransportRetry()
 			}
 			continue
 		case quic.ZeroRTT:
@@ -731,7 +739,7 @@ func (a *Analyzer) quicKeys(c *quicConn) {
 		return
 	}
 	c.keysDone = true
-	s := a.keys.Log().Lookup(hs.ClientHello.Random)
+	s := a.keys.Log().Lookup(hs.LatestClientHello().Random)
 	if s == nil {
 		return
 	}
@@ -825,6 +833,9 @@ func (a *Analyzer) quicCrypto(c *quicConn, side decoder.Side, space int, off uin
 		if msg == nil {
 			break
 		}
+		if c.facts.Retry && side == decoder.Client && space == spaceInitial && sameHello(msg, c.m.HS.ClientHello) {
+			continue // the ClientHello again after the Retry
+		}
 		c.m.Message(side, spaceEpoch[space], msg, at)
 		if !c.attempted && c.m.HS.ClientHello != nil && c.m.HS.ClientHello.ServerName != "" {
 			c.attempted = true
@@ -875,4 +886,11 @@ func (a *Analyzer) endQUIC(c *quicConn, at time.Time) {
 		}
 	}
 	a.dropQUICFrames(c)
+}
+
+// sameHello reports whether msg is a ClientHello with ch's random: one
+// sent again, not a new one.
+func sameHello(msg []byte, ch *decoder.ClientHello) bool {
+	// type, length (4), legacy_version (2), then the random (RFC 8446 §4.1.2)
+	return ch != nil && len(msg) >= 38 && msg[0] == 1 && bytes.Equal(msg[6:38], ch.Random)
 }

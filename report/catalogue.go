@@ -125,6 +125,12 @@ var (
 	FindingQUICFallbackToTCP      = def("quic_fallback_to_tcp", SevWarning, "a QUIC attempt that got no answer and the TLS over TCP connection to the same name that followed it, on both; says the other's stream")
 )
 
+// A TLS 1.2 renegotiation (RFC 5746).
+var (
+	FindingRenegotiation        = def("renegotiation", SevInfo, "a TLS 1.2 renegotiation that completed: who asked, in which frame")
+	FindingRenegotiationRefused = def("renegotiation_refused", SevWarning, "a TLS 1.2 renegotiation refused (which alert, from whom) or unfinished; the first handshake's verdict stands")
+)
+
 // What the capture lost or could not decode.
 var (
 	FindingLossBetweenVantagePoints = def("loss_between_vantage_points", SevWarning, "with two captures of the same traffic merged: packets that passed the capture point near their sender and never reached the other one, which was capturing; names the direction and the frames on both sides")
@@ -182,6 +188,7 @@ var checks = []check{
 	{"quic", []*FindingDef{FindingQUICNoResponse, FindingQUICClientHelloSplit, FindingQUICRetryLoop, FindingQUICRetry, FindingQUICRetryInvalid,
 		FindingQUICVersionNegotiation, FindingHandshakeFailed, FindingQUICMigration}, quicFindings},
 	{"fallback", []*FindingDef{FindingQUICFallbackToTCP}, fallbackFinding},
+	{"renegotiation", []*FindingDef{FindingRenegotiation, FindingRenegotiationRefused}, renegotiationFindings},
 	{"vantage", []*FindingDef{FindingLossBetweenVantagePoints}, vantageFindings},
 	{"capture", []*FindingDef{FindingCaptureGap, FindingMidstream, FindingSnaplenTruncated, FindingHandshakeBudget, FindingDecodeProblem}, captureFindings},
 	{"hello", []*FindingDef{FindingHelloRetryRequest, FindingClientHelloRetransmitted, FindingSplitClientHello, FindingServerFlightRetransmitted}, helloFindings},

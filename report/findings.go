@@ -394,3 +394,19 @@ func weakWhy(s decoder.CipherSuiteInfo) string {
 	}
 	return strings.Join(why, ", ")
 }
+
+// renegotiationFindings: a TLS 1.2 renegotiation, who asked and how it
+// ended (the first handshake's verdict stands whatever it did).
+func renegotiationFindings(x *checkRun) {
+	for _, rn := range x.r.HS.Renegotiations {
+		frames := []int64{rn.Frame}
+		switch rn.Outcome {
+		case decoder.RenegotiationCompleted:
+			x.add(FindingRenegotiation, frames, "The %s asked to renegotiate (frame %d): a second handshake under the first one's keys completed.", rn.By, rn.Frame)
+		case decoder.RenegotiationRefused:
+			x.add(FindingRenegotiationRefused, frames, "The %s asked to renegotiate (frame %d); the %s refused it with %s alert %s. The first handshake stands.", rn.By, rn.Frame, rn.Alert.From, rn.Alert.LevelName(), rn.Alert.DescriptionName())
+		default:
+			x.add(FindingRenegotiationRefused, frames, "The %s asked to renegotiate (frame %d); the renegotiation did not finish in the capture.", rn.By, rn.Frame)
+		}
+	}
+}

@@ -20,6 +20,14 @@ var printReasons = flag.Bool("print-reasons", false, "print the reasons table of
 // accepted the new words. Each entry was checked against what the
 // capture's generator or netlab scenario says happened.
 var reasons = map[string][]string{
+	// Issue #23's decoder cases: OpenSSL's plaintext unknown_ca, renegotiations, QUIC after a Retry.
+	"quic/retry-new-hello.pcap":                          {"complete finished"},
+	"netlab/openssl-client-rejects-cert.client.pcap":     {"failed alert client"},
+	"netlab/openssl-client-rejects-cert.server.pcap":     {"failed alert client"},
+	"netlab/openssl-reneg-refused.client.pcap":           {"complete finished"},
+	"netlab/openssl-reneg-refused.server.pcap":           {"complete finished"},
+	"netlab/openssl-reneg.client.pcap":                   {"complete finished"},
+	"netlab/openssl-reneg.server.pcap":                   {"complete finished"},
 	"after-handshake.pcap":                               {"not_observed before_capture"},
 	"alert-client-rejects-cert.pcap":                     {"failed alert client"},
 	"alert-server-refuses.pcap":                          {"failed alert server"},

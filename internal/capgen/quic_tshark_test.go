@@ -1,6 +1,7 @@
 package capgen
 
 import (
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -16,6 +17,7 @@ var quicFields = []string{
 	"quic.long.packet_type", "quic.long.packet_type_v2", "quic.dcid", "quic.token_length", "quic.retry_token",
 	"quic.frame_type", "quic.cc.error_code", "quic.cc.error_code.tls_alert", "tls.handshake.type",
 	"tls.handshake.extensions_server_name", "tcp.stream",
+	"tls.handshake.random",
 }
 
 // tsharkQUIC reads every packet of a QUIC capture with its key log
@@ -178,24 +180,21 @@ var quicChecks = map[string]func(t *testing.T, fr []testenv.Frame){
 			t.Errorf("%d client Initials of %d packets, want every packet, 8 or more (4 PTOs, two datagrams each)", n, len(fr))
 		}
 	},
-	"retry": func(t *testing.T, fr []testenv.Frame) {
-		serverFlight(t, fr)
-		retry := firstIndex(fr, all(udpFromServer, is("quic.long.packet_type", "3"), has("quic.retry_token")))
-		if retry < 0 {
-			t.Fatal("no Retry packet")
+	"retry": retried,
+	"retry-new-hello": func(t *testing.T, fr []testenv.Frame) {
+		// tshark 4.0 reads the first ClientHello only, and so finds no
+		// keys: the key log has the second one's random.
+		retryStructure(t, fr)
+		first := ""
+		if i := firstIndex(fr, all(udpFromClient, hsType("1"))); i >= 0 {
+			first = fr[i].First("tls.handshake.random")
 		}
-		// RFC 9000 §17.2.5.2: the next Initial has the Retry's SCID as its
-		// DCID, and its token.
-		next := firstIndex(fr[retry:], all(udpFromClient, quicInitial))
-		if next < 0 {
-			t.Fatal("no client Initial after the Retry")
+		keys, err := os.ReadFile(filepath.Join(quicTestdata, "retry-new-hello.keys"))
+		if err != nil || first == "" {
+			t.Fatalf("first ClientHello random %q, key log: %v", first, err)
 		}
-		f := fr[retry+next]
-		if f.First("quic.token_length") == "0" || f.First("quic.token_length") == "" {
-			t.Errorf("the Initial after the Retry has no token")
-		}
-		if f.First("quic.dcid") == fr[0].First("quic.dcid") {
-			t.Errorf("the Initial after the Retry keeps the DCID %s", f.First("quic.dcid"))
+		if strings.Contains(string(keys), first) || !strings.Contains(string(keys), "SERVER_HANDSHAKE_TRAFFIC_SECRET ") {
+			t.Errorf("the key log has the first ClientHello's random %s, or no handshake secret", first)
 		}
 	},
 	"version-negotiation": func(t *testing.T, fr []testenv.Frame) {
@@ -333,5 +332,34 @@ func TestTSharkSeesQUIC(t *testing.T) {
 			}
 			check(t, fr)
 		})
+	}
+}
+
+// retried: the server's flight decrypted, and the Retry.
+func retried(t *testing.T, fr []testenv.Frame) {
+	serverFlight(t, fr)
+	retryStructure(t, fr)
+}
+
+// retryStructure: a Retry, and the client's next Initial with its SCID
+// and token.
+func retryStructure(t *testing.T, fr []testenv.Frame) {
+	t.Helper()
+	retry := firstIndex(fr, all(udpFromServer, is("quic.long.packet_type", "3"), has("quic.retry_token")))
+	if retry < 0 {
+		t.Fatal("no Retry packet")
+	}
+	// RFC 9000 §17.2.5.2: the next Initial has the Retry's SCID as its
+	// DCID, and its token.
+	next := firstIndex(fr[retry:], all(udpFromClient, quicInitial))
+	if next < 0 {
+		t.Fatal("no client Initial after the Retry")
+	}
+	f := fr[retry+next]
+	if f.First("quic.token_length") == "0" || f.First("quic.token_length") == "" {
+		t.Errorf("the Initial after the Retry has no token")
+	}
+	if f.First("quic.dcid") == fr[0].First("quic.dcid") {
+		t.Errorf("the Initial after the Retry keeps the DCID %s", f.First("quic.dcid"))
 	}
 }

@@ -10,6 +10,7 @@ package capgen
 // exact.
 
 import (
+	"bytes"
 	"net"
 	"sort"
 	"sync"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
+	"github.com/tlsscope/tlsscope/flows/quic"
 )
 
 // oneWay is the path's one-way delay: a 20 ms round trip, as the TCP
@@ -44,6 +46,11 @@ type quicPath struct {
 	// path's NAT and losses on the client's datagrams); otherwise it is
 	// beside the client.
 	atServer bool
+	// newHelloAfterRetry gives the client's first ClientHello another
+	// random: the client then looks like one that makes a new ClientHello
+	// after a Retry (RFC 9000 §17.2.5.2 lets it), whose key log line is
+	// that second one's. quic-go sends the same ClientHello again.
+	newHelloAfterRetry bool
 }
 
 // udpDatagram is one datagram on the path, as the capture records it.
@@ -112,8 +119,11 @@ func (n *udpNet) send(from int, p []byte, to net.Addr) {
 	if ua, ok := to.(*net.UDPAddr); ok && from == 1 && n.path.atServer {
 		dst = ua // the server answers the address it saw, the NAT's
 	}
-	d := udpDatagram{from: from, at: now, src: src, dst: dst, payload: append([]byte(nil), p...)}
 	pa := n.path
+	if pa.newHelloAfterRetry && from == 0 && idx == 1 {
+		p = otherRandom(p)
+	}
+	d := udpDatagram{from: from, at: now, src: src, dst: dst, payload: append([]byte(nil), p...)}
 	lost := pa.blocked[from] || pa.dropFrom[from] > 0 && idx >= pa.dropFrom[from] ||
 		pa.maxIP > 0 && n.ipLen(len(p)) > pa.maxIP
 	for _, i := range pa.drop[from] {
@@ -254,3 +264,45 @@ func (e *udpEnd) SetReadDeadline(t time.Time) error {
 }
 
 func (e *udpEnd) SetWriteDeadline(time.Time) error { return nil }
+
+// otherRandom is a client datagram whose first packet, an Initial holding
+// the start of the ClientHello, has the ClientHello's random inverted,
+// sealed again with the same Initial keys and packet number; nil when it
+// is not such a datagram (the capture then fails its checks).
+func otherRandom(p []byte) []byte {
+	pkts, err := quic.ParseDatagram(p, -1)
+	if err != nil || len(pkts) == 0 || pkts[0].Type != quic.Initial {
+		return nil
+	}
+	first := pkts[0]
+	raw := len(first.Raw)
+	o, err1 := quic.InitialOpener(first.Version, first.DCID, false)
+	sealer, _, err2 := quic.InitialSealers(first.Version, first.DCID)
+	if err1 != nil || err2 != nil {
+		return nil
+	}
+	pk := first
+	pk.Raw = bytes.Clone(first.Raw)
+	pn, payload, err := o.Open(&pk, -1)
+	if err != nil {
+		return nil
+	}
+	payload = bytes.Clone(payload)
+	done := false
+	quic.ParseFrames(payload, func(f quic.Frame) error {
+		// type, length, legacy_version, then the random (RFC 8446 §4.1.2)
+		if f.Kind == quic.FrameCrypto && f.Offset == 0 && len(f.Data) >= 38 && f.Data[0] == 1 {
+			for i := 6; i < 38; i++ {
+				f.Data[i] ^= 0xff
+			}
+			done = true
+		}
+		return nil
+	})
+	pnLen := raw - first.PNOffset - len(payload) - 16
+	sealed, err := sealer.Seal(quic.Header{Type: quic.Initial, DCID: first.DCID, SCID: first.SCID, Token: first.Token, PNLen: pnLen}, pn, payload)
+	if err != nil || !done || len(sealed) != raw {
+		return nil
+	}
+	return append(sealed, p[raw:]...)
+}

@@ -24,6 +24,11 @@ func QUICScenarios() []*QUICScenario {
 				t.VerifySourceAddress = func(net.Addr) bool { return true }
 			},
 			Complete: true},
+		{Name: "retry-new-hello", Doc: "as retry, but the ClientHello after the Retry is a new one (another random) and the key log has that one's secrets, as a client that makes a new ClientHello after a Retry writes it",
+			server: func(c *tls.Config, q *quic.Config, t *quic.Transport) {
+				t.VerifySourceAddress = func(net.Addr) bool { return true }
+			},
+			path: quicPath{newHelloAfterRetry: true}, Complete: true},
 		{Name: "version-negotiation", Doc: "the client offers QUIC v2 first, the server speaks only v1: Version Negotiation, then v1 completes",
 			client: v2first, Complete: true},
 		{Name: "version-negotiation-fails", Doc: "the client speaks only QUIC v2, the server only v1: Version Negotiation, the client gives up",

@@ -413,6 +413,43 @@ var checks = map[string]func(c, s *capt){
 		}
 		c.want("tcp.analysis.retransmission && !tcp.analysis.spurious_retransmission", 0, 0)
 	},
+	"openssl-client-rejects-cert": func(c, s *capt) {
+		for _, x := range []*capt{c, s} {
+			x.want(clientHi, 1, 1)
+			x.want(serverHi+" && tls.handshake.extensions.supported_version == 0x0304", 1, 1)
+			x.decrypted(fromServer, 8, 11, 15, 20)
+			// The client's fatal unknown_ca in the clear: a 2-byte record
+			// of type 21, with no ChangeCipherSpec or Finished before it.
+			x.want(fromClient+" && tls.record.content_type == 21 && tls.record.length == 2 && tls.alert_message.level == 2 && tls.alert_message.desc == 48", 1, 1)
+			x.want(fromClient+" && tls.record.content_type == 20", 0, 0)
+			x.wantKeys(fromClient+" && tls.handshake.type == 20", 0, 0)
+		}
+	},
+	"openssl-reneg": func(c, s *capt) {
+		for _, x := range []*capt{c, s} {
+			x.want("tcp.analysis.retransmission || tcp.analysis.lost_segment", 0, 0)
+			// The first handshake in the clear; the second, its
+			// ChangeCipherSpec included, under the first one's keys.
+			x.want(clientHi, 1, 1)
+			x.wantKeys(clientHi, 2, 2)
+			x.wantKeys(serverHi, 2, 2)
+			x.wantKeys(fromClient+" && tls.handshake.type == 20", 2, 2)
+			x.wantKeys(fromServer+" && tls.handshake.type == 20", 2, 2)
+			x.wantKeys(fromClient+" && http.request", 1, 1)
+		}
+	},
+	"openssl-reneg-refused": func(c, s *capt) {
+		for _, x := range []*capt{c, s} {
+			x.want(clientHi, 1, 1)
+			x.wantKeys(clientHi, 2, 2)
+			x.wantKeys(serverHi, 1, 1)
+			// Refused: a warning no_renegotiation, then the client's fatal
+			// handshake_failure, both under the first handshake's keys.
+			x.want("tls.alert_message.desc", 0, 0)
+			x.wantKeys(fromServer+" && tls.alert_message.level == 1 && tls.alert_message.desc == 100", 1, 1)
+			x.wantKeys(fromClient+" && tls.alert_message.level == 2 && tls.alert_message.desc == 40", 1, 1)
+		}
+	},
 }
 
 // connOrder is the order in which a scenario's client opens the

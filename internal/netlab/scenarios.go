@@ -465,4 +465,47 @@ var Scenarios = []Scenario{
 		},
 		Expect: map[string]ClientServer{"main": {Vantage{Outcome: "complete"}, Vantage{Outcome: "complete"}}},
 	},
+	// Issue #23: what tlsscope got wrong on real stacks.
+	{
+		Name:   "openssl-client-rejects-cert",
+		Notes:  "OpenSSL's TLS 1.3 client has not yet installed its handshake write keys when it rejects the server's Certificate: its fatal unknown_ca alert goes out in the clear (a 2-byte record of type 21), with no ChangeCipherSpec before it.",
+		Doc:    "openssl s_server -tls1_3 -www and openssl s_client -tls1_3 -verify_return_error -keylogfile with the default trust store, which lacks the lab's CA: the client rejects the certificate with a fatal unknown_ca alert.",
+		Stacks: []string{"openssl"},
+		KeyLog: true,
+		Setup: func(r *Run) error {
+			return r.opensslServer("-tls1_3", "-www", "-naccept", "1")
+		},
+		Traffic: func(r *Run) {
+			r.client(httpGet, 5*time.Second, r.opensslClient("-tls1_3", "-verify_return_error", "-ign_eof")...)
+		},
+		Expect: map[string]ClientServer{"main": {Vantage{Outcome: "failed"}, Vantage{Outcome: "failed"}}},
+	},
+	{
+		Name:   "openssl-reneg",
+		Doc:    "TLS 1.2 renegotiation that the server allows: openssl s_server -tls1_2 -www -client_renegotiation and openssl s_client -tls1_2 -keylogfile driven line by line, 1 s apart: \"R\" (a renegotiation: a second ClientHello under the first keys), then the request, answered under the second handshake's keys.",
+		Stacks: []string{"openssl"},
+		KeyLog: true,
+		Setup: func(r *Run) error {
+			return r.opensslServer("-tls1_2", "-www", "-naccept", "1", "-client_renegotiation")
+		},
+		Traffic: func(r *Run) {
+			r.clientSlow([]string{"R\n", httpGet}, time.Second, 3*time.Second, 12*time.Second, r.opensslClient("-tls1_2")...)
+		},
+		Expect: map[string]ClientServer{"main": {Vantage{Outcome: "complete"}, Vantage{Outcome: "complete"}}},
+	},
+	{
+		Name:   "openssl-reneg-refused",
+		Notes:  "OpenSSL 3.0 refuses a client's renegotiation by default: the server answers the second ClientHello with a warning no_renegotiation alert, and the client gives up with a fatal handshake_failure alert, both under the first handshake's keys.",
+		Doc:    "As openssl-reneg without -client_renegotiation: openssl s_server -tls1_2 -www refuses the renegotiation that openssl s_client -tls1_2 -keylogfile asks for with \"R\".",
+		Stacks: []string{"openssl"},
+		KeyLog: true,
+		Setup: func(r *Run) error {
+			return r.opensslServer("-tls1_2", "-www", "-naccept", "1")
+		},
+		Traffic: func(r *Run) {
+			r.clientSlow([]string{"R\n", httpGet}, time.Second, 3*time.Second, 12*time.Second, r.opensslClient("-tls1_2")...)
+		},
+		// The first handshake completed: a refused renegotiation does not undo it.
+		Expect: map[string]ClientServer{"main": {Vantage{Outcome: "complete"}, Vantage{Outcome: "complete"}}},
+	},
 }
