@@ -10,10 +10,12 @@ package decoder
 const maxRenegotiations = 8
 
 // renegotiation is the one in progress: its hellos, to look its keys up
-// by, and its Finished messages seen.
+// by, its Finished messages seen, and its place in HS.Renegotiations (-1:
+// past maxRenegotiations, followed but not recorded).
 type renegotiation struct {
 	hs       Handshake
 	finished [2]bool
+	index    int
 }
 
 // renegotiating reports whether a protected handshake message of type typ
@@ -29,20 +31,19 @@ func (m *Machine) renegotiating(side Side, e Epoch, typ uint8) bool {
 
 // current is the renegotiation in progress as the snapshot shows it.
 func (m *Machine) current() *Renegotiation {
-	if m.reneg == nil || len(m.HS.Renegotiations) == 0 {
+	if m.reneg == nil || m.reneg.index < 0 {
 		return nil
 	}
-	return &m.HS.Renegotiations[len(m.HS.Renegotiations)-1]
+	return &m.HS.Renegotiations[m.reneg.index]
 }
 
 // startRenegotiation begins one asked for by side.
 func (m *Machine) startRenegotiation(by Side, at Pos) {
-	m.reneg = nil
-	if len(m.HS.Renegotiations) >= maxRenegotiations {
-		return
+	m.reneg = &renegotiation{index: -1}
+	if len(m.HS.Renegotiations) < maxRenegotiations {
+		m.reneg.index = len(m.HS.Renegotiations)
+		m.HS.Renegotiations = append(m.HS.Renegotiations, Renegotiation{By: by, Time: at.Time, Frame: at.Frame, Outcome: RenegotiationUnfinished})
 	}
-	m.reneg = &renegotiation{}
-	m.HS.Renegotiations = append(m.HS.Renegotiations, Renegotiation{By: by, Time: at.Time, Frame: at.Frame, Outcome: RenegotiationUnfinished})
 }
 
 // renegotiationMessage reads a handshake message of a renegotiation. Its
@@ -59,10 +60,12 @@ func (m *Machine) renegotiationMessage(side Side, msg []byte, at Pos) {
 			m.startRenegotiation(Client, at)
 		}
 		ch := new(ClientHello)
-		if m.reneg != nil && ch.unmarshal(msg) {
+		if ch.unmarshal(msg) {
 			ch.detach()
 			m.reneg.hs.ClientHello = ch
-			m.current().ClientRandom = ch.Random
+			if r := m.current(); r != nil {
+				r.ClientRandom = ch.Random
+			}
 			ladder.Note = helloNote(ch) + ", renegotiation"
 		}
 	case typ == typeServerHello && m.reneg != nil:
@@ -74,8 +77,10 @@ func (m *Machine) renegotiationMessage(side Side, msg []byte, at Pos) {
 		}
 	case typ == typeFinished && m.reneg != nil:
 		m.reneg.finished[side] = true
-		if r := m.current(); m.reneg.finished[Client] && m.reneg.finished[Server] {
-			r.Outcome = RenegotiationCompleted
+		if m.reneg.finished[Client] && m.reneg.finished[Server] {
+			if r := m.current(); r != nil {
+				r.Outcome = RenegotiationCompleted
+			}
 			m.reneg = nil
 		}
 	}
@@ -95,12 +100,11 @@ func (m *Machine) renegotiationCCS(side Side) {
 // progress: the first alert that is fatal or no_renegotiation (RFC 5246
 // §7.2.2: the answer of a peer that will not) refuses it.
 func (m *Machine) renegotiationAlert(a *Alert) {
-	r := m.current()
-	if r == nil {
+	if m.reneg == nil {
 		return
 	}
 	a.Renegotiation = true
-	if r.Outcome == RenegotiationUnfinished && (a.Fatal() || a.Description == alertNoRenegotiation) {
+	if r := m.current(); r != nil && r.Outcome == RenegotiationUnfinished && (a.Fatal() || a.Description == alertNoRenegotiation) {
 		r.Outcome = RenegotiationRefused
 		x := *a
 		r.Alert = &x
