@@ -267,7 +267,7 @@ func (a *Analyzer) quicStall(c *quicConn, f *QUICFacts, hs *decoder.Handshake, s
 func (a *Analyzer) quicDecryption(c *quicConn) *decoder.Decryption {
 	f := &c.facts
 	d := &decoder.Decryption{}
-	ch := c.m.HS.ClientHello
+	ch := c.m.HS.LatestClientHello()
 	for s := range 2 {
 		d.Opened[s] = f.Packets[s][spaceHandshake] + f.Packets[s][spaceApp] - f.Opaque[s] - f.OpenFailed[s]
 		d.Unopened[s] = f.Opaque[s] + f.OpenFailed[s]

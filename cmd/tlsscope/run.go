@@ -425,8 +425,10 @@ func (s *session) take(r *flows.Result) {
 		}
 		// Its keys go with it, and only its: the attachment opens
 		// decrypted in Wireshark.
-		if log := s.a.KeyLog(); log != nil && len(r.Packets) > 0 && r.HS != nil && r.HS.ClientHello != nil {
-			if err := s.failedPkts.WriteSecrets(log.LinesFor(r.HS.ClientHello.Random)); err != nil {
+		if log := s.a.KeyLog(); log != nil && len(r.Packets) > 0 && r.HS != nil && r.HS.LatestClientHello() != nil {
+			// The ClientHello the handshake went on with (after a QUIC Retry,
+			// a new one) names the keys.
+			if err := s.failedPkts.WriteSecrets(log.LinesFor(r.HS.LatestClientHello().Random)); err != nil {
 				s.fail(err)
 				return
 			}
