@@ -755,7 +755,9 @@ func (a *Analyzer) tcpFacts(c *conn, side int, tcp *tcpHeader, t time.Time, trun
 	c.lastPkt[side] = t.UnixNano()
 	switch {
 	case tcp.RST:
-		sf.RSTTTL = tcp.TTL
+		if sf.RST.IsZero() { // that of the RST the facts keep, the first
+			sf.RSTTTL = tcp.TTL
+		}
 	case sf.Packets == 1 || sf.TTL == 0 && sf.RSTTTL != 0 && !sf.TTLVaries:
 		sf.TTL = tcp.TTL
 	case tcp.TTL != sf.TTL:

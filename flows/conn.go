@@ -40,7 +40,7 @@ type TCPSide struct {
 	MaxSegment int32
 	MSS        uint16
 	// TTL is its packets' IP TTL (hop limit), TTLVaries says they did not
-	// all have the same; RSTTTL is that of its RST.
+	// all have the same; RSTTTL is that of its first RST.
 	TTL, RSTTTL uint8
 	TTLVaries   bool
 }

@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/tlsscope/tlsscope/decoder"
 	"github.com/tlsscope/tlsscope/flows"
@@ -131,12 +132,14 @@ func bytesRange(lo, hi int) string {
 }
 
 // resetFindings: reset_injected, when the side a reset names probably did
-// not send it.
+// not send it. Only a reset that interrupts a live exchange is judged: one
+// that comes after the connection ended (resetAfterEnd) is how many stacks
+// end one, whatever its TTL.
 func resetFindings(r *flows.Result, add addFunc) {
 	f := r.TCP
 	for _, side := range []decoder.Side{decoder.Client, decoder.Server} {
 		s := &f.Side[side]
-		if s.RST.IsZero() {
+		if s.RST.IsZero() || resetAfterEnd(r, side) {
 			continue
 		}
 		var evidence []string
@@ -164,4 +167,29 @@ func resetFindings(r *flows.Result, add addFunc) {
 		}
 		add(SevWarning, "reset_injected", "%s", msg)
 	}
+}
+
+// resetAfterEnd reports whether side's first RST came after the connection
+// had ended: after a FIN of either side, the peer's RST, or an alert that
+// closes (close_notify, a fatal alert, an encrypted one). A TCP that gets
+// data after its application closed, or any segment for a connection it no
+// longer has, answers with a RST (RFC 1122 §4.2.2.13, RFC 9293 §3.10.7.1),
+// often from a stack (or a firewall) with another initial TTL than the
+// connection's packets: no sign of injection.
+func resetAfterEnd(r *flows.Result, side decoder.Side) bool {
+	f := r.TCP
+	rst := f.Side[side].RST
+	before := func(t time.Time) bool { return !t.IsZero() && !t.After(rst) }
+	if before(f.Side[decoder.Client].FIN) || before(f.Side[decoder.Server].FIN) || before(f.Side[side.Other()].RST) {
+		return true
+	}
+	if r.HS != nil {
+		for _, a := range r.HS.Alerts {
+			closes := a.Encrypted && !a.Probable || !a.Encrypted && (a.Fatal() || a.Description == 0)
+			if closes && before(a.Time) {
+				return true
+			}
+		}
+	}
+	return false
 }

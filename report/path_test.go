@@ -6,6 +6,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/tlsscope/tlsscope/decoder"
+	"github.com/tlsscope/tlsscope/internal/testenv"
 )
 
 // pathCases are issue #14's captures: those made by capgen (testdata/) and
@@ -129,6 +132,50 @@ func TestPathEvidence(t *testing.T) {
 		}
 		if !found {
 			t.Errorf("%s: no %s saying %q", tc.file, tc.code, tc.says)
+		}
+	}
+}
+
+// TestResetAfterEndNotInjected: real captures whose connections end with
+// resets from another TTL than the server's (a stack or middlebox
+// answering segments for a connection that has ended) raise no
+// reset_injected. In tls_sgt.pcap the server answers the client's data
+// after its FIN with a RST (an abortive close), and TTL-255 resets then
+// answer each later segment; in test_decrypt.pcap the first reset, with
+// TTL 255, comes after both FINs.
+func TestResetAfterEndNotInjected(t *testing.T) {
+	dir := testenv.NeedShared(t, "..")
+	for _, tc := range []struct {
+		file         string
+		complete     int // at least, with a reset
+		ttlDiffering int // of them, whose first server RST has another TTL (-1: any number)
+	}{
+		// The first RST is the server's own (TTL 61), the TTL-255 ones follow.
+		{"mercury/unit_tests/pcaps/tls_sgt.pcap", 45, 0},
+		{"mercury/test/data/test_decrypt.pcap", 3, -1},
+	} {
+		var complete, differing int
+		for _, c := range connections(t, filepath.Join(dir, tc.file)) {
+			r := c.Result()
+			if c.Outcome != "complete" || r.TCP == nil {
+				continue
+			}
+			s := &r.TCP.Side[decoder.Server]
+			if s.RST.IsZero() && r.TCP.Side[decoder.Client].RST.IsZero() {
+				continue
+			}
+			complete++
+			if !s.RST.IsZero() && s.RSTTTL != s.TTL {
+				differing++
+			}
+			checkVerdict(t, fmt.Sprintf("%s stream %d", tc.file, c.Stream), c, nil, []string{"reset_injected"}, "complete")
+		}
+		// The premises: without them the test would prove nothing.
+		if complete < tc.complete {
+			t.Errorf("%s: %d complete connections with a reset, want ≥ %d", tc.file, complete, tc.complete)
+		}
+		if tc.ttlDiffering < 0 && differing == 0 || tc.ttlDiffering >= 0 && differing != tc.ttlDiffering {
+			t.Errorf("%s: %d whose first server RST has another TTL than the server's packets, want %d (-1: some)", tc.file, differing, tc.ttlDiffering)
 		}
 	}
 }
