@@ -101,20 +101,47 @@ func lossFindings(r *flows.Result, side decoder.Side, add addFunc) {
 			side, what, l.UnackedSends, peer)
 	}
 	// A path-MTU black hole: large segments lost, small ones through.
-	peerMSS := int(f.Side[peer].MSS)
+	// Seen from the sender: a full-size segment sent again and again and
+	// never acknowledged, while a smaller one after it was (SACK, RFC 2018).
+	// Seen from the receiver (the retransmissions are lost before the
+	// capture too): bytes as many as a full-size segment never arrived,
+	// while later segments did, each well below full size.
+	full := fullSegment(int(f.Side[peer].MSS), int(f.Side[side].MSS))
+	maxSeg := int(f.Side[side].MaxSegment)
 	switch {
-	case l.Unacked > 0 && l.SACKedBeyond && l.AckedAfter > 0 && l.UnackedMin > l.AckedAfter:
-		add(SevWarning, "path_mtu_blackhole", "The %s's segments of %s were sent %d times and never acknowledged, while the %s acknowledged (SACK) a %d-byte segment after them: packets above some size do not get through. %s",
-			side, bytesRange(l.UnackedMin, l.UnackedMax), l.UnackedSends, peer, l.AckedAfter, blackholeWhy(side))
-	case l.LostBytes > 1500 && l.DeliveredAfter > 0 && int64(2*l.DeliveredAfter) <= l.LostBytes && f.Side[side].MaxSegment < 1000 &&
-		(peerMSS == 0 || int(f.Side[side].MaxSegment)*4 < peerMSS*3):
+	case l.Unacked > 0 && l.UnackedMax >= full && l.SACKedBeyond && l.AckedAfter > 0 && l.UnackedMin > l.AckedAfter:
+		what, them := "segments of "+bytesRange(l.UnackedMin, l.UnackedMax)+" were", "them"
+		if l.Unacked == 1 {
+			what, them = fmt.Sprintf("segment of %d bytes was", l.UnackedMin), "it"
+		}
+		add(SevWarning, "path_mtu_blackhole", "The %s's %s sent %d times and never acknowledged, while the %s acknowledged (SACK) a %d-byte segment after %s: packets above some size do not get through. %s",
+			side, what, l.UnackedSends, peer, l.AckedAfter, them, blackholeWhy(side))
+	case l.LostBytes >= int64(full) && l.DeliveredAfter > 0 && maxSeg*4 < full*3:
 		mss := ""
-		if peerMSS > 0 {
+		switch own, peerMSS := f.Side[side].MSS, f.Side[peer].MSS; {
+		case peerMSS > 0 && (own == 0 || peerMSS <= own):
 			mss = fmt.Sprintf(", though the %s announced MSS %d", peer, peerMSS)
+		case own > 0:
+			mss = fmt.Sprintf(", though its MSS is %d", own)
 		}
 		add(SevWarning, "path_mtu_blackhole", "No segment larger than %d bytes arrived from the %s%s, and the %s before them never did: large packets are dropped on the path. %s",
-			f.Side[side].MaxSegment, side, mss, size(int(l.LostBytes)), blackholeWhy(side))
+			maxSeg, side, mss, size(int(l.LostBytes)), blackholeWhy(side))
 	}
+}
+
+// fullSegment is the payload of a full-size segment from a sender that
+// announced mss to a receiver that announced peerMSS (0: no SYN seen): the
+// smaller MSS (a sender's own MSS says its own link's MTU), less the most
+// TCP options take (40 bytes, RFC 9293 §3.1); without either, Ethernet's.
+func fullSegment(peerMSS, mss int) int {
+	m := 1460
+	if peerMSS > 0 {
+		m = peerMSS
+	}
+	if mss > 0 {
+		m = min(m, mss)
+	}
+	return max(m-40, 1)
 }
 
 // blackholeWhy is what both views of a path-MTU black hole say it
