@@ -45,6 +45,7 @@ var (
 	mermaidFrame = regexp.MustCompile(`\(frame (\d+)\)$`)
 	htmlFrame    = regexp.MustCompile(` #(\d+)$`)
 	runFrames    = regexp.MustCompile(`frames (\d+)–(\d+)`)
+	holeRow      = regexp.MustCompile(`TCP (gap|loss) \(|^(capture|network) loss \(`)
 )
 
 // frameRow is a ladder line: its frame (0: none) and its text.
@@ -125,9 +126,9 @@ func TestLadderFrames(t *testing.T) {
 					}
 					prev = r.frame
 					switch {
-					case strings.Contains(r.text, "gap") || strings.Contains(r.text, "loss"):
+					case holeRow.MatchString(r.text):
 						holes = append(holes, r.frame)
-					case strings.Contains(r.text, "retransmission"):
+					case strings.Contains(r.text, "TCP retransmission"):
 						resent = append(resent, r.frame)
 						if m := runFrames.FindStringSubmatch(r.text); m != nil {
 							a, _ := strconv.ParseInt(m[1], 10, 64)
@@ -174,7 +175,7 @@ func TestLadderRetransmissionsCounted(t *testing.T) {
 					if m := count.FindStringSubmatch(r.text); m != nil {
 						k, _ := strconv.Atoi(m[1])
 						n += k
-					} else if strings.Contains(r.text, "retransmission") {
+					} else if strings.Contains(r.text, "TCP retransmission") {
 						n++
 					}
 				}
@@ -216,5 +217,29 @@ func TestLadderRetransmittingNotSilent(t *testing.T) {
 	l = buildLadder(connections(t, filepath.Join(testdata, "netlab/python-gives-up.server.pcap"))[0])
 	if !slices.ContainsFunc(l.Bands, func(b ladderBand) bool { return b.Class == "silence" }) {
 		t.Errorf("python-gives-up.server: no silence band among %+v", l.Bands)
+	}
+}
+
+// TestLadderMessageCutByGap: the Certificate a capture gap cuts is still
+// listed, at the frame of its captured bytes (tshark's frame 5, which
+// holds the ServerHello and its start), and the messages after the gap
+// are too.
+func TestLadderMessageCutByGap(t *testing.T) {
+	c := connections(t, filepath.Join(testdata, "capture-gap-certificate.pcap"))[0]
+	var order []string
+	for _, m := range c.Messages {
+		if m.From == "server" && m.TMS < 50 {
+			order = append(order, m.Type+"#"+strconv.FormatInt(m.Frame, 10))
+			if m.Type == "Certificate" && (!strings.Contains(m.Note, "cut by a capture gap") || m.Undelivered) {
+				t.Errorf("the cut Certificate says %q (undelivered %v), want it cut by a capture gap and delivered", m.Note, m.Undelivered)
+			}
+		}
+	}
+	want := []string{"ServerHello#5", "Certificate#5", "ServerKeyExchange#7", "ServerHelloDone#7"}
+	if !slices.Equal(order, want) {
+		t.Errorf("the server's first flight is %v, want %v", order, want)
+	}
+	if !strings.Contains(c.Verdict, "complete") {
+		t.Errorf("verdict %q, want complete", c.Verdict)
 	}
 }
