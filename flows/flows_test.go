@@ -103,6 +103,7 @@ func TestVerdicts(t *testing.T) {
 		// The ClientHello never reached the server, whatever the vantage.
 		"client-hello-tail-server-side.pcap": {{stream: 0, outcome: Stalled, waiting: "client", next: "ClientHello", silent: 5 * time.Second}},
 		"client-hello-lost-client-side.pcap": {{stream: 0, outcome: Stalled, waiting: "client", next: "ClientHello", silent: 5 * time.Second}},
+		"client-hello-lost-long-wait.pcap":   {{stream: 0, outcome: Stalled, waiting: "client", next: "ClientHello", silent: 60 * time.Second}},
 		"reset-injected-ttl.pcap":            {{stream: 0, outcome: Reset, by: "server", waiting: "server", next: "ServerHello"}},
 		"reset-injected-server-goes-on.pcap": {{stream: 0, outcome: Reset, by: "server", waiting: "server", next: "ServerHello"}},
 		"icmp-port-unreachable.pcap":         {{stream: 0, outcome: Reset, waiting: "server", next: "SYN-ACK", silent: 3 * time.Second}},
