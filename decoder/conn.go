@@ -162,6 +162,7 @@ func (c *Conn) Feed(d Dir, data []byte, t time.Time) {
 		l.offset += int64(len(data))
 		return
 	}
+	l.lastFrame, l.lastAt = c.frame, t
 	if len(l.buf) == 0 {
 		// Common case: parse in place, keep only a trailing partial record.
 		l.buf = data
@@ -189,6 +190,7 @@ func (c *Conn) SetFrame(n int64) { c.frame = n }
 // Gap tells the decoder that n bytes from direction d are missing from the
 // capture, though the peer received them.
 func (c *Conn) Gap(d Dir, n int, t time.Time) {
+	c.cutRecord(d, false)
 	c.skip(d, n)
 	c.m.problem(c.role(d), t, ProblemCaptureGap, fmt.Sprintf("capture gap: %d bytes missing", n))
 	c.account(d)
@@ -199,10 +201,53 @@ func (c *Conn) Gap(d Dir, n int, t time.Time) {
 // not: the records found after them are listed, but the peer never saw
 // them, so they do not move the handshake on.
 func (c *Conn) Lost(d Dir, n int, t time.Time) {
+	c.cutRecord(d, true)
 	c.skip(d, n)
 	c.lost[d] = true
 	c.m.observed = true // what was lost was the start of something
 	c.account(d)
+}
+
+// cutRecord keeps what a hole in the stream would drop with the record it
+// cuts: the plaintext handshake messages whole before it go on as a record
+// of their own, and the message it cuts is listed (its type and length are
+// in its header), though it cannot be read. lost: the hole was lost in the
+// network, so the peer never had that message.
+func (c *Conn) cutRecord(d Dir, lost bool) {
+	l := &c.rl[d]
+	b := l.buf
+	if l.mode != frameRecords || len(b) < 5 || b[0] != recordHandshake || c.prot[d].protected() || len(c.hr[d].buf) > 0 || c.hr[d].skip > 0 {
+		return
+	}
+	n := int(b[3])<<8 | int(b[4])
+	body := b[5:min(len(b), 5+n)]
+	whole := 0
+	for whole+4 <= len(body) {
+		m := 4 + (int(body[whole+1])<<16 | int(body[whole+2])<<8 | int(body[whole+3]))
+		if whole+m > len(body) {
+			break
+		}
+		whole += m
+	}
+	if whole > 0 {
+		at := c.frame
+		c.frame = l.lastFrame // they came with the bytes before the hole
+		c.record(d, record{typ: recordHandshake, version: uint16(b[1])<<8 | uint16(b[2]), body: body[:whole], offset: l.offset, end: l.offset + 5 + int64(whole)}, l.lastAt)
+		c.frame = at
+	}
+	if whole+4 > len(body) || !MsgType(body[whole]).IsHandshake() || handshakeTypeNames[body[whole]] == "" {
+		return
+	}
+	total := int(body[whole+1])<<16 | int(body[whole+2])<<8 | int(body[whole+3])
+	why := "cut by a capture gap"
+	if lost {
+		why = "cut by bytes lost in the network"
+	}
+	// Its captured bytes' frame and time: the last before the hole.
+	side := c.role(d)
+	c.m.addMessage(Message{Time: l.lastAt, From: side, Type: MsgType(body[whole]), Length: total, Undelivered: lost || c.lost[d] || c.reset,
+		Offset: l.offset, End: l.offset + 5 + int64(n), Frame: l.lastFrame,
+		Note: fmt.Sprintf("%s: %d of its %d bytes captured", why, len(body)-whole-4, total)})
 }
 
 func (c *Conn) skip(d Dir, n int) {

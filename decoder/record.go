@@ -52,6 +52,10 @@ type recordLayer struct {
 	// here are read past by their header (skipBody bytes left of one).
 	headersOnly bool
 	skipBody    int
+	// lastFrame and lastAt are the frame and time of the last bytes fed,
+	// for a record a hole cuts (cutRecord).
+	lastFrame int64
+	lastAt    time.Time
 }
 
 // record is one framed record.

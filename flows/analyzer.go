@@ -767,7 +767,9 @@ func (a *Analyzer) tcpFacts(c *conn, side int, tcp *tcpHeader, t time.Time, trun
 	c.lastPkt[side] = t.UnixNano()
 	switch {
 	case tcp.RST:
-		sf.RSTTTL = tcp.TTL
+		if sf.RST.IsZero() { // that of the RST the facts keep, the first
+			sf.RSTTTL = tcp.TTL
+		}
 	case sf.Packets == 1 || sf.TTL == 0 && sf.RSTTTL != 0 && !sf.TTLVaries:
 		sf.TTL = tcp.TTL
 	case tcp.TTL != sf.TTL:
@@ -864,9 +866,7 @@ func (a *Analyzer) tcpFacts(c *conn, side int, tcp *tcpHeader, t time.Time, trun
 				if len(c.seqs.retrans[side]) < 16 {
 					c.seqs.retrans[side] = append(c.seqs.retrans[side], seqRange{c.rel(side, start), c.rel(side, end)})
 				}
-				if f.Side[side].Retransmissions <= 3 {
-					c.event(Event{Time: t, From: decoder.Side(side), Kind: "retransmission", Note: relNote(c.rel(side, start), n)})
-				}
+				c.retransmission(side, t, c.rel(side, start), n)
 			}
 		default:
 			if seqLT(c.next[side], start) && len(c.seqs.holes[side]) < 8 {
@@ -1213,12 +1213,22 @@ func (s *stream) ReassembledSG(sg reassembly.ScatterGather, ac reassembly.Assemb
 		if s.c.seqs != nil && len(s.c.seqs.holes[side]) > 0 {
 			s.c.seqs.skipHole(side, s.c.firstHole(side))
 		}
+		// The hole is told at the segment after it, where Wireshark says
+		// "previous segment not captured", not at the packet that made
+		// the reassembler give up on it (a later ACK, the end).
+		at := Event{Time: t, From: decoder.Side(side)}
+		if n > 0 {
+			ci := sg.CaptureInfo(0)
+			at.Time, at.Frame = ci.Timestamp, frameOf(ci)
+		}
 		if lost {
-			s.c.event(Event{Time: t, From: decoder.Side(side), Kind: "loss", Note: strconv.Itoa(skip) + " bytes never acknowledged: lost in the network"})
+			at.Kind, at.Note = "loss", strconv.Itoa(skip)+" bytes never acknowledged: lost in the network"
+			s.c.event(at)
 			s.c.tls.Lost(decoder.Dir(side), skip, t)
 		} else {
 			s.c.tcp.Side[side].GapBytes += int64(skip)
-			s.c.event(Event{Time: t, From: decoder.Side(side), Kind: "gap", Note: strconv.Itoa(skip) + " bytes not captured"})
+			at.Kind, at.Note = "gap", strconv.Itoa(skip)+" bytes not captured"
+			s.c.event(at)
 			s.c.tls.Gap(decoder.Dir(side), skip, t)
 		}
 	}

@@ -18,9 +18,21 @@ type Event struct {
 	// "CONNECTION_CLOSE", "HANDSHAKE_DONE".
 	Kind string
 	Note string
-	// Frame is the Wireshark frame.number of the packet that told it.
+	// Frame is the Wireshark frame.number of the packet that told it: for
+	// a loss or gap the segment after the hole, for a retransmission the
+	// segment sent again.
 	Frame int64
+	// Count > 1: a run of that many retransmissions of one side, told as
+	// one event, the last at Last in frame LastFrame.
+	Count     int
+	Last      time.Time
+	LastFrame int64
 }
+
+// retransListed is how many retransmissions of a side the events list one
+// by one; those after are one run, so that a long backoff keeps room for
+// the events after it.
+const retransListed = 6
 
 // TCPSide is what TCP said about one side of a connection.
 type TCPSide struct {
@@ -40,7 +52,7 @@ type TCPSide struct {
 	MaxSegment int32
 	MSS        uint16
 	// TTL is its packets' IP TTL (hop limit), TTLVaries says they did not
-	// all have the same; RSTTTL is that of its RST.
+	// all have the same; RSTTTL is that of its first RST.
 	TTL, RSTTTL uint8
 	TTLVaries   bool
 }
@@ -241,6 +253,23 @@ func (c *conn) event(e Event) {
 	if len(c.events) < maxEvents {
 		c.events = append(c.events, e)
 	}
+}
+
+// retransmission records one of side's retransmissions: an event of its
+// own among the first retransListed, then in the side's run.
+func (c *conn) retransmission(side int, t time.Time, start, n uint32) {
+	if c.tcp.Side[side].Retransmissions <= retransListed {
+		c.event(Event{Time: t, From: decoder.Side(side), Kind: "retransmission", Note: relNote(start, n)})
+		return
+	}
+	for i := len(c.events) - 1; i >= 0; i-- {
+		if e := &c.events[i]; e.Kind == "retransmission" && e.From == decoder.Side(side) && e.Count > 0 {
+			e.Count++
+			e.Last, e.LastFrame = t, c.frame
+			return
+		}
+	}
+	c.event(Event{Time: t, From: decoder.Side(side), Kind: "retransmission", Note: relNote(start, n), Count: 1, Last: t, LastFrame: c.frame})
 }
 
 // rel is a sequence number relative to the side's initial sequence number,

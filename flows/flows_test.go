@@ -108,6 +108,7 @@ func TestVerdicts(t *testing.T) {
 		"client-hello-head-server-side.pcap": {{stream: 0, outcome: Stalled, waiting: "client", next: "ClientHello", silent: 4071100 * time.Microsecond}, {stream: 1, outcome: Complete}},
 		// Silent past the idle timeout: at least that long, stalled.
 		"stall-idle-timeout.pcap":            {{stream: 0, outcome: Stalled, waiting: "server", next: "ServerHello", silent: 5 * time.Minute}, {stream: 1, outcome: Complete}},
+		"client-hello-lost-long-wait.pcap":   {{stream: 0, outcome: Stalled, waiting: "client", next: "ClientHello", silent: 60 * time.Second}},
 		"reset-injected-ttl.pcap":            {{stream: 0, outcome: Reset, by: "server", waiting: "server", next: "ServerHello"}},
 		"reset-injected-server-goes-on.pcap": {{stream: 0, outcome: Reset, by: "server", waiting: "server", next: "ServerHello"}},
 		"icmp-port-unreachable.pcap":         {{stream: 0, outcome: Reset, waiting: "server", next: "SYN-ACK", silent: 3 * time.Second}},

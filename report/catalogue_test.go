@@ -255,9 +255,9 @@ func TestFindingFramesMatchTShark(t *testing.T) {
 		{"reset-injected-ttl.pcap", "reset_injected", "tcp.flags.reset == 1", all},
 		{"netlab/drop-client-hello.client.pcap", "client_hello_retransmitted", "tcp.analysis.retransmission && tcp.srcport != 443", prefix},
 		{"icmp-port-unreachable.pcap", "icmp_unreachable", "icmp", all},
-		// The gap is judged capture loss by the peer's ACK of the bytes the
-		// capture lacks ("ACKed segment that wasn't captured").
-		{"capture-gap-certificate.pcap", "capture_gap", "tcp.analysis.ack_lost_segment", all},
+		// The gap is cited at the segment after it, where tshark says
+		// "previous segment not captured".
+		{"capture-gap-certificate.pcap", "capture_gap", "tcp.analysis.lost_segment", all},
 		{"expired-cert.pcap", "certificate_expired", "tls.handshake.type == 11", all},
 		{"quic/retry.pcap", "quic_retry", "quic.long.packet_type == 3", prefix},
 		{"quic/version-negotiation.pcap", "quic_version_negotiation", "quic.version == 0", prefix},

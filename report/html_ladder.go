@@ -2,7 +2,7 @@ package report
 
 import (
 	"fmt"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -66,12 +66,16 @@ type ladderStep struct {
 // ladderLabel is how many characters fit between the lifelines.
 const ladderLabel = 64
 
-// ladderBand is a silence: the lifelines are broken and it says how long.
+// ladderBand is a long stretch between two rows: the lifelines are broken
+// and it says how long. Class is "silence", or "retrans" when a side was
+// retransmitting across it (waiting out its retransmission timer, RFC
+// 6298): that side was not silent.
 type ladderBand struct {
 	X, W  int
 	Y, H  int
 	Label string
 	LY    int
+	Class string
 }
 
 // Width and the lifelines' places, for the template.
@@ -83,10 +87,13 @@ func (l *htmlLadder) Anchor() string { return l.Stream.Anchor() }
 
 type rawStep struct {
 	t     time.Duration
+	end   time.Duration // a run of retransmissions: the last one
+	frame int64
 	from  string
 	kind  string
 	label string
 	lost  bool
+	retx  bool // a retransmission
 }
 
 // buildLadder draws c, which must still hold its messages (Build's
@@ -110,7 +117,8 @@ func buildLadder(c *Connection) *htmlLadder {
 	var steps []rawStep
 	if r := c.result; r != nil {
 		for _, e := range r.Events {
-			s := rawStep{t: e.Time.Sub(r.Start), from: e.From.String(), kind: "tcp", label: r.EventLabel(e)}
+			label, note := eventWords(r, e)
+			s := rawStep{t: e.Time.Sub(r.Start), end: eventEnd(r, e), frame: e.Frame, from: e.From.String(), kind: "tcp", label: label, retx: e.Kind == "retransmission"}
 			switch e.Kind {
 			case "RST", "CONNECTION_CLOSE":
 				s.kind = "rst"
@@ -121,8 +129,11 @@ func buildLadder(c *Connection) *htmlLadder {
 			case "loss":
 				s.kind, s.label, s.lost = "netloss", "network loss", true
 			}
-			if e.Note != "" {
-				s.label += " (" + Safe(e.Note) + ")"
+			if note != "" {
+				s.label += " (" + Safe(note) + ")"
+			}
+			if e.Frame > 0 {
+				s.label += " #" + strconv.FormatInt(e.Frame, 10)
 			}
 			if e.Frame > 0 {
 				s.label += " #" + strconv.FormatInt(e.Frame, 10)
@@ -131,7 +142,8 @@ func buildLadder(c *Connection) *htmlLadder {
 		}
 	}
 	for _, m := range c.Messages {
-		s := rawStep{t: time.Duration(m.TMS * float64(time.Millisecond)), from: m.From, kind: "msg", label: m.Type}
+		s := rawStep{t: time.Duration(m.TMS * float64(time.Millisecond)), frame: m.Frame, from: m.From, kind: "msg", label: m.Type}
+		s.end = s.t
 		if m.Type == "Alert" {
 			s.kind = "alert"
 		}
@@ -155,7 +167,7 @@ func buildLadder(c *Connection) *htmlLadder {
 		}
 		steps = append(steps, s)
 	}
-	sort.SliceStable(steps, func(i, j int) bool { return steps[i].t < steps[j].t })
+	slices.SortStableFunc(steps, func(a, b rawStep) int { return ladderOrder(a.t, b.t, a.frame, b.frame) })
 	if len(steps) > ladderMaxSteps {
 		l.More = len(steps) - ladderMaxSteps
 		steps = steps[:ladderMaxSteps]
@@ -164,28 +176,50 @@ func buildLadder(c *Connection) *htmlLadder {
 	if len(steps) > 0 && end.t < steps[len(steps)-1].t {
 		end.t = steps[len(steps)-1].t
 	}
+	end.end = end.t
 	steps = append(steps, end)
 	l.layout(steps, c)
 	return l
 }
 
-// layout gives each step its row and each long silence its band; the
+// layout gives each step its row and each long stretch its band; the
 // longest silence of a stalled handshake says who owed what.
 func (l *htmlLadder) layout(steps []rawStep, c *Connection) {
 	y := ladderTop
 	var prev, longest time.Duration
 	stallBand := -1
+	// Each side's retransmissions, first to last: a stretch inside is one
+	// of retransmission, not of silence.
+	var retx [2]struct {
+		from, to time.Duration
+		set      bool
+	}
+	for _, s := range steps {
+		if s.retx {
+			x := &retx[sideIndex(s.from)]
+			if !x.set {
+				x.from, x.set = s.t, true
+			}
+			x.to = max(x.to, s.end)
+		}
+	}
 	for i, s := range steps {
 		if gap := s.t - prev; i > 0 && gap >= ladderSilence {
 			// Between the previous row's arrow and this row's label.
 			top := y - ladderRow + 10
-			l.Bands = append(l.Bands, ladderBand{X: ladderTimeX + 6, W: ladderServerX + 40 - ladderTimeX - 6, Y: top, H: ladderBandH - 2, Label: "silence " + seconds(gap), LY: top + ladderBandH/2 + 3})
-			if gap > longest {
+			b := ladderBand{X: ladderTimeX + 6, W: ladderServerX + 40 - ladderTimeX - 6, Y: top, H: ladderBandH - 2, Label: "silence " + seconds(gap), LY: top + ladderBandH/2 + 3, Class: "silence"}
+			for side, x := range retx {
+				if x.set && x.from <= prev && s.t <= x.to {
+					b.Class, b.Label = "retrans", sideName(side)+" retransmitting ("+seconds(gap)+")"
+				}
+			}
+			l.Bands = append(l.Bands, b)
+			if gap > longest && b.Class == "silence" {
 				longest, stallBand = gap, len(l.Bands)-1
 			}
 			y += ladderBandH
 		}
-		prev = s.t
+		prev = max(prev, s.end)
 		st := ladderStep{Y: y, T: fmt.Sprintf("%+.1f ms", float64(s.t.Microseconds())/1000), Label: s.label, Kind: s.kind, Lost: s.lost}
 		switch {
 		case s.kind == "end":
@@ -217,6 +251,20 @@ func (l *htmlLadder) layout(steps []rawStep, c *Connection) {
 		l.Bands[stallBand].Label += ": " + Safe(s.WaitingFor) + " owes " + Safe(s.Next)
 	}
 	l.Height = y + 8
+}
+
+func sideIndex(from string) int {
+	if from == "server" {
+		return 1
+	}
+	return 0
+}
+
+func sideName(i int) string {
+	if i == 1 {
+		return "server"
+	}
+	return "client"
 }
 
 // endWords says how the connection ended in the capture.

@@ -48,15 +48,16 @@ func sequenceOf(c *Connection) *sequence {
 	r := c.result
 	var steps []seqStep
 	for _, e := range r.Events {
-		st := seqStep{t: e.Time.Sub(r.Start), at: true, from: e.From.String(), arrow: "-->>", text: r.EventLabel(e), frame: e.Frame}
+		label, note := eventWords(r, e)
+		st := seqStep{t: e.Time.Sub(r.Start), at: true, from: e.From.String(), arrow: "-->>", text: label, frame: e.Frame}
 		switch e.Kind {
 		case "RST", "CONNECTION_CLOSE":
 			st.arrow = "--x"
 		case "ICMP":
 			st.arrow, st.text = "--x", "ICMP"
 		}
-		if e.Note != "" {
-			st.text += " (" + clipRunes(Safe(e.Note), seqText) + ")"
+		if note != "" {
+			st.text += " (" + clipRunes(Safe(note), seqText) + ")"
 		}
 		steps = append(steps, st)
 	}
@@ -79,7 +80,7 @@ func sequenceOf(c *Connection) *sequence {
 		}
 		steps = append(steps, st)
 	}
-	sort.SliceStable(steps, func(i, j int) bool { return steps[i].t < steps[j].t })
+	slices.SortStableFunc(steps, func(a, b seqStep) int { return ladderOrder(a.t, b.t, a.frame, b.frame) })
 	// The silence the verdict is about, where it began (RFC 8446 §4: the
 	// side that owes the next message of the handshake).
 	if s := r.Stall; s != nil && s.SendingLen == 0 && !s.Since.IsZero() && silenceTold(r) {

@@ -51,6 +51,7 @@ var outcomes = map[string][]string{
 	"capture-gap-certificate.pcap":                  {"complete"},
 	"client-gives-up.pcap":                          {"closed"},
 	"client-hello-lost-client-side.pcap":            {"stalled"},
+	"client-hello-lost-long-wait.pcap":              {"stalled"},
 	"client-hello-tail-server-side.pcap":            {"stalled"},
 	"client-hello-head-server-side.pcap":            {"stalled", "complete"},
 	"stall-idle-timeout.pcap":                       {"stalled", "complete"},

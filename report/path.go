@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/tlsscope/tlsscope/decoder"
 	"github.com/tlsscope/tlsscope/flows"
@@ -107,20 +108,47 @@ func sideLoss(x *checkRun, side decoder.Side) {
 			side, what, l.UnackedSends, peer)
 	}
 	// A path-MTU black hole: large segments lost, small ones through.
-	peerMSS := int(f.Side[peer].MSS)
+	// Seen from the sender: a full-size segment sent again and again and
+	// never acknowledged, while a smaller one after it was (SACK, RFC 2018).
+	// Seen from the receiver (the retransmissions are lost before the
+	// capture too): bytes as many as a full-size segment never arrived,
+	// while later segments did, each well below full size.
+	full := fullSegment(int(f.Side[peer].MSS), int(f.Side[side].MSS))
+	maxSeg := int(f.Side[side].MaxSegment)
 	switch {
-	case l.Unacked > 0 && l.SACKedBeyond && l.AckedAfter > 0 && l.UnackedMin > l.AckedAfter:
-		x.add(FindingPathMTUBlackhole, eventFrames(r, "retransmission", side), "The %s's segments of %s were sent %d times and never acknowledged, while the %s acknowledged (SACK) a %d-byte segment after them: packets above some size do not get through. %s",
-			side, bytesRange(l.UnackedMin, l.UnackedMax), l.UnackedSends, peer, l.AckedAfter, blackholeWhy(side))
-	case l.LostBytes > 1500 && l.DeliveredAfter > 0 && int64(2*l.DeliveredAfter) <= l.LostBytes && f.Side[side].MaxSegment < 1000 &&
-		(peerMSS == 0 || int(f.Side[side].MaxSegment)*4 < peerMSS*3):
+	case l.Unacked > 0 && l.UnackedMax >= full && l.SACKedBeyond && l.AckedAfter > 0 && l.UnackedMin > l.AckedAfter:
+		what, them := "segments of "+bytesRange(l.UnackedMin, l.UnackedMax)+" were", "them"
+		if l.Unacked == 1 {
+			what, them = fmt.Sprintf("segment of %d bytes was", l.UnackedMin), "it"
+		}
+		x.add(FindingPathMTUBlackhole, eventFrames(r, "retransmission", side), "The %s's %s sent %d times and never acknowledged, while the %s acknowledged (SACK) a %d-byte segment after %s: packets above some size do not get through. %s",
+			side, what, l.UnackedSends, peer, l.AckedAfter, them, blackholeWhy(side))
+	case l.LostBytes >= int64(full) && l.DeliveredAfter > 0 && maxSeg*4 < full*3:
 		mss := ""
-		if peerMSS > 0 {
+		switch own, peerMSS := f.Side[side].MSS, f.Side[peer].MSS; {
+		case peerMSS > 0 && (own == 0 || peerMSS <= own):
 			mss = fmt.Sprintf(", though the %s announced MSS %d", peer, peerMSS)
+		case own > 0:
+			mss = fmt.Sprintf(", though its MSS is %d", own)
 		}
 		x.add(FindingPathMTUBlackhole, eventFrames(r, "loss", side), "No segment larger than %d bytes arrived from the %s%s, and the %s before them never did: large packets are dropped on the path. %s",
-			f.Side[side].MaxSegment, side, mss, size(int(l.LostBytes)), blackholeWhy(side))
+			maxSeg, side, mss, size(int(l.LostBytes)), blackholeWhy(side))
 	}
+}
+
+// fullSegment is the payload of a full-size segment from a sender that
+// announced mss to a receiver that announced peerMSS (0: no SYN seen): the
+// smaller MSS (a sender's own MSS says its own link's MTU), less the most
+// TCP options take (40 bytes, RFC 9293 §3.1); without either, Ethernet's.
+func fullSegment(peerMSS, mss int) int {
+	m := 1460
+	if peerMSS > 0 {
+		m = peerMSS
+	}
+	if mss > 0 {
+		m = min(m, mss)
+	}
+	return max(m-40, 1)
 }
 
 // blackholeWhy is what both views of a path-MTU black hole say it
@@ -138,7 +166,9 @@ func bytesRange(lo, hi int) string {
 }
 
 // resetFindings: reset_injected, when the side a reset names probably did
-// not send it.
+// not send it. Only a reset that interrupts a live exchange is judged: one
+// that comes after the connection ended (resetAfterEnd) is how many stacks
+// end one, whatever its TTL.
 func resetFindings(x *checkRun) {
 	r := x.r
 	f := r.TCP
@@ -147,7 +177,7 @@ func resetFindings(x *checkRun) {
 	}
 	for _, side := range []decoder.Side{decoder.Client, decoder.Server} {
 		s := &f.Side[side]
-		if s.RST.IsZero() {
+		if s.RST.IsZero() || resetAfterEnd(r, side) {
 			continue
 		}
 		var evidence []string
@@ -175,4 +205,29 @@ func resetFindings(x *checkRun) {
 		}
 		x.add(FindingResetInjected, eventFrames(r, "RST", side), "%s", msg)
 	}
+}
+
+// resetAfterEnd reports whether side's first RST came after the connection
+// had ended: after a FIN of either side, the peer's RST, or an alert that
+// closes (close_notify, a fatal alert, an encrypted one). A TCP that gets
+// data after its application closed, or any segment for a connection it no
+// longer has, answers with a RST (RFC 1122 §4.2.2.13, RFC 9293 §3.10.7.1),
+// often from a stack (or a firewall) with another initial TTL than the
+// connection's packets: no sign of injection.
+func resetAfterEnd(r *flows.Result, side decoder.Side) bool {
+	f := r.TCP
+	rst := f.Side[side].RST
+	before := func(t time.Time) bool { return !t.IsZero() && !t.After(rst) }
+	if before(f.Side[decoder.Client].FIN) || before(f.Side[decoder.Server].FIN) || before(f.Side[side.Other()].RST) {
+		return true
+	}
+	if r.HS != nil {
+		for _, a := range r.HS.Alerts {
+			closes := a.Encrypted && !a.Probable || !a.Encrypted && (a.Fatal() || a.Description == 0)
+			if closes && before(a.Time) {
+				return true
+			}
+		}
+	}
+	return false
 }

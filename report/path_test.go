@@ -6,6 +6,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/tlsscope/tlsscope/decoder"
+	"github.com/tlsscope/tlsscope/internal/testenv"
 )
 
 // pathCases are issue #14's captures: those made by capgen (testdata/) and
@@ -40,9 +43,15 @@ var pathCases = []struct {
 	{"netlab/mtu-blackhole.client.pcap", 0, []string{"network_loss", "path_mtu_blackhole"}, []string{"capture_gap"}, "client waited 3.0 s for ServerHello"},
 	{"netlab/mtu-blackhole.server.pcap", 0, []string{"network_loss", "path_mtu_blackhole"}, []string{"capture_gap"}, "client waited 3.0 s for ServerHello"},
 	// The ClientHello's first segment lost: the server has its tail only.
-	{"client-hello-tail-server-side.pcap", 0, []string{"network_loss"}, []string{"capture_gap", "path_mtu_blackhole"}, "server waited 5.0 s for ClientHello"},
-	{"netlab/drop-client-hello-first-segment.server.pcap", 0, []string{"network_loss"}, []string{"capture_gap"}, "server waiting for ClientHello"},
-	{"netlab/drop-client-hello-first-segment.client.pcap", 0, []string{"network_loss", "client_hello_retransmitted"}, []string{"capture_gap"}, "server waited"},
+	// Its full-size segment lost with every retransmission, the short tail
+	// through: from either side, what a black hole looks like (the router
+	// of the netlab one drops packets of 500 bytes and more).
+	{"client-hello-tail-server-side.pcap", 0, []string{"network_loss", "path_mtu_blackhole"}, []string{"capture_gap"}, "server waited 5.0 s for ClientHello"},
+	{"netlab/drop-client-hello-first-segment.server.pcap", 0, []string{"network_loss", "path_mtu_blackhole"}, []string{"capture_gap"}, "server waiting for ClientHello"},
+	{"netlab/drop-client-hello-first-segment.client.pcap", 0, []string{"network_loss", "client_hello_retransmitted", "path_mtu_blackhole"}, []string{"capture_gap"}, "server waited"},
+	// One full-size segment of the server's flight lost, its tail SACKed.
+	{"netlab/mtu-blackhole-one-segment.client.pcap", 0, []string{"network_loss", "path_mtu_blackhole"}, []string{"capture_gap"}, "client waited 3.0 s for ServerHello"},
+	{"netlab/mtu-blackhole-one-segment.server.pcap", 0, []string{"network_loss", "path_mtu_blackhole"}, []string{"capture_gap"}, "client waited 3.0 s for ServerHello"},
 	{"client-hello-lost-client-side.pcap", 0, []string{"network_loss", "client_hello_retransmitted"}, []string{"capture_gap"}, "never acknowledged"},
 	{"netlab/drop-client-hello.client.pcap", 0, []string{"network_loss", "client_hello_retransmitted"}, []string{"capture_gap"}, "never acknowledged"},
 	// A reaction is not the cause.
@@ -111,8 +120,11 @@ func TestPathEvidence(t *testing.T) {
 		{"reset-injected-ttl.pcap", "reset_injected", "route change or a load balancer"},
 		{"reset-injected-server-goes-on.pcap", "reset_injected", "the server went on sending after it"},
 		{"netlab/rst-inject.client.pcap", "reset_injected", "its IP TTL is 64 while every other packet of the server's has 63"},
-		{"mtu-blackhole-server-side.pcap", "path_mtu_blackhole", "acknowledged (SACK) a 707-byte segment after them"},
+		{"mtu-blackhole-server-side.pcap", "path_mtu_blackhole", "acknowledged (SACK) a 707-byte segment after it"},
 		{"mtu-blackhole-client-side.pcap", "path_mtu_blackhole", "though the client announced MSS 1448"},
+		{"netlab/mtu-blackhole-one-segment.client.pcap", "path_mtu_blackhole", "No segment larger than 186 bytes arrived from the server, though the client announced MSS 1460, and the 1.4 KiB before them never did"},
+		{"netlab/mtu-blackhole-one-segment.server.pcap", "path_mtu_blackhole", "segment of 1448 bytes was sent 6 times and never acknowledged, while the client acknowledged (SACK) a 186-byte segment after it"},
+		{"netlab/drop-client-hello-first-segment.server.pcap", "path_mtu_blackhole", "No segment larger than 365 bytes arrived from the client, though its MSS is 536"},
 		{"mtu-icmp-frag-needed.pcap", "path_mtu", "from 203.0.113.1 reported a path MTU of 1000"},
 		{"netlab/mtu-icmp.server.pcap", "path_mtu", "from 10.81.2.1 reported a path MTU of 1000"},
 		{"one-sided-client-only.pcap", "one_sided_capture", "no packet from the server"},
@@ -129,6 +141,50 @@ func TestPathEvidence(t *testing.T) {
 		}
 		if !found {
 			t.Errorf("%s: no %s saying %q", tc.file, tc.code, tc.says)
+		}
+	}
+}
+
+// TestResetAfterEndNotInjected: real captures whose connections end with
+// resets from another TTL than the server's (a stack or middlebox
+// answering segments for a connection that has ended) raise no
+// reset_injected. In tls_sgt.pcap the server answers the client's data
+// after its FIN with a RST (an abortive close), and TTL-255 resets then
+// answer each later segment; in test_decrypt.pcap the first reset, with
+// TTL 255, comes after both FINs.
+func TestResetAfterEndNotInjected(t *testing.T) {
+	dir := testenv.NeedShared(t, "..")
+	for _, tc := range []struct {
+		file         string
+		complete     int // at least, with a reset
+		ttlDiffering int // of them, whose first server RST has another TTL (-1: any number)
+	}{
+		// The first RST is the server's own (TTL 61), the TTL-255 ones follow.
+		{"mercury/unit_tests/pcaps/tls_sgt.pcap", 45, 0},
+		{"mercury/test/data/test_decrypt.pcap", 3, -1},
+	} {
+		var complete, differing int
+		for _, c := range connections(t, filepath.Join(dir, tc.file)) {
+			r := c.Result()
+			if c.Outcome != "complete" || r.TCP == nil {
+				continue
+			}
+			s := &r.TCP.Side[decoder.Server]
+			if s.RST.IsZero() && r.TCP.Side[decoder.Client].RST.IsZero() {
+				continue
+			}
+			complete++
+			if !s.RST.IsZero() && s.RSTTTL != s.TTL {
+				differing++
+			}
+			checkVerdict(t, fmt.Sprintf("%s stream %d", tc.file, c.Stream), c, nil, []string{"reset_injected"}, "complete")
+		}
+		// The premises: without them the test would prove nothing.
+		if complete < tc.complete {
+			t.Errorf("%s: %d complete connections with a reset, want ≥ %d", tc.file, complete, tc.complete)
+		}
+		if tc.ttlDiffering < 0 && differing == 0 || tc.ttlDiffering >= 0 && differing != tc.ttlDiffering {
+			t.Errorf("%s: %d whose first server RST has another TTL than the server's packets, want %d (-1: some)", tc.file, differing, tc.ttlDiffering)
 		}
 	}
 }

@@ -20,6 +20,10 @@ var printReasons = flag.Bool("print-reasons", false, "print the reasons table of
 // accepted the new words. Each entry was checked against what the
 // capture's generator or netlab scenario says happened.
 var reasons = map[string][]string{
+	// Issue #23's path cases: a long wait for a lost ClientHello, one full-size segment lost.
+	"client-hello-lost-long-wait.pcap":             {"stalled lost_in_network client"},
+	"netlab/mtu-blackhole-one-segment.client.pcap": {"stalled lost_in_network server"},
+	"netlab/mtu-blackhole-one-segment.server.pcap": {"stalled lost_in_network server"},
 	// Issue #23's decoder cases: OpenSSL's plaintext unknown_ca, renegotiations, QUIC after a Retry.
 	"quic/retry-new-hello.pcap":                          {"complete finished"},
 	"netlab/openssl-client-rejects-cert.client.pcap":     {"failed alert client"},

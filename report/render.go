@@ -3,7 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -140,11 +140,11 @@ func Ladder(c *Connection) []string {
 	}
 	var steps []step
 	for _, e := range r.Events {
-		note := ""
-		if e.Note != "" {
-			note = " (" + e.Note + ")"
+		label, note := eventWords(r, e)
+		if note != "" {
+			note = " (" + Safe(note) + ")"
 		}
-		steps = append(steps, step{e.Time.Sub(r.Start), e.Frame, fmt.Sprintf("%s  %s%s", arrow(e.From.String()), r.EventLabel(e), note)})
+		steps = append(steps, step{e.Time.Sub(r.Start), e.Frame, fmt.Sprintf("%s  %s%s", arrow(e.From.String()), label, note)})
 	}
 	for _, m := range c.Messages {
 		line := fmt.Sprintf("%s  %s", arrow(m.From), m.Type)
@@ -159,7 +159,7 @@ func Ladder(c *Connection) []string {
 		}
 		steps = append(steps, step{time.Duration(m.TMS * float64(time.Millisecond)), m.Frame, line})
 	}
-	sort.SliceStable(steps, func(i, j int) bool { return steps[i].t < steps[j].t })
+	slices.SortStableFunc(steps, func(a, b step) int { return ladderOrder(a.t, b.t, a.frame, b.frame) })
 	out := make([]string, 0, len(steps)+1)
 	w := 0
 	for _, s := range steps {

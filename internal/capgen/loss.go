@@ -916,3 +916,16 @@ func lossScenarios(p *pki) []*Scenario {
 			Expect: map[int]string{0: "1,2,11,12,14,16"}},
 	}
 }
+
+// laterLossScenarios are loss captures added after the others: last in the
+// list, so that the bytes of the others stay the same.
+func laterLossScenarios(p *pki) []*Scenario {
+	client12 := with(clientConfig(p, "shop.example"), tls12)
+	server12 := server(with(serverConfig(p, p.shop), tls12))
+	return []*Scenario{
+		{Name: "client-hello-lost-long-wait.pcap", Doc: "as client-hello-lost-client-side.pcap, but the client waits 60 s: eight retransmissions of the ClientHello, more than a ladder lists one by one", Links: []Link{LinkEthernet},
+			conns: []connSpec{{client: client(client12, false), server: server12, timeout: [2]time.Duration{60 * time.Second, 0},
+				shaping: Shaping{Path: &Path{Vantage: AtClient, NetDrop: []Drop{{From: AtClient, Write: 1, Retransmissions: true}}}}}},
+			Expect: map[int]string{0: "1"}},
+	}
+}

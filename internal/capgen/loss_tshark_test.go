@@ -110,6 +110,10 @@ var lossChecks = map[string][]lossCheck{
 		{"retransmissions of the ClientHello", exactly(5), all(has("tcp.analysis.retransmission"), fromClient, is("tcp.len", "246"))},
 		{"the server's duplicate ACK SACKing only the FIN", exactly(1), all(dupACK, fromServer)},
 	},
+	"client-hello-lost-long-wait.pcap": {
+		{"retransmissions of the ClientHello", exactly(8), all(has("tcp.analysis.retransmission"), fromClient, is("tcp.len", "246"))},
+		{"the server's duplicate ACK SACKing only the FIN", exactly(1), all(dupACK, fromServer)},
+	},
 	"reset-injected-ttl.pcap": {
 		{"the SYN-ACK with TTL 52", exactly(1), all(synACK, is("ip.ttl", "52"))},
 		{"the RST from the server's address with TTL 64", exactly(1), all(rst, fromServer, is("ip.ttl", "64"))},
@@ -139,7 +143,8 @@ var lossChecks = map[string][]lossCheck{
 // TestTSharkSeesLoss checks that tshark reads the loss captures as a
 // real capture of those faults: its TCP analysis flags, TTLs and ICMP.
 func TestTSharkSeesLoss(t *testing.T) {
-	for _, s := range lossScenarios(newPKI()) {
+	p := newPKI()
+	for _, s := range append(lossScenarios(p), laterLossScenarios(p)...) {
 		t.Run(s.Name, func(t *testing.T) {
 			checks, ok := lossChecks[s.Name]
 			if !ok {

@@ -271,6 +271,23 @@ var checks = map[string]func(c, s *capt){
 		c.want("icmp", 0, 0)
 		s.want("icmp", 0, 0)
 	},
+	"mtu-blackhole-one-segment": func(c, s *capt) {
+		// One full-size segment, sent again and again; its shorter tail
+		// reaches the client, which SACKs it and never ACKs the first.
+		s.want(fromServer+" && tcp.len > 1148", 3, -1)
+		s.want(fromServer+" && tcp.analysis.retransmission && tcp.len > 1148", 3, -1)
+		s.want(fromServer+" && tcp.len > 0 && tcp.len <= 1148", 1, -1)
+		if n := s.maxAck(fromClient); n > 1 {
+			s.t.Errorf("the client ACKed up to %d: the full-size segment got through", n)
+		}
+		c.want(fromServer+" && tcp.len > 1148", 0, 0)
+		c.want(fromServer+" && tcp.len > 0", 1, -1)
+		c.want(fromClient+" && tcp.options.sack_le", 1, -1)
+		c.want("tcp.analysis.lost_segment", 1, -1)
+		c.want(serverHi, 0, 0)
+		c.want("icmp", 0, 0)
+		s.want("icmp", 0, 0)
+	},
 	"mtu-icmp": func(c, s *capt) {
 		s.want("icmp.type == 3 && icmp.code == 4 && icmp.mtu == 1000 && tcp.srcport == 443", 1, -1)
 		// The first segment again at the new size: tshark calls such quick

@@ -217,6 +217,24 @@ var Scenarios = []Scenario{
 		}},
 	},
 	{
+		Name:   "mtu-blackhole-one-segment",
+		Doc:    "The router drops, without a word, packets toward the client longer than 1200 bytes (iptables -m length, as a link with a smaller MTU whose ICMP is lost); the server's TLS 1.3 flight with an RSA-2048 leaf is one full-size segment and a shorter tail, so only the full-size one is lost, again and again, while the client SACKs the tail. Python server and client (timeout 3 s).",
+		Stacks: []string{"python"},
+		Setup: func(r *Run) error {
+			if err := r.rule("-A", "FORWARD", "-o", vethRouterC, "-p", "tcp", "-m", "length", "--length", "1201:65535", "-j", "DROP"); err != nil {
+				return err
+			}
+			return r.pyTLSServer(r.RSA)
+		},
+		Traffic: func(r *Run) {
+			r.pyClient(3*time.Second, sport1)
+		},
+		Expect: map[string]ClientServer{"main": {
+			Vantage{Outcome: "stalled", Findings: []string{"network_loss", "path_mtu_blackhole"}},
+			Vantage{Outcome: "stalled", Findings: []string{"network_loss", "path_mtu_blackhole"}},
+		}},
+	},
+	{
 		Name:   "mtu-icmp",
 		Notes:  "The router sends one ICMP per dropped segment; the server resends everything at 948 bytes at once, which tshark labels TCP Out-Of-Order rather than Retransmission (less than an RTT after the original).",
 		Doc:    "As mtu-blackhole but the router's ICMP fragmentation-needed (MTU 1000) gets through: path MTU discovery shrinks the server's segments and the handshake completes. The server's capture holds the ICMP quoting its segment.",
