@@ -3,7 +3,6 @@ package decoder
 import (
 	"bytes"
 	"crypto/sha256"
-	"errors"
 	"fmt"
 	"time"
 
@@ -13,8 +12,6 @@ import (
 // The structs here hold what a passive observer can read from each
 // handshake message. Each unmarshal reports failure without keeping partial
 // results, as in crypto/tls/handshake_messages.go.
-
-var errMalformed = errors.New("malformed message")
 
 // Extension is one extension as it appeared on the wire.
 type Extension struct {

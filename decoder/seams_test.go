@@ -174,7 +174,7 @@ func (k xorKeys) Cipher(from Side, e Epoch, hs *Handshake) (RecordCipher, error)
 	if hs.ClientHello == nil {
 		return nil, errNoClientHello
 	}
-	return xorCipher{k.bad}, nil
+	return xorCipher(k), nil
 }
 
 // protectedRecords turns the flights into TLS records, as TLS 1.3 over TCP

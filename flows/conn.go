@@ -194,9 +194,7 @@ type seqFacts struct {
 	holes   [2][]seqRange // absolute, still open in the reassembler
 	retrans [2][]seqRange // relative ranges retransmitted (first few)
 	segs    [2][]seqRange // relative ranges of the first new data segments
-	sack    [2]uint32     // highest SACK right edge each side sent (absolute)
-	sackSet [2]bool
-	lossy   *lossRanges // made at the first SACK or hole given up on
+	lossy   *lossRanges   // made at the first SACK or hole given up on
 }
 
 // lossRanges are the sequence ranges of a connection that lost data.

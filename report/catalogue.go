@@ -110,9 +110,9 @@ var (
 // QUIC's transport.
 var (
 	FindingQUICNoResponse       = def("quic_no_response", SevWarning, "the client sent Initials and the server sent nothing back; says how many and when (UDP blocked, or nothing listens)")
-	FindingQUICClientHelloSplit = defRule("quic_client_hello_split", SevInfo, "the ClientHello spanned several Initial packets (a post-quantum key share makes it larger than one)",
-		"warning when the server never sent a ServerHello and the handshake did not finish: a middlebox that passes only the first Initial", func(r *flows.Result) Severity {
-			if r.HS.ServerHello == nil && r.Outcome.Problem() {
+	FindingQUICClientHelloSplit = defRule("quic_client_hello_split", SevInfo, "the ClientHello spanned several Initial packets; says what made it that large (key shares, ALPN, a session ticket)",
+		"warning when the verdict is that the server never answered it: a middlebox that passes only the first Initial", func(r *flows.Result) Severity {
+			if serverNeverAnswered(r) {
 				return SevWarning
 			}
 			return SevInfo

@@ -203,9 +203,6 @@ func (d *mdDoc) add(s string) {
 	d.n += mdLen(s)
 }
 
-// fits reports whether s can be added within limit.
-func (d *mdDoc) fits(s string, limit int) bool { return d.n+mdLen(s) <= limit }
-
 func mdLen(s string) int {
 	n := 0
 	for _, r := range s {

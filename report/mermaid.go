@@ -132,20 +132,18 @@ func sequenceOf(c *Connection) *sequence {
 	return q
 }
 
-// silenceTold reports whether the verdict is about the stall's silence:
-// a stall, a capture that ended in it, or a side that gave up waiting
-// (verdictWords); not a refusal by ICMP or a close by the owing side.
+// silenceTold reports whether the verdict's reason is the stall's
+// silence: a stall, a capture that ended in it, or a side that gave up
+// waiting; not what the capture lacks, a refusal or a close by the owing
+// side.
 func silenceTold(r *flows.Result) bool {
-	if r.OneSided && r.Missing == r.Stall.Waiting || r.AcksMissing {
-		return false // what the capture lacks is not a silence (verdictWords: unknown)
-	}
-	switch r.Outcome {
-	case flows.Stalled, flows.Incomplete:
+	switch k := r.Reason.Kind; {
+	case k.Unknown():
+		return false
+	case k == flows.ReasonGaveUp:
 		return true
-	case flows.Reset, flows.Closed:
-		return r.EndedBy != flows.EndedICMP && r.ClosedBy != nil && *r.ClosedBy != r.Stall.Waiting
 	}
-	return false
+	return r.Outcome == flows.Stalled || r.Outcome == flows.Incomplete
 }
 
 // writeMermaid writes the diagram as a fenced block.

@@ -2,6 +2,7 @@ package report
 
 import (
 	"encoding/hex"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -147,7 +148,7 @@ func quicFindings(x *checkRun) {
 			f.NClientInitials, pluralS(f.NClientInitials), strings.Join(at, ", "), more, r.Server.Port())
 	}
 	if f.HelloPackets > 1 {
-		tail := " (a post-quantum key share makes it larger than one packet)."
+		tail := helloBulk(r.HS.ClientHello) + "."
 		if FindingQUICClientHelloSplit.SeverityOf(r) == SevWarning {
 			tail = ", and the server never answered it: a middlebox that reads or passes only the first Initial would do that."
 		}
@@ -165,15 +166,11 @@ func quicFindings(x *checkRun) {
 	if f.VersionNegotiation != nil {
 		x.add(FindingQUICVersionNegotiation, eventFrames(r, "Version Negotiation"), "The server does not speak QUIC version %s and answered with Version Negotiation, offering %s.", f.Offered, versionList(f.VersionNegotiation))
 	}
-	if c := f.Close; c != nil && r.Outcome == flows.Failed && r.Alert == nil {
-		reason := ""
-		if c.Reason != "" {
-			reason = ": \"" + clip(SafeText(c.Reason)) + "\""
-		}
-		x.add(FindingHandshakeFailed, eventFrames(r, "CONNECTION_CLOSE", c.From), "The %s closed the connection with QUIC error %s (0x%x)%s.", c.From, c.ErrorName(), c.Code, reason)
-	}
-	if r.Outcome == flows.Failed && f.Close == nil && f.VersionNegotiation != nil {
-		x.add(FindingHandshakeFailed, eventFrames(r, "Version Negotiation"), "The client and the server share no QUIC version: the client offered %s, the server supports %s.", f.Offered, versionList(f.VersionNegotiation))
+	switch c := f.Close; r.Reason.Kind {
+	case flows.ReasonQUICClose:
+		x.add(FindingHandshakeFailed, r.Reason.Frames, "The %s closed the connection with QUIC error %s (0x%x)%s.", c.From, c.ErrorName(), c.Code, closePhrase(c))
+	case flows.ReasonNoCommonVersion:
+		x.add(FindingHandshakeFailed, r.Reason.Frames, "The client and the server share no QUIC version: the client offered %s, the server supports %s.", f.Offered, versionList(f.VersionNegotiation))
 	}
 	if f.Rebinds > 0 {
 		x.add(FindingQUICMigration, nil, "The client's address changed %d time%s during the connection (NAT rebinding or migration, RFC 9000 §9); its connection IDs keep it one connection.", f.Rebinds, pluralS(f.Rebinds))
@@ -192,4 +189,50 @@ func fallbackFinding(x *checkRun) {
 		return
 	}
 	x.add(FindingQUICFallbackToTCP, eventFrames(r, "SYN", decoder.Client), "This connection followed a QUIC attempt to the same name that got no answer (udp.stream %d): UDP to port 443 is blocked on the path, so the client fell back to TCP.", fb.Stream)
+}
+
+// serverNeverAnswered: the verdict is that the server owed its ServerHello
+// and sent nothing of it (not a refusal, not a capture that lacks packets).
+func serverNeverAnswered(r *flows.Result) bool {
+	switch r.Reason.Kind {
+	case flows.ReasonNoAnswer, flows.ReasonSilent:
+		s := r.Stall
+		return s != nil && s.Waiting == decoder.Server && s.Next == flows.OwedMsg(decoder.MsgServerHello)
+	}
+	return false
+}
+
+// helloBulk says what made a ClientHello large, in parentheses after a
+// space: the largest of its key shares, ALPN list and session ticket
+// (a post-quantum key share is 1,216 bytes of X25519MLKEM768 alone).
+func helloBulk(ch *decoder.ClientHello) string {
+	if ch == nil {
+		return ""
+	}
+	shares, alpn := 0, 0
+	var groups []string
+	for _, ks := range ch.KeyShares {
+		shares += ks.Length
+		groups = append(groups, decoder.GroupName(ks.Group))
+	}
+	for _, p := range ch.ALPN {
+		alpn += 1 + len(p)
+	}
+	type part struct {
+		n    int
+		what string
+	}
+	best := part{shares, fmt.Sprintf("key shares: %d bytes, %s", shares, strings.Join(groups, " and "))}
+	for _, p := range []part{
+		{alpn, fmt.Sprintf("its ALPN list: %d bytes, %s", alpn, plural(len(ch.ALPN), "protocol"))},
+		{ch.SessionTicketLen, fmt.Sprintf("a session ticket: %d bytes", ch.SessionTicketLen)},
+	} {
+		if p.n > best.n {
+			best = p
+		}
+	}
+	if best.n < 256 {
+		return ""
+	}
+	return " (mostly " + best.what + ")"
 }

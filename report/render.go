@@ -58,8 +58,6 @@ const (
 // toneColor is the terminal colour of each colour class (flows.Outcome.Tone).
 var toneColor = map[flows.Tone]string{flows.ToneGood: ansiGreen, flows.ToneUnsure: ansiYellow, flows.ToneBad: ansiRed}
 
-func colorFor(outcome string) string { return toneColor[flows.Outcome(outcome).Tone()] }
-
 // rowColor is the colour of a connection's row (rowTone).
 func rowColor(c *Connection) string { return toneColor[rowTone(c)] }
 

@@ -77,13 +77,6 @@ func SafeList(ss []string) []string {
 	return out
 }
 
-// markdownCell escapes what would break a GitHub-flavoured Markdown table
-// cell or be read as markup.
-func markdownCell(s string) string {
-	r := strings.NewReplacer("|", `\|`, "`", "\\`", "*", `\*`, "_", `\_`, "<", "&lt;", ">", "&gt;", "[", `\[`, "]", `\]`)
-	return r.Replace(s)
-}
-
 // clip bounds a capture string quoted inside a sentence; the sentence is
 // made safe as a whole when printed.
 func clip(s string) string {

@@ -22,10 +22,9 @@ type keyLogs struct {
 	stop  chan struct{}
 	wg    sync.WaitGroup
 	// ClientHellos seen, and those whose keys were found (from take).
-	mu             sync.Mutex
-	hellos, found  int
-	statusCounts   map[decoder.DecryptStatus]int
-	noteBadPrinted bool
+	mu            sync.Mutex
+	hellos, found int
+	statusCounts  map[decoder.DecryptStatus]int
 }
 
 // openKeyLogs reads the --keylog files; an unreadable one is an error.

@@ -78,23 +78,21 @@ func (s *liveSource) Close() error {
 }
 
 func (s *liveSource) Next() (Packet, error) {
-	for {
-		select {
-		case <-s.closed:
-			s.h.Close()
-			return Packet{}, ErrClosed
-		default:
-		}
-		data, ci, err := s.h.ZeroCopyReadPacketData()
-		if err == pcap.NextErrorTimeoutExpired {
-			return Packet{}, ErrTick
-		}
-		if err != nil {
-			return Packet{}, fmt.Errorf("%s: %v", s.name, err)
-		}
-		s.frames++
-		return Packet{Data: data, CI: ci, Link: s.h.LinkType(), Frame: s.frames}, nil
+	select {
+	case <-s.closed:
+		s.h.Close()
+		return Packet{}, ErrClosed
+	default:
 	}
+	data, ci, err := s.h.ZeroCopyReadPacketData()
+	if err == pcap.NextErrorTimeoutExpired {
+		return Packet{}, ErrTick
+	}
+	if err != nil {
+		return Packet{}, fmt.Errorf("%s: %v", s.name, err)
+	}
+	s.frames++
+	return Packet{Data: data, CI: ci, Link: s.h.LinkType(), Frame: s.frames}, nil
 }
 
 // Interfaces lists the interfaces live capture can open, with their

@@ -38,11 +38,10 @@ func classicPcaps(t *testing.T) []string {
 }
 
 type readPacket struct {
-	data   []byte
-	ts     string
-	ci     string // capture and original length
-	link   uint32
-	failed bool // reading ended with an error, not io.EOF
+	data []byte
+	ts   string
+	ci   string // capture and original length
+	link uint32
 }
 
 // readWithPcapgo is the reference: gopacket's pcap reader.
