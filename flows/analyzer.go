@@ -782,8 +782,8 @@ func (a *Analyzer) tcpFacts(c *conn, side int, tcp *tcpHeader, t time.Time, trun
 		sf.MSS = tcp.MSS
 	}
 	if !tcp.RST && !sf.RST.IsZero() && (len(tcp.Payload) > 0 || tcp.FIN) {
-		if x := c.rareFacts(); x.afterRST[side].IsZero() {
-			x.afterRST[side], x.afterRSTFIN[side] = t, tcp.FIN
+		if x := c.rareFacts(); x.after[side].AfterRST.IsZero() {
+			x.after[side].AfterRST, x.after[side].AfterRSTFIN = t, tcp.FIN
 		}
 	}
 	if tcp.HasSACK {

@@ -60,11 +60,19 @@ type TCPSide struct {
 // PathFacts are the rarer facts about the path, by side (role in a
 // Result): made with the result, and only when there are some.
 type PathFacts struct {
-	Loss [2]Loss
-	// AfterRST is a side's first data or FIN after its own RST (AfterRSTFIN:
-	// a FIN): a side that goes on sending did not send that reset.
-	AfterRST    [2]time.Time
-	AfterRSTFIN [2]bool
+	Side [2]PathSide
+}
+
+// PathSide is what the path did to one side's packets. Its facts are
+// together so that the roles are applied to all of them at once (byRole):
+// a new one cannot be left in direction order.
+type PathSide struct {
+	Loss Loss
+	// AfterRST is the side's first data or FIN after its own RST
+	// (AfterRSTFIN: a FIN): a side that goes on sending did not send that
+	// reset.
+	AfterRST    time.Time
+	AfterRSTFIN bool
 }
 
 var noPath PathFacts
@@ -176,9 +184,10 @@ type seqRange struct{ start, end uint32 }
 // rareFacts are what few connections have, kept apart so that the many
 // others do not pay for them: ICMP errors, a side sending after its RST.
 type rareFacts struct {
-	icmp        []ICMPError
-	afterRST    [2]time.Time
-	afterRSTFIN [2]bool
+	icmp []ICMPError
+	// after is each direction's first data or FIN after its own RST
+	// (PathSide.AfterRST and AfterRSTFIN).
+	after [2]PathSide
 }
 
 func (c *conn) rareFacts() *rareFacts {
@@ -367,7 +376,7 @@ func (s *seqFacts) skipHole(side, i int) {
 func (c *conn) lossFacts(f *TCPFacts) {
 	var p PathFacts
 	if c.rare != nil {
-		p.AfterRST, p.AfterRSTFIN = c.rare.afterRST, c.rare.afterRSTFIN
+		p.Side = c.rare.after
 	}
 	if c.seqs != nil {
 		c.seqLoss(&p)
@@ -381,7 +390,7 @@ func (c *conn) lossFacts(f *TCPFacts) {
 func (c *conn) seqLoss(p *PathFacts) {
 	for side := range 2 {
 		other := 1 - side
-		l := &p.Loss[side]
+		l := &p.Side[side].Loss
 		if c.tcp.Side[other].Packets == 0 {
 			continue // a one-sided capture: no ACK can tell
 		}

@@ -169,16 +169,12 @@ func (a *Analyzer) result(c *conn) *Result {
 	*f = c.tcp
 	c.lossFacts(f)
 	events := slices.Clone(c.events)
-	if cd == 1 {
-		f.Side[0], f.Side[1] = f.Side[1], f.Side[0]
-		if p := f.Path; p != nil {
-			p.Loss[0], p.Loss[1] = p.Loss[1], p.Loss[0]
-			p.AfterRST[0], p.AfterRST[1] = p.AfterRST[1], p.AfterRST[0]
-			p.AfterRSTFIN[0], p.AfterRSTFIN[1] = p.AfterRSTFIN[1], p.AfterRSTFIN[0]
-		}
-		for i := range events {
-			events[i].From = events[i].From.Other()
-		}
+	byRole(&f.Side, cd)
+	if p := f.Path; p != nil {
+		byRole(&p.Side, cd)
+	}
+	for i := range events {
+		events[i].From = sideOf(events[i].From, cd)
 	}
 	helloFacts(c, f, cd)
 	for s := range 2 {
@@ -190,10 +186,8 @@ func (a *Analyzer) result(c *conn) *Result {
 	if c.rare != nil {
 		r.ICMP = slices.Clone(c.rare.icmp)
 	}
-	if cd == 1 {
-		for i := range r.ICMP {
-			r.ICMP[i].About = r.ICMP[i].About.Other()
-		}
+	for i := range r.ICMP {
+		r.ICMP[i].About = sideOf(r.ICMP[i].About, cd)
 	}
 	r.Packets, r.PacketsCut = slices.Clip(c.frames), c.framesCut
 	next := Owed{}
@@ -379,7 +373,7 @@ func (a *Analyzer) tcpUnfinished(r *Result, silent time.Duration, ev *evidence) 
 	}
 	// The owing side sent its message and the network lost it.
 	lost := func() bool {
-		if !f.PathOf().Loss[owes].Lost() {
+		if !f.PathOf().Side[owes].Loss.Lost() {
 			return false
 		}
 		ev.event(r.Events, owes, "retransmission", 0)
@@ -427,7 +421,7 @@ func (a *Analyzer) tcpUnfinished(r *Result, silent time.Duration, ev *evidence) 
 // not proof (a route change, a load balancer), so it is a finding, not
 // the verdict.
 func rstInjected(f *TCPFacts, side decoder.Side) bool {
-	return !f.PathOf().AfterRST[side].IsZero()
+	return !f.PathOf().Side[side].AfterRST.IsZero()
 }
 
 // closeAt is when the first FIN or RST came, or zero.

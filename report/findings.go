@@ -110,7 +110,7 @@ func helloFindings(x *checkRun) {
 	}
 	if f.ServerFlightRetransmitted > 0 {
 		msg := fmt.Sprintf("The server retransmitted its first flight %s%s.", plural(f.ServerFlightRetransmitted, "time"), ackWords(f.ServerFlightAcked))
-		if !f.ServerFlightAcked && f.PathOf().Loss[decoder.Server].Unacked == 0 {
+		if !f.ServerFlightAcked && f.PathOf().Side[decoder.Server].Loss.Unacked == 0 {
 			msg += " Large segments that never arrive while small ones do point at a path-MTU black hole."
 		}
 		x.add(FindingServerFlightRetransmitted, serverFlightRetransmissions(r), "%s", msg)

@@ -430,8 +430,8 @@ func Build(r *flows.Result, policies ...Policy) *Connection {
 		c.TCP = TCP{present: true, Midstream: r.Midstream, Retransmissions: [2]int{cl.Retransmissions, sv.Retransmissions},
 			ZeroWindows: [2]int{cl.ZeroWindows, sv.ZeroWindows}, Bytes: [2]int64{cl.Bytes, sv.Bytes},
 			GapBytes: [2]int64{cl.GapBytes, sv.GapBytes}, Truncated: f.Truncated}
-		if p := f.PathOf(); p.Loss[decoder.Client].LostBytes+p.Loss[decoder.Server].LostBytes > 0 {
-			c.TCP.LostBytes = &[2]int64{p.Loss[decoder.Client].LostBytes, p.Loss[decoder.Server].LostBytes}
+		if p := f.PathOf(); p.Side[decoder.Client].Loss.LostBytes+p.Side[decoder.Server].Loss.LostBytes > 0 {
+			c.TCP.LostBytes = &[2]int64{p.Side[decoder.Client].Loss.LostBytes, p.Side[decoder.Server].Loss.LostBytes}
 		}
 		if r.OneSided {
 			c.TCP.OneSided = r.Missing.String()
@@ -578,7 +578,7 @@ func lossOf(r *flows.Result, side decoder.Side) string {
 	if r.TCP == nil {
 		return ""
 	}
-	l := &r.TCP.PathOf().Loss[side]
+	l := &r.TCP.PathOf().Side[side].Loss
 	switch {
 	case l.LostBytes > 0 && l.DeliveredAfter > 0:
 		return fmt.Sprintf("%s lost in the network, only later segments arrived", size(int(l.LostBytes)))

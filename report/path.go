@@ -85,7 +85,7 @@ func lossFindings(x *checkRun) {
 func sideLoss(x *checkRun, side decoder.Side) {
 	r := x.r
 	f := r.TCP
-	l := &f.PathOf().Loss[side]
+	l := &f.PathOf().Side[side].Loss
 	peer := side.Other()
 	if l.LostBytes > 0 {
 		msg := fmt.Sprintf("The %s never received %s sent by the %s: they are missing from the capture and the %s never acknowledged them",
@@ -185,9 +185,9 @@ func resetFindings(x *checkRun) {
 			evidence = append(evidence, fmt.Sprintf("its IP TTL is %d while every other packet of the %s's has %d", s.RSTTTL, side, s.TTL))
 		}
 		p := f.PathOf()
-		if after := p.AfterRST[side]; !after.IsZero() {
+		if after := p.Side[side].AfterRST; !after.IsZero() {
 			what := "data"
-			if p.AfterRSTFIN[side] {
+			if p.Side[side].AfterRSTFIN {
 				what = "its FIN"
 			}
 			evidence = append(evidence, fmt.Sprintf("the %s went on sending after it (%s %s later)", side, what, seconds(after.Sub(s.RST))))
@@ -200,7 +200,7 @@ func resetFindings(x *checkRun) {
 			msg += ", and " + evidence[1]
 		}
 		msg += "."
-		if len(evidence) == 1 && p.AfterRST[side].IsZero() {
+		if len(evidence) == 1 && p.Side[side].AfterRST.IsZero() {
 			msg += " A route change or a load balancer can also change the TTL."
 		}
 		x.add(FindingResetInjected, eventFrames(r, "RST", side), "%s", msg)

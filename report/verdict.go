@@ -65,11 +65,11 @@ func verdictWords(r *flows.Result) string {
 	case flows.ReasonInjectedReset:
 		p := r.TCP.PathOf()
 		what := "data"
-		if p.AfterRSTFIN[why.Side] {
+		if p.Side[why.Side].AfterRSTFIN {
 			what = "its FIN"
 		}
 		return "reset: a RST in the " + by + "'s name, injected on the path (the " + by + " sent " + what + " " +
-			seconds(p.AfterRST[why.Side].Sub(r.TCP.Side[why.Side].RST)) + " after it)"
+			seconds(p.Side[why.Side].AfterRST.Sub(r.TCP.Side[why.Side].RST)) + " after it)"
 	case flows.ReasonGaveUp:
 		how := ""
 		switch {
