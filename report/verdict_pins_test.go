@@ -1,0 +1,413 @@
+package report_test
+
+// Tests that pin verdicts, reasons and findings which deliberate
+// mutations of the code once left unnoticed (issue 23; make mutate runs
+// them). Each runs the analyzer on a capture (a generated one, changed
+// where the case needs it, or a real one of the shared corpus) and checks
+// what the reports say through report.Build: the outcome, the JSON stall
+// fields, the finding codes and the first word of the verdict.
+
+import (
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket/layers"
+	"github.com/tlsscope/tlsscope/decoder"
+	"github.com/tlsscope/tlsscope/flows"
+	"github.com/tlsscope/tlsscope/flows/capture"
+	"github.com/tlsscope/tlsscope/internal/capgen"
+	"github.com/tlsscope/tlsscope/internal/testenv"
+	"github.com/tlsscope/tlsscope/report"
+)
+
+const testdataDir = "../testdata"
+
+// readPackets is every packet of a capture, kept (ReadAll's data is
+// valid only until the next read).
+func readPackets(t *testing.T, file string) []capture.Packet {
+	t.Helper()
+	src, err := capture.OpenFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	pkts, err := capture.ReadAll(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range pkts {
+		pkts[i].Data = slices.Clone(pkts[i].Data)
+	}
+	return pkts
+}
+
+// judge runs the analyzer over pkts and builds the report's connections.
+func judge(opts flows.Options, pkts []capture.Packet) []*report.Connection {
+	a := flows.NewAnalyzer(opts)
+	for _, p := range pkts {
+		a.Packet(p.Data, p.CI, p.Link)
+	}
+	var out []*report.Connection
+	for _, r := range a.Finish() {
+		out = append(out, report.Build(r))
+	}
+	return out
+}
+
+func keyLog(t *testing.T, file string) *decoder.KeyLog {
+	t.Helper()
+	k := decoder.NewKeyLog()
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	k.Add(file, f)
+	return k
+}
+
+func codes(c *report.Connection) []string {
+	var out []string
+	for _, f := range c.Findings {
+		out = append(out, f.Code)
+	}
+	return out
+}
+
+func only(t *testing.T, cs []*report.Connection) *report.Connection {
+	t.Helper()
+	if len(cs) != 1 {
+		t.Fatalf("%d connections, want 1", len(cs))
+	}
+	return cs[0]
+}
+
+// rewrite changes the headers of the packets pick selects.
+func rewrite(t *testing.T, pkts []capture.Packet, pick func(i int) bool, edit func(*capgen.Headers)) {
+	t.Helper()
+	for i := range pkts {
+		if !pick(i) {
+			continue
+		}
+		b, err := capgen.Rewrite(pkts[i].Data, pkts[i].Link, edit)
+		if err != nil {
+			t.Fatalf("packet %d: %v", i, err)
+		}
+		pkts[i].Data = b
+		pkts[i].CI.CaptureLength, pkts[i].CI.Length = len(b), len(b)
+	}
+}
+
+// TestStallAtTimeoutExactly: a silence exactly as long as the stall
+// timeout is a stall (the timeout is how long a side may be silent before
+// the handshake counts as stalled); a moment shorter, the client's FIN
+// that ended the wait makes it closed (the client gave up).
+func TestStallAtTimeoutExactly(t *testing.T) {
+	pkts := readPackets(t, filepath.Join(testdataDir, "stall-server-silent.pcap"))
+	c := only(t, judge(flows.DefaultOptions, pkts))
+	if c.Stall == nil || c.Stall.WaitingFor != "server" {
+		t.Fatalf("stall %+v, want the server owing", c.Stall)
+	}
+	silent := c.Result().Stall.Silent
+	opts := flows.DefaultOptions
+	opts.StallTimeout = silent
+	c = only(t, judge(opts, pkts))
+	if c.Outcome != "stalled" || !strings.HasPrefix(c.Verdict, "stalled") || !slices.Contains(codes(c), "handshake_stalled") {
+		t.Errorf("silent %v with a stall timeout of %v: %s %q %v, want stalled", silent, opts.StallTimeout, c.Outcome, c.Verdict, codes(c))
+	}
+	opts.StallTimeout = silent + time.Millisecond
+	c = only(t, judge(opts, pkts))
+	if c.Outcome != "closed" || !strings.HasPrefix(c.Verdict, "closed") || c.Stall == nil || c.Stall.WaitingFor != "server" {
+		t.Errorf("silent %v with a stall timeout of %v: %s %q, want closed, the stall facts kept", silent, opts.StallTimeout, c.Outcome, c.Verdict)
+	}
+}
+
+// TestMissingACKsAreNotAStall: tls13-full.pcap cut after the ClientHello,
+// with the client's handshake ACK seen again 5 s later: the server's ACK
+// of the ClientHello is missing, which no TCP would leave out for 5 s
+// while the client retransmits nothing. The capture lacks packets, so the
+// server's silence is not judged: incomplete, with missing_acks, not
+// stalled.
+func TestMissingACKsAreNotAStall(t *testing.T) {
+	pkts := readPackets(t, filepath.Join(testdataDir, "tls13-full.pcap"))
+	const afterClientHello = 5 // SYN, SYN-ACK, ACK and the ClientHello in two segments
+	late := pkts[2]            // the client's ACK of the SYN-ACK, no data
+	late.CI.Timestamp = pkts[afterClientHello-1].CI.Timestamp.Add(5 * time.Second)
+	cut := append(slices.Clone(pkts[:afterClientHello]), late)
+	c := only(t, judge(flows.DefaultOptions, cut))
+	if c.Outcome != "incomplete" || !slices.Contains(codes(c), "missing_acks") || c.Stall == nil || c.Stall.WaitingFor != "server" {
+		t.Errorf("%s %q %v, stall %+v; want incomplete, missing_acks, the server owing", c.Outcome, c.Verdict, codes(c), c.Stall)
+	}
+}
+
+// TestQUICStallAtTimeoutExactly: the client's Initials went unanswered
+// (udp-blocked.pcap); a silence exactly as long as the stall timeout is a
+// stall, a moment shorter is not yet one.
+func TestQUICStallAtTimeoutExactly(t *testing.T) {
+	pkts := readPackets(t, filepath.Join(testdataDir, "quic", "udp-blocked.pcap"))
+	c := only(t, judge(flows.DefaultOptions, pkts))
+	if c.Stall == nil {
+		t.Fatalf("%s %q: no stall", c.Outcome, c.Verdict)
+	}
+	silent := c.Result().Stall.Silent
+	opts := flows.DefaultOptions
+	opts.StallTimeout = silent
+	if c := only(t, judge(opts, pkts)); c.Outcome != "stalled" || !strings.HasPrefix(c.Verdict, "stalled") {
+		t.Errorf("silent %v with a stall timeout of %v: %s %q, want stalled", silent, opts.StallTimeout, c.Outcome, c.Verdict)
+	}
+	opts.StallTimeout = silent + time.Millisecond
+	if c := only(t, judge(opts, pkts)); c.Outcome != "incomplete" || !strings.HasPrefix(c.Verdict, "incomplete") {
+		t.Errorf("silent %v with a stall timeout of %v: %s %q, want incomplete", silent, opts.StallTimeout, c.Outcome, c.Verdict)
+	}
+}
+
+// TestQUICInitialsSentAgainAreNoCaptureLoss: a client that got no answer
+// and sent its Initial again and again (udp-blocked.pcap) did what QUIC
+// does (RFC 9002 §6.2): its server's silence is judged, a stall with
+// quic_no_response, not a capture that lacks packets (missing_acks is for
+// a single Initial and nothing after it).
+func TestQUICInitialsSentAgainAreNoCaptureLoss(t *testing.T) {
+	c := only(t, judge(flows.DefaultOptions, readPackets(t, filepath.Join(testdataDir, "quic", "udp-blocked.pcap"))))
+	if c.QUIC == nil || c.QUIC.ClientInitials < 2 {
+		t.Fatalf("quic %+v: want several client Initials", c.QUIC)
+	}
+	got := codes(c)
+	if c.Outcome != "stalled" || !strings.HasPrefix(c.Verdict, "stalled") || !slices.Contains(got, "quic_no_response") || slices.Contains(got, "missing_acks") {
+		t.Errorf("%s %q %v; want stalled with quic_no_response, no missing_acks", c.Outcome, c.Verdict, got)
+	}
+	if c.Stall == nil || c.Stall.WaitingFor != "server" || c.Stall.Next != "ServerHello" {
+		t.Errorf("stall %+v, want the server owing its ServerHello", c.Stall)
+	}
+}
+
+// TestKeylessQUICStallOwner: complete.pcap cut after the client's answer
+// to the server's Handshake flight. With the key log the client's
+// Finished is in it (the handshake completed); without, the rule is that
+// the side that spoke last waits: the server is the one owing, never the
+// client that had sent its Finished.
+func TestKeylessQUICStallOwner(t *testing.T) {
+	file := filepath.Join(testdataDir, "quic", "complete.pcap")
+	pkts := readPackets(t, file)
+	keyed := flows.DefaultOptions
+	keyed.KeyLog = keyLog(t, filepath.Join(testdataDir, "quic", "complete.keys"))
+	// The first cut at which the key log shows the handshake complete: it
+	// ends with the client's Finished.
+	n := 0
+	for i := 1; i <= len(pkts); i++ {
+		if c := only(t, judge(keyed, pkts[:i])); c.Outcome == "complete" {
+			n = i
+			break
+		}
+	}
+	if n == 0 {
+		t.Fatal("complete.pcap never completes with its key log")
+	}
+	c := only(t, judge(flows.DefaultOptions, pkts[:n]))
+	if c.Outcome == "complete" || c.Stall == nil {
+		t.Fatalf("without keys, cut after packet %d: %s %q; want an unfinished handshake", n, c.Outcome, c.Verdict)
+	}
+	if c.Stall.WaitingFor != "server" {
+		t.Errorf("without keys, cut after the client's Finished (packet %d): stall %+v, want the server owing", n, c.Stall)
+	}
+}
+
+// TestTLS12ResumptionKinds: TLS 1.2 resumes a session by its ID (RFC 5246
+// §7.3) or by a ticket (RFC 5077); the resumption says which. The corpus
+// capture has five resumptions by session ID (no ticket offered); the
+// generated one a ticket resumption.
+func TestTLS12ResumptionKinds(t *testing.T) {
+	c := judge(flows.DefaultOptions, readPackets(t, filepath.Join(testdataDir, "tls12-resume-ticket.pcap")))
+	if len(c) != 2 || c[1].Outcome != "resumed" || c[1].Resumption != "ticket" {
+		t.Errorf("tls12-resume-ticket.pcap: want the second connection resumed by ticket, got %d connections", len(c))
+	}
+	dir := testenv.NeedShared(t, "..")
+	cs := judge(flows.DefaultOptions, readPackets(t, filepath.Join(dir, "suricata-verify/tests/ssl_version_negated/input.pcap")))
+	n := 0
+	for _, c := range cs {
+		if c.Outcome != "resumed" {
+			continue
+		}
+		n++
+		if c.Resumption != "session_id" || c.ClientHello == nil || c.ClientHello.SessionTicket != nil {
+			t.Errorf("stream %d: resumed by %q (ticket %v), want session_id", c.Stream, c.Resumption, c.ClientHello.SessionTicket)
+		}
+	}
+	if n != 5 {
+		t.Errorf("%d resumed connections, want 5", n)
+	}
+}
+
+// TestResetInjectedNeedsSteadyTTL: reset-injected-ttl.pcap's server sent
+// its SYN-ACK with TTL 52 and the RST came with 64: reset_injected. With
+// one more server packet (an ACK of the ClientHello) the TTL evidence
+// stands when that packet has TTL 52 too, and falls when it has another
+// (the server's TTL varies anyway, so a RST's other TTL proves nothing).
+func TestResetInjectedNeedsSteadyTTL(t *testing.T) {
+	pkts := readPackets(t, filepath.Join(testdataDir, "reset-injected-ttl.pcap"))
+	const synACK, clientHello, rst = 1, 3, 4
+	var helloEnd uint32
+	var synACKTTL uint8
+	rewrite(t, slices.Clone(pkts), func(i int) bool { return i == clientHello || i == synACK }, func(h *capgen.Headers) {
+		if h.TCP.SYN {
+			synACKTTL = h.IPv4.TTL
+			return
+		}
+		helloEnd = h.TCP.Seq + uint32(len(h.TCP.Payload))
+	})
+	if c := only(t, judge(flows.DefaultOptions, pkts)); !slices.Contains(codes(c), "reset_injected") || len(pkts) != rst+1 {
+		t.Fatalf("%s %v: want reset_injected", c.Outcome, codes(c))
+	}
+	withACK := func(ttl uint8) []capture.Packet {
+		ack := pkts[synACK]
+		b, err := capgen.Rewrite(ack.Data, ack.Link, func(h *capgen.Headers) {
+			h.TCP.SYN, h.TCP.Seq, h.TCP.Ack, h.TCP.Options = false, h.TCP.Seq+1, helloEnd, nil
+			h.IPv4.TTL = ttl
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ack.Data, ack.CI.CaptureLength, ack.CI.Length = b, len(b), len(b)
+		ack.CI.Timestamp = pkts[clientHello].CI.Timestamp.Add(time.Millisecond)
+		return slices.Concat(pkts[:rst], []capture.Packet{ack}, pkts[rst:])
+	}
+	if c := only(t, judge(flows.DefaultOptions, withACK(synACKTTL))); c.Outcome != "reset" || !slices.Contains(codes(c), "reset_injected") {
+		t.Errorf("the server's TTL steady: %s %v, want reset with reset_injected", c.Outcome, codes(c))
+	}
+	if c := only(t, judge(flows.DefaultOptions, withACK(synACKTTL-8))); c.Outcome != "reset" || slices.Contains(codes(c), "reset_injected") {
+		t.Errorf("the server's TTL varying: %s %v, want reset without reset_injected", c.Outcome, codes(c))
+	}
+}
+
+// TestCertificateNotYetValid: tls12-ecdhe-ticket.pcap moved a year back,
+// before its leaf certificate's notBefore (2026-01-01), after its CA's
+// (2025-01-01): the leaf is not yet valid, an error (check the clocks).
+func TestCertificateNotYetValid(t *testing.T) {
+	pkts := readPackets(t, filepath.Join(testdataDir, "tls12-ecdhe-ticket.pcap"))
+	for i := range pkts {
+		pkts[i].CI.Timestamp = pkts[i].CI.Timestamp.AddDate(-1, 0, 0)
+	}
+	c := only(t, judge(flows.DefaultOptions, pkts))
+	n := 0
+	for _, f := range c.Findings {
+		switch f.Code {
+		case "certificate_not_yet_valid":
+			n++
+			if f.Severity != report.SevError || !strings.Contains(f.Message, "2026-01-01") {
+				t.Errorf("%s %q", f.Severity, f.Message)
+			}
+		case "certificate_expired":
+			t.Errorf("certificate_expired: %s", f.Message)
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d certificate_not_yet_valid findings, want 1 (the leaf): %v", n, codes(c))
+	}
+}
+
+// TestPortReuseAfterClose: tls13-full.pcap, then the same connection again
+// 10 s later on the same addresses and ports with another initial
+// sequence number, as a client reusing its port makes: after the first
+// connection closed, the new SYN starts another connection (Wireshark's
+// port reuse), and both handshakes are judged.
+func TestPortReuseAfterClose(t *testing.T) {
+	first := readPackets(t, filepath.Join(testdataDir, "tls13-full.pcap"))
+	c := only(t, judge(flows.DefaultOptions, first))
+	client := c.Result().Client
+	second := slices.Clone(first)
+	const isnDelta = 0x10000000
+	rewrite(t, second, func(int) bool { return true }, func(h *capgen.Headers) {
+		if h.TCP.SrcPort == layers.TCPPort(client.Port()) {
+			h.TCP.Seq += isnDelta
+		} else if h.TCP.ACK {
+			h.TCP.Ack += isnDelta
+		}
+	})
+	for i := range second {
+		second[i].CI.Timestamp = second[i].CI.Timestamp.Add(10 * time.Second)
+	}
+	cs := judge(flows.DefaultOptions, slices.Concat(first, second))
+	if len(cs) != 2 {
+		t.Fatalf("%d connections, want 2", len(cs))
+	}
+	for i, c := range cs {
+		if c.Stream != i || c.Outcome != "complete" {
+			t.Errorf("connection %d: stream %d %s %q, want stream %d complete", i, c.Stream, c.Outcome, c.Verdict, i)
+		}
+	}
+}
+
+// TestShardsLearnTLSPortsFromServerHellos: a TLS server on port 4433 (not
+// a port where TLS is expected) answers one client with a ServerHello,
+// and leaves a later client's SYN unanswered. The whole run reports both:
+// the ServerHello taught that 4433 is a TLS port, so the unanswered SYN is
+// a TLS attempt. Split in two shards, the shard that does not own the TLS
+// connection must learn the port from that connection's ServerHello all
+// the same, so that the shards together report what the whole run does.
+func TestShardsLearnTLSPortsFromServerHellos(t *testing.T) {
+	const port = 4433
+	tlsConn := readPackets(t, filepath.Join(testdataDir, "tls13-full.pcap"))
+	attempt := readPackets(t, filepath.Join(testdataDir, "tcp-syn-unanswered.pcap"))
+	toPort := func(pkts []capture.Packet, server netip.AddrPort, clientPort uint16) {
+		rewrite(t, pkts, func(int) bool { return true }, func(h *capgen.Headers) {
+			if h.TCP.DstPort == layers.TCPPort(server.Port()) {
+				h.TCP.DstPort = port
+				if clientPort != 0 {
+					h.TCP.SrcPort = layers.TCPPort(clientPort)
+				}
+			} else {
+				h.TCP.SrcPort = port
+				if clientPort != 0 {
+					h.TCP.DstPort = layers.TCPPort(clientPort)
+				}
+			}
+		})
+	}
+	r0 := only(t, judge(flows.DefaultOptions, tlsConn)).Result()
+	a0 := only(t, judge(flows.DefaultOptions, attempt)).Result()
+	toPort(tlsConn, r0.Server, 0)
+	// A client port that puts the attempt in the other shard of two.
+	two := flows.Shard{N: 2}
+	tlsShard := two.Of(r0.Client, netip.AddrPortFrom(r0.Server.Addr(), port))
+	var clientPort uint16
+	for p := uint16(50000); p < 50100; p++ {
+		if two.Of(netip.AddrPortFrom(a0.Client.Addr(), p), netip.AddrPortFrom(a0.Server.Addr(), port)) != tlsShard {
+			clientPort = p
+			break
+		}
+	}
+	if clientPort == 0 {
+		t.Fatal("no client port in the other shard")
+	}
+	toPort(attempt, a0.Server, clientPort)
+	after := tlsConn[len(tlsConn)-1].CI.Timestamp.Add(time.Second).Sub(attempt[0].CI.Timestamp)
+	for i := range attempt {
+		attempt[i].CI.Timestamp = attempt[i].CI.Timestamp.Add(after)
+	}
+	pkts := slices.Concat(tlsConn, attempt)
+	summary := func(cs []*report.Connection) []string {
+		var out []string
+		for _, c := range cs {
+			out = append(out, c.Server+" "+c.Outcome)
+		}
+		slices.Sort(out)
+		return out
+	}
+	whole := summary(judge(flows.DefaultOptions, pkts))
+	if len(whole) != 2 {
+		t.Fatalf("whole run: %q, want the TLS connection and the unanswered attempt", whole)
+	}
+	var union []*report.Connection
+	for i := range 2 {
+		opts := flows.DefaultOptions
+		opts.Shard = flows.Shard{I: i, N: 2}
+		union = append(union, judge(opts, pkts)...)
+	}
+	if got := summary(union); !slices.Equal(got, whole) {
+		t.Errorf("two shards report %q, the whole run %q", got, whole)
+	}
+}
