@@ -8,6 +8,7 @@ package report_test
 // fields, the finding codes and the first word of the verdict.
 
 import (
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -16,10 +17,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/tlsscope/tlsscope/decoder"
 	"github.com/tlsscope/tlsscope/flows"
 	"github.com/tlsscope/tlsscope/flows/capture"
+	"github.com/tlsscope/tlsscope/flows/quic"
 	"github.com/tlsscope/tlsscope/internal/capgen"
 	"github.com/tlsscope/tlsscope/internal/testenv"
 	"github.com/tlsscope/tlsscope/report"
@@ -409,5 +412,147 @@ func TestShardsLearnTLSPortsFromServerHellos(t *testing.T) {
 	}
 	if got := summary(union); !slices.Equal(got, whole) {
 		t.Errorf("two shards report %q, the whole run %q", got, whole)
+	}
+}
+
+// TestQUICRetryThenNewPort: retry.pcap with the client on another source
+// port from the Retry on (a NAT that rebinds it, captured beside the
+// server). The client's Initial after the Retry goes to the connection ID
+// the Retry gave (RFC 9000 §17.2.5.2), which ties it to the connection:
+// one connection, complete, quic.connection.number 0, one rebinding.
+func TestQUICRetryThenNewPort(t *testing.T) {
+	pkts := readPackets(t, filepath.Join(testdataDir, "quic", "retry.pcap"))
+	c := only(t, judge(flows.DefaultOptions, pkts))
+	if c.Outcome != "complete" || c.QUIC == nil || !c.QUIC.Retry {
+		t.Fatalf("retry.pcap: %s %q, want complete after a Retry", c.Outcome, c.Verdict)
+	}
+	client := layers.UDPPort(c.Result().Client.Port())
+	const newPort = 50123
+	retried := false
+	rewrite(t, pkts, func(int) bool { return true }, func(h *capgen.Headers) {
+		if !retried {
+			p, _ := quic.ParseDatagram(h.UDP.Payload, -1)
+			retried = len(p) > 0 && p[0].Type == quic.Retry
+			return
+		}
+		if h.UDP.SrcPort == client {
+			h.UDP.SrcPort = newPort
+		} else if h.UDP.DstPort == client {
+			h.UDP.DstPort = newPort
+		}
+	})
+	if !retried {
+		t.Fatal("no Retry in retry.pcap")
+	}
+	cs := judge(flows.DefaultOptions, pkts)
+	if len(cs) != 1 {
+		for _, c := range cs {
+			t.Logf("%s %s %q", c.Client, c.Outcome, c.Verdict)
+		}
+		t.Fatalf("%d connections, want the one that got the Retry", len(cs))
+	}
+	c = cs[0]
+	if c.Outcome != "complete" || c.QUIC.ConnectionNumber == nil || *c.QUIC.ConnectionNumber != 0 || c.QUIC.Rebinds != 1 {
+		t.Errorf("%s %q, connection number %v, rebinds %d; want complete, 0, 1", c.Outcome, c.Verdict, c.QUIC.ConnectionNumber, c.QUIC.Rebinds)
+	}
+}
+
+// TestQUICMidstreamRefusal: a capture of the server's side only (asymmetric
+// routing) that begins with its Retry, then its Initial closing the
+// connection with CRYPTO_ERROR no_application_protocol (0x178). The
+// client's Initials are not in it (mid-stream), but the Retry's
+// connection ID gives the keys of the server's next Initial (RFC 9001
+// §5.2), and its CONNECTION_CLOSE says the handshake failed: failed, not
+// not_observed (which is for a connection whose handshake happened
+// before the capture and may well have worked).
+func TestQUICMidstreamRefusal(t *testing.T) {
+	clientSCID := []byte{0xc1, 0xc1, 0xc1, 0xc1, 0xc1, 0xc1, 0xc1, 0xc1}
+	retrySCID := []byte{0x5e, 0x5e, 0x5e, 0x5e, 0x5e, 0x5e, 0x5e, 0x5e}
+	odcid := []byte{0x0d, 0x0d, 0x0d, 0x0d, 0x0d, 0x0d, 0x0d, 0x0d} // the client's first DCID, not captured
+	retry := []byte{0xf0, 0, 0, 0, 1, byte(len(clientSCID))}
+	retry = append(append(retry, clientSCID...), byte(len(retrySCID)))
+	retry = append(append(retry, retrySCID...), "token"...)
+	retry, err := quic.AppendRetryTag(quic.V1, odcid, retry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, sv, err := quic.InitialSealers(quic.V1, retrySCID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// CONNECTION_CLOSE (0x1c): error 0x178, frame type CRYPTO (0x06), no
+	// reason; then PADDING.
+	closeFrame := append([]byte{0x1c, 0x41, 0x78, 0x06, 0x00}, make([]byte, 40)...)
+	initial, err := sv.Seal(quic.Header{Type: quic.Initial, Version: quic.V1, DCID: clientSCID, SCID: []byte{0x5f, 0x5f, 0x5f, 0x5f, 0x5f, 0x5f, 0x5f, 0x5f}, PNLen: 2}, 0, closeFrame)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	var pkts []capture.Packet
+	for i, d := range [][]byte{retry, initial} {
+		f := serverDatagram(t, d)
+		pkts = append(pkts, capture.Packet{Data: f, Link: layers.LinkTypeEthernet,
+			CI: gopacket.CaptureInfo{Timestamp: at.Add(time.Duration(i) * 30 * time.Millisecond), CaptureLength: len(f), Length: len(f)}})
+	}
+	c := only(t, judge(flows.DefaultOptions, pkts))
+	if !c.Result().Midstream {
+		t.Errorf("not mid-stream")
+	}
+	if c.Outcome != "failed" || !strings.HasPrefix(c.Verdict, "failed") || c.QUIC == nil || c.QUIC.ErrorCode != "0x178" {
+		t.Errorf("%s %q (quic %+v); want failed by the server's CONNECTION_CLOSE 0x178", c.Outcome, c.Verdict, c.QUIC)
+	}
+}
+
+// serverDatagram is an Ethernet/IPv4/UDP frame from a server's port 443.
+func serverDatagram(t *testing.T, payload []byte) []byte {
+	t.Helper()
+	ip := &layers.IPv4{Version: 4, IHL: 5, TTL: 64, Protocol: layers.IPProtocolUDP, SrcIP: net.IPv4(198, 51, 100, 1).To4(), DstIP: net.IPv4(192, 0, 2, 1).To4()}
+	udp := &layers.UDP{SrcPort: 443, DstPort: 40000}
+	udp.SetNetworkLayerForChecksum(ip)
+	eth := &layers.Ethernet{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 2}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, EthernetType: layers.EthernetTypeIPv4}
+	buf := gopacket.NewSerializeBuffer()
+	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, eth, ip, udp, gopacket.Payload(payload)); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// TestQUICOneRetryIsNoLoop: retry.pcap cut after the client's answer to
+// the Retry, as if the server then fell silent: one Retry is address
+// validation doing its job (RFC 9000 §8.1), not a Retry loop, which needs
+// the server to answer with Retry again and again.
+func TestQUICOneRetryIsNoLoop(t *testing.T) {
+	pkts := readPackets(t, filepath.Join(testdataDir, "quic", "retry.pcap"))
+	retryAt := -1
+	for i := range pkts {
+		rewrite(t, slices.Clone(pkts[i:i+1]), func(int) bool { return true }, func(h *capgen.Headers) {
+			if p, _ := quic.ParseDatagram(h.UDP.Payload, -1); retryAt < 0 && len(p) > 0 && p[0].Type == quic.Retry {
+				retryAt = i
+			}
+		})
+	}
+	if retryAt < 0 || retryAt+2 > len(pkts) {
+		t.Fatal("no Retry in retry.pcap, or nothing after it")
+	}
+	// The Retry and the client's next datagram (its Initial with the
+	// token), then 5 s of silence (the client's probe).
+	cut := slices.Clone(pkts[:retryAt+2])
+	probe := cut[len(cut)-1]
+	probe.CI.Timestamp = probe.CI.Timestamp.Add(5 * time.Second)
+	cut = append(cut, probe)
+	c := only(t, judge(flows.DefaultOptions, cut))
+	if c.QUIC == nil || !c.QUIC.Retry || c.Stall == nil {
+		t.Fatalf("%s %q: want an unfinished handshake after a Retry", c.Outcome, c.Verdict)
+	}
+	if strings.Contains(c.Verdict, "Retry loop") {
+		t.Errorf("verdict %q: one Retry called a loop", c.Verdict)
+	}
+	for _, f := range c.Findings {
+		if f.Code == "quic_retry" && f.Severity != report.SevInfo {
+			t.Errorf("quic_retry %s: %s", f.Severity, f.Message)
+		}
+	}
+	if !slices.Contains(codes(c), "quic_retry") {
+		t.Errorf("findings %v: no quic_retry", codes(c))
 	}
 }
