@@ -105,21 +105,7 @@ func main() {
 	}
 	// Every snippet is checked before anything runs: a list that rotted
 	// fails as a whole, loudly.
-	var bad []string
-	for _, m := range ms {
-		if m.off >= 0 {
-			continue
-		}
-		src, err := os.ReadFile(filepath.Join(root, m.File))
-		if err != nil {
-			bad = append(bad, fmt.Sprintf("%s (line %d): %v", m.Name, m.Line, err))
-			continue
-		}
-		if n := bytes.Count(src, []byte(m.Old)); n != 1 {
-			bad = append(bad, fmt.Sprintf("%s (%s:%d): its snippet occurs %d times in %s, not once:\n\t%s", m.Name, *list, m.Line, n, m.File, strings.ReplaceAll(m.Old, "\n", "\n\t")))
-		}
-	}
-	if len(bad) > 0 {
+	if bad := unapplicable(root, ms); len(bad) > 0 {
 		fmt.Fprintf(os.Stderr, "mutate: %d of %d mutations no longer apply; re-target them in %s:\n", len(bad), len(ms), *list)
 		for _, b := range bad {
 			fmt.Fprintln(os.Stderr, "  "+b)
@@ -201,6 +187,26 @@ func main() {
 	if invalid > 0 && !*ops {
 		os.Exit(2) // a listed mutation must compile
 	}
+}
+
+// unapplicable says which of the list's mutations no longer apply: their
+// snippet does not occur exactly once in their file.
+func unapplicable(root string, ms []Mutation) []string {
+	var bad []string
+	for _, m := range ms {
+		if m.off >= 0 {
+			continue
+		}
+		src, err := os.ReadFile(filepath.Join(root, m.File))
+		if err != nil {
+			bad = append(bad, fmt.Sprintf("%s (line %d): %v", m.Name, m.Line, err))
+			continue
+		}
+		if n := bytes.Count(src, []byte(m.Old)); n != 1 {
+			bad = append(bad, fmt.Sprintf("%s (line %d): its snippet occurs %d times in %s, not once:\n\t%s", m.Name, m.Line, n, m.File, strings.ReplaceAll(m.Old, "\n", "\n\t")))
+		}
+	}
+	return bad
 }
 
 func fatal(err error) {
