@@ -8,6 +8,8 @@ package report_test
 // fields, the finding codes and the first word of the verdict.
 
 import (
+	"context"
+	"crypto/tls"
 	"net"
 	"net/netip"
 	"os"
@@ -488,12 +490,7 @@ func TestQUICMidstreamRefusal(t *testing.T) {
 		t.Fatal(err)
 	}
 	at := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
-	var pkts []capture.Packet
-	for i, d := range [][]byte{retry, initial} {
-		f := serverDatagram(t, d)
-		pkts = append(pkts, capture.Packet{Data: f, Link: layers.LinkTypeEthernet,
-			CI: gopacket.CaptureInfo{Timestamp: at.Add(time.Duration(i) * 30 * time.Millisecond), CaptureLength: len(f), Length: len(f)}})
-	}
+	pkts := []capture.Packet{datagram(t, retry, true, at), datagram(t, initial, true, at.Add(30*time.Millisecond))}
 	c := only(t, judge(flows.DefaultOptions, pkts))
 	if !c.Result().Midstream {
 		t.Errorf("not mid-stream")
@@ -501,20 +498,6 @@ func TestQUICMidstreamRefusal(t *testing.T) {
 	if c.Outcome != "failed" || !strings.HasPrefix(c.Verdict, "failed") || c.QUIC == nil || c.QUIC.ErrorCode != "0x178" {
 		t.Errorf("%s %q (quic %+v); want failed by the server's CONNECTION_CLOSE 0x178", c.Outcome, c.Verdict, c.QUIC)
 	}
-}
-
-// serverDatagram is an Ethernet/IPv4/UDP frame from a server's port 443.
-func serverDatagram(t *testing.T, payload []byte) []byte {
-	t.Helper()
-	ip := &layers.IPv4{Version: 4, IHL: 5, TTL: 64, Protocol: layers.IPProtocolUDP, SrcIP: net.IPv4(198, 51, 100, 1).To4(), DstIP: net.IPv4(192, 0, 2, 1).To4()}
-	udp := &layers.UDP{SrcPort: 443, DstPort: 40000}
-	udp.SetNetworkLayerForChecksum(ip)
-	eth := &layers.Ethernet{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 2}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, EthernetType: layers.EthernetTypeIPv4}
-	buf := gopacket.NewSerializeBuffer()
-	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, eth, ip, udp, gopacket.Payload(payload)); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
 }
 
 // TestQUICOneRetryIsNoLoop: retry.pcap cut after the client's answer to
@@ -555,4 +538,89 @@ func TestQUICOneRetryIsNoLoop(t *testing.T) {
 	if !slices.Contains(codes(c), "quic_retry") {
 		t.Errorf("findings %v: no quic_retry", codes(c))
 	}
+}
+
+// TestQUICCloseWithoutErrorIsClosed: a client's Initial with its
+// ClientHello, and the server's Initial closing the connection with
+// NO_ERROR (0x0) before any ServerHello, as a server going away does
+// (RFC 9000 §20.1): the handshake did not finish, yet nothing refused it
+// either: closed, not failed.
+func TestQUICCloseWithoutErrorIsClosed(t *testing.T) {
+	dcid := []byte{0xd1, 0xd1, 0xd1, 0xd1, 0xd1, 0xd1, 0xd1, 0xd1}
+	clientSCID := []byte{0xc1, 0xc1, 0xc1, 0xc1}
+	cl, sv, err := quic.InitialSealers(quic.V1, dcid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hello := quicClientHello(t)
+	crypto := []byte{0x06, 0x00, 0x40 | byte(len(hello)>>8), byte(len(hello))}
+	crypto = append(crypto, hello...)
+	crypto = append(crypto, make([]byte, max(0, 1150-len(crypto)))...) // PADDING: a client's Initial fills 1200 bytes
+	first, err := cl.Seal(quic.Header{Type: quic.Initial, Version: quic.V1, DCID: dcid, SCID: clientSCID, PNLen: 2}, 0, crypto)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// CONNECTION_CLOSE (0x1c): NO_ERROR, frame type 0, no reason; PADDING.
+	closing, err := sv.Seal(quic.Header{Type: quic.Initial, Version: quic.V1, DCID: clientSCID, SCID: []byte{0x5f, 0x5f, 0x5f, 0x5f}, PNLen: 2}, 0, append([]byte{0x1c, 0x00, 0x00, 0x00}, make([]byte, 40)...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	pkts := []capture.Packet{datagram(t, first, false, at), datagram(t, closing, true, at.Add(30*time.Millisecond))}
+	c := only(t, judge(flows.DefaultOptions, pkts))
+	if c.ClientHello == nil || c.Result().Midstream {
+		t.Fatalf("ClientHello %v, mid-stream %v: the client's Initial was not read", c.ClientHello, c.Result().Midstream)
+	}
+	if c.Outcome != "closed" || !strings.HasPrefix(c.Verdict, "closed") || !slices.Contains(codes(c), "connection_closed") || c.ClosedBy != "server" {
+		t.Errorf("%s %q %v closed by %q; want closed by the server, connection_closed", c.Outcome, c.Verdict, codes(c), c.ClosedBy)
+	}
+}
+
+// TestQUICResumption: Chromium 115 resuming a QUIC session (the zeek
+// corpus capture): its ServerHello accepts the pre-shared key, visible in
+// the Initial without keys: resumed by PSK, not a full handshake.
+func TestQUICResumption(t *testing.T) {
+	dir := testenv.NeedShared(t, "..")
+	c := only(t, judge(flows.DefaultOptions, readPackets(t, filepath.Join(dir, "zeek/testing/btest/Traces/quic/chromium-115.0.5790.110-api-cirrus-com.pcap"))))
+	if c.Transport != "quic" || c.Outcome != "resumed" || c.Resumption != "psk" || !c.Resumed {
+		t.Errorf("%s %s %q resumption %q; want QUIC resumed by psk", c.Transport, c.Outcome, c.Verdict, c.Resumption)
+	}
+}
+
+// quicClientHello is crypto/tls's QUIC ClientHello.
+func quicClientHello(t *testing.T) []byte {
+	t.Helper()
+	c := tls.QUICClient(&tls.QUICConfig{TLSConfig: &tls.Config{ServerName: "quic.test", NextProtos: []string{"h3"}, MinVersion: tls.VersionTLS13}})
+	c.SetTransportParameters([]byte{})
+	if err := c.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for e := c.NextEvent(); e.Kind != tls.QUICNoEvent; e = c.NextEvent() {
+		if e.Kind == tls.QUICWriteData {
+			return slices.Clone(e.Data)
+		}
+	}
+	t.Fatal("no ClientHello")
+	return nil
+}
+
+// datagram is a captured UDP datagram between a client's port 40000 and a
+// server's port 443.
+func datagram(t *testing.T, payload []byte, fromServer bool, at time.Time) capture.Packet {
+	t.Helper()
+	client, server := net.IPv4(192, 0, 2, 1).To4(), net.IPv4(198, 51, 100, 1).To4()
+	ip := &layers.IPv4{Version: 4, IHL: 5, TTL: 64, Protocol: layers.IPProtocolUDP, SrcIP: client, DstIP: server}
+	udp := &layers.UDP{SrcPort: 40000, DstPort: 443}
+	if fromServer {
+		ip.SrcIP, ip.DstIP, udp.SrcPort, udp.DstPort = server, client, 443, 40000
+	}
+	udp.SetNetworkLayerForChecksum(ip)
+	eth := &layers.Ethernet{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 2}, EthernetType: layers.EthernetTypeIPv4}
+	buf := gopacket.NewSerializeBuffer()
+	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, eth, ip, udp, gopacket.Payload(payload)); err != nil {
+		t.Fatal(err)
+	}
+	b := buf.Bytes()
+	return capture.Packet{Data: b, Link: layers.LinkTypeEthernet, CI: gopacket.CaptureInfo{Timestamp: at, CaptureLength: len(b), Length: len(b)}}
 }
