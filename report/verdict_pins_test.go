@@ -624,3 +624,30 @@ func datagram(t *testing.T, payload []byte, fromServer bool, at time.Time) captu
 	b := buf.Bytes()
 	return capture.Packet{Data: b, Link: layers.LinkTypeEthernet, CI: gopacket.CaptureInfo{Timestamp: at, CaptureLength: len(b), Length: len(b)}}
 }
+
+// TestQUICOneSidedCapture: complete.pcap without the server's datagrams
+// (a capture of one direction): the client went on with Handshake and
+// 1-RTT packets as if answered, so the capture lacks the server's side,
+// and its silence is not judged, however long (a stall timeout of 1 ms
+// here): incomplete, one-sided, not stalled.
+func TestQUICOneSidedCapture(t *testing.T) {
+	pkts := readPackets(t, filepath.Join(testdataDir, "quic", "complete.pcap"))
+	client := only(t, judge(flows.DefaultOptions, pkts)).Result().Client
+	var clientOnly []capture.Packet
+	for _, p := range pkts {
+		from := false
+		rewrite(t, []capture.Packet{p}, func(int) bool { return true }, func(h *capgen.Headers) {
+			from = h.UDP.SrcPort == layers.UDPPort(client.Port())
+		})
+		if from {
+			clientOnly = append(clientOnly, p)
+		}
+	}
+	opts := flows.DefaultOptions
+	opts.StallTimeout = time.Millisecond
+	c := only(t, judge(opts, clientOnly))
+	r := c.Result()
+	if c.Outcome != "incomplete" || !r.OneSided || r.Missing != decoder.Server {
+		t.Errorf("%s %q, one-sided %v (missing %v); want incomplete, the server's side missing", c.Outcome, c.Verdict, r.OneSided, r.Missing)
+	}
+}
