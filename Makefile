@@ -5,7 +5,7 @@ VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 FUZZTIME ?= 1m
 
-.PHONY: all build demo test test-long vet fmt-check deps testdata golden fuzz fuzz-short verify bench bench-memory bench-hostile netlab netlab-test duckdb-test report-screenshots clean
+.PHONY: all build demo test test-long mutate vet fmt-check deps testdata golden fuzz fuzz-short verify bench bench-memory bench-hostile netlab netlab-test duckdb-test report-screenshots clean
 
 all: build
 
@@ -73,6 +73,12 @@ bench-memory: build
 # HOSTILE_FLAGS='-cases synflood -formats json -scale 0.1' narrows it.
 bench-hostile: build
 	$(GO) run ./internal/bench/hostile -tlsscope bin/tlsscope $(HOSTILE_FLAGS)
+
+# Deliberate mutations of the verdict code, one at a time through go test
+# -overlay, must each make a test fail (internal/mutate/mutations.txt);
+# MUTATE_FLAGS=-ops flips every operator of the verdict files instead.
+mutate: deps
+	$(GO) run ./internal/mutate $(MUTATE_FLAGS)
 
 # Regenerate the captures in testdata/ and testdata/quic/ (byte for byte
 # reproducible).
