@@ -3,6 +3,7 @@ package flows
 import (
 	"bytes"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/tlsscope/tlsscope/decoder"
@@ -58,8 +59,12 @@ type QUICFacts struct {
 	// first maxInitialTimes), NClientInitials how many there were.
 	ClientInitials  []time.Time
 	NClientInitials int
-	// HelloPackets is how many Initial packets the ClientHello spanned.
+	// HelloPackets is how many Initial packets the ClientHello spanned;
+	// HelloAcked how many of them the server's Initial ACK frames
+	// acknowledged (counted when the server acknowledged any: a server
+	// that has part of a ClientHello acknowledges that part).
 	HelloPackets int
+	HelloAcked   int
 	// HandshakeDone is when the server's HANDSHAKE_DONE was read.
 	HandshakeDone time.Time
 	// Rebinds counts the client's address changes; UDPStreams are the
@@ -113,6 +118,11 @@ type quicConn struct {
 	last  time.Time
 	facts QUICFacts
 	m     decoder.Machine
+	// helloPNs are the packet numbers of the client's Initials that
+	// carried its ClientHello (the first few), ackedInitial the client
+	// Initial packet numbers below 64 that the server acknowledged.
+	helloPNs     []int64
+	ackedInitial uint64
 	// dcid is the Destination Connection ID the client's Initials use
 	// now (the original one, or the Retry's), for its Initial keys.
 	dcid []byte
@@ -599,7 +609,7 @@ func (a *Analyzer) quicPackets(c *quicConn, side decoder.Side, pkts []quic.Packe
 			continue
 		}
 		c.largest[side][space] = max(c.largest[side][space], pn)
-		a.quicFrames(c, side, peer, space, payload, t)
+		a.quicFrames(c, side, peer, space, pn, payload, t)
 		if space == spaceInitial && len(c.held) > 0 && !c.keysDone && c.m.HS.ServerHello != nil {
 			// The ServerHello came after packets it gives the keys of.
 			a.quicKeys(c)
@@ -656,7 +666,7 @@ func (a *Analyzer) quicPending(c *quicConn) {
 		}
 		c.facts.Opaque[h.side]--
 		c.largest[h.side][h.space] = max(c.largest[h.side][h.space], pn)
-		a.quicFrames(c, h.side, h.side.Other(), h.space, payload, h.at)
+		a.quicFrames(c, h.side, h.side.Other(), h.space, pn, payload, h.at)
 	}
 }
 
@@ -729,6 +739,7 @@ func (c *quicConn) restart() {
 	c.largest = [2][nSpaces]int64{{-1, -1, -1}, {-1, -1, -1}}
 	c.keysDone = false
 	c.facts.HelloPackets = 0
+	c.helloPNs, c.ackedInitial = nil, 0
 }
 
 // quicKeys opens the Handshake and 1-RTT spaces with the key log's TLS
@@ -760,7 +771,7 @@ func (a *Analyzer) quicKeys(c *quicConn) {
 }
 
 // quicFrames reads the frames of an opened packet.
-func (a *Analyzer) quicFrames(c *quicConn, side, peer decoder.Side, space int, payload []byte, t time.Time) {
+func (a *Analyzer) quicFrames(c *quicConn, side, peer decoder.Side, space int, pn int64, payload []byte, t time.Time) {
 	f := &c.facts
 	carriedHello := false
 	_ = quic.ParseFrames(payload, func(fr quic.Frame) error {
@@ -770,6 +781,14 @@ func (a *Analyzer) quicFrames(c *quicConn, side, peer decoder.Side, space int, p
 				carriedHello = true
 			}
 			a.quicCrypto(c, side, space, fr.Offset, fr.Data, t)
+		case quic.FrameAck:
+			if side == decoder.Server && space == spaceInitial {
+				// The first range only (RFC 9000 §19.3.1): enough to tell
+				// which of the ClientHello's first packets arrived.
+				for n := fr.Largest - fr.FirstRange; n <= fr.Largest && n < 64; n++ {
+					c.ackedInitial |= 1 << n
+				}
+			}
 		case quic.FrameConnectionClose:
 			if f.Close == nil {
 				reason := fr.Data
@@ -797,6 +816,9 @@ func (a *Analyzer) quicFrames(c *quicConn, side, peer decoder.Side, space int, p
 	})
 	if carriedHello {
 		f.HelloPackets++
+		if len(c.helloPNs) < 8 && !slices.Contains(c.helloPNs, pn) {
+			c.helloPNs = append(c.helloPNs, pn)
+		}
 	}
 }
 

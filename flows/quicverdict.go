@@ -100,6 +100,13 @@ func (a *Analyzer) quicResult(c *quicConn) *Result {
 			// server's packets.
 			r.OneSided, r.Missing = true, sv
 		}
+		if typ, n := c.readers[cl][spaceInitial].InProgress(); hs.ClientHello == nil && typ == decoder.MsgClientHello && n > 0 && !r.OneSided {
+			// Only the start of the ClientHello came (a middlebox that
+			// passes the first datagram of a flow): the client owes the
+			// rest, whatever the server did with the part it got.
+			a.helloCut(c, r, n, &ev)
+			break
+		}
 		r.AcksMissing = quicPacketsMissing(c, &f, a.opts.StallTimeout)
 		r.Outcome = Incomplete
 		if r.Stall.Silent >= a.opts.StallTimeout {
@@ -116,6 +123,13 @@ func (a *Analyzer) quicResult(c *quicConn) *Result {
 		case f.Retries > 1 && f.Packets[sv] == [3]int{}:
 			r.Reason = Reason{Kind: ReasonRetryLoop, Side: sv}
 			ev.event(r.Events, sv, "Retry", 0)
+		case c.helloLost(&f):
+			// The server acknowledged some of the ClientHello's Initials and
+			// never the others: they were lost on the way, and the server
+			// never had the whole ClientHello.
+			r.Reason = Reason{Kind: ReasonLost, Side: cl}
+			r.Stall.Waiting, r.Stall.Next = cl, OwedMsg(decoder.MsgClientHello)
+			ev.message(hs, cl, decoder.MsgClientHello, time.Time{})
 		case hs.ServerHello == nil && f.Packets[sv][spaceInitial] == 0 && f.Packets[sv][spaceHandshake] > 0:
 			r.Reason = Reason{Kind: ReasonServerInitialMissing, Side: sv}
 			ev.message(hs, cl, decoder.MsgClientHello, time.Time{})
@@ -131,6 +145,45 @@ func (a *Analyzer) quicResult(c *quicConn) *Result {
 	}
 	r.Reason.Frames = ev.sorted()
 	return r
+}
+
+// helloCut judges a QUIC handshake whose ClientHello came only in part
+// (n is its length): the client owes the rest, silent since its last
+// Initial.
+func (a *Analyzer) helloCut(c *quicConn, r *Result, n int, ev *evidence) {
+	f := r.QUIC
+	s := &Stall{Waiting: decoder.Client, Next: OwedMsg(decoder.MsgClientHello), Since: c.first,
+		Sending: decoder.MsgClientHello, SendingLen: n, SendingHave: min(int(c.read[decoder.Client][spaceInitial])+c.crypto[decoder.Client][spaceInitial].Buffered(), n)}
+	if k := len(f.ClientInitials); k > 0 {
+		s.Since = f.ClientInitials[k-1]
+	}
+	end := c.last
+	if c.finished && a.now.Sub(c.last) > a.opts.IdleTimeout {
+		end, s.AtLeast = c.last.Add(a.opts.IdleTimeout), true
+	}
+	s.Silent = max(end.Sub(s.Since), 0)
+	r.Stall, r.Reason = s, Reason{Kind: ReasonClientHelloIncomplete, Side: decoder.Client}
+	r.Outcome = Incomplete
+	if s.Silent >= a.opts.StallTimeout {
+		r.Outcome = Stalled
+	}
+	ev.event(r.Events, decoder.Client, "Initial again", 0)
+}
+
+// helloLost reports a ClientHello in several Initials of which the server
+// acknowledged some and never the others, and sent no ServerHello; it sets
+// f.HelloAcked.
+func (c *quicConn) helloLost(f *QUICFacts) bool {
+	if c.m.HS.ServerHello != nil || len(c.helloPNs) < 2 || c.ackedInitial == 0 {
+		return false
+	}
+	f.HelloAcked = 0
+	for _, pn := range c.helloPNs {
+		if pn < 64 && c.ackedInitial&(1<<pn) != 0 {
+			f.HelloAcked++
+		}
+	}
+	return f.HelloAcked > 0 && f.HelloAcked < len(c.helloPNs)
 }
 
 // completeAt is when the handshake completed (zero: not yet).

@@ -575,6 +575,9 @@ func sendingWords(s *flows.Stall) string {
 // lossOf says, for a handshake stalled on side's message, that the
 // network lost it: bytes of side's that the peer never acknowledged.
 func lossOf(r *flows.Result, side decoder.Side) string {
+	if f := r.QUIC; f != nil && side == decoder.Client && f.HelloAcked > 0 {
+		return fmt.Sprintf("only %d of its %d Initial packets acknowledged (the rest lost in the network)", f.HelloAcked, f.HelloPackets)
+	}
 	if r.TCP == nil {
 		return ""
 	}

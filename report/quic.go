@@ -35,7 +35,10 @@ type QUIC struct {
 	Packets        QUICPackets `json:"packets"`
 	ClientInitials int         `json:"client_initials"`
 	// HelloPackets: the Initial packets the ClientHello spanned.
-	HelloPackets     int    `json:"client_hello_packets,omitempty"`
+	HelloPackets int `json:"client_hello_packets,omitempty"`
+	// HelloAcked: of those, the ones the server acknowledged, when it
+	// acknowledged some and never the others.
+	HelloAcked       int    `json:"client_hello_packets_acked,omitempty"`
 	Unopened         [2]int `json:"unopened"`
 	UDPStreams       []int  `json:"udp_streams"`
 	ConnectionNumber *int   `json:"connection_number,omitempty"`
@@ -69,7 +72,7 @@ func hexCID(b []byte) string { return hex.EncodeToString(b) }
 func buildQUIC(f *flows.QUICFacts) *QUIC {
 	cl, sv := decoder.Client, decoder.Server
 	q := &QUIC{Version: f.Version.String(), DCID: hexCID(f.OriginalDCID), SCID: hexCID(f.ClientSCID), ServerSCID: hexCID(f.ServerSCID),
-		Retry: f.Retry, Retries: f.Retries, ClientInitials: f.NClientInitials, HelloPackets: f.HelloPackets, UDPStreams: f.UDPStreams,
+		Retry: f.Retry, Retries: f.Retries, ClientInitials: f.NClientInitials, HelloPackets: f.HelloPackets, HelloAcked: f.HelloAcked, UDPStreams: f.UDPStreams,
 		Rebinds: f.Rebinds, HandshakeDone: !f.HandshakeDone.IsZero()}
 	if n := f.ConnectionNumber; n >= 0 {
 		q.ConnectionNumber = &n
@@ -151,6 +154,9 @@ func quicFindings(x *checkRun) {
 		tail := helloBulk(r.HS.ClientHello) + "."
 		if FindingQUICClientHelloSplit.SeverityOf(r) == SevWarning {
 			tail = ", and the server never answered it: a middlebox that reads or passes only the first Initial would do that."
+			if f.HelloAcked > 0 {
+				tail = fmt.Sprintf(", and the server acknowledged only %d of them: a middlebox that passes only the first Initial of a flow would do that.", f.HelloAcked)
+			}
 		}
 		x.add(FindingQUICClientHelloSplit, msgFrames(r.HS, decoder.Client, decoder.MsgClientHello), "The ClientHello spanned %d Initial packets%s", f.HelloPackets, tail)
 	}
@@ -195,6 +201,8 @@ func fallbackFinding(x *checkRun) {
 // and sent nothing of it (not a refusal, not a capture that lacks packets).
 func serverNeverAnswered(r *flows.Result) bool {
 	switch r.Reason.Kind {
+	case flows.ReasonLost:
+		return r.QUIC != nil && r.QUIC.HelloAcked > 0
 	case flows.ReasonNoAnswer, flows.ReasonSilent:
 		s := r.Stall
 		return s != nil && s.Waiting == decoder.Server && s.Next == flows.OwedMsg(decoder.MsgServerHello)

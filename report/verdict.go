@@ -120,6 +120,9 @@ func verdictWords(r *flows.Result) string {
 		}
 		return "incomplete: " + why.Side.Other().String() + " waiting for " + owedWords(r) + " when the capture ends (" + l + ")"
 	case flows.ReasonClientHelloIncomplete:
+		if r.Outcome == flows.Incomplete {
+			return "incomplete: the capture ends " + seconds(s.Silent) + " after the server got " + size(s.SendingHave) + " of a " + size(s.SendingLen) + " ClientHello (client owes the rest)"
+		}
 		return out + ": server got " + size(s.SendingHave) + " of a " + size(s.SendingLen) + " ClientHello and nothing more for " + silence(s) + " (client owes the rest)"
 	case flows.ReasonStillSending:
 		return "incomplete: the " + by + " was still sending " + sendingWords(s) + ", when the capture ended"
@@ -212,6 +215,9 @@ func verdictFinding(r *flows.Result) (*FindingDef, string) {
 		}
 		return d, msg
 	case flows.Incomplete:
+		if why.Kind == flows.ReasonClientHelloIncomplete {
+			return FindingHandshakeIncomplete, "The capture ends " + seconds(s.Silent) + " after the server got only " + size(s.SendingHave) + " of a " + size(s.SendingLen) + " ClientHello, the rest still owed: a longer capture would tell whether it ever came (a middlebox that passes only the first packet of a large ClientHello would stop it)."
+		}
 		if why.Kind == flows.ReasonStillSending {
 			return FindingHandshakeIncomplete, "The capture ends while the " + s.Waiting.String() + " was still sending " + sendingWords(s) + "; a longer capture would tell how the handshake went."
 		}

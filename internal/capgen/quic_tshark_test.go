@@ -239,6 +239,19 @@ var quicChecks = map[string]func(t *testing.T, fr []testenv.Frame){
 			t.Errorf("%d client Initials, want repeats", n)
 		}
 	},
+	"split-client-hello-dropped-server-side": func(t *testing.T, fr []testenv.Frame) {
+		// One client Initial (half the ClientHello), and the server's ACK of
+		// it; tshark cannot decode a ClientHello from half of it.
+		if n := count(fr, all(udpFromClient, quicInitial)); n != 1 {
+			t.Errorf("%d client Initials, want 1", n)
+		}
+		if n := count(fr, all(udpFromServer, is("quic.frame_type", "6"))); n != 0 {
+			t.Errorf("%d server packets with CRYPTO", n)
+		}
+		if n := count(fr, all(udpFromClient, hsType("1"))); n != 0 {
+			t.Errorf("tshark decoded %d ClientHellos from half of one", n)
+		}
+	},
 	"server-flight-lost": func(t *testing.T, fr []testenv.Frame) {
 		if n := count(fr, all(udpFromServer, hsType("2"))); n != 1 {
 			t.Errorf("%d ServerHellos", n)

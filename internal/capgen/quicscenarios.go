@@ -39,6 +39,8 @@ func QUICScenarios() []*QUICScenario {
 			Complete: true},
 		{Name: "split-client-hello-dropped", Doc: "a middlebox passes only the client's first datagram (the first half of its ClientHello): the server never has the whole ClientHello",
 			path: quicPath{dropFrom: [2]int{2, 0}}},
+		{Name: "split-client-hello-dropped-server-side", Doc: "split-client-hello-dropped captured beside the server: the first half of the ClientHello arrives and is acknowledged, nothing after it",
+			path: quicPath{dropFrom: [2]int{2, 0}, atServer: true}},
 		{Name: "server-flight-lost", Doc: "the server's first two datagrams (an Initial ACK, then its Initial with the ServerHello) arrive, every later one (its Handshake flight) is lost: the client probes until its handshake timeout",
 			path: quicPath{dropFrom: [2]int{0, 3}}},
 		{Name: "server-initial-lost", Doc: "the server's datagram with its ServerHello Initial (its second: the first is an Initial ACK) is lost, its Handshake datagrams arrive; the retransmitted Initial completes the handshake",
