@@ -185,7 +185,8 @@ func main() {
 		fmt.Println("  did not compile: " + s)
 	}
 	if invalid > 0 && !*ops {
-		os.Exit(2) // a listed mutation must compile
+		os.RemoveAll(tmp) // os.Exit skips the deferred removal
+		os.Exit(2)        // a listed mutation must compile
 	}
 }
 
