@@ -651,3 +651,40 @@ func TestQUICOneSidedCapture(t *testing.T) {
 		t.Errorf("%s %q, one-sided %v (missing %v); want incomplete, the server's side missing", c.Outcome, c.Verdict, r.OneSided, r.Missing)
 	}
 }
+
+// TestQUICClientGivesUp: a client's Initial with its ClientHello, no
+// answer, and 3 s later the client's own Initial closing with NO_ERROR:
+// the side that waited closed, so it gave up (reason gave_up), where a
+// close by the server that owed the ServerHello is closed_instead
+// (TestQUICCloseWithoutErrorIsClosed).
+func TestQUICClientGivesUp(t *testing.T) {
+	dcid := []byte{0xd2, 0xd2, 0xd2, 0xd2, 0xd2, 0xd2, 0xd2, 0xd2}
+	clientSCID := []byte{0xc2, 0xc2, 0xc2, 0xc2}
+	cl, _, err := quic.InitialSealers(quic.V1, dcid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hello := quicClientHello(t)
+	crypto := []byte{0x06, 0x00, 0x40 | byte(len(hello)>>8), byte(len(hello))}
+	crypto = append(crypto, hello...)
+	crypto = append(crypto, make([]byte, max(0, 1150-len(crypto)))...)
+	hdr := quic.Header{Type: quic.Initial, Version: quic.V1, DCID: dcid, SCID: clientSCID, PNLen: 2}
+	first, err := cl.Seal(hdr, 0, crypto)
+	if err != nil {
+		t.Fatal(err)
+	}
+	closing, err := cl.Seal(hdr, 1, append([]byte{0x1c, 0x00, 0x00, 0x00}, make([]byte, 1150)...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	pkts := []capture.Packet{datagram(t, first, false, at), datagram(t, closing, false, at.Add(3*time.Second))}
+	c := only(t, judge(flows.DefaultOptions, pkts))
+	r := c.Result()
+	if c.Outcome != "closed" || r.Reason.Kind != flows.ReasonGaveUp || r.Reason.Side.String() != "client" {
+		t.Errorf("%s, reason %s of the %s (%q); want closed, gave_up by the client", c.Outcome, r.Reason.Kind, r.Reason.Side, c.Verdict)
+	}
+	if want := "closed: client gave up (CONNECTION_CLOSE) after 3.0 s waiting for ServerHello"; c.Verdict != want {
+		t.Errorf("verdict %q, want %q", c.Verdict, want)
+	}
+}
