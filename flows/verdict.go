@@ -142,6 +142,7 @@ func (r *Result) TCPOnly() bool { return r.TCP != nil && r.TCP.TCPOnly }
 // SYN flood makes millions.
 type resultParts struct {
 	r        Result
+	frames   [4]int64 // the reason's evidence, most often this few
 	tcp      TCPFacts
 	stall    Stall
 	closedBy decoder.Side
@@ -243,7 +244,7 @@ func (a *Analyzer) result(c *conn) *Result {
 		}
 		endAt = firstClose
 	}
-	var ev evidence
+	ev := evidence(x.frames[:0])
 	switch st.Phase {
 	case decoder.PhaseComplete:
 		r.Outcome, r.Reason.Kind = Complete, ReasonFinished

@@ -244,6 +244,16 @@ func findings(r *flows.Result, _ *Connection, policies []Policy) []Finding {
 
 // frameSet is frames sorted, without zeros (not known) and repeats.
 func frameSet(frames []int64) []int64 {
+	if slices.IsSortedFunc(frames, func(a, b int64) int {
+		if a >= b {
+			return 1 // not strictly increasing: made anew below
+		}
+		return -1
+	}) && (len(frames) == 0 || frames[0] > 0) {
+		// Already a set (a verdict's reason frames): shared, as results
+		// are never written after they are made; a flood makes millions.
+		return slices.Clip(frames)
+	}
 	var out []int64
 	for _, f := range frames {
 		if f > 0 {

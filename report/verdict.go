@@ -177,7 +177,7 @@ func verdictFinding(r *flows.Result) (*FindingDef, string) {
 	if f == nil {
 		f = &flows.TCPFacts{}
 	}
-	by := capital("the " + why.Side.String())
+	by := whoCapital(why.Side)
 	if why.Kind.Unknown() || why.Kind == flows.ReasonRefusedICMP {
 		return nil, ""
 	}
@@ -262,4 +262,12 @@ func verdictFinding(r *flows.Result) (*FindingDef, string) {
 		return d, by + " closed the connection (FIN) instead of sending " + owedWords(r) + ", after " + orStart(lastBefore(hs, closeTime(r))) + "."
 	}
 	return nil, ""
+}
+
+// whoCapital is "The client" or "The server", to begin a sentence.
+func whoCapital(s decoder.Side) string {
+	if s == decoder.Client {
+		return "The client"
+	}
+	return "The server"
 }
