@@ -103,13 +103,13 @@ func helloFindings(x *checkRun) {
 		x.add(FindingHelloRetryRequest, msgFrames(hs, decoder.Server, decoder.MsgHelloRetryRequest), "The server asked for another key share (HelloRetryRequest, group %s): one extra round trip.", decoder.GroupName(hs.HelloRetryRequest.KeyShareGroup))
 	}
 	if f.ClientHelloRetransmitted > 0 {
-		x.add(FindingClientHelloRetransmitted, clientHelloRetransmissions(r), "The client retransmitted its ClientHello %s%s.", plural(f.ClientHelloRetransmitted, "time"), ackWords(f.ClientHelloAcked))
+		x.add(FindingClientHelloRetransmitted, clientHelloRetransmissions(r), "The client retransmitted its ClientHello %s%s.", plural(f.ClientHelloRetransmitted, "time"), ackWords(decoder.Server, f.ClientHelloAcked))
 	}
 	if f.ClientHelloSegments > 1 {
 		x.add(FindingSplitClientHello, msgFrames(hs, decoder.Client, decoder.MsgClientHello), "The ClientHello spanned %d TCP segments.", f.ClientHelloSegments)
 	}
 	if f.ServerFlightRetransmitted > 0 {
-		msg := fmt.Sprintf("The server retransmitted its first flight %s%s.", plural(f.ServerFlightRetransmitted, "time"), ackWords(f.ServerFlightAcked))
+		msg := fmt.Sprintf("The server retransmitted its first flight %s%s.", plural(f.ServerFlightRetransmitted, "time"), ackWords(decoder.Client, f.ServerFlightAcked))
 		if !f.ServerFlightAcked && f.PathOf().Side[decoder.Server].Loss.Unacked == 0 {
 			msg += " Large segments that never arrive while small ones do point at a path-MTU black hole."
 		}
@@ -164,11 +164,14 @@ func orStart(s string) string {
 	return s
 }
 
-func ackWords(acked bool) string {
+// ackWords says whether the peer, who receives what was retransmitted,
+// acknowledged it in the end: "the server never acknowledged it" (the
+// sender did not fail to acknowledge anything).
+func ackWords(peer decoder.Side, acked bool) string {
 	if acked {
-		return " and finally acknowledged"
+		return "; the " + peer.String() + " acknowledged it in the end"
 	}
-	return " and never acknowledged"
+	return "; the " + peer.String() + " never acknowledged it"
 }
 
 func capital(s string) string {

@@ -688,3 +688,24 @@ func TestQUICClientGivesUp(t *testing.T) {
 		t.Errorf("verdict %q, want %q", c.Verdict, want)
 	}
 }
+
+// TestAlertAfterEmptyClientCertificate: zeek's certificate-request-failed
+// capture: the server asked for a client certificate, the client sent an
+// empty Certificate, and the server's handshake_failure is explained by
+// that, not by "no cipher suite in common".
+func TestAlertAfterEmptyClientCertificate(t *testing.T) {
+	dir := testenv.NeedShared(t, "..")
+	c := only(t, judge(flows.DefaultOptions, readPackets(t, filepath.Join(dir, "zeek/testing/btest/Traces/tls/certificate-request-failed.pcap"))))
+	if c.Outcome != "failed" || c.Reason != "alert" || c.ReasonSide != "server" {
+		t.Fatalf("%s %s %s (%q), want failed alert server", c.Outcome, c.Reason, c.ReasonSide, c.Verdict)
+	}
+	for _, f := range c.Findings {
+		if f.Code == "handshake_failed" {
+			if !strings.Contains(f.Message, "the client sent none") || strings.Contains(f.Message, "in common") {
+				t.Errorf("handshake_failed says %q, want the missing client certificate", f.Message)
+			}
+			return
+		}
+	}
+	t.Errorf("no handshake_failed among %v", codes(c))
+}
