@@ -60,6 +60,10 @@ var health = map[Outcome]Health{
 // Health is the outcome's class in the policy above.
 func (o Outcome) Health() Health { return health[o] }
 
+// Established reports a handshake seen to work: complete or resumed
+// (healthy).
+func (o Outcome) Established() bool { return o.Health() == Healthy }
+
 // Problem reports whether the outcome makes the exit status 1: the
 // handshake is broken.
 func (o Outcome) Problem() bool { return o.Health() == Broken }

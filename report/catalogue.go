@@ -62,7 +62,7 @@ func Catalogue() []FindingDef {
 
 // handshakeDone: the handshake finished despite what the finding tells.
 func handshakeDone(r *flows.Result) bool {
-	return r.Outcome == flows.Complete || r.Outcome == flows.Resumed
+	return r.Outcome.Established()
 }
 
 // The verdict of a handshake that did not finish.

@@ -268,10 +268,10 @@ func ecsDocument(c *Connection, file string) *ecsDoc {
 // unknown where the capture cannot say (it ended first, it began after
 // the handshake, the connection is still open), failure otherwise.
 func ecsOutcome(c *Connection) string {
-	switch o := flows.Outcome(c.Outcome); {
-	case o == flows.Complete || o == flows.Resumed:
+	switch h := flows.Outcome(c.Outcome).Health(); {
+	case h == flows.Healthy:
 		return "success"
-	case o == flows.Incomplete || o == flows.NotObserved || c.Open:
+	case h == flows.Unverified || h == flows.Undecided || c.Open:
 		return "unknown"
 	}
 	return "failure"

@@ -329,7 +329,7 @@ func Build(r *flows.Result, policies ...Policy) *Connection {
 		ClientIP: r.Client.Addr().String(), ClientPort: int(r.Client.Port()),
 		ServerIP: r.Server.Addr().String(), ServerPort: int(r.Server.Port()),
 		CommunityID: CommunityID(r.Client, r.Server, transportProto(r.Transport), 0),
-		Established: r.Outcome == flows.Complete || r.Outcome == flows.Resumed,
+		Established: r.Outcome.Established(),
 		Resumed:     r.Outcome == flows.Resumed,
 	}
 	if r.ClosedBy != nil {

@@ -147,13 +147,13 @@ func (d *digest) count(c *Connection) {
 		}
 	}
 	s.row.Connections++
-	switch o := flows.Outcome(c.Outcome); o {
-	case flows.Complete, flows.Resumed:
+	switch o := flows.Outcome(c.Outcome); {
+	case o.Established():
 		s.row.Complete++
-	case flows.Failed:
+	case o == flows.Failed:
 		s.row.Failed++
 		s.alerts.add(alertWords(c))
-	case flows.Stalled:
+	case o == flows.Stalled:
 		s.row.Stalled++
 	default:
 		s.row.Other++
