@@ -10,6 +10,7 @@ package report_test
 import (
 	"context"
 	"crypto/tls"
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
@@ -708,4 +709,86 @@ func TestAlertAfterEmptyClientCertificate(t *testing.T) {
 		}
 	}
 	t.Errorf("no handshake_failed among %v", codes(c))
+}
+
+// TestQUICVersionNegotiationNamesTheOfferedVersion: a client's first long
+// header of a reserved version (0x1a2a3a4a, RFC 9000 §15, as clients send
+// to exercise Version Negotiation) and the server's Version Negotiation:
+// the version the client offered is that one, not 0x00000000.
+func TestQUICVersionNegotiationNamesTheOfferedVersion(t *testing.T) {
+	dcid := []byte{0xd3, 0xd3, 0xd3, 0xd3, 0xd3, 0xd3, 0xd3, 0xd3}
+	scid := []byte{0xc3, 0xc3, 0xc3, 0xc3}
+	hdr := func(first byte, version uint32, d, s []byte) []byte {
+		b := []byte{first, byte(version >> 24), byte(version >> 16), byte(version >> 8), byte(version)}
+		b = append(append(b, byte(len(d))), d...)
+		return append(append(b, byte(len(s))), s...)
+	}
+	client := append(hdr(0xc0, 0x1a2a3a4a, dcid, scid), make([]byte, 1180)...)
+	vn := append(hdr(0x80, 0, scid, dcid), 0, 0, 0, 1) // supports QUIC v1 only
+	at := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	c := only(t, judge(flows.DefaultOptions, []capture.Packet{datagram(t, client, false, at), datagram(t, vn, true, at.Add(20*time.Millisecond))}))
+	if c.QUIC == nil {
+		t.Fatalf("%s: not read as QUIC", c.Transport)
+	}
+	if got := c.Result().QUIC.Offered.String(); got != "0x1a2a3a4a" {
+		t.Errorf("offered %s, want 0x1a2a3a4a", got)
+	}
+	for _, f := range c.Findings {
+		if f.Code == "quic_version_negotiation" && !strings.Contains(f.Message, "version 0x1a2a3a4a") {
+			t.Errorf("quic_version_negotiation says %q", f.Message)
+		}
+	}
+}
+
+// TestOwedWordsOfTheSilentSide: what a stall's finding says the silent
+// side may be doing depends on what it owed: a client that never sent its
+// ClientHello is not "verifying the certificate" (issue 23, case 6).
+func TestOwedWordsOfTheSilentSide(t *testing.T) {
+	for _, tc := range []struct {
+		next      decoder.MsgType
+		want, not string
+	}{
+		{decoder.MsgClientHello, "never sent a ClientHello", "verifying the certificate"},
+		{decoder.MsgFinished, "verifying the certificate", "never sent a ClientHello"},
+	} {
+		r := &flows.Result{Transport: flows.TransportTCP, Outcome: flows.Stalled, HS: &decoder.Handshake{}, TCP: &flows.TCPFacts{},
+			Reason: flows.Reason{Kind: flows.ReasonSilent, Side: decoder.Client},
+			Stall:  &flows.Stall{Waiting: decoder.Client, Next: flows.OwedMsg(tc.next), Silent: 5 * time.Second}}
+		c := report.Build(r)
+		found := false
+		for _, f := range c.Findings {
+			if f.Code == "handshake_stalled" {
+				found = true
+				if !strings.Contains(f.Message, tc.want) || strings.Contains(f.Message, tc.not) {
+					t.Errorf("owing %s: %q, want it to say %q and not %q", tc.next, f.Message, tc.want, tc.not)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("owing %s: no handshake_stalled among %v", tc.next, codes(c))
+		}
+	}
+}
+
+// TestHelloBulkNamesWhatMadeItLarge: a ClientHello split over two Initials
+// by 61 ALPN values is said to be large by its ALPN list, not by a
+// post-quantum key share it does not have (issue 23, case 6).
+func TestHelloBulkNamesWhatMadeItLarge(t *testing.T) {
+	var alpn []string
+	for i := range 61 {
+		alpn = append(alpn, fmt.Sprintf("proto-%02d", i))
+	}
+	ch := &decoder.ClientHello{ALPN: alpn, KeyShares: []decoder.KeyShare{{Group: 29, Length: 32}}}
+	r := &flows.Result{Transport: flows.TransportQUIC, Outcome: flows.Complete, Reason: flows.Reason{Kind: flows.ReasonFinished},
+		HS: &decoder.Handshake{ClientHello: ch}, QUIC: &flows.QUICFacts{HelloPackets: 2}}
+	c := report.Build(r)
+	for _, f := range c.Findings {
+		if f.Code == "quic_client_hello_split" {
+			if !strings.Contains(f.Message, "ALPN list") || strings.Contains(f.Message, "key share") {
+				t.Errorf("%q, want it to name the ALPN list", f.Message)
+			}
+			return
+		}
+	}
+	t.Errorf("no quic_client_hello_split among %v", codes(c))
 }
