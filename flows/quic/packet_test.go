@@ -232,7 +232,14 @@ func TestVersionNegotiation(t *testing.T) {
 	if err != nil || len(pkts) != 1 || pkts[0].Type != UnknownVersion || len(pkts[0].Raw) != len(u) || len(pkts[0].SCID) != 1 {
 		t.Fatalf("unknown version: %+v, %v", pkts, err)
 	}
-	if LooksLikeQUIC(u) {
+	// 0x1a2a3a4a is a reserved version (RFC 9000 §15): clients send it to
+	// make the server answer with Version Negotiation, so it is QUIC; an
+	// unknown version outside that pattern is not taken for QUIC.
+	if !LooksLikeQUIC(u) {
+		t.Error("LooksLikeQUIC false for a reserved version")
+	}
+	other := append([]byte{0xc0, 0x12, 0x34, 0x56, 0x78}, u[5:]...)
+	if LooksLikeQUIC(other) {
 		t.Error("LooksLikeQUIC true for an unknown version")
 	}
 }
