@@ -22,11 +22,31 @@ type Event struct {
 	// a loss or gap the segment after the hole, for a retransmission the
 	// segment sent again.
 	Frame int64
-	// Count > 1: a run of that many retransmissions of one side, told as
-	// one event, the last at Last in frame LastFrame.
+	// Run, for a run of one side's retransmissions told as one event, is
+	// how many and the last of them (nil for every other event: a SYN
+	// flood makes millions of events, and few are runs).
+	Run *EventRun
+}
+
+// EventRun is a run of retransmissions told as one event: Count of them,
+// the last at Last in frame LastFrame.
+type EventRun struct {
 	Count     int
 	Last      time.Time
 	LastFrame int64
+}
+
+// cloneEvents copies events for a result, with their runs: the
+// connection's go on growing after the snapshot (live mode).
+func cloneEvents(events []Event) []Event {
+	out := slices.Clone(events)
+	for i := range out {
+		if r := out[i].Run; r != nil {
+			x := *r
+			out[i].Run = &x
+		}
+	}
+	return out
 }
 
 // retransListed is how many retransmissions of a side the events list one
@@ -270,13 +290,13 @@ func (c *conn) retransmission(side int, t time.Time, start, n uint32) {
 		return
 	}
 	for i := len(c.events) - 1; i >= 0; i-- {
-		if e := &c.events[i]; e.Kind == "retransmission" && e.From == decoder.Side(side) && e.Count > 0 {
-			e.Count++
-			e.Last, e.LastFrame = t, c.frame
+		if e := &c.events[i]; e.Kind == "retransmission" && e.From == decoder.Side(side) && e.Run != nil {
+			e.Run.Count++
+			e.Run.Last, e.Run.LastFrame = t, c.frame
 			return
 		}
 	}
-	c.event(Event{Time: t, From: decoder.Side(side), Kind: "retransmission", Note: relNote(start, n), Count: 1, Last: t, LastFrame: c.frame})
+	c.event(Event{Time: t, From: decoder.Side(side), Kind: "retransmission", Note: relNote(start, n), Run: &EventRun{Count: 1, Last: t, LastFrame: c.frame}})
 }
 
 // rel is a sequence number relative to the side's initial sequence number,

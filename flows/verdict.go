@@ -169,7 +169,7 @@ func (a *Analyzer) result(c *conn) *Result {
 	f := &x.tcp
 	*f = c.tcp
 	c.lossFacts(f)
-	events := slices.Clone(c.events)
+	events := cloneEvents(c.events)
 	byRole(&f.Side, cd)
 	if p := f.Path; p != nil {
 		byRole(&p.Side, cd)

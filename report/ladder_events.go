@@ -16,9 +16,9 @@ import (
 // and when the last one was sent: the sender was not silent until then.
 func eventWords(r *flows.Result, e flows.Event) (label, note string) {
 	label, note = r.EventLabel(e), e.Note
-	if e.Count > 1 {
-		label += fmt.Sprintf(" ×%d", e.Count)
-		note = fmt.Sprintf("frames %d–%d, the last at %+.1f ms", e.Frame, e.LastFrame, float64(e.Last.Sub(r.Start).Microseconds())/1000)
+	if run := e.Run; run != nil && run.Count > 1 {
+		label += fmt.Sprintf(" ×%d", run.Count)
+		note = fmt.Sprintf("frames %d–%d, the last at %+.1f ms", e.Frame, run.LastFrame, float64(run.Last.Sub(r.Start).Microseconds())/1000)
 	}
 	return label, note
 }
@@ -26,8 +26,8 @@ func eventWords(r *flows.Result, e flows.Event) (label, note string) {
 // eventEnd is when the sender of e was last heard in it: a run's last
 // retransmission.
 func eventEnd(r *flows.Result, e flows.Event) time.Duration {
-	if e.Count > 1 {
-		return e.Last.Sub(r.Start)
+	if run := e.Run; run != nil && run.Count > 1 {
+		return run.Last.Sub(r.Start)
 	}
 	return e.Time.Sub(r.Start)
 }
