@@ -37,7 +37,7 @@ func (a *Analyzer) quicResult(c *quicConn) *Result {
 	st := c.m.State()
 	cl, sv := decoder.Client, decoder.Server
 	r.EndedBy = EndedCaptureEnd
-	if c.finished && a.now.Sub(c.last) > a.opts.IdleTimeout {
+	if a.quicIdled(c) {
 		r.EndedBy = EndedIdle
 	}
 	// When the handshake completed: with keys, the machine saw the
@@ -112,7 +112,7 @@ func (a *Analyzer) quicResult(c *quicConn) *Result {
 		if r.Stall.Silent >= a.opts.StallTimeout {
 			r.Outcome = Stalled
 		}
-		owes := r.Stall.Waiting
+		owes, helloAcked := r.Stall.Waiting, c.helloAcked()
 		r.Reason.Side = owes
 		switch {
 		case r.OneSided:
@@ -123,10 +123,11 @@ func (a *Analyzer) quicResult(c *quicConn) *Result {
 		case f.Retries > 1 && f.Packets[sv] == [3]int{}:
 			r.Reason = Reason{Kind: ReasonRetryLoop, Side: sv}
 			ev.event(r.Events, sv, "Retry", 0)
-		case c.helloLost(&f):
+		case hs.ServerHello == nil && helloAcked > 0 && helloAcked < len(c.helloPNs):
 			// The server acknowledged some of the ClientHello's Initials and
 			// never the others: they were lost on the way, and the server
 			// never had the whole ClientHello.
+			f.HelloAcked = helloAcked
 			r.Reason = Reason{Kind: ReasonLost, Side: cl}
 			r.Stall.Waiting, r.Stall.Next = cl, OwedMsg(decoder.MsgClientHello)
 			ev.message(hs, cl, decoder.MsgClientHello, time.Time{})
@@ -157,11 +158,8 @@ func (a *Analyzer) helloCut(c *quicConn, r *Result, n int, ev *evidence) {
 	if k := len(f.ClientInitials); k > 0 {
 		s.Since = f.ClientInitials[k-1]
 	}
-	end := c.last
-	if c.finished && a.now.Sub(c.last) > a.opts.IdleTimeout {
-		end, s.AtLeast = c.last.Add(a.opts.IdleTimeout), true
-	}
-	s.Silent = max(end.Sub(s.Since), 0)
+	end, atLeast := a.silenceEnd(c.last, a.quicIdled(c))
+	s.Silent, s.AtLeast = max(end.Sub(s.Since), 0), atLeast
 	r.Stall, r.Reason = s, Reason{Kind: ReasonClientHelloIncomplete, Side: decoder.Client}
 	r.Outcome = Incomplete
 	if s.Silent >= a.opts.StallTimeout {
@@ -170,20 +168,22 @@ func (a *Analyzer) helloCut(c *quicConn, r *Result, n int, ev *evidence) {
 	ev.event(r.Events, decoder.Client, "Initial again", 0)
 }
 
-// helloLost reports a ClientHello in several Initials of which the server
-// acknowledged some and never the others, and sent no ServerHello; it sets
-// f.HelloAcked.
-func (c *quicConn) helloLost(f *QUICFacts) bool {
-	if c.m.HS.ServerHello != nil || len(c.helloPNs) < 2 || c.ackedInitial == 0 {
-		return false
-	}
-	f.HelloAcked = 0
+// helloAcked is how many of the Initials that carried the ClientHello
+// the server's ACK frames acknowledged.
+func (c *quicConn) helloAcked() int {
+	n := 0
 	for _, pn := range c.helloPNs {
 		if pn < 64 && c.ackedInitial&(1<<pn) != 0 {
-			f.HelloAcked++
+			n++
 		}
 	}
-	return f.HelloAcked > 0 && f.HelloAcked < len(c.helloPNs)
+	return n
+}
+
+// quicIdled reports a connection ended with no packet for the idle
+// timeout while the capture went on.
+func (a *Analyzer) quicIdled(c *quicConn) bool {
+	return c.finished && a.now.Sub(c.last) > a.opts.IdleTimeout
 }
 
 // completeAt is when the handshake completed (zero: not yet).
@@ -244,7 +244,6 @@ func (a *Analyzer) quicStalls() {
 // long that side had been silent at the end.
 func (a *Analyzer) quicStall(c *quicConn, f *QUICFacts, hs *decoder.Handshake, st *decoder.State) *Stall {
 	cl, sv := decoder.Client, decoder.Server
-	end := c.last
 	serverSent := f.Packets[sv][spaceInitial]+f.Packets[sv][spaceHandshake]+f.Packets[sv][spaceApp] > 0
 	s := &Stall{Waiting: sv}
 	lastOf := func(side decoder.Side) time.Time {
@@ -306,11 +305,8 @@ func (a *Analyzer) quicStall(c *quicConn, f *QUICFacts, hs *decoder.Handshake, s
 	if s.Since.IsZero() {
 		s.Since = c.first
 	}
-	if c.finished && a.now.Sub(c.last) > a.opts.IdleTimeout {
-		// It idled out while the capture went on: silent at least that long.
-		end, s.AtLeast = c.last.Add(a.opts.IdleTimeout), true
-	}
-	s.Silent = max(end.Sub(s.Since), 0)
+	end, atLeast := a.silenceEnd(c.last, a.quicIdled(c))
+	s.Silent, s.AtLeast = max(end.Sub(s.Since), 0), atLeast
 	return s
 }
 

@@ -302,14 +302,9 @@ func (a *Analyzer) result(c *conn) *Result {
 		if quietFrom.IsZero() {
 			quietFrom = r.Start
 		}
-		silentTo := endAt
-		if r.EndedBy == EndedIdle {
-			// No packet for the idle timeout while the capture went on:
-			// the silence lasted at least that long.
-			silentTo = r.End.Add(a.opts.IdleTimeout)
-		}
+		silentTo, atLeast := a.silenceEnd(endAt, r.EndedBy == EndedIdle)
 		silent := max(silentTo.Sub(quietFrom), 0)
-		x.stall = Stall{Waiting: st.Waiting, Next: next, Since: quietFrom, Silent: silent, AtLeast: r.EndedBy == EndedIdle,
+		x.stall = Stall{Waiting: st.Waiting, Next: next, Since: quietFrom, Silent: silent, AtLeast: atLeast,
 			Sending: st.Sending, SendingLen: st.SendingLen, SendingHave: st.SendingHave}
 		r.Stall = &x.stall
 		// Whatever ended it, the stall facts stay: who owed what, and how
@@ -369,7 +364,7 @@ func (a *Analyzer) tcpUnfinished(r *Result, silent time.Duration, ev *evidence) 
 			silence()
 			return out, Reason{Kind: ReasonGaveUp, Side: by}
 		}
-		ev.lastBefore(hs, nil, closeAt(r))
+		ev.lastBefore(hs, nil, r.CloseAt())
 		return out, Reason{Kind: ReasonClosedInstead, Side: by}
 	}
 	// The owing side sent its message and the network lost it.
@@ -416,6 +411,17 @@ func (a *Analyzer) tcpUnfinished(r *Result, silent time.Duration, ev *evidence) 
 	return Incomplete, Reason{Kind: ReasonSilent, Side: owes}
 }
 
+// silenceEnd is where a silence at the end of a connection stops: at
+// last, its last packet or close; when it idled out while the capture
+// went on, the idle timeout past it, and then only a lower bound
+// (atLeast).
+func (a *Analyzer) silenceEnd(last time.Time, idled bool) (end time.Time, atLeast bool) {
+	if idled {
+		return last.Add(a.opts.IdleTimeout), true
+	}
+	return last, false
+}
+
 // rstInjected reports a RST in side's name that side did not send: side
 // went on sending data or a FIN after it, which no TCP does once it has
 // reset the connection (RFC 9293 §3.10.7.1). A differing TTL alone is
@@ -425,8 +431,8 @@ func rstInjected(f *TCPFacts, side decoder.Side) bool {
 	return !f.PathOf().Side[side].AfterRST.IsZero()
 }
 
-// closeAt is when the first FIN or RST came, or zero.
-func closeAt(r *Result) time.Time {
+// CloseAt is when the first FIN or RST came, or zero.
+func (r *Result) CloseAt() time.Time {
 	if r.TCP == nil || r.ClosedBy == nil {
 		return time.Time{}
 	}

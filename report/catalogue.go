@@ -244,12 +244,7 @@ func findings(r *flows.Result, _ *Connection, policies []Policy) []Finding {
 
 // frameSet is frames sorted, without zeros (not known) and repeats.
 func frameSet(frames []int64) []int64 {
-	if slices.IsSortedFunc(frames, func(a, b int64) int {
-		if a >= b {
-			return 1 // not strictly increasing: made anew below
-		}
-		return -1
-	}) && (len(frames) == 0 || frames[0] > 0) {
+	if isFrameSet(frames) {
 		// Already a set (a verdict's reason frames): shared, as results
 		// are never written after they are made; a flood makes millions.
 		return slices.Clip(frames)
@@ -262,6 +257,16 @@ func frameSet(frames []int64) []int64 {
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// isFrameSet reports frames already known, ascending and without repeats.
+func isFrameSet(frames []int64) bool {
+	for i, f := range frames {
+		if f <= 0 || i > 0 && f <= frames[i-1] {
+			return false
+		}
+	}
+	return true
 }
 
 // withFrames is a finding's message followed by the frames it cites.

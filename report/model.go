@@ -528,7 +528,7 @@ func silentAfter(r *flows.Result) string {
 		return "SYN-ACK"
 	}
 	msgs := r.HS.Messages
-	ct := closeTime(r)
+	ct := r.CloseAt()
 	for i := len(msgs) - 1; i >= 0; i-- {
 		m := msgs[i]
 		if m.Undelivered || !ct.IsZero() && m.Time.After(ct) || m.Type == decoder.MsgChangeCipherSpec && r.HS.Version() == decoder.VersionTLS13 {
@@ -604,19 +604,6 @@ func notTLSAnswer(hs *decoder.Handshake) string {
 		b = b[:i]
 	}
 	return `"` + Safe(b[:min(len(b), 48)]) + `"`
-}
-
-// closeTime is when the first FIN or RST came, or zero.
-func closeTime(r *flows.Result) time.Time {
-	if r.TCP == nil || r.ClosedBy == nil {
-		return time.Time{}
-	}
-	sd := &r.TCP.Side[*r.ClosedBy]
-	t := sd.FIN
-	if !sd.RST.IsZero() && (t.IsZero() || sd.RST.Before(t)) {
-		t = sd.RST
-	}
-	return t
 }
 
 // lastBefore names the last message delivered by t (any, when t is zero).

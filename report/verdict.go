@@ -86,7 +86,7 @@ func verdictWords(r *flows.Result) string {
 		if r.TCPOnly() {
 			return out + " by " + by + " before ClientHello"
 		}
-		if after := lastBefore(hs, closeTime(r)); after != "" {
+		if after := lastBefore(hs, r.CloseAt()); after != "" {
 			return out + " by " + by + " after " + after
 		}
 		return out + " by " + by
@@ -246,7 +246,7 @@ func verdictFinding(r *flows.Result) (*FindingDef, string) {
 		case flows.ReasonInjectedReset:
 			return d, "A RST in the " + why.Side.String() + "'s name ended the handshake, but the " + why.Side.String() + " went on sending after it: the reset was injected on the path (a firewall or middlebox), not sent by the " + why.Side.String() + "."
 		}
-		return d, by + " reset the connection during the handshake, after " + orStart(lastBefore(hs, closeTime(r))) + "."
+		return d, by + " reset the connection during the handshake, after " + orStart(lastBefore(hs, r.CloseAt())) + "."
 	case flows.Closed:
 		d := FindingConnectionClosed
 		switch {
@@ -259,7 +259,7 @@ func verdictFinding(r *flows.Result) (*FindingDef, string) {
 		case why.Kind == flows.ReasonGaveUp:
 			return d, by + " gave up after " + silence(s) + " waiting for " + owedWords(r) + " and closed the connection (FIN): a timeout on its side (\"The handshake operation timed out\"), the " + s.Waiting.String() + " having sent nothing since " + silentAfter(r) + "."
 		}
-		return d, by + " closed the connection (FIN) instead of sending " + owedWords(r) + ", after " + orStart(lastBefore(hs, closeTime(r))) + "."
+		return d, by + " closed the connection (FIN) instead of sending " + owedWords(r) + ", after " + orStart(lastBefore(hs, r.CloseAt())) + "."
 	}
 	return nil, ""
 }
