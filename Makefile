@@ -92,7 +92,7 @@ netlab:
 	$(GO) run ./internal/netlab -out testdata/netlab
 
 netlab-test:
-	$(GO) test -tags netlab ./internal/netlab -count=1 -v
+	$(GO) test -tags netlab ./internal/netlab -count=1 -v -timeout 45m
 
 # tlsscope's JSON Lines loaded into a real DuckDB, the README's queries run
 # and checked (internal/duckdbtest: its own module, so DuckDB, cgo and a
