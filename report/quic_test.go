@@ -99,6 +99,21 @@ var quicCases = []struct {
 		}
 		return ""
 	}},
+	// A transport error that is no TLS alert: the reason names QUIC's error.
+	{"server-refuses.pcap", "quic", "failed: server closed with CONNECTION_REFUSED (0x2)", []string{"handshake_failed"}, []string{"handshake_stalled"}, func(c *Connection) string {
+		if c.Reason != "quic_close" || c.ReasonSide != "server" || len(c.Alerts) != 0 {
+			return "want reason quic_close by the server, and no alert"
+		}
+		return ""
+	}},
+	// The server's Handshake packets without its Initial: the client
+	// cannot open them and waits for the ServerHello.
+	{"server-initials-stripped.pcap", "quic", "stalled: client waited 5.1 s for the server's Initial (ServerHello); its 6 Handshake packets came without it", []string{"handshake_stalled"}, []string{"quic_no_response"}, func(c *Connection) string {
+		if c.Reason != "server_initial_missing" || c.ReasonSide != "server" || c.Stall == nil || c.Stall.WaitingFor != "server" {
+			return "want reason server_initial_missing, the server owing"
+		}
+		return ""
+	}},
 	{"tcp-fallback.pcap", "tcp", "complete in 20 ms", []string{"quic_fallback_to_tcp"}, nil, func(c *Connection) string {
 		if c.Fallback == nil || c.Fallback.Transport != "quic" || c.QUIC != nil {
 			return "want the QUIC attempt it followed"

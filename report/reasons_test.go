@@ -109,6 +109,8 @@ var reasons = map[string][]string{
 	"quic/retry.pcap":                                    {"complete finished"},
 	"quic/server-flight-lost.pcap":                       {"stalled silent server"},
 	"quic/server-initial-lost.pcap":                      {"complete finished"},
+	"quic/server-initials-stripped.pcap":                 {"stalled server_initial_missing server"},
+	"quic/server-refuses.pcap":                           {"failed quic_close server"},
 	"quic/split-client-hello-dropped.pcap":               {"stalled lost_in_network client"},
 	"quic/split-client-hello-dropped-server-side.pcap":   {"incomplete client_hello_incomplete client"},
 	"quic/tcp-fallback.pcap":                             {"complete finished", "incomplete no_answer server"},
@@ -209,9 +211,7 @@ func TestReasons(t *testing.T) {
 
 // reasonsUncovered are the reasons no capture in testdata gives yet.
 var reasonsUncovered = map[flows.ReasonKind]bool{
-	flows.ReasonQUICClose:            true, // a QUIC transport error that is no TLS alert
 	flows.ReasonStillSending:         true, // a capture that ends in the middle of a large message
-	flows.ReasonServerInitialMissing: true, // the server's Initial lost for good, its Handshake packets through
 	flows.ReasonRetryLoop:            true, // a server that never accepts its own Retry tokens
 	flows.ReasonAcksMissing:          true, // a capture filtered to the TLS records only
 }

@@ -328,6 +328,28 @@ var quicChecks = map[string]func(t *testing.T, fr []testenv.Frame){
 			t.Errorf("%d ServerHellos over TCP", n)
 		}
 	},
+	"server-refuses": func(t *testing.T, fr []testenv.Frame) {
+		// CONNECTION_REFUSED is transport error 0x2 (RFC 9000 §20.1), no
+		// CRYPTO_ERROR (0x100-0x1ff): no TLS alert.
+		// One per client datagram: the two Initials of its ClientHello.
+		if n := count(fr, func(f testenv.Frame) bool { return udpFromServer(f) && errorCode(f) == 2 }); n == 0 || n != count(fr, udpFromServer) {
+			t.Errorf("%d server CONNECTION_CLOSEs with CONNECTION_REFUSED of %d server datagrams", n, count(fr, udpFromServer))
+		}
+		if n := count(fr, hsType("2")); n != 0 {
+			t.Errorf("%d ServerHellos", n)
+		}
+	},
+	"server-initials-stripped": func(t *testing.T, fr []testenv.Frame) {
+		if n := count(fr, all(udpFromServer, quicInitial)); n != 0 {
+			t.Errorf("%d server Initials reached the client", n)
+		}
+		if n := count(fr, all(udpFromServer, quicHandshake)); n < 2 {
+			t.Errorf("%d server Handshake packets, want several", n)
+		}
+		if n := count(fr, hsType("2")); n != 0 {
+			t.Errorf("%d ServerHellos", n)
+		}
+	},
 }
 
 // TestTSharkSeesQUIC reads every committed QUIC capture with tshark and

@@ -11,6 +11,7 @@ package capgen
 
 import (
 	"bytes"
+	"encoding/binary"
 	"net"
 	"sort"
 	"sync"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
+	"github.com/quic-go/quic-go/quicvarint"
 	"github.com/tlsscope/tlsscope/flows/quic"
 )
 
@@ -51,6 +53,10 @@ type quicPath struct {
 	// after a Retry (RFC 9000 §17.2.5.2 lets it), whose key log line is
 	// that second one's. quic-go sends the same ClientHello again.
 	newHelloAfterRetry bool
+	// stripInitials removes the Initial packets from each datagram a side
+	// sends (a datagram left empty is lost): its Handshake packets get
+	// through, its Initials never do.
+	stripInitials [2]bool
 }
 
 // udpDatagram is one datagram on the path, as the capture records it.
@@ -123,8 +129,11 @@ func (n *udpNet) send(from int, p []byte, to net.Addr) {
 	if pa.newHelloAfterRetry && from == 0 && idx == 1 {
 		p = otherRandom(p)
 	}
+	if pa.stripInitials[from] {
+		p = stripInitials(p)
+	}
 	d := udpDatagram{from: from, at: now, src: src, dst: dst, payload: append([]byte(nil), p...)}
-	lost := pa.blocked[from] || pa.dropFrom[from] > 0 && idx >= pa.dropFrom[from] ||
+	lost := len(p) == 0 || pa.blocked[from] || pa.dropFrom[from] > 0 && idx >= pa.dropFrom[from] ||
 		pa.maxIP > 0 && n.ipLen(len(p)) > pa.maxIP
 	for _, i := range pa.drop[from] {
 		lost = lost || i == idx
@@ -305,4 +314,30 @@ func otherRandom(p []byte) []byte {
 		return nil
 	}
 	return append(sealed, p[raw:]...)
+}
+
+// stripInitials removes the QUIC v1 Initial packets at the start of a
+// datagram (coalesced packets put Initials first, RFC 9000 §12.2); what
+// it cannot parse it leaves as it is.
+func stripInitials(p []byte) []byte {
+	for len(p) > 7 && p[0]&0xc0 == 0xc0 && p[0]&0x30 == 0 && binary.BigEndian.Uint32(p[1:5]) == 1 {
+		i := 5
+		for range 2 { // Destination and Source Connection IDs
+			if i >= len(p) {
+				return p
+			}
+			i += 1 + int(p[i])
+		}
+		token, n, err := quicvarint.Parse(p[min(i, len(p)):])
+		if err != nil {
+			return p
+		}
+		i += n + int(token)
+		length, n, err := quicvarint.Parse(p[min(i, len(p)):])
+		if err != nil || i+n+int(length) > len(p) {
+			return p
+		}
+		p = p[i+n+int(length):]
+	}
+	return p
 }

@@ -2,6 +2,7 @@ package capgen
 
 import (
 	"crypto/tls"
+	"errors"
 	"net"
 	"time"
 
@@ -58,5 +59,11 @@ func QUICScenarios() []*QUICScenario {
 				q.HandshakeIdleTimeout = 2 * time.Second
 			},
 			fallback: true},
+		{Name: "server-refuses", Doc: "the server refuses the connection before any handshake (quic-go's GetConfigForClient returns an error): CONNECTION_CLOSE with the transport error CONNECTION_REFUSED, no TLS alert",
+			server: func(c *tls.Config, q *quic.Config, t *quic.Transport) {
+				q.GetConfigForClient = func(*quic.ClientInfo) (*quic.Config, error) { return nil, errors.New("refused") }
+			}},
+		{Name: "server-initials-stripped", Doc: "a path that loses every Initial packet of the server and lets its Handshake packets through: the client never has the ServerHello, so it cannot read the rest, and gives up after 5 s",
+			path: quicPath{stripInitials: [2]bool{false, true}}},
 	}
 }
