@@ -783,11 +783,9 @@ func (a *Analyzer) quicFrames(c *quicConn, side, peer decoder.Side, space int, p
 			a.quicCrypto(c, side, space, fr.Offset, fr.Data, t)
 		case quic.FrameAck:
 			if side == decoder.Server && space == spaceInitial {
-				// The first range only (RFC 9000 §19.3.1): enough to tell
-				// which of the ClientHello's first packets arrived.
-				for n := fr.Largest - fr.FirstRange; n <= fr.Largest && n < 64; n++ {
-					c.ackedInitial |= 1 << n
-				}
+				// Every range (RFC 9000 §19.3.1): which of the ClientHello's
+				// first packets arrived, even when a later one came first.
+				c.ackedInitial |= fr.Low
 			}
 		case quic.FrameConnectionClose:
 			if f.Close == nil {

@@ -42,6 +42,9 @@ type Frame struct {
 	// counts.
 	Largest, Delay, FirstRange, Ranges, Smallest uint64
 	ECN                                          [3]uint64
+	// Low is the set of packet numbers below 64 that any of the ACK's
+	// ranges acknowledges (bit n: packet n): a handshake's first packets.
+	Low uint64
 	// Offset is a CRYPTO frame's offset in the stream (§19.6), or a
 	// NEW_CONNECTION_ID's sequence number (§19.15).
 	Offset uint64
@@ -177,6 +180,7 @@ func (r *frameReader) ack(f *Frame) error {
 		return fmt.Errorf("ACK first range %d below packet number 0 (largest %d)", f.FirstRange, f.Largest)
 	}
 	smallest := f.Largest - f.FirstRange
+	f.Low = lowBits(smallest, f.Largest)
 	// Each range is at least 2 bytes, which bounds the loop by the payload.
 	for i := uint64(0); i < f.Ranges && !r.bad; i++ {
 		gap, n := r.varint(), r.varint()
@@ -187,7 +191,9 @@ func (r *frameReader) ack(f *Frame) error {
 			}
 			break
 		}
-		smallest = smallest - gap - 2 - n
+		largest := smallest - gap - 2
+		smallest = largest - n
+		f.Low |= lowBits(smallest, largest)
 	}
 	f.Smallest = smallest
 	if f.Type == 0x03 {
@@ -196,6 +202,15 @@ func (r *frameReader) ack(f *Frame) error {
 		}
 	}
 	return nil
+}
+
+// lowBits is the set of packet numbers below 64 in [lo, hi].
+func lowBits(lo, hi uint64) uint64 {
+	if lo >= 64 {
+		return 0
+	}
+	hi = min(hi, 63)
+	return (^uint64(0) >> (63 - hi)) &^ (1<<lo - 1)
 }
 
 // skip reads past the other frames of RFC 9000 §19 and DATAGRAM (RFC

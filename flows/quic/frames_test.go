@@ -172,3 +172,25 @@ func TestErrorNames(t *testing.T) {
 		t.Errorf("CryptoAlert(0x178) = %d (%s)", a, decoder.AlertName(a))
 	}
 }
+
+// TestACKLow: every range of an ACK counts in Low, not only the first;
+// packet numbers from 64 on are outside it.
+func TestACKLow(t *testing.T) {
+	for _, c := range []struct {
+		ack  []byte
+		want uint64
+	}{
+		{vi(0x02, 5, 0, 1, 0, 1, 1), 1<<5 | 1<<2 | 1<<1},    // 5, then 1-2 after a gap of 3-4
+		{vi(0x02, 10, 0, 0, 10), 0x7ff},                     // 0-10
+		{vi(0x02, 70, 0, 1, 3, 2, 60), ^uint64(0) &^ 0b111}, // 67-70, then 3-63 after 64-66
+		{vi(0x02, 100, 0, 0, 10), 0},                        // 90-100
+	} {
+		fs, err := collect(t, c.ack)
+		if err != nil || len(fs) != 1 {
+			t.Fatalf("% x: %v", c.ack, err)
+		}
+		if fs[0].Low != c.want {
+			t.Errorf("% x: Low %#x, want %#x", c.ack, fs[0].Low, c.want)
+		}
+	}
+}
