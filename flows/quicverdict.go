@@ -28,7 +28,10 @@ func (a *Analyzer) quicResult(c *quicConn) *Result {
 	f.UDPStreams = slices.Clone(f.UDPStreams)
 	f.VersionNegotiation = slices.Clone(f.VersionNegotiation)
 	r := &Result{Stream: int(c.id), Input: int(c.input), Transport: TransportQUIC, Client: c.ep[0], Server: c.ep[1], Packets: slices.Clip(c.frames), PacketsCut: c.framesCut,
-		Start: c.first, End: c.last, Midstream: f.OriginalDCID == nil, QUIC: &f}
+		Start: c.first, End: c.last, QUIC: &f}
+	// Mid-stream when no client Initial was seen, unless the client's
+	// first packet was of a reserved version: a first flight too.
+	r.Midstream = f.OriginalDCID == nil && !f.Offered.Reserved()
 	r.Fallback = c.fallback
 	r.Events = slices.Clone(c.events)
 	hs := c.m.Snapshot()
@@ -87,9 +90,10 @@ func (a *Analyzer) quicResult(c *quicConn) *Result {
 			r.Reason.Kind = ReasonGaveUp
 		}
 		closed()
-	case f.VersionNegotiation != nil && !slices.Contains(f.VersionNegotiation, f.Version):
+	case f.VersionNegotiation != nil && !slices.Contains(f.VersionNegotiation, f.Version) && !f.Offered.Reserved():
 		// The server supports none of the client's versions, and the
-		// client did not try one of them (RFC 9000 §6.2).
+		// client did not try one of them (RFC 9000 §6.2). After a
+		// reserved version the client owes its Initial in a real one.
 		r.Outcome, r.Reason = Failed, Reason{Kind: ReasonNoCommonVersion, Side: sv}
 		ev.firstEvent(r.Events, sv, "Version Negotiation", time.Time{})
 	default:
@@ -261,6 +265,16 @@ func (a *Analyzer) quicStall(c *quicConn, f *QUICFacts, hs *decoder.Handshake, s
 		return t
 	}
 	switch {
+	case f.OriginalDCID == nil && f.Offered.Reserved() && f.VersionNegotiation != nil:
+		// The server answered a reserved version with the versions it
+		// has: the client owes its ClientHello in one of them.
+		s.Waiting, s.Next, s.Since = cl, OwedMsg(decoder.MsgClientHello), c.first
+		for _, e := range c.events {
+			if e.Kind == "Version Negotiation" {
+				s.Since = e.Time
+				break
+			}
+		}
 	case !serverSent:
 		// Nothing came back: the client's Initials went unanswered.
 		s.Next = OwedMsg(decoder.MsgServerHello)

@@ -546,6 +546,9 @@ func silentAfter(r *flows.Result) string {
 		}
 		return name
 	}
+	if q := r.QUIC; q != nil && q.VersionNegotiation != nil {
+		return "the server's Version Negotiation"
+	}
 	return "connection start"
 }
 

@@ -733,6 +733,13 @@ func TestQUICVersionNegotiationNamesTheOfferedVersion(t *testing.T) {
 	if got := c.Result().QUIC.Offered.String(); got != "0x1a2a3a4a" {
 		t.Errorf("offered %s, want 0x1a2a3a4a", got)
 	}
+	// A reserved version starts a connection (not mid-stream), and is no
+	// failure to agree: the client owes its Initial in a version of the
+	// list.
+	t.Logf("%s %s %s: %s", c.Outcome, c.Reason, c.ReasonSide, c.Verdict)
+	if c.Outcome == "not_observed" || c.Reason == "no_common_version" || c.ReasonSide != "client" || !strings.Contains(c.Verdict, "after the server's Version Negotiation, client owes ClientHello") {
+		t.Errorf("%s %s by %s (%s): want the client owing its next Initial", c.Outcome, c.Reason, c.ReasonSide, c.Verdict)
+	}
 	for _, f := range c.Findings {
 		if f.Code == "quic_version_negotiation" && !strings.Contains(f.Message, "version 0x1a2a3a4a") {
 			t.Errorf("quic_version_negotiation says %q", f.Message)

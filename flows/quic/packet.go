@@ -262,5 +262,5 @@ func LooksLikeQUIC(b []byte) bool {
 	}
 	// A reserved version (0x?a?a?a?a, RFC 9000 §15) is what clients send
 	// to make a server answer with Version Negotiation.
-	return b[0]&0x40 != 0 && (v.Known() || v&0x0f0f0f0f == 0x0a0a0a0a)
+	return b[0]&0x40 != 0 && (v.Known() || v.Reserved())
 }

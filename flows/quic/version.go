@@ -23,6 +23,11 @@ func (v Version) String() string { return fmt.Sprintf("0x%08x", uint32(v)) }
 // Known reports whether the Initial keys of v can be derived here.
 func (v Version) Known() bool { return v.params() != nil }
 
+// Reserved reports whether v is of the form 0x?a?a?a?a, which no QUIC
+// version uses: clients send it to make a server answer with Version
+// Negotiation (RFC 9000 §15).
+func (v Version) Reserved() bool { return v&0x0f0f0f0f == 0x0a0a0a0a }
+
 // versionParams is what differs between the versions this package reads.
 type versionParams struct {
 	salt                 []byte // initial_salt (RFC 9001 §5.2)
