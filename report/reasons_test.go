@@ -211,9 +211,9 @@ func TestReasons(t *testing.T) {
 
 // reasonsUncovered are the reasons no capture in testdata gives yet.
 var reasonsUncovered = map[flows.ReasonKind]bool{
-	flows.ReasonStillSending:         true, // a capture that ends in the middle of a large message
-	flows.ReasonRetryLoop:            true, // a server that never accepts its own Retry tokens
-	flows.ReasonAcksMissing:          true, // a capture filtered to the TLS records only
+	flows.ReasonStillSending: true, // a capture that ends in the middle of a large message
+	flows.ReasonRetryLoop:    true, // a server that never accepts its own Retry tokens
+	flows.ReasonAcksMissing:  true, // a capture filtered to the TLS records only
 }
 
 func quoteAll(s []string) []string {
