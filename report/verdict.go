@@ -177,7 +177,7 @@ func verdictFinding(r *flows.Result) (*FindingDef, string) {
 	if f == nil {
 		f = &flows.TCPFacts{}
 	}
-	by := whoCapital(why.Side)
+	by := capital("the " + why.Side.String())
 	if why.Kind.Unknown() || why.Kind == flows.ReasonRefusedICMP {
 		return nil, ""
 	}
@@ -262,12 +262,4 @@ func verdictFinding(r *flows.Result) (*FindingDef, string) {
 		return d, by + " closed the connection (FIN) instead of sending " + owedWords(r) + ", after " + orStart(lastBefore(hs, r.CloseAt())) + "."
 	}
 	return nil, ""
-}
-
-// whoCapital is "The client" or "The server", to begin a sentence.
-func whoCapital(s decoder.Side) string {
-	if s == decoder.Client {
-		return "The client"
-	}
-	return "The server"
 }
