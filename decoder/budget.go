@@ -51,7 +51,7 @@ func (c *Conn) account(d Dir) {
 	if l := c.hr[d].pending(); l > 0 {
 		what = fmt.Sprintf("a %s of %d bytes", HandshakeTypeName(c.hr[d].buf[0]), l)
 	}
-	c.m.problem(side, c.m.sides[side].lastTLS, ProblemBudget,
+	c.m.problem(side, Pos{Time: c.m.sides[side].lastTLS, Frame: c.frame}, ProblemBudget,
 		fmt.Sprintf("the %s was still sending %s when the budget for buffered handshake bytes (%d MiB across all connections) ran out; it was not decoded", side, what, b.Limit>>20))
 	// From now on records are framed but not held: what does not fit in
 	// the bytes at hand is counted by its header and read past (alerts and

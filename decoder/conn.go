@@ -192,7 +192,7 @@ func (c *Conn) SetFrame(n int64) { c.frame = n }
 func (c *Conn) Gap(d Dir, n int, t time.Time) {
 	c.cutRecord(d, false)
 	c.skip(d, n)
-	c.m.problem(c.role(d), t, ProblemCaptureGap, fmt.Sprintf("capture gap: %d bytes missing", n))
+	c.m.problem(c.role(d), Pos{Time: t, Frame: c.frame}, ProblemCaptureGap, fmt.Sprintf("capture gap: %d bytes missing", n))
 	c.account(d)
 }
 

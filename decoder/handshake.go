@@ -51,10 +51,11 @@ type Message struct {
 
 // Problem is something in the bytes that could not be decoded as TLS.
 type Problem struct {
-	Time time.Time
-	From Side
-	Kind ProblemKind
-	Err  string
+	Time  time.Time
+	Frame int64 // of the packet that showed it (0: not known)
+	From  Side
+	Kind  ProblemKind
+	Err   string
 }
 
 // Handshake is everything visible of one connection's TLS handshake.
@@ -87,6 +88,7 @@ type Handshake struct {
 	// NotTLSAnswer is the start of what the server sent after the
 	// ClientHello when it was not TLS (an HTTP error page, a banner).
 	NotTLSAnswer string
+	NotTLSFrame  int64 // the frame it came in
 	// MessagesDropped counts ladder entries beyond maxMessages.
 	MessagesDropped int32
 	// Finished says, by side, what a decrypted TLS 1.2 Finished's

@@ -95,9 +95,9 @@ func (m *Machine) touch(side Side, t time.Time) {
 	m.observed = true
 }
 
-func (m *Machine) problem(side Side, t time.Time, kind ProblemKind, msg string) {
+func (m *Machine) problem(side Side, at Pos, kind ProblemKind, msg string) {
 	if len(m.HS.Problems) < 32 {
-		m.HS.Problems = append(m.HS.Problems, Problem{Time: t, From: side, Kind: kind, Err: msg})
+		m.HS.Problems = append(m.HS.Problems, Problem{Time: at.Time, Frame: at.Frame, From: side, Kind: kind, Err: msg})
 	}
 }
 
@@ -281,7 +281,7 @@ func (m *Machine) Heartbeat(side Side, n int, hidden bool, at Pos) {
 // OverCap: a handshake message too large to buffer; only its type and
 // length are known.
 func (m *Machine) OverCap(side Side, typ uint8, n int, at Pos) {
-	m.problem(side, at.Time, ProblemOversize, fmt.Sprintf("%s of %d bytes exceeds the %d KiB cap and was not decoded", HandshakeTypeName(typ), n, maxHandshakeMessage>>10))
+	m.problem(side, at, ProblemOversize, fmt.Sprintf("%s of %d bytes exceeds the %d KiB cap and was not decoded", HandshakeTypeName(typ), n, maxHandshakeMessage>>10))
 	m.mark(side, typ)
 	m.addMessage(Message{Time: at.Time, From: side, Type: MsgType(typ), Length: n, Offset: at.Offset, End: at.End, Frame: at.Frame, Note: "over the cap, not decoded"})
 }
@@ -301,7 +301,7 @@ func (m *Machine) Message(side Side, e Epoch, msg []byte, at Pos) {
 		m.transcribe(msg)
 		cert, err := decompressCertificate(msg)
 		if err != nil {
-			m.problem(side, t, ProblemMalformed, err.Error())
+			m.problem(side, at, ProblemMalformed, err.Error())
 			m.addMessage(Message{Time: t, From: side, Type: MsgCompressedCertificate, Length: len(msg) - 4, Offset: at.Offset, End: at.End, Frame: at.Frame, Note: "not decompressed"})
 			return
 		}
@@ -325,7 +325,7 @@ func (m *Machine) Message(side Side, e Epoch, msg []byte, at Pos) {
 	}
 	ladder := Message{Time: t, From: side, Type: MsgType(typ), Length: len(msg) - 4, Offset: at.Offset, End: at.End, Frame: at.Frame}
 	bad := func() {
-		m.problem(side, t, ProblemMalformed, "malformed "+ladder.Type.String())
+		m.problem(side, at, ProblemMalformed, "malformed "+ladder.Type.String())
 		ladder.Note = "malformed"
 	}
 	switch typ {
@@ -348,14 +348,14 @@ func (m *Machine) Message(side Side, e Epoch, msg []byte, at Pos) {
 			// After a HelloRetryRequest, or one the capture missed.
 			m.HS.RetryClientHello = ch
 			if m.HS.HelloRetryRequest == nil && !m.transportRetry {
-				m.problem(side, t, ProblemUnexpected, "a second ClientHello without a HelloRetryRequest in the capture")
+				m.problem(side, at, ProblemUnexpected, "a second ClientHello without a HelloRetryRequest in the capture")
 			}
 		default:
-			m.problem(side, t, ProblemUnexpected, "another ClientHello in the same connection")
+			m.problem(side, at, ProblemUnexpected, "another ClientHello in the same connection")
 		}
 		ladder.Note = helloNote(ch)
 		if ch.Malformed != "" {
-			m.problem(side, t, ProblemMalformed, "ClientHello: "+ch.Malformed)
+			m.problem(side, at, ProblemMalformed, "ClientHello: "+ch.Malformed)
 			ladder.Note += " (" + ch.Malformed + ")"
 		}
 	case typeServerHello:
@@ -459,7 +459,7 @@ func (m *Machine) Message(side Side, e Epoch, msg []byte, at Pos) {
 func (m *Machine) certificate(side Side, e Epoch, msg []byte, at Pos, n int) {
 	ladder := Message{Time: at.Time, From: side, Type: MsgCompressedCertificate, Length: n, Offset: at.Offset, End: at.End, Frame: at.Frame}
 	if !m.readCertificates(side, e, msg, &ladder) {
-		m.problem(side, at.Time, ProblemMalformed, "malformed Certificate in a CompressedCertificate")
+		m.problem(side, at, ProblemMalformed, "malformed Certificate in a CompressedCertificate")
 		ladder.Note = "malformed"
 	} else {
 		ladder.Note = "decompressed: " + ladder.Note

@@ -176,13 +176,14 @@ func (c *Conn) detect(dir Dir, t time.Time) bool {
 		if side == Server && c.m.HS.ClientHello != nil && c.m.HS.NotTLSAnswer == "" {
 			// The server's answer to a ClientHello is not TLS.
 			c.m.HS.NotTLSAnswer = string(b[:min(len(b), 64)])
+			c.m.HS.NotTLSFrame = c.frame
 		}
 		for _, p := range notTLSPrefixes {
 			if side == Server && c.rolesKnown {
 				break // a proxy's "HTTP/1.1 200" may come before TLS
 			}
 			if bytes.HasPrefix(b, p) {
-				c.m.problem(side, t, ProblemNotTLS, "not TLS: stream starts with "+quoteStart(b))
+				c.m.problem(side, Pos{Time: t, Frame: c.frame}, ProblemNotTLS, "not TLS: stream starts with "+quoteStart(b))
 				l.mode = frameDead
 				return true
 			}
@@ -239,7 +240,7 @@ func (c *Conn) detect(dir Dir, t time.Time) bool {
 		l.preamble += int64(skipped)
 		l.consume(skipped)
 		if l.mode == frameDetect && l.preamble > maxPreamble {
-			c.m.problem(side, t, ProblemNotTLS, fmt.Sprintf("not TLS: no TLS record in the first %d bytes", l.preamble))
+			c.m.problem(side, Pos{Time: t, Frame: c.frame}, ProblemNotTLS, fmt.Sprintf("not TLS: no TLS record in the first %d bytes", l.preamble))
 			l.mode = frameDead
 			return true
 		}
@@ -300,13 +301,13 @@ func (c *Conn) readRecord(dir Dir, t time.Time) bool {
 		if len(b) < 5+n {
 			return false
 		}
-		c.m.problem(side, t, ProblemUnknownRecord, fmt.Sprintf("record of unknown content type %d skipped", typ))
+		c.m.problem(side, Pos{Time: t, Frame: c.frame}, ProblemUnknownRecord, fmt.Sprintf("record of unknown content type %d skipped", typ))
 		l.consume(5 + n)
 		return true
 	}
 	if typ < recordChangeCipherSpec || typ > recordHeartbeat || b[1] != 3 && b[1] != 0x7f && !(b[1] == 0 && typ != recordHandshake) {
 		if c.prot[dir].protected() || c.m.HS.Midstream {
-			c.m.problem(side, t, ProblemLostSync, fmt.Sprintf("lost record sync at offset %d (type %d, version 0x%04x)", l.offset, typ, ver))
+			c.m.problem(side, Pos{Time: t, Frame: c.frame}, ProblemLostSync, fmt.Sprintf("lost record sync at offset %d (type %d, version 0x%04x)", l.offset, typ, ver))
 			l.mode = frameResync
 			return true
 		}
@@ -314,12 +315,12 @@ func (c *Conn) readRecord(dir Dir, t time.Time) bool {
 			l.mode = frameSSLv2
 			return true
 		}
-		c.m.problem(side, t, ProblemNotTLS, fmt.Sprintf("not a TLS record at offset %d (type %d, version 0x%04x)", l.offset, typ, ver))
+		c.m.problem(side, Pos{Time: t, Frame: c.frame}, ProblemNotTLS, fmt.Sprintf("not a TLS record at offset %d (type %d, version 0x%04x)", l.offset, typ, ver))
 		l.mode = frameDead
 		return true
 	}
 	if n > maxRecordLength {
-		c.m.problem(side, t, ProblemOversize, fmt.Sprintf("record length %d exceeds the maximum %d", n, maxRecordLength))
+		c.m.problem(side, Pos{Time: t, Frame: c.frame}, ProblemOversize, fmt.Sprintf("record length %d exceeds the maximum %d", n, maxRecordLength))
 		l.mode = frameDead
 		return true
 	}

@@ -22,7 +22,7 @@ func (c *Conn) sslv2(d Dir, rec record, n int, t time.Time) {
 		m.anyHello = true
 		ch := new(ClientHello)
 		if !ch.unmarshalSSLv2(body) {
-			m.problem(side, t, ProblemMalformed, "malformed SSL 2.0 ClientHello")
+			m.problem(side, Pos{Time: t, Frame: c.frame}, ProblemMalformed, "malformed SSL 2.0 ClientHello")
 			c.rl[d].mode = frameDead
 			return
 		}

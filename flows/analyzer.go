@@ -798,6 +798,10 @@ func (a *Analyzer) tcpFacts(c *conn, side int, tcp *tcpHeader, t time.Time, trun
 		}
 	}
 	if truncated {
+		if f.Truncated < 3 {
+			// The first few, for the finding to cite.
+			c.event(Event{Time: t, From: decoder.Side(side), Kind: "truncated"})
+		}
 		f.Truncated++
 	}
 	if !c.isnSet[side] {

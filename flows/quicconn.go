@@ -395,6 +395,7 @@ func (a *Analyzer) datagram(seg *segment, t time.Time) {
 			if client != c.ep[0] {
 				c.facts.Rebinds++
 				c.ep[0] = client
+				a.quicEvent(c, decoder.Client, t, "new address", client.String())
 			}
 		case !isQUICPort(seg.dst.Port()) && !isQUICPort(seg.src.Port()) && !clientInitial(b, pkts):
 			return // QUIC-looking bytes on another port: not ours to judge
@@ -827,7 +828,11 @@ func (a *Analyzer) quicCrypto(c *quicConn, side decoder.Side, space int, off uin
 	if err := cs.Add(off, data); err != nil {
 		if c.facts.CryptoProblem == "" {
 			c.facts.CryptoProblem = err.Error()
-			c.m.Problem(side, t, decoder.ProblemOversize, side.String()+": "+err.Error())
+			at := decoder.Pos{Time: t}
+			if a.cur != nil {
+				at.Frame = a.cur.Frame
+			}
+			c.m.Problem(side, at, decoder.ProblemOversize, side.String()+": "+err.Error())
 		}
 		return
 	}

@@ -262,6 +262,11 @@ func TestFindingFramesMatchTShark(t *testing.T) {
 		{"quic/retry.pcap", "quic_retry", "quic.long.packet_type == 3", prefix},
 		{"quic/version-negotiation.pcap", "quic_version_negotiation", "quic.version == 0", prefix},
 		{"quic/udp-blocked.pcap", "quic_no_response", "quic.long.packet_type == 0", subset},
+		// The server's first bytes, which are not TLS; the client's first
+		// packet from its new address.
+		{"server-not-tls.pcap", "server_not_tls", "tcp.srcport == 443 && tcp.len > 0", prefix},
+		{"netlab/server-not-tls.client.pcap", "server_not_tls", "tcp.srcport == 443 && tcp.len > 0", prefix},
+		{"quic/nat-rebinding.pcap", "quic_migration", "udp.srcport == 51443", prefix},
 	} {
 		file := filepath.Join(testdata, tc.file)
 		want := tsharkFrameNumbers(t, file, tc.filter)

@@ -57,7 +57,7 @@ func verdictFindings(x *checkRun) {
 func answerFindings(x *checkRun) {
 	r := x.r
 	if a := notTLSAnswer(r.HS); a != "" && r.HS.ServerHello == nil {
-		x.add(FindingServerNotTLS, nil, "The server answered the ClientHello with %s, which is not TLS: a plain-text service on this port (HTTP on %d?), or a proxy's error page.", a, r.Server.Port())
+		x.add(FindingServerNotTLS, []int64{r.HS.NotTLSFrame}, "The server answered the ClientHello with %s, which is not TLS: a plain-text service on this port (HTTP on %d?), or a proxy's error page.", a, r.Server.Port())
 	}
 }
 
@@ -82,17 +82,17 @@ func captureFindings(x *checkRun) {
 		x.add(FindingMidstream, []int64{firstFrame(r)}, "The capture starts after this connection began (no SYN seen).")
 	}
 	if f.Truncated > 0 {
-		x.add(FindingSnaplenTruncated, nil, "The capture holds %s shorter than their IP length says (cut by the snapshot length, or a bad length field): their missing bytes are capture loss.", plural(f.Truncated, "packet"))
+		x.add(FindingSnaplenTruncated, eventFrames(r, "truncated"), "The capture holds %s shorter than their IP length says (cut by the snapshot length, or a bad length field): their missing bytes are capture loss.", plural(f.Truncated, "packet"))
 	}
 	for _, p := range hs.Problems {
 		if p.Kind == decoder.ProblemCaptureGap {
 			continue
 		}
 		if p.Kind == decoder.ProblemBudget {
-			x.add(FindingHandshakeBudget, nil, "%s; the verdict is on what was seen (--handshake-budget).", capital(p.Err))
+			x.add(FindingHandshakeBudget, []int64{p.Frame}, "%s; the verdict is on what was seen (--handshake-budget).", capital(p.Err))
 			continue
 		}
-		x.add(FindingDecodeProblem, nil, "The %s's TLS stream could not be fully decoded: %s.", p.From, strings.TrimSuffix(p.Err, "."))
+		x.add(FindingDecodeProblem, []int64{p.Frame}, "The %s's TLS stream could not be fully decoded: %s.", p.From, strings.TrimSuffix(p.Err, "."))
 	}
 }
 

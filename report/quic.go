@@ -179,7 +179,7 @@ func quicFindings(x *checkRun) {
 		x.add(FindingHandshakeFailed, r.Reason.Frames, "The client and the server share no QUIC version: the client offered %s, the server supports %s.", f.Offered, versionList(f.VersionNegotiation))
 	}
 	if f.Rebinds > 0 {
-		x.add(FindingQUICMigration, nil, "The client's address changed %d time%s during the connection (NAT rebinding or migration, RFC 9000 §9); its connection IDs keep it one connection.", f.Rebinds, pluralS(f.Rebinds))
+		x.add(FindingQUICMigration, eventFrames(r, "new address", decoder.Client), "The client's address changed %d time%s during the connection (NAT rebinding or migration, RFC 9000 §9); its connection IDs keep it one connection.", f.Rebinds, pluralS(f.Rebinds))
 	}
 }
 

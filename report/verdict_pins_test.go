@@ -8,6 +8,7 @@ package report_test
 // fields, the finding codes and the first word of the verdict.
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"fmt"
@@ -798,4 +799,53 @@ func TestHelloBulkNamesWhatMadeItLarge(t *testing.T) {
 		}
 	}
 	t.Errorf("no quic_client_hello_split among %v", codes(c))
+}
+
+// TestSnaplenTruncatedCitesFrames: packets cut shorter than their IP
+// length (a small snapshot length) are capture loss, and the finding
+// cites them (tls12-rsa-kex.pcap, its application data in frames 8 and 9
+// cut to 80 bytes here).
+func TestSnaplenTruncatedCitesFrames(t *testing.T) {
+	pkts := readPackets(t, filepath.Join(testdataDir, "tls12-rsa-kex.pcap"))
+	for _, i := range []int{7, 8} {
+		if len(pkts[i].Data) <= 80 {
+			t.Fatalf("frame %d has %d bytes: not a data segment", i+1, len(pkts[i].Data))
+		}
+		pkts[i].Data = pkts[i].Data[:80]
+		pkts[i].CI.CaptureLength = 80
+	}
+	c := only(t, judge(flows.DefaultOptions, pkts))
+	for _, f := range c.Findings {
+		if f.Code == "snaplen_truncated" {
+			if !slices.Equal(f.Frames, []int64{8, 9}) {
+				t.Errorf("snaplen_truncated cites frames %v, want [8 9]", f.Frames)
+			}
+			return
+		}
+	}
+	t.Errorf("no snaplen_truncated finding: %v", c.Findings)
+}
+
+// TestDecodeProblemCitesFrame: a record header that is not TLS in the
+// middle of a stream is a decode problem, cited at the frame it came in
+// (tls12-rsa-kex.pcap, the content type of the server's ChangeCipherSpec
+// record in frame 7 overwritten here).
+func TestDecodeProblemCitesFrame(t *testing.T) {
+	pkts := readPackets(t, filepath.Join(testdataDir, "tls12-rsa-kex.pcap"))
+	d := pkts[6].Data
+	i := bytes.Index(d, []byte{0x14, 0x03, 0x03, 0x00, 0x01, 0x01})
+	if i < 0 {
+		t.Fatal("frame 7 holds no ChangeCipherSpec record")
+	}
+	d[i] = 0x50
+	c := only(t, judge(flows.DefaultOptions, pkts))
+	for _, f := range c.Findings {
+		if f.Code == "decode_problem" {
+			if !slices.Equal(f.Frames, []int64{7}) {
+				t.Errorf("decode_problem cites frames %v, want [7]: %s", f.Frames, f.Message)
+			}
+			return
+		}
+	}
+	t.Errorf("no decode_problem finding: %v", c.Findings)
 }
