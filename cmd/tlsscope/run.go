@@ -6,10 +6,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
 	"runtime/pprof"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -164,17 +166,44 @@ func (s *session) openInputs(stdin io.Reader) error {
 		} else {
 			src, err = capture.OpenFile(name)
 		}
+		if err == nil && s.cfg.bpf != "" {
+			if err = capture.SetFilter(src, s.cfg.bpf); err != nil {
+				src.Close()
+			}
+		}
 		if err != nil {
 			for _, s := range srcs {
 				s.Close()
 			}
-			return err
+			return s.filterHint(err)
 		}
 		srcs = append(srcs, src)
 		s.inputs = append(s.inputs, name)
 	}
 	s.in = capture.NewMerge(srcs)
 	return nil
+}
+
+// filterHint adds to a file that does not exist the hint that it reads as
+// a filter (tlsscope -r F tcp port 443, as tcpdump would take it): the
+// names that are no files, together, when libpcap compiles them.
+func (s *session) filterHint(err error) error {
+	var ie *capture.InputError
+	if !errors.As(err, &ie) || !errors.Is(ie.Err, fs.ErrNotExist) {
+		return err
+	}
+	var missing []string
+	for _, name := range s.cfg.files {
+		if _, e := os.Stat(name); name != "-" && errors.Is(e, fs.ErrNotExist) {
+			missing = append(missing, name)
+		}
+	}
+	for _, expr := range []string{strings.Join(missing, " "), ie.Name} {
+		if capture.CheckFilter(expr) == nil {
+			return fmt.Errorf("%w (to filter, use -f %s)", err, shellQuote(expr))
+		}
+	}
+	return err
 }
 
 // openOutputs creates the -w and --write-failed files and starts the

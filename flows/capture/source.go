@@ -51,6 +51,7 @@ type fileSource struct {
 	closer io.Closer
 	pcap   *pcapFile
 	ng     *pcapngFile
+	filter *bpfFilter // -f: the packets to pass on (SetFilter)
 }
 
 // magic numbers of the two capture formats and of gzip.
@@ -146,18 +147,28 @@ func (s *fileSource) Name() string { return s.name }
 func (s *fileSource) Close() error { return s.closer.Close() }
 
 func (s *fileSource) Next() (Packet, error) {
-	if s.pcap != nil {
-		p, err := s.pcap.Next()
+	for {
+		var p Packet
+		var err error
+		if s.pcap != nil {
+			p, err = s.pcap.Next()
+		} else {
+			p, err = s.ng.Next()
+		}
 		if err != nil {
 			return Packet{}, s.readErr(err)
 		}
-		return p, nil
+		if s.filter == nil {
+			return p, nil
+		}
+		ok, err := s.filter.matches(&p)
+		if err != nil {
+			return Packet{}, &InputError{s.name, err}
+		}
+		if ok {
+			return p, nil
+		}
 	}
-	p, err := s.ng.Next()
-	if err != nil {
-		return Packet{}, s.readErr(err)
-	}
-	return p, nil
 }
 
 // Bulk is true: both formats are read in place into batches.
@@ -169,6 +180,11 @@ func (s *fileSource) Fill(b *Batch) error {
 		err = s.pcap.fill(b)
 	} else {
 		err = s.ng.fill(b)
+	}
+	if s.filter != nil {
+		if ferr := s.filter.keep(b); ferr != nil {
+			return &InputError{s.name, ferr}
+		}
 	}
 	if err != nil {
 		return s.readErr(err)
