@@ -1,9 +1,15 @@
 package main
 
 import (
+	"bufio"
+	"encoding/binary"
+	"encoding/json"
+	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestFilterOnFiles: -f applies to files and stdin as to an interface:
@@ -87,5 +93,93 @@ func TestFilterHint(t *testing.T) {
 		if code != exitUsage || stderr != tc.want {
 			t.Errorf("%q: exit %d, stderr %q; want %d and %q", tc.args, code, stderr, exitUsage, tc.want)
 		}
+	}
+}
+
+// pcapRecords splits a classic pcap file into its header and records.
+func pcapRecords(t *testing.T, name string) (header []byte, records [][]byte) {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	header, b = b[:24], b[24:]
+	for len(b) >= 16 {
+		n := 16 + int(binary.LittleEndian.Uint32(b[8:12]))
+		records, b = append(records, b[:n]), b[n:]
+	}
+	return header, records
+}
+
+// TestPipeStreams: a capture written into tlsscope's standard input
+// packet by packet, the pipe kept open and silent (tcpdump -U -w - |
+// tlsscope --format json -), gives each connection's line within a
+// second of its last packet, not when the pipe closes.
+func TestPipeStreams(t *testing.T) {
+	for _, tc := range []struct{ file, outcome string }{
+		{"../../testdata/tls13-full.pcap", "complete"},
+		{"../../testdata/alert-server-refuses.pcap", "failed"},
+	} {
+		t.Run(filepath.Base(tc.file), func(t *testing.T) {
+			inR, inW, err := os.Pipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			outR, outW := io.Pipe()
+			var stderr strings.Builder
+			done := make(chan int, 1)
+			go func() {
+				done <- run([]string{"--format", "json", "-"}, inR, outW, &stderr)
+				outW.Close()
+			}()
+			type stamped struct {
+				text string
+				at   time.Time
+			}
+			lines := make(chan stamped, 16)
+			go func() {
+				defer close(lines)
+				sc := bufio.NewScanner(outR)
+				sc.Buffer(make([]byte, 1<<20), 1<<20)
+				for sc.Scan() {
+					lines <- stamped{sc.Text(), time.Now()}
+				}
+			}()
+			header, records := pcapRecords(t, tc.file)
+			inW.Write(header)
+			var wrote []time.Time // when each packet went into the pipe
+			for _, r := range records {
+				time.Sleep(5 * time.Millisecond)
+				if _, err := inW.Write(r); err != nil {
+					t.Fatal(err)
+				}
+				wrote = append(wrote, time.Now())
+			}
+			select {
+			case line := <-lines:
+				var m map[string]any
+				if err := json.Unmarshal([]byte(line.text), &m); err != nil || m["outcome"] != tc.outcome {
+					t.Errorf("line %q (%v), want outcome %s", line.text, err, tc.outcome)
+				}
+				// From the packet that decided it: the last written before.
+				n := 0
+				for n < len(wrote) && !wrote[n].After(line.at) {
+					n++
+				}
+				if n > 0 {
+					t.Logf("%s: the line came %v after packet %d of %d, the pipe open", filepath.Base(tc.file), line.at.Sub(wrote[n-1]).Round(time.Microsecond), n, len(records))
+				}
+			case <-time.After(time.Second):
+				t.Errorf("no line within a second of the last packet, the pipe open (stderr %q)", stderr.String())
+			}
+			inW.Close()
+			var rest []string
+			for l := range lines {
+				rest = append(rest, l.text)
+			}
+			if code := <-done; code == exitUsage || len(rest) != 0 {
+				t.Errorf("after the pipe closed: exit %d, more lines %q, stderr %q", code, rest, stderr.String())
+			}
+		})
 	}
 }

@@ -119,12 +119,17 @@ type session struct {
 	cfg    *config
 	stderr io.Writer
 
-	in     capture.Source // the files merged, or the interface
-	live   bool
+	in   capture.Source // the files merged, or the interface
+	live bool
+	// stream: the input is a pipe, a FIFO or a socket (tcpdump -w - |
+	// tlsscope -): verdicts are said as they come, as live, on the
+	// capture's clock.
+	stream bool
 	inputs []string           // their names, for the report
 	src    *capture.Stoppable // what the analyzer reads: in, through -w
 
 	stdout          *bufio.Writer
+	stdoutTTY       bool // stdout is a terminal
 	w               report.Writer
 	all, failedPkts *capture.PcapngWriter // -w, --write-failed
 
@@ -145,6 +150,10 @@ type session struct {
 
 	mu  sync.Mutex
 	err error // the first write error: it ends the run
+
+	// interrupted: Ctrl-C or SIGTERM stopped the run; the terminal shows
+	// "^C" where the cursor was.
+	interrupted atomic.Bool
 }
 
 // openInputs opens the files, or the interface.
@@ -162,7 +171,7 @@ func (s *session) openInputs(stdin io.Reader) error {
 		var src capture.Source
 		var err error
 		if name == "-" {
-			src, err = capture.OpenReader("stdin", io.NopCloser(stdin))
+			src, err = capture.OpenStdin(stdin)
 		} else {
 			src, err = capture.OpenFile(name)
 		}
@@ -181,8 +190,13 @@ func (s *session) openInputs(stdin io.Reader) error {
 		s.inputs = append(s.inputs, name)
 	}
 	s.in = capture.NewMerge(srcs)
+	s.stream = capture.IsStream(s.in)
 	return nil
 }
+
+// asTheyCome reports whether verdicts are said as soon as they are known
+// and written through at once: live, or from a stream.
+func (s *session) asTheyCome() bool { return s.live || s.stream }
 
 // filterHint adds to a file that does not exist the hint that it reads as
 // a filter (tlsscope -r F tcp port 443, as tcpdump would take it): the
@@ -239,6 +253,7 @@ func (s *session) openOutputs(stdout io.Writer) error {
 		*o.to = capture.NewPcapngWriter(&output{name: o.name, w: w, c: c, fail: s.fail})
 	}
 	width, color := s.cfg.look(stdout)
+	s.stdoutTTY = isTerminal(stdout)
 	opts := report.Options{
 		Color:    color,
 		Width:    width,
@@ -246,7 +261,7 @@ func (s *session) openOutputs(stdout io.Writer) error {
 		Total:    func() int { return s.read },
 		Detail:   s.cfg.detail || s.cfg.stream != nil,
 		Inputs:   s.inputs,
-		Live:     s.live,
+		Live:     s.asTheyCome(),
 		RowLimit: s.cfg.maxRows,
 		Notes: func() []string {
 			notes := append(append(append(s.limitNotes(), s.trafficNotes()...), s.countNotes()...), s.keys.notes(s.a)...)
@@ -272,12 +287,12 @@ func (s *session) openOutputs(stdout io.Writer) error {
 // result as it comes: results are built and written by a goroutine of
 // their own, in the order the analyzer hands them over, while it reads on.
 func (s *session) analyze() {
-	opts := flows.Options{StallTimeout: s.cfg.stallTimeout, Live: s.live, KeepPackets: s.failedPkts != nil,
+	opts := flows.Options{StallTimeout: s.cfg.stallTimeout, Live: s.asTheyCome(), KeepPackets: s.failedPkts != nil,
 		MaxConnections: s.cfg.maxConnections, MaxHandshakes: s.cfg.maxHandshakes, HandshakeBudget: s.cfg.handshakeBudget << 20,
 		Shard: s.cfg.shard}
 	if len(s.cfg.keylogs) > 0 {
 		opts.KeyLog = s.keys.log
-		if s.live {
+		if s.asTheyCome() {
 			s.keys.follow()
 			defer s.keys.close()
 		}
@@ -311,13 +326,15 @@ func (s *session) analyze() {
 	}
 	s.a.OnResult = func(r *flows.Result) {
 		pending = append(pending, r)
-		if s.live || len(pending) >= batch {
+		if s.asTheyCome() || len(pending) >= batch {
 			flush()
 		}
 	}
 	var err error
-	if s.live {
-		fmt.Fprintf(s.stderr, "tlsscope: capturing on %s; Ctrl-C to stop\n", s.cfg.iface)
+	if s.asTheyCome() {
+		if s.live {
+			fmt.Fprintf(s.stderr, "tlsscope: capturing on %s; Ctrl-C to stop\n", s.cfg.iface)
+		}
 		stopSignals := s.stopOnSignal()
 		err = s.a.Run(s.src)
 		stopSignals()
@@ -414,6 +431,10 @@ func (s *session) stopOnSignal() (cancel func()) {
 	go func() {
 		select {
 		case <-sig:
+			s.interrupted.Store(true)
+			// A second Ctrl-C ends the run at once (a stream whose
+			// writer goes on, or a summary too slow to wait for).
+			signal.Stop(sig)
 		case <-timeout:
 		case <-quit:
 			return
@@ -502,8 +523,8 @@ func (s *session) take(r *flows.Result) {
 		c.File = s.inputs[r.Input] // which of several files the record came from
 	}
 	err := s.w.Write(c)
-	if err == nil && s.live {
-		// Live: each verdict as soon as it is known.
+	if err == nil && s.asTheyCome() {
+		// Live or from a stream: each verdict as soon as it is known.
 		err = s.stdout.Flush()
 	}
 	if err != nil {
@@ -518,6 +539,7 @@ func (s *session) report() {
 	if s.failure() != nil {
 		return
 	}
+	s.newLineAfterInterrupt()
 	for _, w := range s.warnings {
 		fmt.Fprintln(s.stderr, "tlsscope: warning:", w)
 	}
@@ -545,6 +567,21 @@ func (s *session) report() {
 	}
 	if err != nil {
 		s.fail(err)
+	}
+}
+
+// newLineAfterInterrupt ends the line the terminal echoed "^C" on, after
+// the verdict lines said as they came, so that what follows (the
+// warnings, the table) starts on a line of its own.
+func (s *session) newLineAfterInterrupt() {
+	if !s.interrupted.Load() {
+		return
+	}
+	switch {
+	case isTerminal(s.stderr):
+		fmt.Fprintln(s.stderr)
+	case s.stdoutTTY:
+		fmt.Fprintln(s.stdout)
 	}
 }
 
