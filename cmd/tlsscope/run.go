@@ -59,6 +59,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "tlsscope:", err)
 		return exitUsage
 	}
+	if err := s.dropRoot(); err != nil {
+		s.closeOutputs()
+		s.in.Close()
+		fmt.Fprintln(stderr, "tlsscope:", err)
+		return exitUsage
+	}
 	s.analyze()
 	s.report()
 	return s.exitStatus()
@@ -125,6 +131,7 @@ type session struct {
 	// tlsscope -): verdicts are said as they come, as live, on the
 	// capture's clock.
 	stream bool
+	runAs  string             // whom a live capture dropped root for (--user)
 	inputs []string           // their names, for the report
 	src    *capture.Stoppable // what the analyzer reads: in, through -w
 
@@ -191,6 +198,29 @@ func (s *session) openInputs(stdin io.Reader) error {
 	}
 	s.in = capture.NewMerge(srcs)
 	s.stream = capture.IsStream(s.in)
+	return nil
+}
+
+// dropRoot, live and run as root, goes on as --user once the capture
+// handle is open and the outputs created: the packets are parsed without
+// root. A key log the user may not read is read no further (live, key
+// logs are re-read as they grow).
+func (s *session) dropRoot() error {
+	if !s.live {
+		return nil
+	}
+	as, err := dropPrivileges(s.cfg.user)
+	if err != nil || as == "" {
+		return err
+	}
+	s.runAs = as
+	for _, name := range s.cfg.keylogs {
+		if f, err := os.Open(name); err != nil {
+			fmt.Fprintf(s.stderr, "tlsscope: warning: --keylog %s: not readable as %s, lines added to it are not read (--user root keeps root)\n", name, s.cfg.user)
+		} else {
+			f.Close()
+		}
+	}
 	return nil
 }
 
@@ -333,7 +363,11 @@ func (s *session) analyze() {
 	var err error
 	if s.asTheyCome() {
 		if s.live {
-			fmt.Fprintf(s.stderr, "tlsscope: capturing on %s; Ctrl-C to stop\n", s.cfg.iface)
+			as := ""
+			if s.runAs != "" {
+				as = " as " + s.runAs
+			}
+			fmt.Fprintf(s.stderr, "tlsscope: capturing on %s%s; Ctrl-C to stop\n", s.cfg.iface, as)
 		}
 		stopSignals := s.stopOnSignal()
 		err = s.a.Run(s.src)
@@ -550,7 +584,11 @@ func (s *session) report() {
 		fmt.Fprintln(s.stderr, "tlsscope:", n)
 	}
 	if s.cfg.writeFailed != "" && s.failed.conns == 0 {
-		fmt.Fprintln(s.stderr, "tlsscope:", s.failed.attachment().NotWritten(s.cfg.writeFailed))
+		line := s.failed.attachment().NotWritten(s.cfg.writeFailed)
+		if s.failed.leftEmpty {
+			line += " (left empty: " + s.cfg.user + " may not remove it)"
+		}
+		fmt.Fprintln(s.stderr, "tlsscope:", line)
 	}
 	for _, err := range s.unreadable {
 		fmt.Fprintf(s.stderr, "tlsscope: %v (no packet could be read)\n", err)
