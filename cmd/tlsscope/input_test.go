@@ -183,3 +183,28 @@ func TestPipeStreams(t *testing.T) {
 		})
 	}
 }
+
+// TestNewLineAfterInterrupt: after Ctrl-C the terminal shows "^C" after
+// the last verdict line; what follows starts on a line of its own, on
+// whichever of stderr and stdout is the terminal, and nothing is added
+// when no signal stopped the run or neither is a terminal.
+func TestNewLineAfterInterrupt(t *testing.T) {
+	for _, tc := range []struct {
+		interrupted, stderrTTY, stdoutTTY bool
+		stderr, stdout                    string
+	}{
+		{true, true, true, "\n", ""},
+		{true, false, true, "", "\n"},
+		{true, false, false, "", ""},
+		{false, true, true, "", ""},
+	} {
+		var e, o strings.Builder
+		s := &session{stderr: &e, stdout: bufio.NewWriter(&o), stderrTTY: tc.stderrTTY, stdoutTTY: tc.stdoutTTY}
+		s.interrupted.Store(tc.interrupted)
+		s.newLineAfterInterrupt()
+		s.stdout.Flush()
+		if e.String() != tc.stderr || o.String() != tc.stdout {
+			t.Errorf("%+v: stderr %q, stdout %q", tc, e.String(), o.String())
+		}
+	}
+}

@@ -137,6 +137,7 @@ type session struct {
 
 	stdout          *bufio.Writer
 	stdoutTTY       bool // stdout is a terminal
+	stderrTTY       bool
 	w               report.Writer
 	all, failedPkts *capture.PcapngWriter // -w, --write-failed
 
@@ -283,7 +284,7 @@ func (s *session) openOutputs(stdout io.Writer) error {
 		*o.to = capture.NewPcapngWriter(&output{name: o.name, w: w, c: c, fail: s.fail})
 	}
 	width, color := s.cfg.look(stdout)
-	s.stdoutTTY = isTerminal(stdout)
+	s.stdoutTTY, s.stderrTTY = isTerminal(stdout), isTerminal(s.stderr)
 	opts := report.Options{
 		Color:    color,
 		Width:    width,
@@ -616,7 +617,7 @@ func (s *session) newLineAfterInterrupt() {
 		return
 	}
 	switch {
-	case isTerminal(s.stderr):
+	case s.stderrTTY:
 		fmt.Fprintln(s.stderr)
 	case s.stdoutTTY:
 		fmt.Fprintln(s.stdout)
