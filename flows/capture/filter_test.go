@@ -2,9 +2,11 @@ package capture
 
 import (
 	"io"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/gopacket/gopacket"
@@ -129,5 +131,52 @@ func readFileHow(t *testing.T, name, expr, how string) []Packet {
 		if err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestStreamDetected: a pipe and a named FIFO are streams, read as their
+// writer sends; a file, or a file on standard input, is not.
+func TestStreamDetected(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(testdata, "tls13-full.pcap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { w.Write(data); w.Close() }()
+	if src, err := OpenStdin(r); err != nil || !IsStream(src) || !IsStream(NewMerge([]Source{src})) {
+		t.Errorf("a pipe on stdin: %v, stream %v", err, err == nil && IsStream(src))
+	}
+	r.Close()
+
+	fifo := filepath.Join(t.TempDir(), "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	go func() {
+		if f, err := os.OpenFile(fifo, os.O_WRONLY, 0); err == nil {
+			f.Write(data)
+			f.Close()
+		}
+	}()
+	if src, err := OpenFile(fifo); err != nil || !IsStream(src) {
+		t.Errorf("a FIFO: %v, stream %v", err, err == nil && IsStream(src))
+	} else {
+		src.Close()
+	}
+
+	file := filepath.Join(testdata, "tls13-full.pcap")
+	if src, err := OpenFile(file); err != nil || IsStream(src) {
+		t.Errorf("a file: %v, stream %v", err, err == nil && IsStream(src))
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if src, err := OpenStdin(f); err != nil || IsStream(src) {
+		t.Errorf("a file on stdin (tlsscope - < F): %v, stream %v", err, err == nil && IsStream(src))
 	}
 }
