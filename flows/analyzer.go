@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"io"
+	"math"
 	"net/netip"
 	"slices"
 	"sort"
@@ -805,13 +806,17 @@ func (a *Analyzer) Tick(now time.Time) {
 			c.last = a.now // judge up to now
 			r := a.result(c)
 			c.last = last
-			if r == nil || r.Stall == nil {
-				continue
-			}
-			if r.Outcome != Stalled {
-				if at := r.Stall.Since.Add(a.opts.StallTimeout); at.After(a.now) {
-					c.stallAt, c.stallSeen = at.UnixNano(), last.UnixNano()
-					due = earlier(due, at)
+			if r == nil || r.Outcome != Stalled {
+				// Not stalled: looked at again when its owing side's
+				// silence reaches the timeout, or, when it has and that
+				// did not make a stall (a capture missing a side), after
+				// its next packet.
+				c.stallAt, c.stallSeen = math.MaxInt64, last.UnixNano()
+				if r != nil && r.Stall != nil {
+					if at := r.Stall.Since.Add(a.opts.StallTimeout); at.After(a.now) {
+						c.stallAt = at.UnixNano()
+						due = earlier(due, at)
+					}
 				}
 				continue
 			}
