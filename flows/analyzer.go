@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"io"
+	"math"
 	"net/netip"
 	"slices"
 	"sort"
@@ -134,8 +135,11 @@ type Analyzer struct {
 	asm         *reassembly.Assembler
 	now         time.Time
 	lastSweep   time.Time
-	// lastStallScan: when live mode last looked for stalls.
+	// lastStallScan: when live mode last looked for stalls; stallDue:
+	// when it must look again, the earliest a silence reaches the stall
+	// timeout.
 	lastStallScan time.Time
+	stallDue      time.Time
 	done          []*conn
 	tlsPorts      map[uint16]bool
 	Stats         Stats
@@ -286,7 +290,19 @@ func (a *Analyzer) Run(src capture.Source) error {
 			}
 		}
 	}()
-	for b := range batches {
+	// Live, a stall is said when its silence reaches the timeout: a timer
+	// wakes the analysis then, busy link or idle. From a stream (a pipe:
+	// Live without a live source) the clock is the capture's, which only
+	// packets move.
+	stalls := newStallClock(a, live)
+	for {
+		b, ok := stalls.next(batches)
+		if !ok {
+			break
+		}
+		if b == nil {
+			continue // woken for a stall
+		}
 		for _, sec := range b.secrets {
 			a.AddSecrets(sec)
 		}
@@ -296,6 +312,9 @@ func (a *Analyzer) Run(src capture.Source) error {
 		for i := range b.Packets {
 			a.frameIn(&b.Packets[i], &b.decoded[i])
 		}
+		if a.opts.Live && !live && len(b.Packets) > 0 {
+			a.Tick(a.now)
+		}
 		if cap(b.Buf) > 4*capture.BatchSize {
 			// Grown for one huge record: do not keep it.
 			b.Buf = make([]byte, 0, capture.BatchSize)
@@ -304,6 +323,41 @@ func (a *Analyzer) Run(src capture.Source) error {
 		free <- b
 	}
 	return readErr
+}
+
+// stallClock wakes a live analysis when a stall is due (Analyzer.stallDue).
+type stallClock struct {
+	a     *Analyzer
+	timer *time.Timer // nil: not live
+}
+
+func newStallClock(a *Analyzer, live bool) *stallClock {
+	c := &stallClock{a: a}
+	if live && a.opts.Live && a.OnResult != nil {
+		c.timer = time.NewTimer(time.Hour)
+	}
+	return c
+}
+
+// next returns the next batch, false when there are no more, or nil
+// after a stall was looked for at its due time.
+func (c *stallClock) next(batches <-chan *batch) (*batch, bool) {
+	if c.timer == nil {
+		b, ok := <-batches
+		return b, ok
+	}
+	at := c.a.stallDue
+	if gap := c.a.lastStallScan.Add(stallScanGap); gap.After(at) {
+		at = gap
+	}
+	c.timer.Reset(max(time.Until(at), time.Millisecond))
+	select {
+	case b, ok := <-batches:
+		return b, ok
+	case <-c.timer.C:
+		c.a.Tick(time.Now())
+		return nil, true
+	}
 }
 
 // batch is a run of captured packets and what the link decoder made of
@@ -726,17 +780,26 @@ func (a *Analyzer) Tick(now time.Time) {
 	if !a.opts.Live || a.OnResult == nil {
 		return
 	}
-	// Live only, and once a second: a side may be silent while its peer
-	// keeps the connection busy (retransmitting a ClientHello), so the
-	// whole lists are looked at, bounded by MaxConnections.
-	if a.now.Sub(a.lastStallScan) < time.Second {
+	// Live only: a side may be silent while its peer keeps the connection
+	// busy (retransmitting a ClientHello), so the whole lists are looked
+	// at, bounded by MaxConnections, when the earliest silence reaches the
+	// stall timeout, and no more often than stallScanGap.
+	if a.now.Before(a.stallDue) || a.now.Sub(a.lastStallScan) < stallScanGap {
 		return
 	}
 	a.lastStallScan = a.now
-	a.quicStalls()
+	// A connection that begins after this scan stalls no sooner than this.
+	due := a.now.Add(a.opts.StallTimeout)
+	a.quicStalls(&due)
+	nowNs := a.now.UnixNano()
 	for _, l := range []*connList{&a.handshaking, &a.active} {
 		for c := l.head; c != nil; c = c.nextConn {
 			if c.decided || c.reported || c.finished || c.closing() {
+				continue
+			}
+			if seen := c.last.UnixNano(); c.stallSeen == seen && c.stallAt > nowNs {
+				// No packet since its deadline was worked out.
+				due = earlier(due, time.Unix(0, c.stallAt))
 				continue
 			}
 			last := c.last
@@ -744,6 +807,17 @@ func (a *Analyzer) Tick(now time.Time) {
 			r := a.result(c)
 			c.last = last
 			if r == nil || r.Outcome != Stalled {
+				// Not stalled: looked at again when its owing side's
+				// silence reaches the timeout, or, when it has and that
+				// did not make a stall (a capture missing a side), after
+				// its next packet.
+				c.stallAt, c.stallSeen = math.MaxInt64, last.UnixNano()
+				if r != nil && r.Stall != nil {
+					if at := r.Stall.Since.Add(a.opts.StallTimeout); at.After(a.now) {
+						c.stallAt = at.UnixNano()
+						due = earlier(due, at)
+					}
+				}
 				continue
 			}
 			r.Open, r.EndedBy, r.ClosedBy = true, EndedOpen, nil
@@ -751,6 +825,19 @@ func (a *Analyzer) Tick(now time.Time) {
 			a.OnResult(r)
 		}
 	}
+	a.stallDue = due
+}
+
+// stallScanGap bounds how often live mode looks for stalls (each look
+// judges every handshake whose deadline passed or whose packets changed
+// it): a stall is said at most this late.
+const stallScanGap = 50 * time.Millisecond
+
+func earlier(x, y time.Time) time.Time {
+	if y.Before(x) {
+		return y
+	}
+	return x
 }
 
 func (a *Analyzer) noteTLSPort(c *conn) {

@@ -197,6 +197,10 @@ type conn struct {
 	sawPayload     bool
 	socks          bool // a SOCKS exchange whose tunnel has not started
 	watching       bool // decided, with keys: its records are still framed (decoder/watch.go)
+	// live: when the owing side's silence reaches the stall timeout
+	// (UnixNano), as judged when its last packet was stallSeen; a later
+	// packet makes it stale.
+	stallAt, stallSeen int64
 }
 
 type seqRange struct{ start, end uint32 }

@@ -225,8 +225,9 @@ func (a *Analyzer) quicLive(c *quicConn) {
 
 // quicStalls, live, reports the QUIC handshakes whose owing side has been
 // silent for the stall timeout while their connection is open; the final
-// result follows as an update.
-func (a *Analyzer) quicStalls() {
+// result follows as an update. due becomes the earliest time a handshake
+// not yet stalled will be.
+func (a *Analyzer) quicStalls(due *time.Time) {
 	for c := a.quic.list.head; c != nil; c = c.next {
 		if c.reported || c.finished {
 			continue
@@ -235,7 +236,15 @@ func (a *Analyzer) quicStalls() {
 		c.last = a.now // judge up to now
 		r := a.quicResult(c)
 		c.last = last
-		if r == nil || r.Outcome != Stalled || !a.ownQUIC(r) {
+		if r == nil || !a.ownQUIC(r) {
+			continue
+		}
+		if r.Outcome != Stalled {
+			if r.Stall != nil {
+				if at := r.Stall.Since.Add(a.opts.StallTimeout); at.After(a.now) {
+					*due = earlier(*due, at)
+				}
+			}
 			continue
 		}
 		r.Open, r.EndedBy, r.ClosedBy = true, EndedOpen, nil

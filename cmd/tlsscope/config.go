@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/netip"
 	"path"
 	"slices"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tlsscope/tlsscope/flows"
+	"github.com/tlsscope/tlsscope/flows/capture"
 	"github.com/tlsscope/tlsscope/report"
 )
 
@@ -21,7 +23,7 @@ type config struct {
 	stallTimeout time.Duration
 	only         map[flows.Outcome]bool // empty: every outcome
 	sni          string
-	host         string
+	host         netip.Addr // --host (invalid: every host)
 	port         int
 	stream       *flows.StreamID // --stream (nil: every one)
 	detail       bool
@@ -41,6 +43,7 @@ type config struct {
 	count        int
 	writeAll     string
 	writeFailed  string
+	user         string   // --user: whom a live capture run as root goes on as
 	keylogs      []string // --keylog, repeatable
 	// the report's look and checks
 	color    string          // --color auto|always|never
@@ -97,7 +100,8 @@ func parseConfig(args []string, stdout io.Writer) (*config, error) {
 	fs.DurationVar(&cfg.stallTimeout, "stall-timeout", flows.DefaultOptions.StallTimeout, "`duration` of silence from the side that owes a message before a handshake is called stalled")
 	fs.StringVar(&only, "only", "", "show only these `outcomes` (comma-separated: "+outcomeList()+")")
 	fs.StringVar(&cfg.sni, "sni", "", "show only connections whose SNI matches the `pattern` (shell glob)")
-	fs.StringVar(&cfg.host, "host", "", "show only connections with this client or server `IP`")
+	var host string
+	fs.StringVar(&host, "host", "", "show only connections with this client or server `IP`")
 	fs.IntVar(&cfg.port, "port", 0, "show only connections with this client or server `port`")
 	fs.Var(streamFlag{&cfg.stream}, "stream", "show only the connection of Wireshark tcp.stream `N` (udp:N: the QUIC one of udp.stream N), in detail")
 	fs.BoolVar(&cfg.detail, "detail", false, "show each connection's ladder and all its fields")
@@ -105,12 +109,13 @@ func parseConfig(args []string, stdout io.Writer) (*config, error) {
 	fs.BoolVar(&cfg.showVersion, "version", false, "print the version and exit")
 	fs.BoolVar(&cfg.exitZero, "exit-zero", false, "exit 0 even when handshakes failed")
 	fs.StringVar(&cfg.iface, "i", "", "sniff the live `interface`")
-	fs.StringVar(&cfg.bpf, "f", "", "BPF capture `filter` for -i")
+	fs.StringVar(&cfg.bpf, "f", "", "BPF capture `filter` (tcpdump's syntax), for -i and files alike")
 	fs.IntVar(&cfg.snaplen, "snaplen", 262144, "live capture snapshot `length`")
 	fs.BoolVar(&cfg.promisc, "promisc", true, "live capture in promiscuous mode")
 	fs.DurationVar(&cfg.duration, "duration", 0, "stop a live capture after this `duration`")
 	fs.BoolVar(&cfg.listIfaces, "D", false, "list the interfaces live capture can use")
 	fs.BoolVar(&cfg.listIfaces, "list-interfaces", false, "list the interfaces live capture can use")
+	fs.StringVar(&cfg.user, "user", "nobody", "live capture run as root: once the interface is open, go on as this `user` (tcpdump's -Z; root keeps root)")
 	fs.IntVar(&cfg.bufferSize, "buffer-size", 0, "live capture kernel buffer in `bytes` (0: libpcap's default)")
 	fs.IntVar(&cfg.count, "count", 0, "stop after `N` handshakes are judged (files too; tcpdump's -c counts packets, ours handshakes)")
 	fs.IntVar(&cfg.count, "c", 0, "stop after `N` handshakes are judged, like --count")
@@ -193,7 +198,39 @@ func parseConfig(args []string, stdout io.Writer) (*config, error) {
 	if cfg.count < 0 {
 		return nil, usagef("--count: want N ≥ 0")
 	}
+	if err := cfg.checkSelection(fs, host); err != nil {
+		return nil, err
+	}
 	return cfg, nil
+}
+
+// checkSelection checks what selects packets and connections: the BPF
+// filter compiles (libpcap's message when not, as tcpdump says it), and
+// --host and --port name an address and a port that can exist.
+func (cfg *config) checkSelection(fs *flag.FlagSet, host string) error {
+	if cfg.bpf != "" {
+		if err := capture.CheckFilter(cfg.bpf); err != nil {
+			return usagef("-f %s: %v", shellQuote(cfg.bpf), err)
+		}
+	}
+	if host != "" {
+		a, err := netip.ParseAddr(host)
+		if err != nil || a.Zone() != "" {
+			return usagef("--host: %q is not an IPv4 or IPv6 address", host)
+		}
+		cfg.host = a.Unmap()
+	}
+	var portSet bool
+	fs.Visit(func(f *flag.Flag) { portSet = portSet || f.Name == "port" })
+	if portSet && (cfg.port < 1 || cfg.port > 65535) {
+		return usagef("--port: %d is not a port (1 to 65535)", cfg.port)
+	}
+	return nil
+}
+
+// shellQuote quotes s for a POSIX shell, as the user would type it.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // permute moves the files of a command line among its flags, for the flag
@@ -273,7 +310,7 @@ func (cfg *config) keeps(r *flows.Result) bool {
 	if cfg.port != 0 && int(r.Client.Port()) != cfg.port && int(r.Server.Port()) != cfg.port {
 		return false
 	}
-	if cfg.host != "" && r.Client.Addr().String() != cfg.host && r.Server.Addr().String() != cfg.host {
+	if cfg.host.IsValid() && r.Client.Addr().Unmap() != cfg.host && r.Server.Addr().Unmap() != cfg.host {
 		return false
 	}
 	if cfg.sni != "" {

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"strings"
 
@@ -26,8 +28,11 @@ type failedFile struct {
 	existed bool // the file was there before: never removed
 	started bool // emptied for the first write
 	conns   int  // connections written
-	unkept  int  // connections that did not complete with no packet kept
-	tcp     int  // TCP connections written: the next one's tcp.stream there
+	// leftEmpty: the file made for the run could not be removed (the
+	// live capture went on as --user, who may not write its directory).
+	leftEmpty bool
+	unkept    int // connections that did not complete with no packet kept
+	tcp       int // TCP connections written: the next one's tcp.stream there
 	// udp maps the udp.stream numbers of the conversations written to
 	// theirs in the file.
 	udp      map[int]int
@@ -66,7 +71,11 @@ func (ff *failedFile) Close() error {
 	}
 	err := ff.f.Close()
 	if !ff.started && !ff.existed {
-		if rerr := os.Remove(ff.f.Name()); err == nil {
+		rerr := os.Remove(ff.f.Name())
+		if errors.Is(rerr, fs.ErrPermission) {
+			ff.leftEmpty, rerr = true, nil
+		}
+		if err == nil {
 			err = rerr
 		}
 	}

@@ -6,10 +6,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
 	"runtime/pprof"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -53,6 +55,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	if err := s.openOutputs(stdout); err != nil {
+		s.in.Close()
+		fmt.Fprintln(stderr, "tlsscope:", err)
+		return exitUsage
+	}
+	if err := s.dropRoot(); err != nil {
+		s.closeOutputs()
 		s.in.Close()
 		fmt.Fprintln(stderr, "tlsscope:", err)
 		return exitUsage
@@ -117,12 +125,19 @@ type session struct {
 	cfg    *config
 	stderr io.Writer
 
-	in     capture.Source // the files merged, or the interface
-	live   bool
+	in   capture.Source // the files merged, or the interface
+	live bool
+	// stream: the input is a pipe, a FIFO or a socket (tcpdump -w - |
+	// tlsscope -): verdicts are said as they come, as live, on the
+	// capture's clock.
+	stream bool
+	runAs  string             // whom a live capture dropped root for (--user)
 	inputs []string           // their names, for the report
 	src    *capture.Stoppable // what the analyzer reads: in, through -w
 
 	stdout          *bufio.Writer
+	stdoutTTY       bool // stdout is a terminal
+	stderrTTY       bool
 	w               report.Writer
 	all, failedPkts *capture.PcapngWriter // -w, --write-failed
 
@@ -143,6 +158,10 @@ type session struct {
 
 	mu  sync.Mutex
 	err error // the first write error: it ends the run
+
+	// interrupted: Ctrl-C or SIGTERM stopped the run; the terminal shows
+	// "^C" where the cursor was.
+	interrupted atomic.Bool
 }
 
 // openInputs opens the files, or the interface.
@@ -160,21 +179,76 @@ func (s *session) openInputs(stdin io.Reader) error {
 		var src capture.Source
 		var err error
 		if name == "-" {
-			src, err = capture.OpenReader("stdin", io.NopCloser(stdin))
+			src, err = capture.OpenStdin(stdin)
 		} else {
 			src, err = capture.OpenFile(name)
+		}
+		if err == nil && s.cfg.bpf != "" {
+			if err = capture.SetFilter(src, s.cfg.bpf); err != nil {
+				src.Close()
+			}
 		}
 		if err != nil {
 			for _, s := range srcs {
 				s.Close()
 			}
-			return err
+			return s.filterHint(err)
 		}
 		srcs = append(srcs, src)
 		s.inputs = append(s.inputs, name)
 	}
 	s.in = capture.NewMerge(srcs)
+	s.stream = capture.IsStream(s.in)
 	return nil
+}
+
+// dropRoot, live and run as root, goes on as --user once the capture
+// handle is open and the outputs created: the packets are parsed without
+// root. A key log the user may not read is read no further (live, key
+// logs are re-read as they grow).
+func (s *session) dropRoot() error {
+	if !s.live {
+		return nil
+	}
+	as, err := dropPrivileges(s.cfg.user)
+	if err != nil || as == "" {
+		return err
+	}
+	s.runAs = as
+	for _, name := range s.cfg.keylogs {
+		if f, err := os.Open(name); err != nil {
+			fmt.Fprintf(s.stderr, "tlsscope: warning: --keylog %s: not readable as %s, lines added to it are not read (--user root keeps root)\n", name, s.cfg.user)
+		} else {
+			f.Close()
+		}
+	}
+	return nil
+}
+
+// asTheyCome reports whether verdicts are said as soon as they are known
+// and written through at once: live, or from a stream.
+func (s *session) asTheyCome() bool { return s.live || s.stream }
+
+// filterHint adds to a file that does not exist the hint that it reads as
+// a filter (tlsscope -r F tcp port 443, as tcpdump would take it): the
+// names that are no files, together, when libpcap compiles them.
+func (s *session) filterHint(err error) error {
+	var ie *capture.InputError
+	if !errors.As(err, &ie) || !errors.Is(ie.Err, fs.ErrNotExist) {
+		return err
+	}
+	var missing []string
+	for _, name := range s.cfg.files {
+		if _, e := os.Stat(name); name != "-" && errors.Is(e, fs.ErrNotExist) {
+			missing = append(missing, name)
+		}
+	}
+	for _, expr := range []string{strings.Join(missing, " "), ie.Name} {
+		if capture.CheckFilter(expr) == nil {
+			return fmt.Errorf("%w (to filter, use -f %s)", err, shellQuote(expr))
+		}
+	}
+	return err
 }
 
 // openOutputs creates the -w and --write-failed files and starts the
@@ -210,6 +284,7 @@ func (s *session) openOutputs(stdout io.Writer) error {
 		*o.to = capture.NewPcapngWriter(&output{name: o.name, w: w, c: c, fail: s.fail})
 	}
 	width, color := s.cfg.look(stdout)
+	s.stdoutTTY, s.stderrTTY = isTerminal(stdout), isTerminal(s.stderr)
 	opts := report.Options{
 		Color:    color,
 		Width:    width,
@@ -217,7 +292,7 @@ func (s *session) openOutputs(stdout io.Writer) error {
 		Total:    func() int { return s.read },
 		Detail:   s.cfg.detail || s.cfg.stream != nil,
 		Inputs:   s.inputs,
-		Live:     s.live,
+		Live:     s.asTheyCome(),
 		RowLimit: s.cfg.maxRows,
 		Notes: func() []string {
 			notes := append(append(append(s.limitNotes(), s.trafficNotes()...), s.countNotes()...), s.keys.notes(s.a)...)
@@ -243,12 +318,12 @@ func (s *session) openOutputs(stdout io.Writer) error {
 // result as it comes: results are built and written by a goroutine of
 // their own, in the order the analyzer hands them over, while it reads on.
 func (s *session) analyze() {
-	opts := flows.Options{StallTimeout: s.cfg.stallTimeout, Live: s.live, KeepPackets: s.failedPkts != nil,
+	opts := flows.Options{StallTimeout: s.cfg.stallTimeout, Live: s.asTheyCome(), KeepPackets: s.failedPkts != nil,
 		MaxConnections: s.cfg.maxConnections, MaxHandshakes: s.cfg.maxHandshakes, HandshakeBudget: s.cfg.handshakeBudget << 20,
 		Shard: s.cfg.shard}
 	if len(s.cfg.keylogs) > 0 {
 		opts.KeyLog = s.keys.log
-		if s.live {
+		if s.asTheyCome() {
 			s.keys.follow()
 			defer s.keys.close()
 		}
@@ -282,13 +357,19 @@ func (s *session) analyze() {
 	}
 	s.a.OnResult = func(r *flows.Result) {
 		pending = append(pending, r)
-		if s.live || len(pending) >= batch {
+		if s.asTheyCome() || len(pending) >= batch {
 			flush()
 		}
 	}
 	var err error
-	if s.live {
-		fmt.Fprintf(s.stderr, "tlsscope: capturing on %s; Ctrl-C to stop\n", s.cfg.iface)
+	if s.asTheyCome() {
+		if s.live {
+			as := ""
+			if s.runAs != "" {
+				as = " as " + s.runAs
+			}
+			fmt.Fprintf(s.stderr, "tlsscope: capturing on %s%s; Ctrl-C to stop\n", s.cfg.iface, as)
+		}
 		stopSignals := s.stopOnSignal()
 		err = s.a.Run(s.src)
 		stopSignals()
@@ -385,6 +466,10 @@ func (s *session) stopOnSignal() (cancel func()) {
 	go func() {
 		select {
 		case <-sig:
+			s.interrupted.Store(true)
+			// A second Ctrl-C ends the run at once (a stream whose
+			// writer goes on, or a summary too slow to wait for).
+			signal.Stop(sig)
 		case <-timeout:
 		case <-quit:
 			return
@@ -473,8 +558,8 @@ func (s *session) take(r *flows.Result) {
 		c.File = s.inputs[r.Input] // which of several files the record came from
 	}
 	err := s.w.Write(c)
-	if err == nil && s.live {
-		// Live: each verdict as soon as it is known.
+	if err == nil && s.asTheyCome() {
+		// Live or from a stream: each verdict as soon as it is known.
 		err = s.stdout.Flush()
 	}
 	if err != nil {
@@ -489,6 +574,7 @@ func (s *session) report() {
 	if s.failure() != nil {
 		return
 	}
+	s.newLineAfterInterrupt()
 	for _, w := range s.warnings {
 		fmt.Fprintln(s.stderr, "tlsscope: warning:", w)
 	}
@@ -499,7 +585,11 @@ func (s *session) report() {
 		fmt.Fprintln(s.stderr, "tlsscope:", n)
 	}
 	if s.cfg.writeFailed != "" && s.failed.conns == 0 {
-		fmt.Fprintln(s.stderr, "tlsscope:", s.failed.attachment().NotWritten(s.cfg.writeFailed))
+		line := s.failed.attachment().NotWritten(s.cfg.writeFailed)
+		if s.failed.leftEmpty {
+			line += " (left empty: " + s.cfg.user + " may not remove it)"
+		}
+		fmt.Fprintln(s.stderr, "tlsscope:", line)
 	}
 	for _, err := range s.unreadable {
 		fmt.Fprintf(s.stderr, "tlsscope: %v (no packet could be read)\n", err)
@@ -516,6 +606,21 @@ func (s *session) report() {
 	}
 	if err != nil {
 		s.fail(err)
+	}
+}
+
+// newLineAfterInterrupt ends the line the terminal echoed "^C" on, after
+// the verdict lines said as they came, so that what follows (the
+// warnings, the table) starts on a line of its own.
+func (s *session) newLineAfterInterrupt() {
+	if !s.interrupted.Load() {
+		return
+	}
+	switch {
+	case s.stderrTTY:
+		fmt.Fprintln(s.stderr)
+	case s.stdoutTTY:
+		fmt.Fprintln(s.stdout)
 	}
 }
 

@@ -51,6 +51,8 @@ type fileSource struct {
 	closer io.Closer
 	pcap   *pcapFile
 	ng     *pcapngFile
+	filter *bpfFilter // -f: the packets to pass on (SetFilter)
+	stream bool       // a pipe, a FIFO or a socket (IsStream)
 }
 
 // magic numbers of the two capture formats and of gzip.
@@ -66,25 +68,54 @@ var (
 func hasPrefix(b, p []byte) bool { return len(b) >= len(p) && string(b[:len(p)]) == string(p) }
 
 // OpenFile opens a pcap or pcapng file, gzip-compressed or not, told apart
-// by magic number. "-" reads standard input.
+// by magic number. "-" reads standard input. A FIFO is read as a stream
+// (Stream).
 func OpenFile(name string) (Source, error) {
-	var f io.ReadCloser
 	if name == "-" {
-		f = io.NopCloser(os.Stdin)
-		name = "stdin"
-	} else {
-		file, err := os.Open(name)
-		if err != nil {
-			return nil, &InputError{name, unwrapPathError(err)}
-		}
-		f = file
+		return OpenStdin(os.Stdin)
 	}
-	src, err := openReader(name, f, 0)
+	file, err := os.Open(name)
 	if err != nil {
-		f.Close()
+		return nil, &InputError{name, unwrapPathError(err)}
+	}
+	src, err := openReader(name, file, 0)
+	if err != nil {
+		file.Close()
 		return nil, err
 	}
+	src.stream = isStream(file)
 	return src, nil
+}
+
+// OpenStdin reads a capture from standard input, named "stdin", which it
+// does not close. A pipe or a socket is read as a stream (Stream).
+func OpenStdin(stdin io.Reader) (Source, error) {
+	src, err := openReader("stdin", io.NopCloser(stdin), 0)
+	if err != nil {
+		return nil, err
+	}
+	src.stream = isStream(stdin)
+	return src, nil
+}
+
+// isStream reports whether r is a pipe, a FIFO or a socket: an input that
+// stays open while its writer pauses, whose packets must be handed on as
+// they come (tcpdump -w - | tlsscope -), not a file read to its end.
+func isStream(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&(os.ModeNamedPipe|os.ModeSocket) != 0
+}
+
+// IsStream reports whether packets of src come from a pipe or a socket
+// that may stay open and silent (and so must be analysed as they come),
+// not from a file or an interface.
+func IsStream(src Source) bool {
+	s, ok := src.(interface{ Stream() bool })
+	return ok && s.Stream()
 }
 
 func unwrapPathError(err error) error {
@@ -143,21 +174,34 @@ type readCloser struct {
 func (r readCloser) Close() error { return r.c.Close() }
 
 func (s *fileSource) Name() string { return s.name }
+
+// Stream reports whether the file is a pipe, a FIFO or a socket.
+func (s *fileSource) Stream() bool { return s.stream }
 func (s *fileSource) Close() error { return s.closer.Close() }
 
 func (s *fileSource) Next() (Packet, error) {
-	if s.pcap != nil {
-		p, err := s.pcap.Next()
+	for {
+		var p Packet
+		var err error
+		if s.pcap != nil {
+			p, err = s.pcap.Next()
+		} else {
+			p, err = s.ng.Next()
+		}
 		if err != nil {
 			return Packet{}, s.readErr(err)
 		}
-		return p, nil
+		if s.filter == nil {
+			return p, nil
+		}
+		ok, err := s.filter.matches(&p)
+		if err != nil {
+			return Packet{}, &InputError{s.name, err}
+		}
+		if ok {
+			return p, nil
+		}
 	}
-	p, err := s.ng.Next()
-	if err != nil {
-		return Packet{}, s.readErr(err)
-	}
-	return p, nil
 }
 
 // Bulk is true: both formats are read in place into batches.
@@ -169,6 +213,11 @@ func (s *fileSource) Fill(b *Batch) error {
 		err = s.pcap.fill(b)
 	} else {
 		err = s.ng.fill(b)
+	}
+	if s.filter != nil {
+		if ferr := s.filter.keep(b); ferr != nil {
+			return &InputError{s.name, ferr}
+		}
 	}
 	if err != nil {
 		return s.readErr(err)
@@ -211,6 +260,17 @@ type Merge struct {
 // NewMerge merges sources by capture time.
 func NewMerge(srcs []Source) *Merge {
 	return &Merge{srcs: srcs, head: make([]*Packet, len(srcs)), errs: make([]error, len(srcs)), read: make([]int64, len(srcs))}
+}
+
+// Stream reports whether any source merged is a stream: its packets
+// come as its writer sends them.
+func (m *Merge) Stream() bool {
+	for _, s := range m.srcs {
+		if IsStream(s) {
+			return true
+		}
+	}
+	return false
 }
 
 // Inputs is the number of sources merged.
