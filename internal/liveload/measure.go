@@ -119,6 +119,7 @@ type result struct {
 	Equal    int     // of those, with the offline outcome
 	Load     string  // uptime's load averages before the run
 	Live     output  // what the sniffer's tlsscope said
+	Stderr   string  // what the sniffer said on standard error
 	Unequal  []string
 }
 
@@ -180,6 +181,7 @@ func replay(s sniffer, file string, topSpeed bool, ref output, tmp string) (resu
 	if m := regexp.MustCompile(`Actual: \d+ packets \(\d+ bytes\) sent in ([0-9.]+) seconds`).FindStringSubmatch(out); m != nil {
 		r.Seconds, _ = strconv.ParseFloat(m[1], 64)
 	}
+	r.Stderr = p.output()
 	if s.Live {
 		b, err := os.ReadFile(liveOut)
 		if err != nil {
