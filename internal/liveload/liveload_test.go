@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -104,7 +103,7 @@ func dropsSaid(t *testing.T, r result, ref output) {
 		t.Errorf("the kernel counted %d packets received, tcpreplay sent %d (%d dropped by the backlog, before any socket)", d.Received, r.Sent, r.Backlog)
 	}
 	if d.Kernel > 0 {
-		m := regexp.MustCompile(`([\d,]+) packets dropped by the kernel`).FindStringSubmatch(r.Stderr)
+		m := dropsLine.FindStringSubmatch(r.Stderr)
 		if m == nil {
 			t.Errorf("%d drops in the record, none said on standard error:\n%s", d.Kernel, r.Stderr)
 		} else if n, _ := strconv.ParseUint(strings.ReplaceAll(m[1], ",", ""), 10, 64); n != d.Kernel {

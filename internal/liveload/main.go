@@ -102,8 +102,9 @@ func saidDrops(r result) string {
 	if !r.Said {
 		return "not said"
 	}
-	if r.Received == 0 {
-		return fmt.Sprint(r.Dropped)
+	of := r.Received
+	if of == 0 {
+		of = uint64(r.Sent)
 	}
-	return fmt.Sprintf("%d (%.1f%%)", r.Dropped, 100*float64(r.Dropped)/float64(r.Received))
+	return fmt.Sprintf("%d (%.1f%%)", r.Dropped, 100*float64(r.Dropped)/float64(of))
 }

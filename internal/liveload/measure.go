@@ -192,6 +192,9 @@ func replay(s sniffer, file string, topSpeed bool, ref output, tmp string) (resu
 		}
 		if d := r.Live.Drops; d.Seen {
 			r.Received, r.Dropped, r.Said = d.Received, d.Kernel, true
+		} else if m := dropsLine.FindStringSubmatch(r.Stderr); m != nil {
+			r.Dropped, _ = strconv.ParseUint(strings.ReplaceAll(m[1], ",", ""), 10, 64)
+			r.Said = true
 		}
 	} else {
 		c := tcpdumpCounts(p.output())
@@ -216,6 +219,9 @@ func replay(s sniffer, file string, topSpeed bool, ref output, tmp string) (resu
 	}
 	return r, nil
 }
+
+// dropsLine is what tlsscope says on standard error of the kernel's drops.
+var dropsLine = regexp.MustCompile(`([\d,]+) packets dropped by the kernel`)
 
 func orNone(s string) string {
 	if s == "" {
