@@ -26,8 +26,10 @@ func main() {
 	scopes := flag.String("tlsscope", "bin/tlsscope", "tlsscope binaries to measure live, name=path, comma-separated; the first judges offline")
 	tcpdump := flag.Bool("tcpdump", false, "measure tcpdump too, in its default mode and with --immediate-mode")
 	runs := flag.Int("runs", 3, "runs of each sniffer at each rate (the median is shown)")
+	rates := flag.String("rates", "original,top", "replay rates: original (the capture's timing), top (tcpreplay --topspeed)")
+	args := flag.String("args", "", "more flags for tlsscope -i, space-separated (--buffer-size 2097152)")
 	flag.Parse()
-	if err := measure(*file, *conns, *scopes, *tcpdump, *runs); err != nil {
+	if err := measure(*file, *conns, *scopes, strings.Fields(*args), *rates, *tcpdump, *runs); err != nil {
 		fmt.Fprintln(os.Stderr, "liveload:", err)
 		os.Exit(1)
 	}
@@ -36,7 +38,7 @@ func main() {
 // defaultConns makes about 60,000 packets.
 const defaultConns = 2400
 
-func measure(file string, conns int, scopes string, tcpdump bool, runs int) error {
+func measure(file string, conns int, scopes string, args []string, rates string, tcpdump bool, runs int) error {
 	if _, err := os.Stat(file); err != nil {
 		os.MkdirAll(filepath.Dir(file), 0o755)
 		if err := generate(file, conns, os.Stderr); err != nil {
@@ -50,7 +52,7 @@ func measure(file string, conns int, scopes string, tcpdump bool, runs int) erro
 			name, path = "tlsscope", s
 		}
 		abs, _ := filepath.Abs(path)
-		sniffers = append(sniffers, sniffer{Name: name, TLSScope: abs, Live: true})
+		sniffers = append(sniffers, sniffer{Name: name, TLSScope: abs, Live: true, Args: args})
 	}
 	judge := sniffers[0].TLSScope
 	if tcpdump {
@@ -70,7 +72,8 @@ func measure(file string, conns int, scopes string, tcpdump bool, runs int) erro
 	fmt.Println("| sniffer | rate | equal outcomes | dropped (said) | packets sent | kpps | backlog drops | load (1, 5, 15 min) |")
 	fmt.Println("|---|---|---|---|---|---|---|---|")
 	for _, s := range sniffers {
-		for _, top := range []bool{false, true} {
+		for _, rate := range strings.Split(rates, ",") {
+			top := rate == "top"
 			var rs []result
 			for range runs {
 				r, err := replay(s, file, top, ref, tmp)

@@ -105,6 +105,7 @@ type sniffer struct {
 	TLSScope string   // the tlsscope binary that judges (live, or offline on what tcpdump wrote)
 	Tcpdump  []string // tcpdump's extra flags; nil: tlsscope -i itself
 	Live     bool     // tlsscope -i
+	Args     []string // more flags for tlsscope -i
 }
 
 // result is one replay seen by one sniffer.
@@ -151,7 +152,8 @@ func replay(s sniffer, file string, topSpeed bool, ref output, tmp string) (resu
 	}
 	defer stdout.Close()
 	if s.Live {
-		p, err = start(nsReplayRx, stdout, nil, "capturing on", s.TLSScope, "-i", vethRx, "--format", "json", "--stall-timeout", stallTimeout)
+		args := append([]string{s.TLSScope, "-i", vethRx, "--format", "json", "--stall-timeout", stallTimeout}, s.Args...)
+		p, err = start(nsReplayRx, stdout, nil, "capturing on", args...)
 	} else {
 		args := append([]string{"tcpdump", "-i", vethRx, "-s", "0", "-n", "-Z", "root", "-w", dumpFile}, s.Tcpdump...)
 		p, err = start(nsReplayRx, nil, nil, "listening on", args...)
