@@ -46,9 +46,13 @@ func TestLiveLoad(t *testing.T) {
 		}
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "tlsscope")
-	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/tlsscope").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	// LIVELOAD_TLSSCOPE tests another build (an older one, to see it fail).
+	bin := os.Getenv("LIVELOAD_TLSSCOPE")
+	if bin == "" {
+		bin = filepath.Join(dir, "tlsscope")
+		if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/tlsscope").CombinedOutput(); err != nil {
+			t.Fatalf("go build: %v\n%s", err, out)
+		}
 	}
 	file := filepath.Join(dir, "traffic.pcap")
 	if err := generate(file, defaultConns, os.Stderr); err != nil {
