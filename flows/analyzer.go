@@ -282,10 +282,11 @@ func (a *Analyzer) Run(src capture.Source) error {
 			p.Data = b.Buf[off:len(b.Buf):len(b.Buf)]
 			b.Packets = append(b.Packets, p)
 			if live {
-				// A batch a packet would cost a hand-over a packet, more
-				// than the analysis of most at full rate; what the kernel
-				// handed over at once goes as one batch, sent when full,
-				// when no packet came (ErrTick), or after liveBatchWait.
+				// A batch a packet costs a hand-over between goroutines a
+				// packet, which halves the rate at which a burst waiting in
+				// the kernel's ring is drained (BenchmarkLiveRun); a batch
+				// goes when full, when no packet came (ErrTick), or once
+				// its first packet has waited liveBatchWait.
 				if len(b.Packets) == 1 {
 					first = time.Now()
 				} else if time.Since(first) >= liveBatchWait {
