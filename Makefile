@@ -5,7 +5,7 @@ VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 FUZZTIME ?= 1m
 
-.PHONY: all build demo test test-long mutate vet fmt-check deps testdata golden fuzz fuzz-short verify bench bench-memory bench-hostile netlab netlab-test duckdb-test report-screenshots clean
+.PHONY: all build demo test test-long mutate vet fmt-check deps testdata golden fuzz fuzz-short verify bench bench-memory bench-hostile netlab netlab-test live-test duckdb-test report-screenshots clean
 
 all: build
 
@@ -93,6 +93,14 @@ netlab:
 
 netlab-test:
 	$(GO) test -tags netlab ./internal/netlab -count=1 -v -timeout 45m
+
+# Live capture under load (issue #24): real crypto/tls traffic replayed with
+# tcpreplay across a veth at its own timing and at top speed while tlsscope
+# -i sniffs, outcomes compared with the offline run; as root (namespaces
+# tlslive-*). `go run ./internal/liveload -tcpdump` prints the README's table.
+live-test:
+	$(GO) vet -tags livelab ./internal/liveload
+	$(GO) test -tags livelab ./internal/liveload -count=1 -v -timeout 20m
 
 # tlsscope's JSON Lines loaded into a real DuckDB, the README's queries run
 # and checked (internal/duckdbtest: its own module, so DuckDB, cgo and a

@@ -64,11 +64,13 @@ func TestStallSaidOnTime(t *testing.T) {
 	}
 }
 
-// liveFeed is a live source of a few packets, then silence: no packet
-// and no tick until closed (a link busy with other traffic would do the
-// same to the ticks), so only the analysis's own clock can say a stall.
+// liveFeed is a live source of a few packets, one tick (libpcap's block
+// timeout hands over the packets that came), then silence: no packet and
+// no tick until closed (a link busy with other traffic would do the same
+// to the ticks), so only the analysis's own clock can say a stall.
 type liveFeed struct {
 	ps     []capture.Packet
+	ticked bool
 	closed chan struct{}
 	once   sync.Once
 }
@@ -81,6 +83,10 @@ func (f *liveFeed) Next() (capture.Packet, error) {
 		p := f.ps[0]
 		f.ps = f.ps[1:]
 		return p, nil
+	}
+	if !f.ticked {
+		f.ticked = true
+		return capture.Packet{}, capture.ErrTick
 	}
 	<-f.closed
 	return capture.Packet{}, capture.ErrClosed

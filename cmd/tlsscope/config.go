@@ -116,7 +116,7 @@ func parseConfig(args []string, stdout io.Writer) (*config, error) {
 	fs.BoolVar(&cfg.listIfaces, "D", false, "list the interfaces live capture can use")
 	fs.BoolVar(&cfg.listIfaces, "list-interfaces", false, "list the interfaces live capture can use")
 	fs.StringVar(&cfg.user, "user", "nobody", "live capture run as root: once the interface is open, go on as this `user` (tcpdump's -Z; root keeps root)")
-	fs.IntVar(&cfg.bufferSize, "buffer-size", 0, "live capture kernel buffer in `bytes` (0: libpcap's default)")
+	fs.IntVar(&cfg.bufferSize, "buffer-size", 0, "live capture kernel buffer (ring) in `bytes` (0: 32 MiB)")
 	fs.IntVar(&cfg.count, "count", 0, "stop after `N` handshakes are judged (files too; tcpdump's -c counts packets, ours handshakes)")
 	fs.IntVar(&cfg.count, "c", 0, "stop after `N` handshakes are judged, like --count")
 	fs.Func("r", "read this capture `file` (repeatable; the same as naming it)", func(v string) error {
