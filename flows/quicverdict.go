@@ -144,6 +144,8 @@ func (a *Analyzer) quicResult(c *quicConn) *Result {
 			ev.lastBefore(hs, &other, r.Stall.Since)
 		}
 	}
+	a.checkChains(r)
+	explain(r, &ev)
 	r.Reason.Frames = ev.sorted()
 	return r
 }
