@@ -52,6 +52,8 @@ type CertProblem struct {
 	// that was not sent (the missing issuer).
 	Index   int
 	Subject string
+	// Name is the certificate's CN, else its subject, for words.
+	Name string
 	// Detail says it in words, after the certificate: "expired on …".
 	Detail string
 	// When is the date that matters (NotAfter of an expired certificate,
@@ -219,6 +221,14 @@ func subjectOf(x *x509.Certificate) string {
 	return s
 }
 
+// nameOf is a certificate's CN, else its whole subject.
+func nameOf(x *x509.Certificate) string {
+	if x.Subject.CommonName != "" {
+		return x.Subject.CommonName
+	}
+	return subjectOf(x)
+}
+
 func (v *Validator) validate(chain []*Certificate, name string, usage x509.ExtKeyUsage, at time.Time) *Validation {
 	r := &Validation{Store: v.Store.String(), Name: name, NameChecked: name != "", Usage: usageName(usage)}
 	// The certificates looked at, within the bounds.
@@ -274,7 +284,7 @@ func (v *Validator) validate(chain []*Certificate, name string, usage x509.ExtKe
 			}
 			if badSig == nil {
 				j := path[len(path)-1]
-				badSig = &CertProblem{Status: StatusBadSignature, Index: j, Subject: subjectOf(cur),
+				badSig = &CertProblem{Status: StatusBadSignature, Index: j, Subject: subjectOf(cur), Name: nameOf(cur),
 					Detail: fmt.Sprintf("does not verify with the key of its issuer %q, certificate %d of the chain", subjectOf(x), i)}
 			}
 		}
@@ -294,10 +304,10 @@ func (v *Validator) validate(chain []*Certificate, name string, usage x509.ExtKe
 	timeOf := func(i int, x *x509.Certificate) {
 		switch {
 		case at.After(x.NotAfter):
-			problems = append(problems, CertProblem{Status: StatusExpired, Index: i, Subject: subjectOf(x), When: x.NotAfter.UTC(),
+			problems = append(problems, CertProblem{Status: StatusExpired, Index: i, Subject: subjectOf(x), Name: nameOf(x), When: x.NotAfter.UTC(),
 				Detail: "expired on " + x.NotAfter.UTC().Format("2006-01-02 15:04:05 UTC")})
 		case at.Before(x.NotBefore):
-			problems = append(problems, CertProblem{Status: StatusNotYetValid, Index: i, Subject: subjectOf(x), When: x.NotBefore.UTC(),
+			problems = append(problems, CertProblem{Status: StatusNotYetValid, Index: i, Subject: subjectOf(x), Name: nameOf(x), When: x.NotBefore.UTC(),
 				Detail: "is valid only from " + x.NotBefore.UTC().Format("2006-01-02 15:04:05 UTC")})
 		}
 	}
@@ -315,17 +325,20 @@ func (v *Validator) validate(chain []*Certificate, name string, usage x509.ExtKe
 			timeOf(-1, root)
 		}
 	case selfSigned && len(path) == 1:
-		problems = append(problems, CertProblem{Status: StatusSelfSigned, Index: 0, Subject: subjectOf(top),
+		problems = append(problems, CertProblem{Status: StatusSelfSigned, Index: 0, Subject: subjectOf(top), Name: nameOf(top),
 			Detail: "is self-signed and no root of the store"})
 	case selfSigned:
-		problems = append(problems, CertProblem{Status: StatusUntrustedRoot, Index: path[len(path)-1], Subject: subjectOf(top),
+		problems = append(problems, CertProblem{Status: StatusUntrustedRoot, Index: path[len(path)-1], Subject: subjectOf(top), Name: nameOf(top),
 			Detail: "ends the chain and is no root of the store"})
 	default:
 		// The issuer of the top was not sent and is no root of the store.
 		_, issuer := subjectAndIssuer(top.RawSubject, top.RawIssuer)
 		r.IssuerMissing, r.Issuer, r.IssuerURLs = true, issuer, top.IssuingCertificateURL
 		r.LeafIssuerMissing = len(path) == 1
-		p := CertProblem{Index: -1, Subject: issuer}
+		p := CertProblem{Index: -1, Subject: issuer, Name: top.Issuer.CommonName}
+		if p.Name == "" {
+			p.Name = issuer
+		}
 		switch {
 		case r.LeafIssuerMissing && (len(top.IssuingCertificateURL) > 0 || v.Store.CAFiles):
 			// The leaf names where its issuer is (AIA), or the roots of a
@@ -339,11 +352,11 @@ func (v *Validator) validate(chain []*Certificate, name string, usage x509.ExtKe
 		problems = append(problems, p)
 	}
 	if usageErr != nil || !usageAllows(leaf, usage) {
-		problems = append(problems, CertProblem{Status: StatusWrongUsage, Index: 0, Subject: subjectOf(leaf),
+		problems = append(problems, CertProblem{Status: StatusWrongUsage, Index: 0, Subject: subjectOf(leaf), Name: nameOf(leaf),
 			Detail: "is not for " + usageName(usage) + " (extended key usage " + ekuNames(leaf) + ")"})
 	}
 	if nameErr != nil {
-		problems = append(problems, CertProblem{Status: StatusNameMismatch, Index: 0, Subject: subjectOf(leaf),
+		problems = append(problems, CertProblem{Status: StatusNameMismatch, Index: 0, Subject: subjectOf(leaf), Name: nameOf(leaf),
 			Detail: fmt.Sprintf("does not cover %q", name)})
 	}
 	if len(problems) == 0 && err != nil {
@@ -352,7 +365,7 @@ func (v *Validator) validate(chain []*Certificate, name string, usage x509.ExtKe
 			// signatures were checked above with SHA-1 allowed.
 			r.Note = "crypto/x509 refuses SHA-1 signatures, as current clients do; judged on the chain's signatures with SHA-1 allowed, as clients of the capture's time did"
 		} else {
-			problems = append(problems, CertProblem{Status: goStatus(err), Index: 0, Subject: subjectOf(leaf), Detail: "is refused by crypto/x509"})
+			problems = append(problems, CertProblem{Status: goStatus(err), Index: 0, Subject: subjectOf(leaf), Name: nameOf(leaf), Detail: "is refused by crypto/x509"})
 		}
 	}
 	if len(chains) > 0 && len(problems) == 0 {
