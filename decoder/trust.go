@@ -117,7 +117,11 @@ func (s *TrustStore) String() string {
 	if s == nil {
 		return ""
 	}
-	return fmt.Sprintf("%s (%d roots, %s)", s.Name, s.Roots, s.Hash)
+	roots := "roots"
+	if s.Roots == 1 {
+		roots = "root"
+	}
+	return fmt.Sprintf("%s (%d %s, %s)", s.Name, s.Roots, roots, s.Hash)
 }
 
 func (s *TrustStore) add(c *x509.Certificate, constraint func([]*x509.Certificate) error) bool {
