@@ -283,7 +283,7 @@ func Scenarios() []*Scenario {
 		{Name: "alert-tls13-client-rejects-cert.pcap", Doc: "TLS 1.3: the client does not trust the server's issuer and sends an encrypted alert", Links: eth,
 			conns:  []connSpec{std(with(shopClient, func(c *tls.Config) { c.RootCAs = p.otherRoots }), shopServer)},
 			Expect: map[int]string{0: "1,2"}},
-	}, append(append(append(append(verdictScenarios(p, shopClient, shopServer), lossScenarios(p)...), keyScenarios(p)...), verdictCoreScenarios(p, shopClient, shopServer)...), laterLossScenarios(p)...)...) // verdicts.go, the loss model's (loss.go), those with key logs (keys.go), issue #23's, then later loss ones (loss.go): the captures draw on one random stream, so new ones go last
+	}, append(append(append(append(verdictScenarios(p, shopClient, shopServer), lossScenarios(p)...), keyScenarios(p)...), verdictCoreScenarios(p, shopClient, shopServer)...), append(laterLossScenarios(p), certScenarios(p)...)...)...) // verdicts.go, the loss model's (loss.go), those with key logs (keys.go), issue #23's, then later loss ones (loss.go), then certificate problems (certscenarios.go): the captures draw on one random stream, so new ones go last
 }
 
 // Build runs a scenario's connections and returns its packets in time order.
