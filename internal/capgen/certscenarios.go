@@ -27,17 +27,17 @@ type certLab struct {
 
 // Kinds of chain the lab serves.
 const (
-	chainFull            = "full"             // leaf and intermediate, under capgen's root
-	chainLeafOnly        = "leaf-only"        // the same leaf without its intermediate
-	chainUntrustedRoot   = "untrusted-root"   // a complete chain to a root no store holds
-	chainExpiredInter    = "expired-inter"    // the intermediate had expired
-	chainWrongUsage      = "wrong-usage"      // a leaf for clientAuth only
-	chainWrongName       = "wrong-name"       // a leaf for another name
-	chainSelfSigned      = "self-signed"      // a self-signed leaf
-	chainNotYetValid     = "not-yet-valid"    // a leaf valid from tomorrow
-	chainExpiresSoon     = "expires-soon"     // a leaf that expires in 10 days
-	chainBadSignature    = "bad-signature"    // a leaf signed by another key in its issuer's name
-	certScenarioName     = "cert.example"     // the name the clients ask for
+	chainFull            = "full"           // leaf and intermediate, under capgen's root
+	chainLeafOnly        = "leaf-only"      // the same leaf without its intermediate
+	chainUntrustedRoot   = "untrusted-root" // a complete chain to a root no store holds
+	chainExpiredInter    = "expired-inter"  // the intermediate had expired
+	chainWrongUsage      = "wrong-usage"    // a leaf for clientAuth only
+	chainWrongName       = "wrong-name"     // a leaf for another name
+	chainSelfSigned      = "self-signed"    // a self-signed leaf
+	chainNotYetValid     = "not-yet-valid"  // a leaf valid from tomorrow
+	chainExpiresSoon     = "expires-soon"   // a leaf that expires in 10 days
+	chainBadSignature    = "bad-signature"  // a leaf signed by another key in its issuer's name
+	certScenarioName     = "cert.example"   // the name the clients ask for
 	certIssuingCAName    = "tlsscope Issuing CA"
 	certIssuingCAAIA     = "http://ca.tlsscope.test/issuing.crt"
 	certUntrustedRootCN  = "Untrusted Root"
