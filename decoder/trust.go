@@ -151,6 +151,10 @@ func (s *TrustStore) addPEM(b []byte) int {
 		if block.Type != "CERTIFICATE" || len(block.Headers) != 0 {
 			continue
 		}
+		if s.sums[sha256.Sum256(block.Bytes)] {
+			n++ // held already (a system's directory repeats its bundle)
+			continue
+		}
 		c, err := x509.ParseCertificate(block.Bytes)
 		if err != nil {
 			continue
@@ -174,9 +178,21 @@ func (s *TrustStore) addSystem() (string, int) {
 		files = []string{f}
 	}
 	n := 0
-	for _, f := range files {
+	// Each file once: the directories hold links to the same files, and
+	// Debian's holds the bundle too.
+	var read []os.FileInfo
+	readOnce := func(f string) ([]byte, bool) {
+		fi, err := os.Stat(f)
+		if err != nil || !fi.Mode().IsRegular() || slices.ContainsFunc(read, func(r os.FileInfo) bool { return os.SameFile(r, fi) }) {
+			return nil, false
+		}
+		read = append(read, fi)
 		b, err := os.ReadFile(f)
-		if err != nil {
+		return b, err == nil
+	}
+	for _, f := range files {
+		b, ok := readOnce(f)
+		if !ok {
 			continue
 		}
 		n += s.addPEM(b)
@@ -197,8 +213,8 @@ func (s *TrustStore) addSystem() (string, int) {
 			if e.Type()&fs.ModeType&^fs.ModeSymlink != 0 {
 				continue
 			}
-			b, err := os.ReadFile(filepath.Join(d, e.Name()))
-			if err != nil {
+			b, ok := readOnce(filepath.Join(d, e.Name()))
+			if !ok {
 				continue
 			}
 			m += s.addPEM(b)
