@@ -96,3 +96,18 @@ func TestCertificateCauseOnlyWithAProblem(t *testing.T) {
 		}
 	}
 }
+
+// TestCertificateValidationDecrypted: a TLS 1.3 chain read with keys is
+// judged like any other, and so is the client's certificate (clientAuth,
+// no name).
+func TestCertificateValidationDecrypted(t *testing.T) {
+	for _, c := range connections(t, filepath.Join(testdata, "keys-tls13-mtls.pcap")) {
+		v, cv := c.Validation, c.ClientValidation
+		if v == nil || v.Status != "valid" || v.Usage != "serverAuth" || !v.NameChecked {
+			t.Errorf("stream %d: server's chain %+v", c.Stream, v)
+		}
+		if cv == nil || cv.Status != "valid" || cv.Usage != "clientAuth" || cv.NameChecked || cv.SCTs != nil {
+			t.Errorf("stream %d: client's chain %+v", c.Stream, cv)
+		}
+	}
+}
