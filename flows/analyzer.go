@@ -1121,13 +1121,6 @@ func (a *Analyzer) finish(c *conn, at time.Time) {
 	}
 	if a.opts.Shard.On() && a.foreignConn(c) {
 		a.dropFrames(c) // another shard's: analysed, not reported
-		if c.tls != nil && a.opts.Validator != nil {
-			// Its CA certificates still count for the chains that lack
-			// them, as in the whole run.
-			hs := c.tls.Snapshot()
-			a.issuers.note(hs.ServerCertificates, StreamID{TransportTCP, int(c.id)})
-			a.issuers.note(hs.ClientCertificates, StreamID{TransportTCP, int(c.id)})
-		}
 		return
 	}
 	if a.OnResult == nil {

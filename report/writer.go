@@ -156,15 +156,15 @@ func byStream(conns []*Connection) {
 	slices.SortStableFunc(conns, func(a, b *Connection) int { return a.ID().Compare(b.ID()) })
 }
 
-// notes are what the summary says after its counts: the trust store
-// the chains were judged against, then the run's notes.
+// notes are what the summary says after its counts: the run's notes,
+// then the trust store the chains were judged against.
 func notes(opts Options) []string {
 	var out []string
+	if opts.Notes != nil {
+		out = opts.Notes()
+	}
 	if opts.TrustStore != "" {
 		out = append(out, "certificate chains judged against the trust store "+opts.TrustStore+" at each handshake's time")
 	}
-	if opts.Notes == nil {
-		return out
-	}
-	return append(out, opts.Notes()...)
+	return out
 }
