@@ -7,6 +7,7 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
+	"encoding/asn1"
 	"encoding/hex"
 	"fmt"
 	"math/big"
@@ -35,6 +36,15 @@ type Certificate struct {
 	IsCA               bool
 	SelfSigned         bool
 	Error              string
+	// SCTs counts the Signed Certificate Timestamps embedded in the
+	// certificate (RFC 6962 §3.3), not verified.
+	SCTs int
+	// IssuerURLs are the Authority Information Access caIssuers URLs
+	// (RFC 5280 §4.2.2.1): where the issuer's certificate may be fetched.
+	IssuerURLs []string
+
+	// x is the parsed certificate, for chain validation (validate.go).
+	x *x509.Certificate
 }
 
 // certCache keeps the summaries of recently seen certificates: a server
@@ -75,7 +85,9 @@ func ParseCertificate(der []byte) *Certificate {
 
 func parseCertificate(der []byte, sum [32]byte) *Certificate {
 	c := &Certificate{Length: len(der), SHA256: hex.EncodeToString(sum[:])}
-	x, err := x509.ParseCertificate(der)
+	// The parsed certificate is kept for validation: its bytes must be
+	// its own, not the decoder's buffer.
+	x, err := x509.ParseCertificate(bytes.Clone(der))
 	if err != nil {
 		c.Error = err.Error()
 		if lenientTBS(der, c) {
@@ -119,6 +131,13 @@ func parseCertificate(der []byte, sum [32]byte) *Certificate {
 	// Self-signed: issued by its own subject and signed by its own key.
 	// (CheckSignatureFrom would also demand that the "parent" be a CA.)
 	c.SelfSigned = bytes.Equal(x.RawSubject, x.RawIssuer) && x.CheckSignature(x.SignatureAlgorithm, x.RawTBSCertificate, x.Signature) == nil
+	c.IssuerURLs = x.IssuingCertificateURL
+	for _, e := range x.Extensions {
+		if e.Id.Equal(oidSCTList) {
+			c.SCTs = countSCTs(e.Value, true)
+		}
+	}
+	c.x = x
 	return c
 }
 
@@ -143,4 +162,55 @@ func (c *Certificate) Covers(host string) bool {
 		}
 	}
 	return false
+}
+
+// oidSCTList is the X.509v3 extension of embedded SCTs (RFC 6962 §3.3).
+var oidSCTList = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 11129, 2, 4, 2}
+
+// countSCTs counts the entries of a SignedCertificateTimestampList
+// (RFC 6962 §3.3): a 2-byte length, then entries each with a 2-byte
+// length. In a certificate the list is wrapped in an OCTET STRING
+// (wrapped); in the TLS extension it is bare. A malformed list counts
+// what could be read.
+func countSCTs(b []byte, wrapped bool) int {
+	if wrapped {
+		// DER OCTET STRING: tag 4, a short or long length.
+		if len(b) < 2 || b[0] != 4 {
+			return 0
+		}
+		n, hl := int(b[1]), 2
+		if n&0x80 != 0 {
+			k := n & 0x7f
+			if k == 0 || k > 3 || len(b) < 2+k {
+				return 0
+			}
+			n = 0
+			for _, x := range b[2 : 2+k] {
+				n = n<<8 | int(x)
+			}
+			hl = 2 + k
+		}
+		if len(b) < hl+n {
+			return 0
+		}
+		b = b[hl : hl+n]
+	}
+	if len(b) < 2 {
+		return 0
+	}
+	total := int(b[0])<<8 | int(b[1])
+	b = b[2:]
+	if total < len(b) {
+		b = b[:total]
+	}
+	count := 0
+	for len(b) >= 2 {
+		n := int(b[0])<<8 | int(b[1])
+		if n == 0 || len(b) < 2+n {
+			break
+		}
+		b = b[2+n:]
+		count++
+	}
+	return count
 }

@@ -346,6 +346,9 @@ type ServerHello struct {
 	HelloRetryRequest bool
 	ExtendedMaster    bool
 	Cookie            bool
+	// SCTs counts the Signed Certificate Timestamps of the
+	// signed_certificate_timestamp extension (RFC 6962 §3.3.1), not verified.
+	SCTs int
 }
 
 // NegotiatedVersion is supported_versions when present, else legacy_version.
@@ -407,6 +410,8 @@ func (m *ServerHello) unmarshal(data []byte) bool {
 			m.ExtendedMaster = true
 		case extCookie:
 			m.Cookie = true
+		case extSCT:
+			m.SCTs = countSCTs(e.Data, false)
 		}
 	}
 	return true

@@ -51,6 +51,9 @@ type Options struct {
 	// in a pcapng's Decryption Secrets Blocks are added to it as they are
 	// read (one is made for them when none is set).
 	KeyLog *decoder.KeyLog
+	// Validator, when set, judges each side's certificate chain
+	// (Result.ServerChain, ClientChain) against its trust store.
+	Validator *decoder.Validator
 	// Shard keeps only the connections of one shard (shard.go): the
 	// others' packets are dropped before the connection table, and their
 	// connections still numbered.
@@ -152,6 +155,7 @@ type Analyzer struct {
 	shard         shardState      // Options.Shard: other shards' connections
 	quic          *quicTable      // QUIC connections (quicconn.go)
 	vantage       *vantageTable   // several inputs: packets seen at two points (vantage.go)
+	issuers       issuerIndex     // CA certificates sent, for chains lacking them (certs.go)
 	// OnResult, when set, receives each result as soon as it is final
 	// (live mode); otherwise results are returned by Finish.
 	OnResult func(*Result)

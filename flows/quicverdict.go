@@ -148,6 +148,8 @@ func (a *Analyzer) quicResult(c *quicConn) *Result {
 			ev.lastBefore(hs, &other, r.Stall.Since)
 		}
 	}
+	a.checkChains(r)
+	explain(r, &ev)
 	r.Reason.Frames = ev.sorted()
 	return r
 }

@@ -21,6 +21,9 @@ type Reason struct {
 	Side decoder.Side
 	// Frames are the Wireshark frame numbers it rests on, in order.
 	Frames []int64
+	// Cause: the certificate problem that explains a refusal of the
+	// peer's certificate (certCause); nil when none was found.
+	Cause *CertCause
 }
 
 // ReasonKind is the closed set of reasons.

@@ -124,6 +124,9 @@ type Result struct {
 	// PacketsCut says some were left out by the caps.
 	Packets    []capture.Packet
 	PacketsCut bool
+	// ServerChain and ClientChain are the chains judged (Options.Validator;
+	// nil when not judged or not sent).
+	ServerChain, ClientChain *ChainCheck
 }
 
 // EventLabel names a transport event for a ladder: "TCP SYN", "QUIC Retry".
@@ -321,6 +324,8 @@ func (a *Analyzer) result(c *conn) *Result {
 		}
 		r.Outcome, r.Reason = a.tcpUnfinished(r, silent, &ev)
 	}
+	a.checkChains(r)
+	explain(r, &ev)
 	r.Reason.Frames = ev.sorted()
 	return r
 }

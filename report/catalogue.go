@@ -166,8 +166,29 @@ var (
 	FindingMD5Signature           = def("md5_signature", SevWarning, "a certificate is signed with MD5 (RFC 6151)")
 	FindingSHA1Signature          = def("sha1_signature", SevWarning, "a certificate is signed with SHA-1")
 	FindingSelfSigned             = def("self_signed", SevWarning, "the server's certificate is self-signed")
-	FindingSNIMismatch            = def("sni_mismatch", SevError, "the server's certificate does not cover the name the client asked for (SNI); says the names it covers")
+	FindingNameMismatch           = def("name_mismatch", SevError, "the server's certificate does not cover the name the client asked for (SNI); says the names it covers")
+	FindingExpiresSoon            = def("certificate_expires_soon", SevWarning, "a certificate of a chain expires within 30 days of the capture")
 )
+
+// A chain judged as a client holding the trust store's roots would judge
+// it (--trust, --ca-file), at the time of its Certificate message; the
+// JSON validation object says it whole. Refused chains of a handshake
+// that completed anyway are warnings: that client held the root, or had
+// the intermediate cached, or does not check.
+var (
+	FindingChainIncomplete = defRule("chain_incomplete", SevError, "the server (or client) did not send the certificate that issued its leaf (or an intermediate) and that issuer is no root of the store: servers must send their intermediates, whatever a client has cached; gives the leaf's caIssuers URL and the other stream that sent it", "warning when the handshake completed", warnWhenDone)
+	FindingUntrustedRoot   = defRule("untrusted_root", SevError, "the chain ends at a root, or below an issuer, that is no root of the trust store; names the store", "warning when the handshake completed", warnWhenDone)
+	FindingWrongUsage      = defRule("wrong_usage", SevError, "the leaf's extended key usage does not allow serverAuth (clientAuth for a client's certificate), or a CA of the chain may not issue it", "warning when the handshake completed", warnWhenDone)
+	FindingBadSignature    = defRule("bad_signature", SevError, "a certificate's signature does not verify with its issuer's key", "warning when the handshake completed", warnWhenDone)
+)
+
+// warnWhenDone: a refusal the client did not act on is a warning.
+func warnWhenDone(r *flows.Result) Severity {
+	if handshakeDone(r) {
+		return SevWarning
+	}
+	return SevError
+}
 
 // check is one concern's findings: a function and the codes it may raise.
 type check struct {
@@ -194,7 +215,8 @@ var checks = []check{
 	{"hello", []*FindingDef{FindingHelloRetryRequest, FindingClientHelloRetransmitted, FindingSplitClientHello, FindingServerFlightRetransmitted}, helloFindings},
 	{"negotiated", []*FindingDef{FindingDeprecatedVersion, FindingWeakCipher, FindingNoForwardSecrecy, FindingNotFIPSApproved}, negotiatedFindings},
 	{"certificates", []*FindingDef{FindingCertificateUnparsable, FindingCertificateExpired, FindingCertificateNotYetValid, FindingWeakKey,
-		FindingMD5Signature, FindingSHA1Signature, FindingSelfSigned, FindingSNIMismatch}, certFindings},
+		FindingMD5Signature, FindingSHA1Signature, FindingSelfSigned, FindingNameMismatch, FindingExpiresSoon}, certFindings},
+	{"validation", []*FindingDef{FindingChainIncomplete, FindingUntrustedRoot, FindingWrongUsage, FindingBadSignature}, validationFindings},
 }
 
 // checkRun is what a check sees, and collects what it finds.

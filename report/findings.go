@@ -279,6 +279,8 @@ func certFindings(x *checkRun) {
 		}
 		name := describeCert(i, cert)
 		switch {
+		case !at.After(cert.NotAfter) && cert.NotAfter.Sub(at) < 30*24*time.Hour:
+			add(FindingExpiresSoon, "%s expires on %s, %s after this capture.", name, when(cert.NotAfter, cert.NotAfter.Sub(at)), ago(cert.NotAfter.Sub(at)))
 		case at.After(cert.NotAfter):
 			add(FindingCertificateExpired, "%s expired on %s, %s before this capture.", name, when(cert.NotAfter, at.Sub(cert.NotAfter)), ago(at.Sub(cert.NotAfter)))
 		case at.Before(cert.NotBefore):
@@ -303,7 +305,7 @@ func certFindings(x *checkRun) {
 			add(FindingSelfSigned, "%s is self-signed: clients trust it only if it is pinned or installed as a root.", describeCert(0, leaf))
 		}
 		if ch := hs.ClientHello; ch != nil && ch.ServerName != "" && !leaf.Covers(ch.ServerName) {
-			x.add(FindingSNIMismatch, append(msgFrames(hs, decoder.Client, decoder.MsgClientHello), frames...), "The client asked for \"%s\", but %s.", clip(ch.ServerName), covered(leaf))
+			x.add(FindingNameMismatch, append(msgFrames(hs, decoder.Client, decoder.MsgClientHello), frames...), "The client asked for \"%s\", but %s.", clip(ch.ServerName), covered(leaf))
 		}
 	}
 }

@@ -26,7 +26,7 @@ var spans = map[string][2]time.Time{}
 func renderMarkdown(t *testing.T, conns []*Connection, span [2]time.Time) []byte {
 	t.Helper()
 	var b bytes.Buffer
-	opts := Options{Inputs: []string{"capture"}, Version: "dev", StallTimeout: flows.DefaultOptions.StallTimeout,
+	opts := Options{Inputs: []string{"capture"}, Version: "dev", StallTimeout: flows.DefaultOptions.StallTimeout, TrustStore: testValidator.Store.String(),
 		Span: func() (time.Time, time.Time) { return span[0], span[1] }}
 	if err := WriteMarkdown(&b, conns, opts); err != nil {
 		t.Fatal(err)
@@ -153,8 +153,8 @@ func hostileConn(t *testing.T, stream int, sni string) *Connection {
 		Start: at, End: at.Add(3 * time.Second), Outcome: flows.Stalled, EndedBy: flows.EndedCaptureEnd, HS: hs, TCP: &flows.TCPFacts{},
 		Stall: &flows.Stall{Waiting: decoder.Client, Next: flows.OwedMsg(decoder.MsgClientKeyExchange), Since: at.Add(time.Millisecond), Silent: 3 * time.Second}}
 	conn := Build(r)
-	if !slices.ContainsFunc(conn.Findings, func(f Finding) bool { return f.Code == "sni_mismatch" }) {
-		t.Fatalf("no sni_mismatch finding to quote the names: %v", conn.Findings)
+	if !slices.ContainsFunc(conn.Findings, func(f Finding) bool { return f.Code == "name_mismatch" }) {
+		t.Fatalf("no name_mismatch finding to quote the names: %v", conn.Findings)
 	}
 	return conn
 }

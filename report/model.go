@@ -44,6 +44,8 @@ type Connection struct {
 	ServerHello          *ServerHello   `json:"server_hello,omitempty"`
 	Certificates         []Certificate  `json:"certificates,omitempty"`
 	ClientCertificates   []Certificate  `json:"client_certificates,omitempty"`
+	Validation           *Validation    `json:"validation,omitempty"`
+	ClientValidation     *Validation    `json:"client_validation,omitempty"`
 	ServerKeyExchange    *KeyExchange   `json:"server_key_exchange,omitempty"`
 	CertificateRequested *bool          `json:"certificate_requested,omitempty"`
 	SessionTicket        *SessionTicket `json:"session_ticket,omitempty"`
@@ -116,6 +118,71 @@ type Certificate struct {
 	IsCA               bool     `json:"is_ca,omitempty"`
 	SelfSigned         bool     `json:"self_signed,omitempty"`
 	Error              string   `json:"error,omitempty"`
+}
+
+// Validation is one side's chain judged as a client (server) holding the
+// trust store's roots would judge it, at the time of its Certificate
+// message.
+type Validation struct {
+	Status string `json:"status"`
+	// Index and Subject: the certificate the status concerns; index -1
+	// is one not sent (the missing issuer, or the store's root).
+	Index      int      `json:"index"`
+	Subject    string   `json:"subject"`
+	Chain      []string `json:"chain"`
+	TrustStore string   `json:"trust_store"`
+	At         string   `json:"at"`
+	// Name is the name checked (the SNI); name_checked false: the client
+	// sent none, so no name was checked.
+	Name        string              `json:"name,omitempty"`
+	NameChecked bool                `json:"name_checked"`
+	Usage       string              `json:"usage"`
+	Error       string              `json:"error,omitempty"`
+	Problems    []ValidationProblem `json:"problems,omitempty"`
+	IssuerURLs  []string            `json:"issuer_urls,omitempty"`
+	// IssuerSentIn: the missing issuer was sent on that other connection.
+	IssuerSentIn string `json:"issuer_sent_in,omitempty"`
+	NotValidated int    `json:"not_validated,omitempty"`
+	Note         string `json:"note,omitempty"`
+	// SCTs counts Signed Certificate Timestamps (server side), which are
+	// not verified.
+	SCTs *SCTs `json:"scts,omitempty"`
+}
+
+type ValidationProblem struct {
+	Status  string `json:"status"`
+	Index   int    `json:"index"`
+	Subject string `json:"subject"`
+	Detail  string `json:"detail"`
+}
+
+// SCTs are counted, never verified (verified is always false).
+type SCTs struct {
+	Embedded     int  `json:"embedded"`
+	TLSExtension int  `json:"tls_extension"`
+	Verified     bool `json:"verified"`
+}
+
+// validation converts a judged chain; strings from the capture are kept
+// raw here and escaped by the writers.
+func validation(c *flows.ChainCheck) *Validation {
+	if c == nil || c.Validation == nil {
+		return nil
+	}
+	v := c.Validation
+	out := &Validation{Status: v.Status, Index: v.Index, Subject: v.Subject, Chain: v.Chain, TrustStore: v.Store,
+		At: c.At.UTC().Format(time.RFC3339Nano), Name: v.Name, NameChecked: v.NameChecked, Usage: v.Usage, Error: v.Error,
+		IssuerURLs: v.IssuerURLs, NotValidated: v.NotValidated, Note: v.Note}
+	if out.Chain == nil {
+		out.Chain = []string{}
+	}
+	for _, p := range v.Problems {
+		out.Problems = append(out.Problems, ValidationProblem{Status: p.Status, Index: p.Index, Subject: p.Subject, Detail: p.Detail})
+	}
+	if c.IssuerSentIn != nil {
+		out.IssuerSentIn = c.IssuerSentIn.String()
+	}
+	return out
 }
 
 // KeyExchange is what a TLS 1.2 ServerKeyExchange says in the clear.
@@ -255,6 +322,10 @@ func (c *Connection) Summarize(keepLadder bool) {
 	}
 	// The alerts and the timing stay: the summary counts them by server.
 	c.ClientCertificates, c.ServerKeyExchange, c.SessionTicket = nil, nil, nil
+	if v := c.Validation; v != nil {
+		c.Validation = &Validation{Status: v.Status, Index: v.Index, Subject: v.Subject}
+	}
+	c.ClientValidation = nil
 }
 
 func addr(a netip.AddrPort) string {
@@ -396,6 +467,17 @@ func Build(r *flows.Result, policies ...Policy) *Connection {
 	}
 	c.Certificates = certificates(hs.ServerCertificates)
 	c.ClientCertificates = certificates(hs.ClientCertificates)
+	c.Validation, c.ClientValidation = validation(r.ServerChain), validation(r.ClientChain)
+	if c.Validation != nil {
+		sct := &SCTs{}
+		if len(hs.ServerCertificates) > 0 {
+			sct.Embedded = hs.ServerCertificates[0].SCTs
+		}
+		if hs.ServerHello != nil {
+			sct.TLSExtension = hs.ServerHello.SCTs
+		}
+		c.Validation.SCTs = sct
+	}
 	if ske := hs.ServerKeyExchange; ske != nil {
 		kx := &KeyExchange{DHBits: ske.DHBits}
 		if ske.Group != 0 {

@@ -19,9 +19,12 @@ const (
 // tcp.stream order (SOCKS tunnels skip a number, as in Wireshark): independent of the goldens, so that a verdict rewritten in
 // the analyzer and accepted with -update still fails here.
 var outcomes = map[string][]string{
-	"after-handshake.pcap":                 {"not_observed"},
-	"alert-client-rejects-cert.pcap":       {"failed"},
-	"alert-server-refuses.pcap":            {"failed"},
+	"after-handshake.pcap":           {"not_observed"},
+	"alert-client-rejects-cert.pcap": {"failed"},
+	"alert-server-refuses.pcap":      {"failed"},
+	// A full chain, eight refused chains, one expiring soon (accepted),
+	// one refused, and a client closing on an untrusted chain.
+	"cert-problems.pcap":                   {"complete", "failed", "failed", "failed", "failed", "failed", "failed", "failed", "complete", "failed", "closed"},
 	"alert-tls13-client-rejects-cert.pcap": {"failed"},
 	"closed-after-client-hello.pcap":       {"closed"},
 	"demo.pcapng":                          {"complete", "failed", "stalled"},

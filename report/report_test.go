@@ -33,6 +33,7 @@ func connections(t *testing.T, file string) []*Connection {
 	m := capture.NewMerge([]capture.Source{src}) // damaged files end with a warning
 	defer m.Close()
 	opts := flows.DefaultOptions
+	opts.Validator = testValidator
 	if k := testenv.KeyLogOf(file); k != "" {
 		// A capture made with a key log is judged decrypted.
 		opts.KeyLog = decoder.NewKeyLog()
@@ -55,10 +56,21 @@ func connections(t *testing.T, file string) []*Connection {
 	return out
 }
 
+// testValidator judges the test captures' chains as the golden files
+// were made (the command line with --trust none --ca-file
+// testdata/capgen-ca.pem): a store of capgen's root only.
+var testValidator = func() *decoder.Validator {
+	s, err := decoder.LoadTrustStore(decoder.TrustNone, []string{filepath.Join(testdata, "capgen-ca.pem")})
+	if err != nil {
+		panic(err)
+	}
+	return decoder.NewValidator(s)
+}()
+
 func render(t *testing.T, format string, conns []*Connection, detail bool) []byte {
 	var b bytes.Buffer
 	var err error
-	opts := Options{Detail: detail, Inputs: []string{"capture"}}
+	opts := Options{Detail: detail, Inputs: []string{"capture"}, TrustStore: testValidator.Store.String()}
 	switch format {
 	case "json":
 		err = WriteJSON(&b, conns)

@@ -170,7 +170,7 @@ func TestCertificateWording(t *testing.T) {
 		"certificate_expired": `The server's certificate CN="selfsigned.example" expired on 2026-11-23 12:00:00 UTC, 3 s before this capture.`,
 		"md5_signature":       `The server's certificate CN="selfsigned.example" is signed with MD5-RSA: MD5 collisions are practical (RFC 6151), and no current client accepts it.`,
 		"self_signed":         `The server's certificate CN="selfsigned.example" is self-signed: clients trust it only if it is pinned or installed as a root.`,
-		"sni_mismatch":        `The client asked for "shop.example", but the server's certificate has no subject alternative name, only CN "selfsigned.example", which current clients ignore (RFC 6125 §6.4.4).`,
+		"name_mismatch":       `The client asked for "shop.example", but the server's certificate has no subject alternative name, only CN "selfsigned.example", which current clients ignore (RFC 6125 §6.4.4).`,
 	} {
 		if got[code] != want {
 			t.Errorf("%s:\n got %q\nwant %q", code, got[code], want)

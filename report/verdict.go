@@ -11,9 +11,60 @@ import (
 )
 
 // verdictWords says the verdict, the outcome and its reason as flows
-// decided them, in words, as the table shows it. One switch on the
-// reason: nothing here decides anything again.
+// decided them, in words, as the table shows it, with the certificate
+// problem that explains it when flows found one (Reason.Cause).
 func verdictWords(r *flows.Result) string {
+	v := reasonWords(r)
+	if c := r.Reason.Cause; c != nil {
+		v += ": " + certCauseWords(c)
+	}
+	return v
+}
+
+// certCauseWords says a certificate problem as the cause of a refusal:
+// "the server sent no intermediate for its leaf (issuer "Example CA")".
+func certCauseWords(c *flows.CertCause) string {
+	p, side := c.Problem, c.Side.String()
+	which := func() string {
+		switch {
+		case p.Index == 0:
+			return "the " + side + "'s certificate \"" + clip(p.Name) + "\""
+		case p.Index < 0:
+			return "the store's root \"" + clip(p.Name) + "\""
+		}
+		return fmt.Sprintf("the %s's certificate %d (\"%s\")", side, p.Index, clip(p.Name))
+	}
+	switch p.Status {
+	case decoder.StatusMissingIntermediate:
+		if !c.Check.LeafIssuerMissing {
+			return "the " + side + " sent no intermediate for its chain (issuer \"" + clip(p.Name) + "\")"
+		}
+		return "the " + side + " sent no intermediate for its leaf (issuer \"" + clip(p.Name) + "\")"
+	case decoder.StatusUntrustedRoot:
+		switch {
+		case p.Index >= 0:
+			return which() + " ends the chain and is no root of the store"
+		case c.Check.LeafIssuerMissing:
+			return "the " + side + "'s leaf's issuer \"" + clip(p.Name) + "\" was not sent and is no root of the store (a missing intermediate, or an untrusted root)"
+		}
+		return "the " + side + "'s chain ends below \"" + clip(p.Name) + "\", which is no root of the store"
+	case decoder.StatusSelfSigned:
+		return which() + " is self-signed"
+	case decoder.StatusExpired:
+		return which() + " expired on " + p.When.Format("2006-01-02")
+	case decoder.StatusNotYetValid:
+		return which() + " is valid only from " + p.When.Format("2006-01-02")
+	case decoder.StatusWrongUsage, decoder.StatusNameMismatch, decoder.StatusBadSignature:
+		return which() + " " + clip(p.Detail)
+	case decoder.StatusRevoked:
+		return which() + " is revoked"
+	}
+	return which() + ": " + p.Status
+}
+
+// reasonWords says the outcome and its reason. One switch on the
+// reason: nothing here decides anything again.
+func reasonWords(r *flows.Result) string {
 	hs, s, why := r.HS, r.Stall, r.Reason
 	out := string(r.Outcome)
 	by := why.Side.String()

@@ -41,6 +41,9 @@ type Options struct {
 	// verdicts depend on them.
 	Version      string
 	StallTimeout time.Duration
+	// TrustStore names the store chains were judged against
+	// (decoder.TrustStore.String), for the summary; "" when not judged.
+	TrustStore string
 	// Span, when set, says at Close the capture's first and last packet
 	// (without it, Markdown says the span of the connections).
 	Span func() (first, last time.Time)
@@ -153,9 +156,15 @@ func byStream(conns []*Connection) {
 	slices.SortStableFunc(conns, func(a, b *Connection) int { return a.ID().Compare(b.ID()) })
 }
 
+// notes are what the summary says after its counts: the run's notes,
+// then the trust store the chains were judged against.
 func notes(opts Options) []string {
-	if opts.Notes == nil {
-		return nil
+	var out []string
+	if opts.Notes != nil {
+		out = opts.Notes()
 	}
-	return opts.Notes()
+	if opts.TrustStore != "" {
+		out = append(out, "certificate chains judged against the trust store "+opts.TrustStore+" at each handshake's time")
+	}
+	return out
 }

@@ -237,7 +237,7 @@ func TestBaselines(t *testing.T) {
 						if len(c.Certificates) > 0 {
 							mismatch := false
 							for _, fd := range c.Findings {
-								mismatch = mismatch || fd.Code == "sni_mismatch"
+								mismatch = mismatch || fd.Code == "name_mismatch"
 							}
 							got = tf(!mismatch)
 						}

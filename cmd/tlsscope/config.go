@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tlsscope/tlsscope/decoder"
 	"github.com/tlsscope/tlsscope/flows"
 	"github.com/tlsscope/tlsscope/flows/capture"
 	"github.com/tlsscope/tlsscope/report"
@@ -55,6 +56,9 @@ type config struct {
 	handshakeBudget int64 // MiB
 	maxRows         int
 	shard           flows.Shard // --shard i/n
+	// certificate chains: the trust store and the roots added to it
+	trust   string   // --trust system|mozilla|none
+	caFiles []string // --ca-file, repeatable
 }
 
 // streamFlag is --stream: N or tcp:N, udp:N. Unset it is empty, so that
@@ -148,6 +152,11 @@ func parseConfig(args []string, stdout io.Writer) (*config, error) {
 		}
 		return nil
 	})
+	fs.StringVar(&cfg.trust, "trust", decoder.TrustSystem, "judge certificate chains against this trust `store`: system (as Go finds it; else mozilla), mozilla (Mozilla's list, built in) or none")
+	fs.Func("ca-file", "add the roots of this PEM `file` to the trust store (repeatable)", func(v string) error {
+		cfg.caFiles = append(cfg.caFiles, v)
+		return nil
+	})
 	var shard string
 	fs.StringVar(&shard, "shard", "", "keep only the connections of shard `i/n` (0 ≤ i < n) by a hash of their addresses and ports; n runs, one per shard, together give one whole run's output, stream numbers included")
 	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile to `file` (for performance work)")
@@ -178,6 +187,9 @@ func parseConfig(args []string, stdout io.Writer) (*config, error) {
 			}
 			cfg.only[o] = true
 		}
+	}
+	if cfg.trust != decoder.TrustSystem && cfg.trust != decoder.TrustMozilla && cfg.trust != decoder.TrustNone {
+		return nil, usagef("--trust: want system, mozilla or none, not %q", cfg.trust)
 	}
 	if shard != "" {
 		if err := parseShard(shard, &cfg.shard); err != nil {

@@ -19,6 +19,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/tlsscope/tlsscope/decoder"
 	"github.com/tlsscope/tlsscope/flows"
 	"github.com/tlsscope/tlsscope/flows/capture"
 	"github.com/tlsscope/tlsscope/report"
@@ -50,6 +51,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	} else {
 		s.keys = keys
 	}
+	trust, err := decoder.LoadTrustStore(cfg.trust, cfg.caFiles)
+	if err != nil {
+		fmt.Fprintln(stderr, "tlsscope:", err)
+		return exitUsage
+	}
+	s.validator = decoder.NewValidator(trust)
 	if err := s.openInputs(stdin); err != nil {
 		fmt.Fprintln(stderr, err)
 		return exitUsage
@@ -142,6 +149,7 @@ type session struct {
 	all, failedPkts *capture.PcapngWriter // -w, --write-failed
 
 	a          *flows.Analyzer
+	validator  *decoder.Validator // --trust, --ca-file
 	keys       *keyLogs
 	status     int // exitOK or exitProblem
 	handshakes int
@@ -303,6 +311,7 @@ func (s *session) openOutputs(stdout io.Writer) error {
 		},
 		Version:      version,
 		StallTimeout: s.cfg.stallTimeout,
+		TrustStore:   s.validator.Store.String(),
 		Span:         func() (time.Time, time.Time) { return s.a.Stats.First, s.a.Stats.Last },
 	}
 	if s.cfg.writeFailed != "" {
@@ -320,7 +329,7 @@ func (s *session) openOutputs(stdout io.Writer) error {
 func (s *session) analyze() {
 	opts := flows.Options{StallTimeout: s.cfg.stallTimeout, Live: s.asTheyCome(), KeepPackets: s.failedPkts != nil,
 		MaxConnections: s.cfg.maxConnections, MaxHandshakes: s.cfg.maxHandshakes, HandshakeBudget: s.cfg.handshakeBudget << 20,
-		Shard: s.cfg.shard}
+		Shard: s.cfg.shard, Validator: s.validator}
 	if len(s.cfg.keylogs) > 0 {
 		opts.KeyLog = s.keys.log
 		if s.asTheyCome() {

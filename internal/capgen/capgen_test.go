@@ -28,6 +28,7 @@ func generate(t *testing.T) map[string][]byte {
 			out[name] = data
 		}
 	}
+	out["capgen-ca.pem"] = CAFile()
 	return out
 }
 

@@ -3,6 +3,8 @@ package capgen
 import (
 	"bytes"
 	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
 	"io"
 	"net"
 	"time"
@@ -47,6 +49,20 @@ var (
 )
 
 func fixedTime() time.Time { return Base }
+
+// scenarioCA is the root of the last Scenarios' certificates, which
+// CAFile writes out for tlsscope's --ca-file.
+var scenarioCA *x509.Certificate
+
+// CAFile is the PEM of the root that issued the scenarios' certificates
+// (after Scenarios): testdata/capgen-ca.pem, the trust store the golden
+// outputs are judged against.
+func CAFile() []byte {
+	if scenarioCA == nil {
+		return nil
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: scenarioCA.Raw})
+}
 
 // client runs a TLS client: handshake, one request, the response, close.
 // On a failed handshake it closes with FIN, or RST when rst is set.
@@ -141,6 +157,7 @@ func tls12(c *tls.Config) { c.MaxVersion = tls.VersionTLS12 }
 // same random numbers in the same order.
 func Scenarios() []*Scenario {
 	p := newPKI()
+	scenarioCA = p.ca
 	eth := []Link{LinkEthernet}
 	std := func(cl *tls.Config, sv *tls.Config) connSpec {
 		return connSpec{client: client(cl, false), server: server(sv)}
@@ -266,7 +283,7 @@ func Scenarios() []*Scenario {
 		{Name: "alert-tls13-client-rejects-cert.pcap", Doc: "TLS 1.3: the client does not trust the server's issuer and sends an encrypted alert", Links: eth,
 			conns:  []connSpec{std(with(shopClient, func(c *tls.Config) { c.RootCAs = p.otherRoots }), shopServer)},
 			Expect: map[int]string{0: "1,2"}},
-	}, append(append(append(append(verdictScenarios(p, shopClient, shopServer), lossScenarios(p)...), keyScenarios(p)...), verdictCoreScenarios(p, shopClient, shopServer)...), laterLossScenarios(p)...)...) // verdicts.go, the loss model's (loss.go), those with key logs (keys.go), issue #23's, then later loss ones (loss.go): the captures draw on one random stream, so new ones go last
+	}, append(append(append(append(verdictScenarios(p, shopClient, shopServer), lossScenarios(p)...), keyScenarios(p)...), verdictCoreScenarios(p, shopClient, shopServer)...), append(laterLossScenarios(p), certScenarios(p)...)...)...) // verdicts.go, the loss model's (loss.go), those with key logs (keys.go), issue #23's, then later loss ones (loss.go), then certificate problems (certscenarios.go): the captures draw on one random stream, so new ones go last
 }
 
 // Build runs a scenario's connections and returns its packets in time order.

@@ -1,0 +1,113 @@
+package report
+
+import (
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestCertificateProblems: each chain problem of cert-problems.pcap (one
+// connection per problem, Go's client refusing each with
+// bad_certificate) has its validation status, the certificate it
+// concerns, its finding, and the cause in the verdict's words, judged
+// against capgen's root alone.
+func TestCertificateProblems(t *testing.T) {
+	conns := connections(t, filepath.Join(testdata, "cert-problems.pcap"))
+	for _, w := range []struct {
+		stream  int
+		status  string
+		index   int
+		finding string
+		verdict string
+	}{
+		{0, "valid", 0, "", "complete in"},
+		{1, "missing_intermediate", -1, "chain_incomplete", `failed: client alert bad_certificate: the server sent no intermediate for its leaf (issuer "tlsscope Issuing CA")`},
+		{2, "untrusted_root", 2, "untrusted_root", `failed: client alert bad_certificate: the server's certificate 2 ("Untrusted Root") ends the chain and is no root of the store`},
+		{3, "expired", 1, "certificate_expired", `failed: client alert bad_certificate: the server's certificate 1 ("tlsscope Expired Issuing CA") expired on 2026-02-01`},
+		{4, "wrong_usage", 0, "wrong_usage", `failed: client alert bad_certificate: the server's certificate "cert.example" is not for serverAuth (extended key usage clientAuth)`},
+		{5, "name_mismatch", 0, "name_mismatch", `failed: client alert bad_certificate: the server's certificate "other.example" does not cover "cert.example"`},
+		{6, "self_signed", 0, "self_signed", `failed: client alert bad_certificate: the server's certificate "cert.example" is self-signed`},
+		{7, "not_yet_valid", 0, "certificate_not_yet_valid", `failed: client alert bad_certificate: the server's certificate "cert.example" is valid only from 2026-03-03`},
+		{8, "valid", 0, "certificate_expires_soon", "complete in"},
+		{9, "bad_signature", 0, "bad_signature", `failed: client alert bad_certificate: the server's certificate "cert.example" does not verify with the key of its issuer`},
+		{10, "untrusted_root", 2, "untrusted_root", `closed by client after ServerHelloDone: the server's certificate 2 ("Untrusted Root") ends the chain`},
+	} {
+		i := slices.IndexFunc(conns, func(c *Connection) bool { return c.Stream == w.stream })
+		if i < 0 {
+			t.Errorf("stream %d missing", w.stream)
+			continue
+		}
+		c := conns[i]
+		v := c.Validation
+		if v == nil {
+			t.Errorf("stream %d: no validation", w.stream)
+			continue
+		}
+		if v.Status != w.status || v.Index != w.index {
+			t.Errorf("stream %d: status %s (certificate %d), want %s (%d): %+v", w.stream, v.Status, v.Index, w.status, w.index, v.Problems)
+		}
+		if !strings.HasPrefix(c.Verdict, w.verdict) {
+			t.Errorf("stream %d: verdict %q, want %q", w.stream, c.Verdict, w.verdict)
+		}
+		if !v.NameChecked || v.Name != "cert.example" || v.Usage != "serverAuth" || !strings.HasPrefix(v.TrustStore, "none + 1 CA file (1 root, ") {
+			t.Errorf("stream %d: name %q checked %v, usage %s, store %q", w.stream, v.Name, v.NameChecked, v.Usage, v.TrustStore)
+		}
+		if !strings.HasPrefix(v.At, "2026-03-02T10:00:") {
+			t.Errorf("stream %d: judged at %s, not the capture's time", w.stream, v.At)
+		}
+		if v.SCTs == nil || v.SCTs.Verified {
+			t.Errorf("stream %d: SCTs %+v", w.stream, v.SCTs)
+		}
+		codes := []string{}
+		for _, f := range c.Findings {
+			codes = append(codes, f.Code)
+		}
+		for _, cert := range []string{"chain_incomplete", "untrusted_root", "wrong_usage", "bad_signature", "name_mismatch", "self_signed",
+			"certificate_expired", "certificate_not_yet_valid", "certificate_expires_soon"} {
+			if has := slices.Contains(codes, cert); has != (cert == w.finding) {
+				t.Errorf("stream %d: finding %s: %v, findings %v", w.stream, cert, has, codes)
+			}
+		}
+		if w.status != "valid" {
+			// The cause rests on the Certificate message's frame too.
+			cert := c.Messages[slices.IndexFunc(c.Messages, func(m Message) bool { return m.Type == "Certificate" })].Frame
+			if !slices.Contains(c.ReasonFrames, cert) {
+				t.Errorf("stream %d: reason frames %v lack the Certificate's %d", w.stream, c.ReasonFrames, cert)
+			}
+		}
+	}
+	// The leaf sent alone: its issuer came on stream 0, which never makes
+	// it valid, and the finding says so with the leaf's caIssuers URL.
+	c := conns[slices.IndexFunc(conns, func(c *Connection) bool { return c.Stream == 1 })]
+	f := c.Findings[slices.IndexFunc(c.Findings, func(f Finding) bool { return f.Code == "chain_incomplete" })]
+	if c.Validation.IssuerSentIn != "0" || !strings.Contains(f.Message, "A client that has it cached would accept it (sent in stream 0).") ||
+		!strings.Contains(f.Message, "http://ca.tlsscope.test/issuing.crt") || f.Severity != SevError {
+		t.Errorf("chain_incomplete: %+v, issuer sent in %q", f, c.Validation.IssuerSentIn)
+	}
+}
+
+// TestCertificateCauseOnlyWithAProblem: a refusal of a chain the store
+// judges valid keeps its plain words (the client trusted other roots).
+func TestCertificateCauseOnlyWithAProblem(t *testing.T) {
+	for _, c := range connections(t, filepath.Join(testdata, "alert-client-rejects-cert.pcap")) {
+		if c.Validation == nil || c.Validation.Status != "valid" || c.Verdict != "failed: client alert bad_certificate" {
+			t.Errorf("stream %d: %q, validation %+v", c.Stream, c.Verdict, c.Validation)
+		}
+	}
+}
+
+// TestCertificateValidationDecrypted: a TLS 1.3 chain read with keys is
+// judged like any other, and so is the client's certificate (clientAuth,
+// no name).
+func TestCertificateValidationDecrypted(t *testing.T) {
+	for _, c := range connections(t, filepath.Join(testdata, "keys-tls13-mtls.pcap")) {
+		v, cv := c.Validation, c.ClientValidation
+		if v == nil || v.Status != "valid" || v.Usage != "serverAuth" || !v.NameChecked {
+			t.Errorf("stream %d: server's chain %+v", c.Stream, v)
+		}
+		if cv == nil || cv.Status != "valid" || cv.Usage != "clientAuth" || cv.NameChecked || cv.SCTs != nil {
+			t.Errorf("stream %d: client's chain %+v", c.Stream, cv)
+		}
+	}
+}
