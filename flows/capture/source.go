@@ -37,6 +37,23 @@ type Source interface {
 	Name() string
 }
 
+// Drops is what the capturing side says it lost, counted from the start
+// of the capture: the kernel's drops (live: PACKET_STATISTICS / pcap_stats;
+// pcapng: isb_osdrop) and the interface's (pcapng: isb_ifdrop).
+type Drops struct {
+	Received  uint64 // packets the capturing side saw (0: not said)
+	Kernel    uint64
+	Interface uint64
+}
+
+// DropSource is a source that knows what it dropped. Drops may be called
+// from the reading goroutine after every batch; live sources refresh their
+// counters at most once a second.
+type DropSource interface {
+	Source
+	Drops() Drops
+}
+
 // InputError is a problem with an input file, named for the user.
 type InputError struct {
 	Name string
