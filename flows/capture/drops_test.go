@@ -36,9 +36,9 @@ func TestPcapngDrops(t *testing.T) {
 			isb(0, 2, w.counters(10, 1, 2)...). // mid-file: 3 dropped so far
 			epb(1, 3, frame).
 			isb(1, 4, w.counters(5, 0, 4)...).
-			isb(0, 5, w.counters(8, 0, 1)...). // older counters: lower nothing
+			isb(0, 5, w.counters(8, 0, 1)...).    // older counters: lower nothing
 			isb(7, 5, w.counters(99, 99, 99)...). // no interface 7
-			isb(0, 6, w.opt(7, w.u32(50))). // an osdrop of 4 bytes is no counter
+			isb(0, 6, w.opt(7, w.u32(50))).       // an osdrop of 4 bytes is no counter
 			epb(0, 7, frame).
 			shb(1, 0).idb(1, 0). // a new section: its interface 0 is another
 			epb(0, 8, frame).
