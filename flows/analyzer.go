@@ -80,6 +80,9 @@ type Stats struct {
 	JudgedEarly          int64
 	First, Last          time.Time
 	UnsupportedLinkTypes map[layers.LinkType]int64
+	// Drops is what the capturing side said it dropped, last told
+	// (Analyzer.Dropped).
+	Drops capture.Drops
 	// Key log lines from the capture's Decryption Secrets Blocks, the
 	// malformed ones among them, and blocks of secrets other than a TLS
 	// key log.
@@ -151,6 +154,11 @@ type Analyzer struct {
 	// OnResult, when set, receives each result as soon as it is final
 	// (live mode); otherwise results are returned by Finish.
 	OnResult func(*Result)
+	// OnDrops, when set, is told the capturing side's counts each time
+	// they rise (Dropped), in the analysis goroutine.
+	OnDrops func(capture.Drops)
+	// dropsSaid: when the drop counts last changed.
+	dropsSaid time.Time
 }
 
 // NewAnalyzer starts an analysis.
@@ -212,7 +220,16 @@ func (a *Analyzer) Run(src capture.Source) error {
 	// newSecrets hands the Decryption Secrets Blocks read since the last
 	// batch to the analysis goroutine with the batch: the reader appends
 	// them as it goes.
+	dropSrc, _ := src.(capture.DropSource)
+	var seenDrops capture.Drops
 	newSecrets := func(b *batch) {
+		// What the capturing side says it dropped goes with the batch
+		// too, when it changed.
+		if dropSrc != nil {
+			if d := dropSrc.Drops(); d != seenDrops {
+				b.drops, b.dropsNew, seenDrops = d, true, d
+			}
+		}
 		if secretsSrc == nil {
 			return
 		}
@@ -230,7 +247,7 @@ func (a *Analyzer) Run(src capture.Source) error {
 				b := <-free
 				err := bulk.Fill(&b.Batch)
 				newSecrets(b)
-				if len(b.Packets) > 0 || len(b.secrets) > 0 {
+				if len(b.Packets) > 0 || len(b.secrets) > 0 || b.dropsNew {
 					b.decode(dec)
 					batches <- b
 				} else {
@@ -266,7 +283,7 @@ func (a *Analyzer) Run(src capture.Source) error {
 				if err != io.EOF {
 					readErr = err
 				}
-				if newSecrets(b); len(b.Packets) > 0 || len(b.secrets) > 0 {
+				if newSecrets(b); len(b.Packets) > 0 || len(b.secrets) > 0 || b.dropsNew {
 					b.decode(dec)
 					batches <- b
 				}
@@ -296,11 +313,20 @@ func (a *Analyzer) Run(src capture.Source) error {
 		for i := range b.Packets {
 			a.frameIn(&b.Packets[i], &b.decoded[i])
 		}
+		if b.dropsNew {
+			// Told after the batch's packets were read: at the last one's
+			// time, live at the clock's.
+			at := a.now
+			if live {
+				at = time.Now()
+			}
+			a.Dropped(at, b.drops)
+		}
 		if cap(b.Buf) > 4*capture.BatchSize {
 			// Grown for one huge record: do not keep it.
 			b.Buf = make([]byte, 0, capture.BatchSize)
 		}
-		b.Buf, b.Packets, b.decoded, b.tick, b.secrets = b.Buf[:0], b.Packets[:0], b.decoded[:0], false, b.secrets[:0]
+		b.Buf, b.Packets, b.decoded, b.tick, b.secrets, b.dropsNew = b.Buf[:0], b.Packets[:0], b.decoded[:0], false, b.secrets[:0], false
 		free <- b
 	}
 	return readErr
@@ -311,8 +337,12 @@ func (a *Analyzer) Run(src capture.Source) error {
 type batch struct {
 	capture.Batch
 	secrets []capture.Secret // Decryption Secrets Blocks read before these packets
-	decoded []decoded
-	tick    bool // no packets: the time passed
+	// drops: what the capturing side says it dropped, when it changed
+	// (dropsNew) since the batch before.
+	drops    capture.Drops
+	dropsNew bool
+	decoded  []decoded
+	tick     bool // no packets: the time passed
 }
 
 func (b *batch) decode(dec *linkDecoder) {

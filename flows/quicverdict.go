@@ -30,6 +30,7 @@ func (a *Analyzer) quicResult(c *quicConn) *Result {
 	r := &Result{Stream: int(c.id), Input: int(c.input), Transport: TransportQUIC, Client: c.ep[0], Server: c.ep[1], Packets: slices.Clip(c.frames), PacketsCut: c.framesCut,
 		Start: c.first, End: c.last, Midstream: f.OriginalDCID == nil, QUIC: &f}
 	r.Fallback = c.fallback
+	r.Drops = c.drops.copy()
 	r.Events = slices.Clone(c.events)
 	hs := c.m.Snapshot()
 	hs.Decryption = a.quicDecryption(c)
@@ -144,6 +145,7 @@ func (a *Analyzer) quicResult(c *quicConn) *Result {
 			ev.lastBefore(hs, &other, r.Stall.Since)
 		}
 	}
+	droppedVerdict(r, &ev)
 	r.Reason.Frames = ev.sorted()
 	return r
 }

@@ -57,6 +57,9 @@ type pcapngFile struct {
 	// ifaces' stats and dropsBase, the sum of the sections before.
 	dropsMu   sync.Mutex
 	dropsBase Drops
+	// statsStop: parse stopped at an Interface Statistics Block whose
+	// counts changed, to end the batch there.
+	statsStop bool
 
 	one oneByOne // for Next, the packet-at-a-time interface
 }
@@ -268,6 +271,14 @@ func (p *pcapngFile) fill(b *Batch) error {
 			b.Buf = b.Buf[:copy(b.Buf, rest)]
 			continue
 		}
+		if err == nil && p.statsStop {
+			// A batch ended at counts that changed (parse): perhaps with
+			// no packet, which says they changed before those that follow.
+			p.statsStop = false
+			p.base += int64(off)
+			p.carry = append(p.carry, rest...)
+			return nil
+		}
 		switch {
 		case err != nil:
 			// A damaged block: hand out what came before it.
@@ -414,7 +425,20 @@ func (p *pcapngFile) parse(b *Batch) (int, error) {
 				return off, err
 			}
 		case ngInterfaceStats:
-			p.interfaceStatistics(body)
+			// Counts that changed end the batch, so that they are told
+			// between the packets before them and those after: a batch
+			// holds the packets before, the next batch none but them.
+			if id, st, ok := p.interfaceStatistics(body); ok && st != p.ifaces[id].stats {
+				if len(b.Packets) > 0 {
+					p.statsStop = true
+					return off, nil
+				}
+				p.dropsMu.Lock()
+				p.ifaces[id].stats = st
+				p.dropsMu.Unlock()
+				p.statsStop = true
+				return off + n, nil
+			}
 		}
 		// Every other block (name resolution, custom, ...)
 		// is skipped by its length.
@@ -498,22 +522,22 @@ func (p *pcapngFile) interfaceDescription(body []byte, at int64) error {
 	return nil
 }
 
-// interfaceStatistics takes in an Interface Statistics Block (pcapng
+// interfaceStatistics reads an Interface Statistics Block (pcapng
 // §4.6): its isb_ifrecv, isb_ifdrop and isb_osdrop count from the start
-// of the capture, so the latest of an interface is its total. A block
-// naming no interface of the section, or whose options run past it,
-// tells nothing and is passed over: it holds no packet, and reading goes
-// on.
-func (p *pcapngFile) interfaceStatistics(body []byte) {
+// of the capture, so the latest of an interface is its total; st is its
+// interface's counts with them. A block naming no interface of the
+// section tells nothing (ok false) and is passed over: it holds no
+// packet, and reading goes on; so are options that run past it.
+func (p *pcapngFile) interfaceStatistics(body []byte) (id uint32, st Drops, ok bool) {
 	// interface ID, timestamp (high, low), options
 	if len(body) < 12 {
-		return
+		return 0, st, false
 	}
-	id := p.u32(body[0:4])
+	id = p.u32(body[0:4])
 	if id >= uint32(len(p.ifaces)) {
-		return
+		return 0, st, false
 	}
-	st := p.ifaces[id].stats
+	st = p.ifaces[id].stats
 	for opts := body[12:]; len(opts) >= 4; {
 		code, l := p.u16(opts[0:2]), int(p.u16(opts[2:4]))
 		if code == 0 || 4+l > len(opts) { // opt_endofopt, or cut short
@@ -532,9 +556,7 @@ func (p *pcapngFile) interfaceStatistics(body []byte) {
 		}
 		opts = opts[min(len(opts), (4+l+3)&^3):]
 	}
-	p.dropsMu.Lock()
-	p.ifaces[id].stats = st
-	p.dropsMu.Unlock()
+	return id, st, true
 }
 
 // Drops sums what the Interface Statistics Blocks read so far say, over
