@@ -1,8 +1,13 @@
 package capgen
 
 import (
+	"crypto/tls"
 	"encoding/binary"
+	"fmt"
 	"io"
+	"time"
+
+	"github.com/gopacket/gopacket"
 
 	"github.com/tlsscope/tlsscope/flows/capture"
 )
@@ -72,4 +77,39 @@ func WritePcapngStats(w io.Writer, pkts []capture.Packet, isbs []ISB) error {
 	}
 	_, err := w.Write(b)
 	return err
+}
+
+// writeStats writes a scenario with one interface as pcapng with its
+// Interface Statistics Blocks.
+func (s *Scenario) writeStats(w io.Writer, pkts []Packet) error {
+	if len(s.Links) != 1 || len(s.secrets()) > 0 {
+		return fmt.Errorf("%s: statistics for one interface and no secrets only", s.Name)
+	}
+	cp := make([]capture.Packet, len(pkts))
+	for i, p := range pkts {
+		cp[i] = capture.Packet{Data: p.Data, Link: s.Links[0].linkType(),
+			CI: gopacket.CaptureInfo{Timestamp: p.At, CaptureLength: len(p.Data), Length: len(p.Data)}}
+	}
+	var isbs []ISB
+	for _, st := range s.Stats {
+		n := 0
+		for n < len(pkts) && pkts[n].At.Before(Base.Add(st.At)) {
+			n++
+		}
+		isbs = append(isbs, ISB{After: n, Received: uint64(n) + st.OSDrop + st.IfDrop, IfDrop: st.IfDrop, OSDrop: st.OSDrop})
+	}
+	return WritePcapngStats(w, cp, isbs)
+}
+
+// dropScenarios are issue #24's: a capturing tool that says it dropped
+// packets.
+func dropScenarios(shopClient, shopServer *tls.Config) []*Scenario {
+	return []*Scenario{
+		{Name: "capture-dropped.pcapng", Doc: "pcapng whose Interface Statistics Blocks say the capturing tool's kernel dropped 3 packets by 1 s, while the first connection's server had been silent since the ClientHello (the client closes at 5 s) and the second's handshake was under way; nothing more by the end, when a third connection has completed", Links: []Link{LinkEthernet}, NG: true,
+			conns: []connSpec{{client: client(shopClient, false), server: silentServer, timeout: [2]time.Duration{5 * time.Second, 0}},
+				{client: client(shopClient, false), server: server(shopServer), start: 980 * time.Millisecond},
+				{client: client(shopClient, false), server: server(shopServer), start: 2 * time.Second}},
+			Stats:  []StatsAt{{At: time.Second, OSDrop: 3}, {At: 10 * time.Second, OSDrop: 3}},
+			Expect: map[int]string{0: "1", 1: "1,2", 2: "1,2"}},
+	}
 }
