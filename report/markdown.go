@@ -333,6 +333,9 @@ func (mw *markdownWriter) header() string {
 	if !first.IsZero() {
 		b.WriteString("- **Capture:** " + timeSpan(first, last) + "\n")
 	}
+	if d, ok := drops(opts); ok {
+		b.WriteString("- **Dropped:** " + d.Line() + "\n")
+	}
 	if opts.Version != "" || opts.StallTimeout > 0 {
 		b.WriteString("- **tlsscope**")
 		if opts.Version != "" {
