@@ -329,6 +329,15 @@ func (a *Analyzer) Run(src capture.Source) error {
 		b.Buf, b.Packets, b.decoded, b.tick, b.secrets, b.dropsNew = b.Buf[:0], b.Packets[:0], b.decoded[:0], false, b.secrets[:0], false
 		free <- b
 	}
+	if dropSrc != nil {
+		// The reading is over: the counts as they stand now (a live
+		// source's last refresh), for the connections still open.
+		at := a.now
+		if live {
+			at = time.Now()
+		}
+		a.Dropped(at, dropSrc.Drops())
+	}
 	return readErr
 }
 

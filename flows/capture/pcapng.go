@@ -459,7 +459,7 @@ func (p *pcapngFile) sectionHeader(body []byte, at int64) error {
 	// this one are kept in the base.
 	p.dropsMu.Lock()
 	for i := range p.ifaces {
-		p.dropsBase = p.dropsBase.add(p.ifaces[i].stats)
+		p.dropsBase = p.dropsBase.add(p.ifaces[i].stats.seen())
 	}
 	p.ifaces = p.ifaces[:0]
 	p.dropsMu.Unlock()
@@ -567,9 +567,17 @@ func (p *pcapngFile) Drops() Drops {
 	defer p.dropsMu.Unlock()
 	d := p.dropsBase
 	for i := range p.ifaces {
-		d = d.add(p.ifaces[i].stats)
+		d = d.add(p.ifaces[i].stats.seen())
 	}
 	return d
+}
+
+// seen turns an interface's counters as an ISB has them into Drops:
+// isb_ifrecv counts what the interface received, those the system then
+// dropped (isb_osdrop) among them; Received is what the capture saw.
+func (st Drops) seen() Drops {
+	st.Received -= min(st.Received, st.Kernel)
+	return st
 }
 
 // time converts a packet's timestamp in the units of the interface.

@@ -43,7 +43,8 @@ type Scenario struct {
 }
 
 // StatsAt is an Interface Statistics Block written at At, after the
-// packets before it; its Received is those packets and the dropped.
+// packets before it; its isb_ifrecv is those packets and the ones the
+// system dropped (isb_osdrop), which the interface received.
 type StatsAt struct {
 	At             time.Duration
 	OSDrop, IfDrop uint64

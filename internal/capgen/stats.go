@@ -96,7 +96,7 @@ func (s *Scenario) writeStats(w io.Writer, pkts []Packet) error {
 		for n < len(pkts) && pkts[n].At.Before(Base.Add(st.At)) {
 			n++
 		}
-		isbs = append(isbs, ISB{After: n, Received: uint64(n) + st.OSDrop + st.IfDrop, IfDrop: st.IfDrop, OSDrop: st.OSDrop})
+		isbs = append(isbs, ISB{After: n, Received: uint64(n) + st.OSDrop, IfDrop: st.IfDrop, OSDrop: st.OSDrop})
 	}
 	return WritePcapngStats(w, cp, isbs)
 }
