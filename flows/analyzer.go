@@ -157,8 +157,10 @@ type Analyzer struct {
 	// OnDrops, when set, is told the capturing side's counts each time
 	// they rise (Dropped), in the analysis goroutine.
 	OnDrops func(capture.Drops)
-	// dropsSaid: when the drop counts last changed.
+	// dropsSaid: when the drop counts last changed; dropsIn, with
+	// several inputs, each one's counts then.
 	dropsSaid time.Time
+	dropsIn   []capture.Drops
 }
 
 // NewAnalyzer starts an analysis.
@@ -221,6 +223,11 @@ func (a *Analyzer) Run(src capture.Source) error {
 	// batch to the analysis goroutine with the batch: the reader appends
 	// them as it goes.
 	dropSrc, _ := src.(capture.DropSource)
+	dropsChanger, _ := src.(capture.DropsChanger)
+	inputDrops, _ := src.(capture.InputDropSource)
+	if capture.Inputs(src) < 2 {
+		inputDrops = nil
+	}
 	var seenDrops capture.Drops
 	newSecrets := func(b *batch) {
 		// What the capturing side says it dropped goes with the batch
@@ -228,6 +235,9 @@ func (a *Analyzer) Run(src capture.Source) error {
 		if dropSrc != nil {
 			if d := dropSrc.Drops(); d != seenDrops {
 				b.drops, b.dropsNew, seenDrops = d, true, d
+				if inputDrops != nil {
+					b.dropsIn = inputDrops.InputDrops()
+				}
 			}
 		}
 		if secretsSrc == nil {
@@ -291,6 +301,9 @@ func (a *Analyzer) Run(src capture.Source) error {
 			}
 			if len(b.Buf)+len(p.Data) > cap(b.Buf) && len(b.Packets) > 0 {
 				send()
+			} else if dropsChanger != nil && dropsChanger.DropsChanged() && len(b.Packets) > 0 {
+				// Drops told between the packets before and this one.
+				send()
 			}
 			// Zero-copy data is only valid until the next read.
 			off := len(b.Buf)
@@ -320,7 +333,7 @@ func (a *Analyzer) Run(src capture.Source) error {
 			if live {
 				at = time.Now()
 			}
-			a.Dropped(at, b.drops)
+			a.dropped(at, b.drops, b.dropsIn)
 		}
 		if cap(b.Buf) > 4*capture.BatchSize {
 			// Grown for one huge record: do not keep it.
@@ -336,7 +349,11 @@ func (a *Analyzer) Run(src capture.Source) error {
 		if live {
 			at = time.Now()
 		}
-		a.Dropped(at, dropSrc.Drops())
+		var in []capture.Drops
+		if inputDrops != nil {
+			in = inputDrops.InputDrops()
+		}
+		a.dropped(at, dropSrc.Drops(), in)
 	}
 	return readErr
 }
@@ -350,6 +367,7 @@ type batch struct {
 	// (dropsNew) since the batch before.
 	drops    capture.Drops
 	dropsNew bool
+	dropsIn  []capture.Drops // with several inputs, each one's
 	decoded  []decoded
 	tick     bool // no packets: the time passed
 }

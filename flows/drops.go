@@ -28,7 +28,12 @@ type CaptureDrops struct {
 // of the last packet read, live the clock). When the total rose, every
 // connection open at that moment is marked as having lived through the
 // rise (Result.Drops): its silence may be packets the capture dropped.
-func (a *Analyzer) Dropped(at time.Time, d capture.Drops) {
+func (a *Analyzer) Dropped(at time.Time, d capture.Drops) { a.dropped(at, d, nil) }
+
+// dropped is Dropped with, for several inputs (a Merge), each one's
+// counts: a rise marks only the connections of the input that dropped
+// (Result.Input), since one capture's drops are not another's.
+func (a *Analyzer) dropped(at time.Time, d capture.Drops, inputs []capture.Drops) {
 	prev := a.Stats.Drops
 	if d == prev {
 		return
@@ -38,24 +43,41 @@ func (a *Analyzer) Dropped(at time.Time, d capture.Drops) {
 		from = a.Stats.First
 	}
 	a.Stats.Drops, a.dropsSaid = d, at
-	if d.Dropped() <= prev.Dropped() {
-		return // only what was received changed
+	if inputs == nil {
+		if d.Dropped() > prev.Dropped() {
+			a.markDrops(-1, d.Dropped()-prev.Dropped(), from, at)
+		}
+	} else {
+		for i, di := range inputs {
+			var was uint64
+			if i < len(a.dropsIn) {
+				was = a.dropsIn[i].Dropped()
+			}
+			if di.Dropped() > was {
+				a.markDrops(i, di.Dropped()-was, from, at)
+			}
+		}
+		a.dropsIn = append(a.dropsIn[:0], inputs...)
 	}
-	n := d.Dropped() - prev.Dropped()
+	if a.OnDrops != nil && d.Dropped() > prev.Dropped() {
+		a.OnDrops(d)
+	}
+}
+
+// markDrops marks the connections of input (-1: all) open now as having
+// lived through n drops told at at, since from.
+func (a *Analyzer) markDrops(input int, n uint64, from, at time.Time) {
 	for _, c := range a.table {
 		// One closed by the last report before the rise had its end seen:
 		// the drops came after it.
-		if closeAt := c.closeAt(); closeAt.IsZero() || closeAt.After(from) {
+		if closeAt := c.closeAt(); (input < 0 || int(c.input) == input) && (closeAt.IsZero() || closeAt.After(from)) {
 			c.rareFacts().drops = addDrops(c.rareFacts().drops, n, from, at, c.frame)
 		}
 	}
 	for c := a.quic.list.head; c != nil; c = c.next {
-		if cc := c.facts.Close; cc == nil || cc.At.After(from) {
+		if cc := c.facts.Close; (input < 0 || int(c.input) == input) && (cc == nil || cc.At.After(from)) {
 			c.drops = addDrops(c.drops, n, from, at, 0) // its latest frame is not kept
 		}
-	}
-	if a.OnDrops != nil {
-		a.OnDrops(d)
 	}
 }
 

@@ -2,6 +2,7 @@ package flows
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -161,5 +162,31 @@ func TestCaptureDropsCorpus(t *testing.T) {
 				t.Errorf("%s stream %d: lived through drops %+v", name, r.Stream, r.Drops)
 			}
 		}
+	}
+}
+
+// TestCaptureDroppedMerged: files merged are read packet by packet; the
+// drops one file's statistics tell mid-file are told between the packets
+// around them (a batch of the merge ends there), not when the batch is
+// full, long after the connection ended; and they mark only that file's
+// connections. client-gives-up.pcap's connection ends at 0.54 s;
+// stall-idle-timeout.pcap, at the same times, runs to 311 s.
+func TestCaptureDroppedMerged(t *testing.T) {
+	dropping := withStats(t, "client-gives-up.pcap", capgen.ISB{After: 6, Received: 6, OSDrop: 2})
+	rs, a := analyze(t, dropping, filepath.Join(testdata, "stall-idle-timeout.pcap"))
+	var got []string
+	for _, r := range rs {
+		var n uint64
+		if r.Drops != nil {
+			n = r.Drops.Count
+		}
+		got = append(got, fmt.Sprintf("input %d: %s (%d)", r.Input, verdictOf(r), n))
+	}
+	want := []string{"input 0: incomplete capture_dropped (2)", "input 1: stalled silent (0)", "input 1: complete finished (0)"}
+	if strings.Join(got, "; ") != strings.Join(want, "; ") {
+		t.Errorf("merged: %q, want %q", got, want)
+	}
+	if a.Stats.Drops.Kernel != 2 {
+		t.Errorf("Stats.Drops %+v", a.Stats.Drops)
 	}
 }

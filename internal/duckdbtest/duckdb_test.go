@@ -32,7 +32,8 @@ import (
 // checks it): conns.jsonl is tlsscope --format json's output.
 const (
 	loadSQL = `CREATE TABLE conn AS
-  SELECT * FROM read_json('conns.jsonl', format = 'newline_delimited', sample_size = -1);`
+  SELECT * FROM read_json('conns.jsonl', format = 'newline_delimited', sample_size = -1)
+  WHERE stream IS NOT NULL;`
 
 	outcomesByServerSQL = `SELECT server_ip, outcome, count(*) AS n
 FROM conn
@@ -80,8 +81,10 @@ var (
 	jsonlPath string // tlsscope's output over every capture, with the shim (derive)
 	records   []conn
 	rawCount  int
-	shimmed   map[string]int // field -> connections it was derived for
-	contract  []string       // disagreements between tlsscope's new fields and the derivation
+	// dropsRecords counts the "type": "drops" records (not connections).
+	dropsRecords int
+	shimmed      map[string]int // field -> connections it was derived for
+	contract     []string       // disagreements between tlsscope's new fields and the derivation
 )
 
 // conn is what the queries use of one JSON Lines object, decoded with
@@ -173,11 +176,19 @@ func derive(jsonl []byte) ([]byte, error) {
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
-		rawCount++
 		var obj map[string]any
 		if err := json.Unmarshal(line, &obj); err != nil {
-			return nil, fmt.Errorf("line %d: %v", rawCount, err)
+			return nil, fmt.Errorf("line %d: %v", rawCount+1, err)
 		}
+		if obj["type"] == "drops" {
+			// The record of what the capture dropped (capture-dropped.pcapng's
+			// tool): no connection, left out by the load's WHERE.
+			dropsRecords++
+			out.Write(line)
+			out.WriteByte('\n')
+			continue
+		}
+		rawCount++
 		cs, _ := obj["client"].(string)
 		ss, _ := obj["server"].(string)
 		client, err1 := netip.ParseAddrPort(cs)
@@ -316,8 +327,8 @@ func TestLoaded(t *testing.T) {
 		t.Errorf("tlsscope's field disagrees with the derivation: %s", c)
 	}
 	same(t, "connections", rows(t, db, "SELECT count(*) FROM conn"), [][]string{{fmt.Sprint(rawCount)}})
-	if rawCount != 78 {
-		t.Errorf("%d connections in the merged captures, want 78", rawCount)
+	if rawCount != 81 || dropsRecords != 1 {
+		t.Errorf("%d connections and %d drops records in the merged captures, want 81 and 1 (capture-dropped.pcapng's tool)", rawCount, dropsRecords)
 	}
 	// The nested fields the queries use keep their types.
 	types := rows(t, db, `SELECT typeof(client_hello.sni), typeof(timing.handshake_ms), typeof(stall.next), typeof(findings) FROM conn LIMIT 1`)
