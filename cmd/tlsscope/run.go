@@ -233,10 +233,14 @@ func (s *session) openOutputs(stdout io.Writer) error {
 		Version:      version,
 		StallTimeout: s.cfg.stallTimeout,
 		Span:         func() (time.Time, time.Time) { return s.a.Stats.First, s.a.Stats.Last },
-		Drops:        s.drops,
 	}
 	if s.cfg.writeFailed != "" {
 		opts.Attachment = s.failed.attachment
+	}
+	if !s.cfg.shard.On() || s.cfg.shard.I == 0 {
+		// Every shard reads the whole input: one says the drops, so that
+		// the shards' outputs together are the whole run's.
+		opts.Drops = s.drops
 	}
 	s.stdout = bufio.NewWriterSize(&output{name: stdoutName, w: stdout, fail: s.fail}, 256<<10)
 	var err error
