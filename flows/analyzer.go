@@ -84,6 +84,9 @@ type Stats struct {
 	JudgedEarly          int64
 	First, Last          time.Time
 	UnsupportedLinkTypes map[layers.LinkType]int64
+	// Drops is what the capturing side said it dropped, last told
+	// (Analyzer.Dropped).
+	Drops capture.Drops
 	// Key log lines from the capture's Decryption Secrets Blocks, the
 	// malformed ones among them, and blocks of secrets other than a TLS
 	// key log.
@@ -159,6 +162,13 @@ type Analyzer struct {
 	// OnResult, when set, receives each result as soon as it is final
 	// (live mode); otherwise results are returned by Finish.
 	OnResult func(*Result)
+	// OnDrops, when set, is told the capturing side's counts each time
+	// they rise (Dropped), in the analysis goroutine.
+	OnDrops func(capture.Drops)
+	// dropsSaid: when the drop counts last changed; dropsIn, with
+	// several inputs, each one's counts then.
+	dropsSaid time.Time
+	dropsIn   []capture.Drops
 }
 
 // NewAnalyzer starts an analysis.
@@ -220,7 +230,24 @@ func (a *Analyzer) Run(src capture.Source) error {
 	// newSecrets hands the Decryption Secrets Blocks read since the last
 	// batch to the analysis goroutine with the batch: the reader appends
 	// them as it goes.
+	dropSrc, _ := src.(capture.DropSource)
+	dropsChanger, _ := src.(capture.DropsChanger)
+	inputDrops, _ := src.(capture.InputDropSource)
+	if capture.Inputs(src) < 2 {
+		inputDrops = nil
+	}
+	var seenDrops capture.Drops
 	newSecrets := func(b *batch) {
+		// What the capturing side says it dropped goes with the batch
+		// too, when it changed.
+		if dropSrc != nil {
+			if d := dropSrc.Drops(); d != seenDrops {
+				b.drops, b.dropsNew, seenDrops = d, true, d
+				if inputDrops != nil {
+					b.dropsIn = inputDrops.InputDrops()
+				}
+			}
+		}
 		if secretsSrc == nil {
 			return
 		}
@@ -238,7 +265,7 @@ func (a *Analyzer) Run(src capture.Source) error {
 				b := <-free
 				err := bulk.Fill(&b.Batch)
 				newSecrets(b)
-				if len(b.Packets) > 0 || len(b.secrets) > 0 {
+				if len(b.Packets) > 0 || len(b.secrets) > 0 || b.dropsNew {
 					b.decode(dec)
 					batches <- b
 				} else {
@@ -275,13 +302,16 @@ func (a *Analyzer) Run(src capture.Source) error {
 				if err != io.EOF {
 					readErr = err
 				}
-				if newSecrets(b); len(b.Packets) > 0 || len(b.secrets) > 0 {
+				if newSecrets(b); len(b.Packets) > 0 || len(b.secrets) > 0 || b.dropsNew {
 					b.decode(dec)
 					batches <- b
 				}
 				return
 			}
 			if len(b.Buf)+len(p.Data) > cap(b.Buf) && len(b.Packets) > 0 {
+				send()
+			} else if dropsChanger != nil && dropsChanger.DropsChanged() && len(b.Packets) > 0 {
+				// Drops told between the packets before and this one.
 				send()
 			}
 			// Zero-copy data is only valid until the next read.
@@ -325,6 +355,16 @@ func (a *Analyzer) Run(src capture.Source) error {
 		for i := range b.Packets {
 			a.frameIn(&b.Packets[i], &b.decoded[i])
 		}
+		if b.dropsNew {
+			// Told after the batch's packets were read: at the last one's
+			// time, live at the clock's.
+			at := a.now
+			if live {
+				at = time.Now()
+			}
+			a.dropped(at, b.drops, b.dropsIn)
+		}
+		// After the drops: a stall is not said on a silence they explain.
 		if a.opts.Live && !live && len(b.Packets) > 0 {
 			a.Tick(a.now)
 		}
@@ -332,8 +372,21 @@ func (a *Analyzer) Run(src capture.Source) error {
 			// Grown for one huge record: do not keep it.
 			b.Buf = make([]byte, 0, capture.BatchSize)
 		}
-		b.Buf, b.Packets, b.decoded, b.tick, b.secrets = b.Buf[:0], b.Packets[:0], b.decoded[:0], false, b.secrets[:0]
+		b.Buf, b.Packets, b.decoded, b.tick, b.secrets, b.dropsNew = b.Buf[:0], b.Packets[:0], b.decoded[:0], false, b.secrets[:0], false
 		free <- b
+	}
+	if dropSrc != nil {
+		// The reading is over: the counts as they stand now (a live
+		// source's last refresh), for the connections still open.
+		at := a.now
+		if live {
+			at = time.Now()
+		}
+		var in []capture.Drops
+		if inputDrops != nil {
+			in = inputDrops.InputDrops()
+		}
+		a.dropped(at, dropSrc.Drops(), in)
 	}
 	return readErr
 }
@@ -383,8 +436,13 @@ const liveBatchWait = 10 * time.Millisecond
 type batch struct {
 	capture.Batch
 	secrets []capture.Secret // Decryption Secrets Blocks read before these packets
-	decoded []decoded
-	tick    bool // no packets: the time passed
+	// drops: what the capturing side says it dropped, when it changed
+	// (dropsNew) since the batch before.
+	drops    capture.Drops
+	dropsNew bool
+	dropsIn  []capture.Drops // with several inputs, each one's
+	decoded  []decoded
+	tick     bool // no packets: the time passed
 }
 
 func (b *batch) decode(dec *linkDecoder) {

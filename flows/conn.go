@@ -212,6 +212,8 @@ type rareFacts struct {
 	// after is each direction's first data or FIN after its own RST
 	// (PathSide.AfterRST and AfterRSTFIN).
 	after [2]PathSide
+	// drops: the capture dropped packets while it was open.
+	drops *CaptureDrops
 }
 
 func (c *conn) rareFacts() *rareFacts {

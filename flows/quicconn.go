@@ -151,6 +151,8 @@ type quicConn struct {
 	fallback              *Fallback
 	host                  hostPair // its entry in quicTable.byHosts
 	finished              bool
+	// drops: the capture dropped packets while it was open.
+	drops *CaptureDrops
 	// the connection list (least recently active first)
 	prev, next *quicConn
 	// clientAddrs are the client addresses seen (tuple keys in the table).

@@ -33,6 +33,7 @@ func (a *Analyzer) quicResult(c *quicConn) *Result {
 	// first packet was of a reserved version: a first flight too.
 	r.Midstream = f.OriginalDCID == nil && !f.Offered.Reserved()
 	r.Fallback = c.fallback
+	r.Drops = c.drops.copy()
 	r.Events = slices.Clone(c.events)
 	hs := c.m.Snapshot()
 	hs.Decryption = a.quicDecryption(c)
@@ -149,6 +150,9 @@ func (a *Analyzer) quicResult(c *quicConn) *Result {
 		}
 	}
 	a.checkChains(r)
+	// Drops first: a verdict made incomplete by them is not explained
+	// by a certificate.
+	droppedVerdict(r, &ev)
 	explain(r, &ev)
 	r.Reason.Frames = ev.sorted()
 	return r

@@ -63,6 +63,9 @@ const (
 	// The capture cannot tell.
 	ReasonOneSided    // no packet of Side in the capture
 	ReasonAcksMissing // the capture lacks packets: what Side's peer sent last was never acknowledged
+	// The capturing side dropped packets while it was open
+	// (Result.Drops), and the verdict would rest on silence.
+	ReasonCaptureDropped
 )
 
 var reasonNames = [...]string{
@@ -73,7 +76,7 @@ var reasonNames = [...]string{
 	ReasonSYNUnanswered: "syn_unanswered", ReasonSilent: "silent", ReasonStillSending: "still_sending",
 	ReasonLost: "lost_in_network", ReasonNoAnswer: "no_answer", ReasonServerInitialMissing: "server_initial_missing",
 	ReasonRetryLoop: "retry_loop", ReasonClientHelloIncomplete: "client_hello_incomplete",
-	ReasonOneSided: "one_sided", ReasonAcksMissing: "acks_missing",
+	ReasonOneSided: "one_sided", ReasonAcksMissing: "acks_missing", ReasonCaptureDropped: "capture_dropped",
 }
 
 // String is the reason's name in JSON (the verdict's "reason").
@@ -90,12 +93,14 @@ func ReasonKinds() []ReasonKind {
 
 // Unknown reports a reason that says the capture cannot tell: the
 // verdict rests on packets missing from it.
-func (k ReasonKind) Unknown() bool { return k == ReasonOneSided || k == ReasonAcksMissing }
+func (k ReasonKind) Unknown() bool {
+	return k == ReasonOneSided || k == ReasonAcksMissing || k == ReasonCaptureDropped
+}
 
 // Sided reports whether the reason names a side (Reason.Side): the
 // healthy ones do not.
 func (k ReasonKind) Sided() bool {
-	return k != ReasonNone && k != ReasonFinished && k != ReasonResumed && k != ReasonBeforeCapture
+	return k != ReasonNone && k != ReasonFinished && k != ReasonResumed && k != ReasonBeforeCapture && k != ReasonCaptureDropped
 }
 
 // evidence collects the frames a reason rests on.

@@ -111,6 +111,9 @@ type Result struct {
 	ICMP   []ICMPError
 	HS     *decoder.Handshake // a copy, sides by role
 	Events []Event
+	// Drops, when not nil: the capturing side dropped packets while it
+	// was open (Analyzer.Dropped).
+	Drops *CaptureDrops
 	// TCP is the transport's part for TCP connections, QUIC for QUIC ones.
 	TCP  *TCPFacts
 	QUIC *QUICFacts
@@ -189,6 +192,7 @@ func (a *Analyzer) result(c *conn) *Result {
 	r.Events = events
 	if c.rare != nil {
 		r.ICMP = slices.Clone(c.rare.icmp)
+		r.Drops = c.rare.drops.copy()
 	}
 	for i := range r.ICMP {
 		r.ICMP[i].About = sideOf(r.ICMP[i].About, cd)
@@ -325,6 +329,9 @@ func (a *Analyzer) result(c *conn) *Result {
 		r.Outcome, r.Reason = a.tcpUnfinished(r, silent, &ev)
 	}
 	a.checkChains(r)
+	// Drops first: a verdict made incomplete by them is not explained
+	// by a certificate.
+	droppedVerdict(r, &ev)
 	explain(r, &ev)
 	r.Reason.Frames = ev.sorted()
 	return r

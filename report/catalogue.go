@@ -83,7 +83,14 @@ var (
 // The capture's view of the connection.
 var (
 	FindingOneSidedCapture = def("one_sided_capture", SevWarning, "no packet of one side in the whole connection (asymmetric routing, a capture filter), though the other side's packets and ACKs show it talked; its silence is not judged")
-	FindingMissingACKs     = def("missing_acks", SevWarning, "the capture lacks the ACKs a TCP peer (or the client's QUIC acknowledgements) would have sent; says whose last data was never acknowledged; the silence is not judged")
+	FindingCaptureDrops    = defRule("capture_drops", SevWarning, "the capturing side (the kernel live, or the tool that wrote a pcapng, by its Interface Statistics Blocks) dropped packets while the connection was open; says how many (not necessarily its own) and when; a verdict that would rest on silence is then incomplete (reason capture_dropped)",
+		"info when the handshake finished anyway", func(r *flows.Result) Severity {
+			if handshakeDone(r) {
+				return SevInfo
+			}
+			return SevWarning
+		})
+	FindingMissingACKs = def("missing_acks", SevWarning, "the capture lacks the ACKs a TCP peer (or the client's QUIC acknowledgements) would have sent; says whose last data was never acknowledged; the silence is not judged")
 )
 
 // The path: loss, resets, ICMP.
@@ -203,6 +210,7 @@ var checks = []check{
 	{"answer", []*FindingDef{FindingServerNotTLS}, answerFindings},
 	{"alerts", []*FindingDef{FindingAlertReaction}, alertFindings},
 	{"capture view", []*FindingDef{FindingOneSidedCapture, FindingMissingACKs}, captureViewFindings},
+	{"capture drops", []*FindingDef{FindingCaptureDrops}, captureDropsFinding},
 	{"loss", []*FindingDef{FindingNetworkLoss, FindingPathMTUBlackhole}, lossFindings},
 	{"resets", []*FindingDef{FindingResetInjected}, resetFindings},
 	{"icmp", []*FindingDef{FindingPathMTU, FindingICMPUnreachable}, icmpFindings},

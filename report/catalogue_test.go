@@ -126,22 +126,26 @@ func TestCatalogueSchema(t *testing.T) {
 		t.Fatal(err)
 	}
 	var schema struct {
-		Properties struct {
-			Findings struct {
-				Items struct {
-					Properties struct {
-						Code struct {
-							Enum []string `json:"enum"`
-						} `json:"code"`
-					} `json:"properties"`
-				} `json:"items"`
-			} `json:"findings"`
-		} `json:"properties"`
+		Defs struct {
+			Connection struct {
+				Properties struct {
+					Findings struct {
+						Items struct {
+							Properties struct {
+								Code struct {
+									Enum []string `json:"enum"`
+								} `json:"code"`
+							} `json:"properties"`
+						} `json:"items"`
+					} `json:"findings"`
+				} `json:"properties"`
+			} `json:"connection"`
+		} `json:"$defs"`
 	}
 	if err := json.Unmarshal(b, &schema); err != nil {
 		t.Fatal(err)
 	}
-	enum := schema.Properties.Findings.Items.Properties.Code.Enum
+	enum := schema.Defs.Connection.Properties.Findings.Items.Properties.Code.Enum
 	if missing, extra := diffCodes(enum); len(missing)+len(extra) > 0 || len(enum) != len(catalogue) {
 		t.Errorf("the schema's finding codes differ from the catalogue: missing %v, not in the catalogue %v, %d listed for %d", missing, extra, len(enum), len(catalogue))
 	}

@@ -142,6 +142,7 @@ type htmlPage struct {
 	Title     string
 	Inputs    []string
 	Span      string
+	Dropped   string // what the capturing side dropped
 	Version   string
 	Stall     string
 	Line      string
@@ -231,6 +232,9 @@ func (hw *htmlWriter) Close() error {
 	}
 	if !first.IsZero() {
 		p.Span = first.UTC().Format("2006-01-02 15:04:05.000") + " to " + last.UTC().Format("2006-01-02 15:04:05.000") + " UTC (" + seconds(last.Sub(first)) + ")"
+	}
+	if d, ok := drops(opts); ok {
+		p.Dropped = d.Line()
 	}
 	if opts.StallTimeout > 0 {
 		p.Stall = seconds(opts.StallTimeout) + ": a handshake whose owing side is silent this long is stalled"

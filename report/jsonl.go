@@ -24,6 +24,8 @@ type JSONWriter struct {
 	w   io.Writer
 	buf bytes.Buffer
 	enc *json.Encoder
+	// drops, when set, says at Close what the capturing side dropped.
+	drops func() Drops
 }
 
 // NewJSONWriter writes to w.
@@ -43,8 +45,21 @@ func (jw *JSONWriter) Write(c *Connection) error {
 	return err
 }
 
-// Close does nothing: every line is written as it comes.
-func (jw *JSONWriter) Close() error { return nil }
+// Close writes, when the capturing side said it dropped packets, a
+// record of its own ("type": "drops"): every connection's line was
+// written as it came.
+func (jw *JSONWriter) Close() error {
+	d, ok := drops(Options{Drops: jw.drops})
+	if !ok {
+		return nil
+	}
+	jw.buf.Reset()
+	if err := jw.enc.Encode(newDropsRecord(d)); err != nil {
+		return err
+	}
+	_, err := jw.w.Write(jw.buf.Bytes())
+	return err
+}
 
 // escapeBidi writes Unicode bidirectional controls as \u escapes: the
 // same JSON value, but a terminal showing the line cannot be made to

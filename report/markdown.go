@@ -167,7 +167,10 @@ func (mw *markdownWriter) group(c *Connection) {
 		g.n++
 		at, _ := slices.BinarySearchFunc(g.streams, c.ID(), flows.StreamID.Compare)
 		if at == 0 {
-			g.message = f.Message
+			// The example is the first stream's, and so is the severity
+			// (a code's may differ by connection): the same whatever
+			// order connections end in.
+			g.message, g.severity = f.Message, f.Severity
 		}
 		if at < mdFindingStreams {
 			g.streams = slices.Insert(g.streams, at, c.ID())
@@ -332,6 +335,9 @@ func (mw *markdownWriter) header() string {
 	}
 	if !first.IsZero() {
 		b.WriteString("- **Capture:** " + timeSpan(first, last) + "\n")
+	}
+	if d, ok := drops(opts); ok {
+		b.WriteString("- **Capture drops:** " + d.Line() + "\n")
 	}
 	if opts.Version != "" || opts.StallTimeout > 0 {
 		b.WriteString("- **tlsscope**")

@@ -21,6 +21,14 @@ import (
 // spans is each capture's first and last packet, kept by connections.
 var spans = map[string][2]time.Time{}
 
+// fileDrops are what each capture's tool said it dropped (connections),
+// and goldenDrops those of the capture being rendered for its golden
+// files (nil: none).
+var (
+	fileDrops   = map[string]Drops{}
+	goldenDrops *Drops
+)
+
 // renderMarkdown is the Markdown as the command line writes it: with the
 // version, the stall timeout and the capture's span.
 func renderMarkdown(t *testing.T, conns []*Connection, span [2]time.Time) []byte {
@@ -28,6 +36,9 @@ func renderMarkdown(t *testing.T, conns []*Connection, span [2]time.Time) []byte
 	var b bytes.Buffer
 	opts := Options{Inputs: []string{"capture"}, Version: "dev", StallTimeout: flows.DefaultOptions.StallTimeout, TrustStore: testValidator.Store.String(),
 		Span: func() (time.Time, time.Time) { return span[0], span[1] }}
+	if goldenDrops != nil {
+		opts.Drops = func() Drops { return *goldenDrops }
+	}
 	if err := WriteMarkdown(&b, conns, opts); err != nil {
 		t.Fatal(err)
 	}

@@ -49,6 +49,7 @@ func connections(t *testing.T, file string) []*Connection {
 		t.Fatal(err)
 	}
 	spans[file] = [2]time.Time{a.Stats.First, a.Stats.Last}
+	fileDrops[file] = Drops{Drops: a.Stats.Drops}
 	var out []*Connection
 	for _, r := range a.Finish() {
 		out = append(out, Build(r))
@@ -71,9 +72,21 @@ func render(t *testing.T, format string, conns []*Connection, detail bool) []byt
 	var b bytes.Buffer
 	var err error
 	opts := Options{Detail: detail, Inputs: []string{"capture"}, TrustStore: testValidator.Store.String()}
+	if goldenDrops != nil {
+		opts.Drops = func() Drops { return *goldenDrops }
+	}
 	switch format {
 	case "json":
-		err = WriteJSON(&b, conns)
+		jw := NewJSONWriter(&b)
+		jw.drops = opts.Drops
+		for _, c := range conns {
+			if err = jw.Write(c); err != nil {
+				break
+			}
+		}
+		if err == nil {
+			err = jw.Close()
+		}
 	case "md":
 		// As the command line says them (TestStreamedOutputEqualsGolden).
 		opts.Version, opts.StallTimeout = "dev", flows.DefaultOptions.StallTimeout
@@ -102,8 +115,15 @@ func TestGolden(t *testing.T) {
 	if len(files) == 0 || len(netlab) == 0 || len(quics) == 0 {
 		t.Fatal("no captures in testdata, testdata/netlab or testdata/quic")
 	}
+	defer func() { goldenDrops = nil }()
 	for _, f := range files {
 		conns := connections(t, f)
+		// A pcapng whose tool dropped packets: the summaries say it, as
+		// the command line does.
+		goldenDrops = nil
+		if d := fileDrops[f]; d.Said() {
+			goldenDrops = &d
+		}
 		base := filepath.Base(f)
 		if filepath.Base(filepath.Dir(f)) == "quic" {
 			base = "quic-" + base

@@ -83,6 +83,9 @@ func (tb *tableWriter) Close() error {
 	if more := d.moreThan(len(conns)); more != "" {
 		end += more + "\n"
 	}
+	if d, ok := drops(opts); ok {
+		end += d.Line() + "\n"
+	}
 	for _, n := range notes(opts) {
 		end += SafeText(n) + "\n"
 	}

@@ -152,6 +152,12 @@ func reasonWords(r *flows.Result) string {
 			v += " (" + sendingWords(s) + ")"
 		}
 		return v
+	case flows.ReasonCaptureDropped:
+		v := "incomplete: the capture dropped " + droppedWords(r.Drops) + " while it was open"
+		if s != nil {
+			v += " (the " + s.Waiting.String() + " owed " + s.Next.String() + ")"
+		}
+		return v
 	case flows.ReasonRetryLoop:
 		return fmt.Sprintf("%s: the server answered with Retry %d times and never with a ServerHello (Retry loop)", out, r.QUIC.Retries)
 	case flows.ReasonServerInitialMissing:

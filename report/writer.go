@@ -54,6 +54,10 @@ type Options struct {
 	// column whole whatever the width.
 	Width int
 	Wide  bool
+	// Drops, when set, says at Close what the capturing side dropped:
+	// the table's summary, the Markdown and HTML headers and a JSON Lines
+	// record of its own say it.
+	Drops func() Drops
 	// Total, when set, says at Close how many connections were read
 	// before the filters (--only, --sni, ...): the summary says "787 of
 	// 20000".
@@ -66,7 +70,7 @@ var formats = []struct {
 	new  func(io.Writer, Options) Writer
 }{
 	{"table", newTableWriter},
-	{"json", func(w io.Writer, _ Options) Writer { return NewJSONWriter(w) }},
+	{"json", func(w io.Writer, o Options) Writer { jw := NewJSONWriter(w); jw.drops = o.Drops; return jw }},
 	{"ecs", newECSWriter},
 	{"markdown", newMarkdownWriter},
 	{"html", newHTMLWriter},

@@ -163,6 +163,10 @@ type session struct {
 	unreadable []error      // inputs from which not one packet could be read
 	cutConns   atomic.Int64 // connections written to --write-failed without all their packets
 	failed     failedFile   // --write-failed: created on its first packet
+	// dropConns are the connections that lived through capture drops
+	// (take); dropLine is when stderr last said the drops, live.
+	dropConns map[flows.StreamID]bool
+	dropLine  time.Time
 
 	mu  sync.Mutex
 	err error // the first write error: it ends the run
@@ -317,6 +321,11 @@ func (s *session) openOutputs(stdout io.Writer) error {
 	if s.cfg.writeFailed != "" {
 		opts.Attachment = s.failed.attachment
 	}
+	if !s.cfg.shard.On() || s.cfg.shard.I == 0 {
+		// Every shard reads the whole input: one says the drops, so that
+		// the shards' outputs together are the whole run's.
+		opts.Drops = s.drops
+	}
 	s.stdout = bufio.NewWriterSize(&output{name: stdoutName, w: stdout, fail: s.fail}, 256<<10)
 	var err error
 	s.w, err = report.NewWriter(s.cfg.format, s.stdout, opts)
@@ -338,6 +347,7 @@ func (s *session) analyze() {
 		}
 	}
 	s.a = flows.NewAnalyzer(opts)
+	s.a.OnDrops = s.dropsRose
 	var src capture.Source = s.in
 	if s.all != nil {
 		src = &capture.Tee{Source: src, W: s.all}
@@ -540,6 +550,12 @@ func (s *session) take(r *flows.Result) {
 		}
 	}
 	s.keys.count(r)
+	if r.Drops != nil {
+		if s.dropConns == nil {
+			s.dropConns = map[flows.StreamID]bool{}
+		}
+		s.dropConns[r.ID()] = true
+	}
 	if !r.Update {
 		s.read++ // the "of N" of the summary, before the filters
 	}
@@ -602,6 +618,16 @@ func (s *session) report() {
 	}
 	for _, err := range s.unreadable {
 		fmt.Fprintf(s.stderr, "tlsscope: %v (no packet could be read)\n", err)
+	}
+	if d := s.drops(); d.Said() {
+		line := d.Line()
+		switch n := len(s.dropConns); {
+		case n == 1:
+			line += "; 1 connection open meanwhile carries capture_drops"
+		case n > 1:
+			line += "; " + plural(n, "connection") + " open meanwhile carry capture_drops"
+		}
+		fmt.Fprintln(s.stderr, "tlsscope:", line)
 	}
 	for lt, n := range s.a.Stats.UnsupportedLinkTypes {
 		fmt.Fprintf(s.stderr, "tlsscope: warning: %d packets of unsupported link type %s skipped\n", n, lt)
@@ -797,4 +823,24 @@ func progress(stderr io.Writer, a *flows.Analyzer) func() {
 		}
 	}()
 	return func() { close(done); <-finished }
+}
+
+// drops is what the capturing side said it dropped: the live kernel's,
+// or the capturing tool's as its pcapng files say.
+func (s *session) drops() report.Drops {
+	if s.a == nil {
+		return report.Drops{Live: s.live}
+	}
+	return report.Drops{Drops: s.a.Stats.Drops, Live: s.live}
+}
+
+// dropsRose says on stderr, live, that the kernel dropped packets, at
+// most once a second (the end says the total); a file's drops are said
+// at the end only.
+func (s *session) dropsRose(d capture.Drops) {
+	if !s.live || time.Since(s.dropLine) < time.Second {
+		return
+	}
+	s.dropLine = time.Now()
+	fmt.Fprintln(s.stderr, "tlsscope:", report.Drops{Drops: d, Live: true}.Line(), "so far")
 }

@@ -53,6 +53,14 @@ type pcapngFile struct {
 	secretsLen     int // bytes of secrets kept
 	secretsDropped int // Decryption Secrets Blocks over maxSecrets
 
+	// dropsMu guards the statistics of the Interface Statistics Blocks:
+	// ifaces' stats and dropsBase, the sum of the sections before.
+	dropsMu   sync.Mutex
+	dropsBase Drops
+	// statsStop: parse stopped at an Interface Statistics Block whose
+	// counts changed, to end the batch there.
+	statsStop bool
+
 	one oneByOne // for Next, the packet-at-a-time interface
 }
 
@@ -80,6 +88,7 @@ const (
 	ngPacket           = 2 // obsolete, still written by old tools
 	ngSimplePacket     = 3
 	ngEnhancedPacket   = 6
+	ngInterfaceStats   = 5
 	ngDecryptSecrets   = 0x0a
 	ngByteOrderMagic   = 0x1a2b3c4d
 	ngByteOrderSwapped = 0x4d3c2b1a
@@ -102,6 +111,8 @@ type ngInterface struct {
 	mul     uint64 // decimal: nanoseconds = fraction * mul / div
 	div     uint64
 	offset  uint64 // if_tsoffset, seconds (two's complement)
+	// stats are the counters of its latest Interface Statistics Block.
+	stats Drops
 }
 
 // newPcapngFile reads the first Section Header Block from r.
@@ -260,6 +271,14 @@ func (p *pcapngFile) fill(b *Batch) error {
 			b.Buf = b.Buf[:copy(b.Buf, rest)]
 			continue
 		}
+		if err == nil && p.statsStop {
+			// A batch ended at counts that changed (parse): perhaps with
+			// no packet, which says they changed before those that follow.
+			p.statsStop = false
+			p.base += int64(off)
+			p.carry = append(p.carry, rest...)
+			return nil
+		}
 		switch {
 		case err != nil:
 			// A damaged block: hand out what came before it.
@@ -405,8 +424,23 @@ func (p *pcapngFile) parse(b *Batch) (int, error) {
 			if err := p.decryptionSecrets(body, at); err != nil {
 				return off, err
 			}
+		case ngInterfaceStats:
+			// Counts that changed end the batch, so that they are told
+			// between the packets before them and those after: a batch
+			// holds the packets before, the next batch none but them.
+			if id, st, ok := p.interfaceStatistics(body); ok && st != p.ifaces[id].stats {
+				if len(b.Packets) > 0 {
+					p.statsStop = true
+					return off, nil
+				}
+				p.dropsMu.Lock()
+				p.ifaces[id].stats = st
+				p.dropsMu.Unlock()
+				p.statsStop = true
+				return off + n, nil
+			}
 		}
-		// Every other block (statistics, name resolution, custom, ...)
+		// Every other block (name resolution, custom, ...)
 		// is skipped by its length.
 		off += n
 	}
@@ -421,7 +455,14 @@ func (p *pcapngFile) sectionHeader(body []byte, at int64) error {
 	if len(body) < 16 {
 		return fmt.Errorf("section header at byte %d: %d bytes, too short", at, len(body)+ngBlockMin)
 	}
+	// The counters of a new section's interfaces start anew: those of
+	// this one are kept in the base.
+	p.dropsMu.Lock()
+	for i := range p.ifaces {
+		p.dropsBase = p.dropsBase.add(p.ifaces[i].stats.seen())
+	}
 	p.ifaces = p.ifaces[:0]
+	p.dropsMu.Unlock()
 	p.skipping = p.u16(body[4:6]) != 1
 	return nil
 }
@@ -479,6 +520,64 @@ func (p *pcapngFile) interfaceDescription(body []byte, at int64) error {
 	}
 	p.ifaces = append(p.ifaces, iface)
 	return nil
+}
+
+// interfaceStatistics reads an Interface Statistics Block (pcapng
+// §4.6): its isb_ifrecv, isb_ifdrop and isb_osdrop count from the start
+// of the capture, so the latest of an interface is its total; st is its
+// interface's counts with them. A block naming no interface of the
+// section tells nothing (ok false) and is passed over: it holds no
+// packet, and reading goes on; so are options that run past it.
+func (p *pcapngFile) interfaceStatistics(body []byte) (id uint32, st Drops, ok bool) {
+	// interface ID, timestamp (high, low), options
+	if len(body) < 12 {
+		return 0, st, false
+	}
+	id = p.u32(body[0:4])
+	if id >= uint32(len(p.ifaces)) {
+		return 0, st, false
+	}
+	st = p.ifaces[id].stats
+	for opts := body[12:]; len(opts) >= 4; {
+		code, l := p.u16(opts[0:2]), int(p.u16(opts[2:4]))
+		if code == 0 || 4+l > len(opts) { // opt_endofopt, or cut short
+			break
+		}
+		if v := opts[4 : 4+l]; l == 8 {
+			// Counters only grow: an older block read late lowers nothing.
+			switch code {
+			case 4: // isb_ifrecv
+				st.Received = max(st.Received, p.u64(v))
+			case 5: // isb_ifdrop
+				st.Interface = max(st.Interface, p.u64(v))
+			case 7: // isb_osdrop
+				st.Kernel = max(st.Kernel, p.u64(v))
+			}
+		}
+		opts = opts[min(len(opts), (4+l+3)&^3):]
+	}
+	return id, st, true
+}
+
+// Drops sums what the Interface Statistics Blocks read so far say, over
+// the interfaces of every section. It may be called while another
+// goroutine reads.
+func (p *pcapngFile) Drops() Drops {
+	p.dropsMu.Lock()
+	defer p.dropsMu.Unlock()
+	d := p.dropsBase
+	for i := range p.ifaces {
+		d = d.add(p.ifaces[i].stats.seen())
+	}
+	return d
+}
+
+// seen turns an interface's counters as an ISB has them into Drops:
+// isb_ifrecv counts what the interface received, those the system then
+// dropped (isb_osdrop) among them; Received is what the capture saw.
+func (st Drops) seen() Drops {
+	st.Received -= min(st.Received, st.Kernel)
+	return st
 }
 
 // time converts a packet's timestamp in the units of the interface.

@@ -272,6 +272,10 @@ type Merge struct {
 	// Unreadable collects the read errors of sources from which not one
 	// packet could be read: not a capture after its header.
 	Unreadable []error
+	// dropped: what each source said it dropped when it was last read
+	// (DropsChanged); dropsChanged, that one said more since.
+	dropped      []Drops
+	dropsChanged bool
 }
 
 // NewMerge merges sources by capture time.
@@ -369,6 +373,7 @@ func (m *Merge) Next() (Packet, error) {
 				continue
 			}
 			m.read[i]++
+			m.noteDrops(i)
 			// Zero-copy data is only valid until the next read: keep a copy.
 			p.Data = append([]byte(nil), p.Data...)
 			m.head[i] = &p

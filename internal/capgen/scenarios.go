@@ -39,6 +39,17 @@ type Scenario struct {
 	// (keys.go), the same way; keys holds that log.
 	ExpectKeys map[int]string
 	keys       *keyLog
+	// Stats, in a pcapng file, are Interface Statistics Blocks at their
+	// times (StatsAt): what the capturing tool says it dropped.
+	Stats []StatsAt
+}
+
+// StatsAt is an Interface Statistics Block written at At, after the
+// packets before it; its isb_ifrecv is those packets and the ones the
+// system dropped (isb_osdrop), which the interface received.
+type StatsAt struct {
+	At             time.Duration
+	OSDrop, IfDrop uint64
 }
 
 const rtt = 20 * time.Millisecond
@@ -283,7 +294,7 @@ func Scenarios() []*Scenario {
 		{Name: "alert-tls13-client-rejects-cert.pcap", Doc: "TLS 1.3: the client does not trust the server's issuer and sends an encrypted alert", Links: eth,
 			conns:  []connSpec{std(with(shopClient, func(c *tls.Config) { c.RootCAs = p.otherRoots }), shopServer)},
 			Expect: map[int]string{0: "1,2"}},
-	}, append(append(append(append(verdictScenarios(p, shopClient, shopServer), lossScenarios(p)...), keyScenarios(p)...), verdictCoreScenarios(p, shopClient, shopServer)...), append(laterLossScenarios(p), certScenarios(p)...)...)...) // verdicts.go, the loss model's (loss.go), those with key logs (keys.go), issue #23's, then later loss ones (loss.go), then certificate problems (certscenarios.go): the captures draw on one random stream, so new ones go last
+	}, append(append(append(append(append(append(verdictScenarios(p, shopClient, shopServer), lossScenarios(p)...), keyScenarios(p)...), verdictCoreScenarios(p, shopClient, shopServer)...), laterLossScenarios(p)...), certScenarios(p)...), dropScenarios(shopClient, shopServer)...)...) // verdicts.go, the loss model's (loss.go), those with key logs (keys.go), issue #23's, later loss ones (loss.go), certificate problems (certscenarios.go), then issue #24's drops (stats.go): the captures draw on one random stream, so new ones go last
 }
 
 // Build runs a scenario's connections and returns its packets in time order.
@@ -335,6 +346,9 @@ func (s *Scenario) Write(w io.Writer) error {
 	pkts, err := s.packets() // Build, keeping the key log (keys.go)
 	if err != nil {
 		return err
+	}
+	if s.NG && len(s.Stats) > 0 {
+		return s.writeStats(w, pkts)
 	}
 	if s.NG {
 		return WritePcapng(w, s.Links, pkts, s.secrets()...)
