@@ -34,7 +34,10 @@ type Certificate struct {
 	SignatureAlgorithm string
 	IsCA               bool
 	SelfSigned         bool
-	Error              string
+	// MustStaple: the TLS Feature extension asks for status_request
+	// (RFC 7633): its server must staple an OCSP response.
+	MustStaple bool
+	Error      string
 }
 
 // certCache keeps the summaries of recently seen certificates: a server
@@ -116,6 +119,7 @@ func parseCertificate(der []byte, sum [32]byte) *Certificate {
 	}
 	c.SignatureAlgorithm = x.SignatureAlgorithm.String()
 	c.IsCA = x.IsCA
+	c.MustStaple = mustStaple(x)
 	// Self-signed: issued by its own subject and signed by its own key.
 	// (CheckSignatureFrom would also demand that the "parent" be a CA.)
 	c.SelfSigned = bytes.Equal(x.RawSubject, x.RawIssuer) && x.CheckSignature(x.SignatureAlgorithm, x.RawTBSCertificate, x.Signature) == nil

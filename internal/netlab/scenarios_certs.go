@@ -1,0 +1,186 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// The certificate scenarios (issue #25): servers whose chains real
+// clients refuse, and stapled OCSP. Each has four verifying clients, in
+// this order (Expect's names): openssl s_client TLS 1.3 ("main") and TLS
+// 1.2 ("tls12") with -verify_return_error, curl ("curl") and gnutls-cli
+// ("gnutls"), each trusting only the CA file the scenario names and
+// writing the key log, so that TLS 1.3 certificates can be read.
+func init() {
+	Scenarios = append(Scenarios, certScenarios...)
+}
+
+// certConns is how many connections a certificate scenario's clients open.
+const certConns = 4
+
+// certClients runs the four clients against a server that serves
+// shop.test, trusting ca; status: each asks for a stapled OCSP response
+// (s_client -status, curl --cert-status; gnutls-cli always asks).
+func (r *Run) certClients(ca string, status bool) {
+	for _, v := range []string{"-tls1_3", "-tls1_2"} {
+		args := r.opensslClient(v, "-verify_return_error", "-CAfile", ca, "-verify_hostname", serverName, "-ign_eof")
+		if status {
+			args = append(args, "-status")
+		}
+		r.client(httpGet, 5*time.Second, args...)
+	}
+	curl := []string{"env", "SSLKEYLOGFILE=" + r.Keys, "curl", "-sS", "--http1.1", "--cacert", ca, "-o", "/dev/null", "-w", "%{http_code} %{ssl_verify_result}\n", "-m", "5", "--resolve", serverName + ":443:" + serverAddr}
+	if status {
+		curl = append(curl, "--cert-status")
+	}
+	r.client("", 8*time.Second, append(curl, "https://"+serverName+"/")...)
+	gnutls := []string{"env", "SSLKEYLOGFILE=" + r.Keys, "gnutls-cli", "--x509cafile", ca, "--verify-hostname", serverName, "-p", fmt.Sprint(port), "--sni-hostname", serverName, serverAddr}
+	r.clientSlow([]string{httpGet}, 500*time.Millisecond, 2*time.Second, 8*time.Second, gnutls...)
+}
+
+// certServer is openssl s_server -www for the four clients with set's
+// leaf and the CAs it sends (none when set.CAs is "").
+func (r *Run) certServer(set certSet, extra ...string) error {
+	args := []string{"openssl", "s_server", "-accept", fmt.Sprint(port), "-cert", set.Leaf, "-key", set.Key}
+	if set.CAs != "" {
+		args = append(args, "-cert_chain", set.CAs)
+	}
+	args = append(args, "-www", "-naccept", fmt.Sprint(certConns))
+	return r.server(port, append(args, extra...)...)
+}
+
+// certNginx is nginx with TLS 1.2 and 1.3 serving set's chain, stapling
+// the DER OCSP response in staple when it is not "" (ssl_stapling_file:
+// no responder is asked).
+func (r *Run) certNginx(set certSet, staple string) error {
+	conf := nginxConf(r.Tmp, set)
+	conf = replaceOnce(conf, "ssl_protocols TLSv1.3;", "ssl_protocols TLSv1.2 TLSv1.3;")
+	if staple != "" {
+		conf = replaceOnce(conf, "location /", fmt.Sprintf("ssl_stapling on;\n        ssl_stapling_file %s;\n        location /", staple))
+	}
+	file := filepath.Join(r.Tmp, "nginx.conf")
+	if err := os.WriteFile(file, []byte(conf), 0o644); err != nil {
+		return err
+	}
+	return r.server(port, "nginx", "-e", "stderr", "-p", r.Tmp, "-c", file)
+}
+
+// replaceOnce replaces the one occurrence of old in s.
+func replaceOnce(s, old, new string) string {
+	if !strings.Contains(s, old) {
+		panic("netlab: no " + old + " in the nginx configuration")
+	}
+	return strings.Replace(s, old, new, 1)
+}
+
+// refused: what every client's connection to a server it refuses looks
+// like from both sides; the client's alert is in the checks.
+func refused(outcome string) map[string]ClientServer {
+	v := Vantage{Outcome: outcome}
+	return map[string]ClientServer{"main": {v, v}, "tls12": {v, v}, "curl": {v, v}, "gnutls": {v, v}}
+}
+
+var certScenarios = []Scenario{
+	{
+		Name:   "cert-missing-intermediate",
+		Doc:    "openssl s_server -www sends its leaf (shop.test, issued by \"tlsscope certlab intermediate\", whose AIA caIssuers names a URL no one fetches) without the intermediate; the four clients trust only the lab's root.",
+		Stacks: []string{"openssl", "curl", "gnutls"},
+		KeyLog: true,
+		Setup:  func(r *Run) error { return r.certServer(r.Lab.LeafOnly) },
+		Traffic: func(r *Run) {
+			r.certClients(r.Lab.Root, false)
+		},
+		Expect: refused("failed"),
+	},
+	{
+		Name:   "cert-untrusted-root",
+		Doc:    "nginx (TLS 1.2 and 1.3) sends the whole chain, leaf, intermediate and root \"tlsscope certlab root\"; the four clients trust only another root (\"tlsscope certlab other root\").",
+		Stacks: []string{"nginx", "openssl", "curl", "gnutls"},
+		KeyLog: true,
+		Setup:  func(r *Run) error { return r.certNginx(r.Lab.FullChain, "") },
+		Traffic: func(r *Run) {
+			r.certClients(r.Lab.OtherRoot, false)
+		},
+		Expect: refused("failed"),
+	},
+	{
+		Name:   "cert-expired-intermediate",
+		Doc:    "openssl s_server -www sends a leaf valid at the capture's time and its issuer \"tlsscope certlab expired intermediate\", which expired 30 days before the capture; the clients trust the lab's root.",
+		Stacks: []string{"openssl", "curl", "gnutls"},
+		KeyLog: true,
+		Setup:  func(r *Run) error { return r.certServer(r.Lab.ExpiredIssuer) },
+		Traffic: func(r *Run) {
+			r.certClients(r.Lab.Root, false)
+		},
+		Expect: refused("failed"),
+	},
+	{
+		Name:   "cert-wrong-usage",
+		Doc:    "nginx (TLS 1.2 and 1.3) sends a leaf for shop.test whose extended key usage is clientAuth only, and its intermediate; the clients trust the lab's root.",
+		Stacks: []string{"nginx", "openssl", "curl", "gnutls"},
+		KeyLog: true,
+		Setup:  func(r *Run) error { return r.certNginx(r.Lab.ClientAuth, "") },
+		Traffic: func(r *Run) {
+			r.certClients(r.Lab.Root, false)
+		},
+		Expect: refused("failed"),
+	},
+	{
+		Name:   "cert-name-mismatch",
+		Doc:    "openssl s_server -www sends a leaf for other.test only (and its intermediate) to clients that ask for shop.test (SNI, and -verify_hostname / --verify-hostname); the clients trust the lab's root.",
+		Stacks: []string{"openssl", "curl", "gnutls"},
+		KeyLog: true,
+		Setup:  func(r *Run) error { return r.certServer(r.Lab.OtherName) },
+		Traffic: func(r *Run) {
+			r.certClients(r.Lab.Root, false)
+		},
+		Expect: refused("failed"),
+	},
+	{
+		Name:   "cert-ocsp-good",
+		Doc:    "openssl s_server -www -status_file staples a good OCSP response for its leaf (made by openssl ocsp, signed by the intermediate, nextUpdate in 7 days) to the clients that ask (s_client -status, curl --cert-status, gnutls-cli); the clients trust the lab's root.",
+		Stacks: []string{"openssl", "curl", "gnutls"},
+		KeyLog: true,
+		Setup:  func(r *Run) error { return r.certServer(r.Lab.Good, "-status_file", r.Lab.OCSPGood) },
+		Traffic: func(r *Run) {
+			r.certClients(r.Lab.Root, true)
+		},
+		Expect: refused("complete"),
+	},
+	{
+		Name:   "cert-ocsp-revoked",
+		Doc:    "nginx (TLS 1.2 and 1.3, ssl_stapling_file) staples an OCSP response saying its leaf is revoked (keyCompromise, made by openssl ocsp) to the clients that ask for it; the clients trust the lab's root.",
+		Stacks: []string{"nginx", "openssl", "curl", "gnutls"},
+		KeyLog: true,
+		Setup:  func(r *Run) error { return r.certNginx(r.Lab.Good, r.Lab.OCSPRevoked) },
+		Traffic: func(r *Run) {
+			r.certClients(r.Lab.Root, true)
+		},
+		Expect: refused("failed"),
+	},
+	{
+		Name:   "cert-ocsp-stale",
+		Doc:    "openssl s_server -www -status_file staples a good OCSP response for its leaf whose nextUpdate was 3 days before the capture (thisUpdate 10 days before; made by golang.org/x/crypto/ocsp, as openssl ocsp dates only ahead) to the clients that ask for it; the clients trust the lab's root.",
+		Stacks: []string{"openssl", "curl", "gnutls"},
+		KeyLog: true,
+		Setup:  func(r *Run) error { return r.certServer(r.Lab.Good, "-status_file", r.Lab.OCSPStale) },
+		Traffic: func(r *Run) {
+			r.certClients(r.Lab.Root, true)
+		},
+		Expect: refused("failed"),
+	},
+	{
+		Name:   "cert-ocsp-not-stapled",
+		Doc:    "openssl s_server -www without a status file sends a leaf carrying the TLS Feature extension status_request (must-staple, RFC 7633) and its intermediate; the clients ask for a staple that never comes (s_client -status, curl --cert-status, gnutls-cli); they trust the lab's root.",
+		Stacks: []string{"openssl", "curl", "gnutls"},
+		KeyLog: true,
+		Setup:  func(r *Run) error { return r.certServer(r.Lab.MustStaple) },
+		Traffic: func(r *Run) {
+			r.certClients(r.Lab.Root, true)
+		},
+		Expect: refused("failed"),
+	},
+}
