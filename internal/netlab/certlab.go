@@ -150,7 +150,8 @@ func makeCertLab(dir string, now time.Time) (*certLab, error) {
 		return nil, err
 	}
 	s := leafSpec(0x31, keys[5])
-	s.parent, s.parentKey = expired, expKey
+	// Valid from before its issuer expired, to a year from now.
+	s.from, s.parent, s.parentKey = now.Add(-100*day), expired, expKey
 	expLeaf, err := s.make()
 	if err != nil {
 		return nil, err
