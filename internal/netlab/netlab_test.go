@@ -475,8 +475,8 @@ var checks = map[string]func(c, s *capt){
 
 // connOrder is the order in which a scenario's client opens the
 // connections Expect names (by client port, sport1 first; gnutls-keylog:
-// main, then tls12; the certificate scenarios: main, tls12, curl, gnutls).
-var connOrder = []string{"main", "port-unreachable", "admin-prohibited", "tls12", "curl", "gnutls"}
+// main, then tls12; the certificate scenarios: main, tls12, curl, gnutls, chromium).
+var connOrder = []string{"main", "port-unreachable", "admin-prohibited", "tls12", "curl", "gnutls", "chromium"}
 
 // verdicts checks tlsscope's judgement of both captures against Expect:
 // the outcome, and findings it must include.

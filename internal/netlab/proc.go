@@ -148,9 +148,9 @@ type Result struct {
 
 // saidPrefixes start the lines of Result.Said: OpenSSL s_client's verify
 // error, return code and OCSP lines, curl's error, gnutls-cli's status
-// and fatal error.
+// and fatal error, Chromium's page load and handshake errors.
 var saidPrefixes = []string{"verify error:", "Verify return code:", "OCSP response:", "Cert Status:", "Revocation Reason:", "Next Update:",
-	"curl: (", "- Status:", "*** Fatal error", "|<1>|"}
+	"curl: (", "- Status:", "*** Fatal error", "|<1>|", "Page load failed:", "handshake failed;"}
 
 // said picks the lines of out that start with one of saidPrefixes, each
 // once, at most eight.
@@ -160,6 +160,10 @@ func said(outs ...string) []string {
 	for _, out := range outs {
 		for _, l := range strings.Split(out, "\n") {
 			l = strings.TrimSpace(l)
+			// Chromium's log lines: "[pid:tid:time:ERROR:file.cc:N] what".
+			if i := strings.Index(l, "] "); strings.HasPrefix(l, "[") && i > 0 && strings.Contains(l[:i], ":ERROR:") {
+				l = l[i+2:]
+			}
 			for _, p := range saidPrefixes {
 				if strings.HasPrefix(l, p) && !seen[l] && len(lines) < 8 {
 					seen[l] = true

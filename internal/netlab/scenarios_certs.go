@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -12,14 +13,16 @@ import (
 // clients refuse, and stapled OCSP. Each has four verifying clients, in
 // this order (Expect's names): openssl s_client TLS 1.3 ("main") and TLS
 // 1.2 ("tls12") with -verify_return_error, curl ("curl") and gnutls-cli
-// ("gnutls"), each trusting only the CA file the scenario names and
-// writing the key log, so that TLS 1.3 certificates can be read.
+// ("gnutls"), then headless Chromium ("chromium") where installed, each
+// trusting only the CA file the scenario names and writing the key log,
+// so that TLS 1.3 certificates can be read.
 func init() {
 	Scenarios = append(Scenarios, certScenarios...)
 }
 
-// certConns is how many connections a certificate scenario's clients open.
-const certConns = 4
+// certConns bounds the connections a certificate scenario's clients
+// open: four, and Chromium's (one or two).
+const certConns = 8
 
 // certClients runs the four clients against a server that serves
 // shop.test, trusting ca; status: each asks for a stapled OCSP response
@@ -39,6 +42,34 @@ func (r *Run) certClients(ca string, status bool) {
 	r.client("", 8*time.Second, append(curl, "https://"+serverName+"/")...)
 	gnutls := []string{"env", "SSLKEYLOGFILE=" + r.Keys, "gnutls-cli", "--x509cafile", ca, "--verify-hostname", serverName, "-p", fmt.Sprint(port), "--sni-hostname", serverName, serverAddr}
 	r.clientSlow([]string{httpGet}, 500*time.Millisecond, 2*time.Second, 8*time.Second, gnutls...)
+	r.chromium(ca)
+}
+
+// chromium loads https://shop.test/ in headless Chromium trusting ca (an
+// NSS database in its own HOME, as Chromium on Linux reads user roots),
+// writing the key log. Every other name resolves to nothing, so that no
+// packet leaves for a DNS server or an AIA URL. Skipped when Chromium is
+// not installed (the manifest then lists no Chromium client).
+func (r *Run) chromium(ca string) {
+	if _, err := exec.LookPath("chromium"); err != nil {
+		return
+	}
+	home := filepath.Join(r.Tmp, "chromium-home")
+	db := "sql:" + filepath.Join(home, ".pki", "nssdb")
+	if err := os.MkdirAll(filepath.Join(home, ".pki", "nssdb"), 0o700); err != nil {
+		r.Clients = append(r.Clients, Result{Cmd: "chromium", Exit: -2, Stderr: err.Error()})
+		return
+	}
+	for _, c := range [][]string{{"certutil", "-d", db, "-N", "--empty-password"}, {"certutil", "-d", db, "-A", "-n", "netlab CA", "-t", "C,,", "-i", ca}} {
+		if _, err := run(c[0], c[1:]...); err != nil {
+			r.Clients = append(r.Clients, Result{Cmd: "chromium", Exit: -2, Stderr: err.Error()})
+			return
+		}
+	}
+	r.client("", 40*time.Second, "env", "HOME="+home, "SSLKEYLOGFILE="+r.Keys, "chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+		"--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+		"--user-data-dir="+filepath.Join(home, "profile"), "--host-resolver-rules=MAP "+serverName+" "+serverAddr+", MAP * ~NOTFOUND",
+		"--enable-logging=stderr", "--v=0", "--dump-dom", "https://"+serverName+"/")
 }
 
 // certServer is openssl s_server -www for the four clients with set's
