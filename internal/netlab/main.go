@@ -125,6 +125,7 @@ func versions(python string) [][2]string {
 		{"curl", "curl", "--version"},
 		{"python", python, "-c", "import sys, ssl; print('Python', sys.version.split()[0], 'with', ssl.OPENSSL_VERSION)"},
 		{"nginx", "sh", "-c", "nginx -v 2>&1"},
+		{"chromium", "sh", "-c", "chromium --version 2>/dev/null || echo not installed"},
 		{"tcpdump", "tcpdump", "--version"},
 		{"tshark", "tshark", "--version"},
 		{"kernel", "uname", "-sr"},

@@ -4,6 +4,7 @@ package main
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -135,4 +136,137 @@ func staple(x *capt, stream, certStatus int) {
 	}
 }
 
-var certChecks = map[string]func(c, s *capt){}
+// alerts are the fatal alerts the five clients sent, in stream order
+// (s_client TLS 1.3, s_client TLS 1.2, curl, gnutls-cli, Chromium; 0:
+// none, the handshake completed), as OpenSSL maps its verify errors
+// (unknown_ca 48, certificate_expired 45, unsupported_certificate 43,
+// bad_certificate 42 for a name mismatch), GnuTLS says bad_certificate
+// (42) for all, Chromium certificate_unknown (46). curl checks the name
+// and the staple only after its handshake.
+func certAlerts(alerts ...int) func(x *capt) {
+	return func(x *capt) {
+		x.t.Helper()
+		streams := append(append([]int{}, certStreams...), streamChromium)
+		for i, a := range alerts {
+			st := streams[i]
+			if st == streamChromium && x.count("tcp.stream == 4") == 0 {
+				x.t.Logf("%s: no Chromium connection", x.file)
+				continue
+			}
+			if a == 0 {
+				x.wantKeys(fmt.Sprintf("tcp.stream == %d && tls.alert_message.level == 2", st), 0, 0)
+				x.wantKeys(fmt.Sprintf("tcp.stream == %d && %s && tls.handshake.type == 20", st, fromClient), 1, 1)
+				continue
+			}
+			clientAlert(x, st, a)
+			noFinished(x, st)
+		}
+	}
+}
+
+// certCase: both captures hold n certificates per Certificate (expired:
+// which are expired), the alerts, and more.
+func certCase(n int, expired []int, alerts []int, more ...func(x *capt)) func(c, s *capt) {
+	return func(c, s *capt) {
+		for _, x := range []*capt{c, s} {
+			certBase(x, n, expired...)
+			certAlerts(alerts...)(x)
+			for _, m := range more {
+				m(x)
+			}
+		}
+	}
+}
+
+// names: every server Certificate of the command-line clients' streams
+// holds the printable string want (a CN) / the EKU / the DNS name.
+func certHas(what string, get func(*serverCert) []string, want string, has bool) func(x *capt) {
+	return func(x *capt) {
+		x.t.Helper()
+		for _, st := range certStreams {
+			got := get(x.serverCert(st))
+			found := false
+			for _, g := range got {
+				found = found || g == want
+			}
+			if found != has {
+				x.t.Errorf("%s stream %d: %s %v, want %q present %v", x.file, st, what, got, want, has)
+			}
+		}
+	}
+}
+
+func names(sc *serverCert) []string { return sc.names }
+func ekus(sc *serverCert) []string  { return sc.ekus }
+func dns(sc *serverCert) []string   { return sc.dns }
+
+// staples: the command-line clients' servers stapled certStatus; the
+// ClientHellos ask (status_request, extension 5).
+func staples(certStatus int) func(x *capt) {
+	return func(x *capt) {
+		x.t.Helper()
+		for _, st := range certStreams {
+			x.want(fmt.Sprintf("tcp.stream == %d && %s && tls.handshake.extension.type == 5", st, clientHi), 1, 1)
+			staple(x, st, certStatus)
+		}
+	}
+}
+
+// noStaple: asked for, never sent.
+func noStaple(x *capt) {
+	x.t.Helper()
+	for _, st := range certStreams {
+		x.want(fmt.Sprintf("tcp.stream == %d && %s && tls.handshake.extension.type == 5", st, clientHi), 1, 1)
+	}
+	x.wantKeys(fromServer+" && (ocsp || tls.handshake.type == 22 || tls.handshake.extensions_status_request_type)", 0, 0)
+}
+
+// staleNextUpdate: the staple's nextUpdate was before the frame that
+// carried it, in every stream.
+func staleNextUpdate(stale bool) func(x *capt) {
+	return func(x *capt) {
+		x.t.Helper()
+		for _, st := range certStreams {
+			rows := x.rowsKeys(fmt.Sprintf("tcp.stream == %d && ocsp.nextUpdate", st), "ocsp.nextUpdate", "frame.time_epoch")
+			if len(rows) != 1 {
+				x.t.Errorf("%s stream %d: %d frames with nextUpdate", x.file, st, len(rows))
+				continue
+			}
+			next, err1 := time.Parse("Jan _2, 2006 15:04:05.000000000 MST", rows[0][1])
+			at, err2 := strconv.ParseFloat(rows[0][2], 64)
+			if err1 != nil || err2 != nil || (float64(next.Unix()) < at) != stale {
+				x.t.Errorf("%s stream %d: nextUpdate %s, frame at %s: want stale %v", x.file, st, rows[0][1], rows[0][2], stale)
+			}
+		}
+	}
+}
+
+const (
+	unknownCA              = 48
+	certificateExpired     = 45
+	unsupportedCertificate = 43
+	badCertificate         = 42
+	certificateUnknown     = 46
+)
+
+var certChecks = map[string]func(c, s *capt){
+	// One certificate: the leaf without its issuer.
+	"cert-missing-intermediate": certCase(1, nil, []int{unknownCA, unknownCA, unknownCA, badCertificate, certificateUnknown},
+		certHas("names", names, "tlsscope certlab intermediate", true), certHas("names", names, "tlsscope certlab root", false)),
+	// Three: the root is sent, and is not the one the clients trust.
+	"cert-untrusted-root": certCase(3, nil, []int{unknownCA, unknownCA, unknownCA, badCertificate, certificateUnknown},
+		certHas("names", names, "tlsscope certlab root", true), certHas("names", names, "tlsscope certlab other root", false)),
+	// The intermediate (certificate 1) expired before the capture.
+	"cert-expired-intermediate": certCase(2, []int{1}, []int{certificateExpired, certificateExpired, certificateExpired, badCertificate, certificateUnknown},
+		certHas("names", names, "tlsscope certlab expired intermediate", true)),
+	"cert-wrong-usage": certCase(2, nil, []int{unsupportedCertificate, unsupportedCertificate, unsupportedCertificate, badCertificate, certificateUnknown},
+		certHas("EKUs", ekus, "1.3.6.1.5.5.7.3.2", true), certHas("EKUs", ekus, "1.3.6.1.5.5.7.3.1", false)),
+	"cert-name-mismatch": certCase(2, nil, []int{badCertificate, badCertificate, 0, badCertificate, certificateUnknown},
+		certHas("DNS names", dns, "other.test", true), certHas("DNS names", dns, "shop.test", false)),
+	"cert-ocsp-good":    certCase(2, nil, []int{0, 0, 0, 0, 0}, staples(0), staleNextUpdate(false)),
+	"cert-ocsp-revoked": certCase(2, nil, []int{0, 0, 0, badCertificate, certificateUnknown}, staples(1)),
+	// Chromium takes the stale response.
+	"cert-ocsp-stale": certCase(2, nil, []int{0, 0, 0, badCertificate, 0}, staples(0), staleNextUpdate(true)),
+	// Only GnuTLS honours must-staple.
+	"cert-ocsp-not-stapled": certCase(2, nil, []int{0, 0, 0, badCertificate, 0}, noStaple),
+}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -164,6 +165,9 @@ func said(outs ...string) []string {
 			if i := strings.Index(l, "] "); strings.HasPrefix(l, "[") && i > 0 && strings.Contains(l[:i], ":ERROR:") {
 				l = l[i+2:]
 			}
+			if l == "OCSP response:" {
+				continue // the response's lines follow
+			}
 			for _, p := range saidPrefixes {
 				if strings.HasPrefix(l, p) && !seen[l] && len(lines) < 8 {
 					seen[l] = true
@@ -171,6 +175,11 @@ func said(outs ...string) []string {
 				}
 			}
 		}
+	}
+	// s_client prints its session's "Verify return code: 0 (ok)" even
+	// after a verify error ended the handshake: not the client's verdict.
+	if slices.ContainsFunc(lines, func(l string) bool { return strings.HasPrefix(l, "verify error:") }) {
+		lines = slices.DeleteFunc(lines, func(l string) bool { return l == "Verify return code: 0 (ok)" })
 	}
 	return lines
 }
