@@ -174,3 +174,41 @@ func TestMustStaple(t *testing.T) {
 		}
 	}
 }
+
+// certificateStatusRevoked is the server's CertificateStatus message (TLS
+// 1.2, handshake type 22, header included) of stream 1 of
+// testdata/netlab/cert-ocsp-revoked.client.pcap, in frames 33 and 35
+// (reassembled from the records of the server's flight): openssl
+// s_server -status_file with a response made by openssl ocsp. tshark
+// 4.0.17 reads it as certStatus revoked (1), revocationReason
+// keyCompromise (1), thisUpdate 2026-12-08 00:42:39 UTC, nextUpdate
+// 2026-12-15 00:42:39 UTC, signed by the lab's intermediate.
+var certificateStatusRevoked = mustHex("1600032d01000329308203250a0100a082031e3082031a06092b06010505073001010482030b308203073081d3a144304231183016060355040a130f746c7373636f7065206e65746c6162312630240603550403131d746c7373636f706520636572746c616220696e7465726d656469617465180f32303236313230383030343233395a307a3078303a300906052b0e03021a0500041432715a45c925c7b5a2e04c1b4a8b6c6dc4b227320414df0e4c17b4911901c5d315a9d7bf6d922e2f3f8a020130a116180f32303236313230373030343233395aa0030a0101180f32303236313230383030343233395aa011180f32303236313231353030343233395a300a06082a8648ce3d0403020348003045022100d149f0028703685631787caa85b3bc789601d325e33f69343a09d409b17e65f802201d58eb3f99e122ca795497343ab55f2ea9c1d8eb32d4f556980d86eb613fe6a1a08201d7308201d3308201cf30820174a003020102020121300a06082a8648ce3d040302303a31183016060355040a130f746c7373636f7065206e65746c6162311e301c06035504031315746c7373636f706520636572746c616220726f6f74301e170d3235313230383030343233395a170d3331313230373030343233395a304231183016060355040a130f746c7373636f7065206e65746c6162312630240603550403131d746c7373636f706520636572746c616220696e7465726d6564696174653059301306072a8648ce3d020106082a8648ce3d030107034200046f8c292c5e08b48b29445467a4f05c6496ce479f4138827a04336afdefcd603b40a007349dd8e84f2f84c46a152c05b5b69d2962d97823193f0e2be8c5185c8ea3633061300e0603551d0f0101ff040403020186300f0603551d130101ff040530030101ff301d0603551d0e04160414c149716a0d54cf2e0a34284fe9e432cc908a934b301f0603551d230418301680143908eda1e39c0856b501479906b41d786421ef04300a06082a8648ce3d0403020349003046022100cf2db1a8eac11b907e043e9fe21b75b439ad5ff409bc7dad65196c3d6ff04e6d022100a2ff43981cab90b23e86b4215ff1521a18ccebc27b632321488eb743a2daf27a")
+
+func TestCertificateStatusFromOpenSSL(t *testing.T) {
+	msg := certificateStatusRevoked
+	if msg[0] != typeCertificateStatus {
+		t.Fatalf("type %d", msg[0])
+	}
+	der, ok := readCertificateStatus(msg[4:])
+	if !ok {
+		t.Fatal("CertificateStatus not read")
+	}
+	r := ParseOCSPResponse(der)
+	this := time.Date(2026, 12, 8, 0, 42, 39, 0, time.UTC)
+	if r.Error != "" || r.Status != "revoked" || r.RevocationReason != "keyCompromise" || r.Serial != "30" ||
+		!r.ThisUpdate.Equal(this) || !r.NextUpdate.Equal(this.Add(7*24*time.Hour)) {
+		t.Errorf("%+v", r)
+	}
+	if r.Responder != "CN=tlsscope certlab intermediate,O=tlsscope netlab" {
+		t.Errorf("responder %q", r.Responder)
+	}
+	// Every truncation is refused or read as an error, never a panic.
+	for n := 4; n < len(msg); n += 7 {
+		if der, ok := readCertificateStatus(msg[4:n]); ok {
+			if r := ParseOCSPResponse(der); r.Status != "" {
+				t.Errorf("truncated to %d: status %q", n, r.Status)
+			}
+		}
+	}
+}
