@@ -76,9 +76,9 @@ func ocspFindings(x *checkRun) {
 			frames := append(msgFrames(hs, decoder.Client, decoder.MsgClientHello), certFrames(hs)...)
 			msg := "The client asked for a stapled OCSP response (status_request) and the server sent its certificate without one"
 			if leafMustStaple(hs) {
-				msg += "; its certificate carries the TLS Feature status_request (must-staple, RFC 7633), so a client that honours it refuses the certificate."
+				msg += "; the certificate carries the TLS Feature status_request (must-staple, RFC 7633), so clients that honour it refuse it."
 			} else {
-				msg += ": the client checks revocation itself, or not at all."
+				msg += " (common; harmless unless the certificate demands a staple)."
 			}
 			x.add(FindingOCSPNotStapled, frames, "%s", msg)
 		}
