@@ -35,7 +35,10 @@ type Certificate struct {
 	SignatureAlgorithm string
 	IsCA               bool
 	SelfSigned         bool
-	Error              string
+	// MustStaple: the TLS Feature extension asks for status_request
+	// (RFC 7633): its server must staple an OCSP response.
+	MustStaple bool
+	Error      string
 	// SCTs counts the Signed Certificate Timestamps embedded in the
 	// certificate (RFC 6962 §3.3), not verified.
 	SCTs int
@@ -128,6 +131,7 @@ func parseCertificate(der []byte, sum [32]byte) *Certificate {
 	}
 	c.SignatureAlgorithm = x.SignatureAlgorithm.String()
 	c.IsCA = x.IsCA
+	c.MustStaple = mustStaple(x)
 	// Self-signed: issued by its own subject and signed by its own key.
 	// (CheckSignatureFrom would also demand that the "parent" be a CA.)
 	c.SelfSigned = bytes.Equal(x.RawSubject, x.RawIssuer) && x.CheckSignature(x.SignatureAlgorithm, x.RawTBSCertificate, x.Signature) == nil

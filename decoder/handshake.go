@@ -96,6 +96,8 @@ type Handshake struct {
 	Finished             [2]FinishedCheck
 	CertificateRequested bool
 	OCSPStapled          bool
+	// OCSP is the response the server stapled (nil: none read).
+	OCSP *OCSPStaple
 	// Midstream: the capture began after the connection had started.
 	Midstream bool
 	// Renegotiations: handshakes run again in the established TLS 1.2 (or

@@ -431,6 +431,9 @@ func (m *ServerHello) HasExtension(t uint16) bool {
 // or TLS 1.3 (RFC 8446 §4.4.2), the latter only visible when decrypted.
 type certificateMsg struct {
 	certs [][]byte
+	// status: TLS 1.3, the OCSPResponse in the first entry's
+	// status_request extension (RFC 8446 §4.4.2.1), nil when none.
+	status []byte
 }
 
 func (m *certificateMsg) unmarshal(data []byte, tls13 bool) bool {
@@ -460,6 +463,29 @@ func (m *certificateMsg) unmarshal(data []byte, tls13 bool) bool {
 			if !list.ReadUint16LengthPrefixed(&exts) {
 				return false
 			}
+			if len(m.certs) == 1 && !m.readEntryExtensions(exts) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// readEntryExtensions reads the leaf's CertificateEntry extensions
+// (RFC 8446 §4.4.2): a status_request holds a CertificateStatus.
+func (m *certificateMsg) readEntryExtensions(exts cryptobyte.String) bool {
+	for !exts.Empty() {
+		var typ uint16
+		var body cryptobyte.String
+		if !exts.ReadUint16(&typ) || !exts.ReadUint16LengthPrefixed(&body) {
+			return false
+		}
+		if typ == extStatusRequest && m.status == nil {
+			der, ok := readCertificateStatus(body)
+			if !ok {
+				return false
+			}
+			m.status = der
 		}
 	}
 	return true

@@ -434,7 +434,16 @@ func (m *Machine) Message(side Side, e Epoch, msg []byte, at Pos) {
 		m.HS.SessionTickets = append(m.HS.SessionTickets, nst)
 		ladder.Note = fmt.Sprintf("lifetime %d s, ticket %d bytes", nst.LifetimeHint, nst.TicketLength)
 	case typeCertificateStatus:
-		m.HS.OCSPStapled = true
+		if side != Server {
+			break
+		}
+		der, ok := readCertificateStatus(msg[4:])
+		if !ok {
+			m.HS.OCSPStapled = true
+			bad()
+			break
+		}
+		m.staple(der, false, &ladder)
 	case typeFinished:
 		if e != EpochPlaintext {
 			// A Finished read with keys: the real end of that side's part.
@@ -486,6 +495,10 @@ func (m *Machine) readCertificates(side Side, e Epoch, msg []byte, ladder *Messa
 	ladder.Note = fmt.Sprintf("chain of %d", len(certs))
 	if len(certs) > 0 && certs[0].CommonName != "" {
 		ladder.Note += ", CN " + certs[0].CommonName
+	}
+	if side == Server && cm.status != nil {
+		// RFC 8446 §4.4.2.1: the leaf's entry carries the staple.
+		m.staple(cm.status, true, ladder)
 	}
 	return true
 }

@@ -197,6 +197,19 @@ func warnWhenDone(r *flows.Result) Severity {
 	return SevError
 }
 
+// The server's stapled OCSP response (issue #25).
+var (
+	FindingOCSPRevoked    = def("ocsp_revoked", SevError, "the server stapled an OCSP response saying its certificate is revoked; says when, why, and the responder (its signature is not checked)")
+	FindingOCSPStale      = def("ocsp_stale", SevWarning, "the stapled OCSP response's nextUpdate had passed when the capture was made: clients that check it refuse it")
+	FindingOCSPNotStapled = defRule("ocsp_not_stapled", SevInfo, "the client asked for a stapled OCSP response (status_request) and the server sent none",
+		"warning when the leaf carries the TLS Feature status_request (must-staple, RFC 7633): clients that honour it refuse the certificate", func(r *flows.Result) Severity {
+			if leafMustStaple(r.HS) {
+				return SevWarning
+			}
+			return SevInfo
+		})
+)
+
 // check is one concern's findings: a function and the codes it may raise.
 type check struct {
 	name  string
@@ -225,6 +238,7 @@ var checks = []check{
 	{"certificates", []*FindingDef{FindingCertificateUnparsable, FindingCertificateExpired, FindingCertificateNotYetValid, FindingWeakKey,
 		FindingMD5Signature, FindingSHA1Signature, FindingSelfSigned, FindingNameMismatch, FindingExpiresSoon}, certFindings},
 	{"validation", []*FindingDef{FindingChainIncomplete, FindingUntrustedRoot, FindingWrongUsage, FindingBadSignature}, validationFindings},
+	{"ocsp", []*FindingDef{FindingOCSPRevoked, FindingOCSPStale, FindingOCSPNotStapled}, ocspFindings},
 }
 
 // checkRun is what a check sees, and collects what it finds.

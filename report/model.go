@@ -49,6 +49,7 @@ type Connection struct {
 	ServerKeyExchange    *KeyExchange   `json:"server_key_exchange,omitempty"`
 	CertificateRequested *bool          `json:"certificate_requested,omitempty"`
 	SessionTicket        *SessionTicket `json:"session_ticket,omitempty"`
+	OCSP                 *OCSP          `json:"ocsp,omitempty"`
 	Alerts               []Alert        `json:"alerts,omitempty"`
 	Stall                *Stall         `json:"stall,omitempty"`
 	Decryption           *Decryption    `json:"decryption,omitempty"`
@@ -478,6 +479,7 @@ func Build(r *flows.Result, policies ...Policy) *Connection {
 		}
 		c.Validation.SCTs = sct
 	}
+	c.OCSP = buildOCSP(hs)
 	if ske := hs.ServerKeyExchange; ske != nil {
 		kx := &KeyExchange{DHBits: ske.DHBits}
 		if ske.Group != 0 {

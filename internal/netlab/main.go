@@ -34,8 +34,9 @@ var Tools = []string{"ip", "iptables", "ethtool", "tcpdump", "tshark", "ss", "op
 type Run struct {
 	S            *Scenario
 	Small, Big   certSet
-	RSA, ClientC certSet // the RSA-2048 server leaf; the client certificate
-	Python       string  // the interpreter itself (not a pyenv shim)
+	RSA, ClientC certSet  // the RSA-2048 server leaf; the client certificate
+	Lab          *certLab // the certificate scenarios' PKI (issue #25)
+	Python       string   // the interpreter itself (not a pyenv shim)
 	Script       string
 	Tmp          string   // this run's own directory (configs, the key log as written)
 	Keys         string   // the key log the stacks write (KeyLog scenarios), in Tmp
@@ -83,6 +84,7 @@ func (r *Run) client(stdin string, timeout time.Duration, args ...string) {
 type Env struct {
 	Small, Big  certSet
 	RSA, Client certSet
+	Lab         *certLab
 	Tmp         string
 	Python      string
 	Script      string
@@ -107,6 +109,9 @@ func newEnv(tmp string) (*Env, error) {
 	if e.Small, e.Big, e.RSA, e.Client, err = makeCerts(tmp); err != nil {
 		return nil, err
 	}
+	if e.Lab, err = makeCertLab(tmp, time.Now()); err != nil {
+		return nil, err
+	}
 	e.Versions = versions(e.Python)
 	return e, nil
 }
@@ -120,6 +125,7 @@ func versions(python string) [][2]string {
 		{"curl", "curl", "--version"},
 		{"python", python, "-c", "import sys, ssl; print('Python', sys.version.split()[0], 'with', ssl.OPENSSL_VERSION)"},
 		{"nginx", "sh", "-c", "nginx -v 2>&1"},
+		{"chromium", "sh", "-c", "chromium --version 2>/dev/null || echo not installed"},
 		{"tcpdump", "tcpdump", "--version"},
 		{"tshark", "tshark", "--version"},
 		{"kernel", "uname", "-sr"},
@@ -133,7 +139,7 @@ func versions(python string) [][2]string {
 // runScenario builds the lab, runs s in it, captures both sides and
 // tears the lab down again.
 func runScenario(s *Scenario, e *Env, out string) (r *Run) {
-	r = &Run{S: s, Small: e.Small, Big: e.Big, RSA: e.RSA, ClientC: e.Client, Python: e.Python, Script: e.Script}
+	r = &Run{S: s, Small: e.Small, Big: e.Big, RSA: e.RSA, ClientC: e.Client, Lab: e.Lab, Python: e.Python, Script: e.Script}
 	defer teardown()
 	defer stopAll()
 	if r.Tmp, r.Err = os.MkdirTemp(e.Tmp, s.Name+"-"); r.Err != nil {

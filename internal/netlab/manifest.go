@@ -118,6 +118,9 @@ func section(e *Env, r *Run) string {
 				p("; stderr: `%s`", clip(c.Stderr))
 			}
 			p("\n")
+			for _, l := range c.Said {
+				p("  - client said: `%s`\n", clip(l))
+			}
 		}
 		if s.KeyLog {
 			p("- key log: `%s.keys`\n", s.Name)

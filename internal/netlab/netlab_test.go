@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tlsscope/tlsscope/decoder"
 	"github.com/tlsscope/tlsscope/flows"
 	capfile "github.com/tlsscope/tlsscope/flows/capture"
 	"github.com/tlsscope/tlsscope/report"
@@ -92,7 +93,7 @@ func checkDir(t *testing.T, dir string) {
 				t.Fatalf("no check for scenario %s", s.Name)
 			}
 			check(c, srv)
-			verdicts(t, s, c.file, srv.file)
+			verdicts(t, s, c.file, srv.file, c.keys)
 		})
 	}
 }
@@ -474,14 +475,14 @@ var checks = map[string]func(c, s *capt){
 
 // connOrder is the order in which a scenario's client opens the
 // connections Expect names (by client port, sport1 first; gnutls-keylog:
-// main, then tls12).
-var connOrder = []string{"main", "port-unreachable", "admin-prohibited", "tls12"}
+// main, then tls12; the certificate scenarios: main, tls12, curl, gnutls, chromium).
+var connOrder = []string{"main", "port-unreachable", "admin-prohibited", "tls12", "curl", "gnutls", "chromium"}
 
 // verdicts checks tlsscope's judgement of both captures against Expect:
 // the outcome, and findings it must include.
-func verdicts(t *testing.T, s Scenario, clientFile, serverFile string) {
+func verdicts(t *testing.T, s Scenario, clientFile, serverFile, keys string) {
 	for vantage, file := range map[string]string{"client": clientFile, "server": serverFile} {
-		conns := judge(t, file)
+		conns := judge(t, file, keys)
 		var names []string
 		for _, n := range connOrder {
 			if _, ok := s.Expect[n]; ok {
@@ -516,14 +517,27 @@ func verdicts(t *testing.T, s Scenario, clientFile, serverFile string) {
 	}
 }
 
-// judge is what tlsscope says of a capture, connection by connection.
-func judge(t *testing.T, file string) []*report.Connection {
+// judge is what tlsscope says of a capture, connection by connection,
+// decrypting with the key log keys (none if "").
+func judge(t *testing.T, file, keys string) []*report.Connection {
 	src, err := capfile.OpenFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	a := flows.NewAnalyzer(flows.DefaultOptions)
+	opts := flows.DefaultOptions
+	if keys != "" {
+		f, err := os.Open(keys)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		opts.KeyLog = decoder.NewKeyLog()
+		if _, _, err := opts.KeyLog.Add(keys, f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a := flows.NewAnalyzer(opts)
 	if err := a.Run(capfile.NewMerge([]capfile.Source{src})); err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -140,6 +141,47 @@ type Result struct {
 	Exit   int    // -1: killed by the timeout
 	Stdout string // the first line
 	Stderr string // the last line that says something
+	// Said are the lines, from either output, in which the client gives
+	// its own reason for refusing a certificate or what it made of an
+	// OCSP staple: the evidence kept beside a capture (issue #25).
+	Said []string
+}
+
+// saidPrefixes start the lines of Result.Said: OpenSSL s_client's verify
+// error, return code and OCSP lines, curl's error, gnutls-cli's status
+// and fatal error, Chromium's page load and handshake errors.
+var saidPrefixes = []string{"verify error:", "Verify return code:", "OCSP response:", "Cert Status:", "Revocation Reason:", "Next Update:",
+	"curl: (", "- Status:", "*** Fatal error", "|<1>|", "Page load failed:", "handshake failed;"}
+
+// said picks the lines of out that start with one of saidPrefixes, each
+// once, at most eight.
+func said(outs ...string) []string {
+	var lines []string
+	seen := map[string]bool{}
+	for _, out := range outs {
+		for _, l := range strings.Split(out, "\n") {
+			l = strings.TrimSpace(l)
+			// Chromium's log lines: "[pid:tid:time:ERROR:file.cc:N] what".
+			if i := strings.Index(l, "] "); strings.HasPrefix(l, "[") && i > 0 && strings.Contains(l[:i], ":ERROR:") {
+				l = l[i+2:]
+			}
+			if l == "OCSP response:" {
+				continue // the response's lines follow
+			}
+			for _, p := range saidPrefixes {
+				if strings.HasPrefix(l, p) && !seen[l] && len(lines) < 8 {
+					seen[l] = true
+					lines = append(lines, l)
+				}
+			}
+		}
+	}
+	// s_client prints its session's "Verify return code: 0 (ok)" even
+	// after a verify error ended the handshake: not the client's verdict.
+	if slices.ContainsFunc(lines, func(l string) bool { return strings.HasPrefix(l, "verify error:") }) {
+		lines = slices.DeleteFunc(lines, func(l string) bool { return l == "Verify return code: 0 (ok)" })
+	}
+	return lines
 }
 
 // client runs a client in ns to its end, with stdin and a hard timeout
@@ -157,7 +199,7 @@ func clientIn(ns string, stdin io.Reader, timeout time.Duration, args ...string)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
-	r := Result{Cmd: strings.Join(args, " "), Stdout: firstLine(out.String()), Stderr: lastLine(errb.String())}
+	r := Result{Cmd: strings.Join(args, " "), Stdout: firstLine(out.String()), Stderr: lastLine(errb.String()), Said: said(errb.String(), out.String())}
 	var ee *exec.ExitError
 	switch {
 	case ctx.Err() != nil:
