@@ -138,8 +138,11 @@ func (s *liveSource) readDrops() {
 	}
 	// What rose since the last read, modulo 2^32.
 	rise := func(now, before int) uint64 { return uint64(uint32(now - before)) }
-	s.drops.Received += rise(st.PacketsReceived, s.stats.PacketsReceived)
-	s.drops.Kernel += rise(st.PacketsDropped, s.stats.PacketsDropped)
+	// Linux's count of packets received includes those it then dropped
+	// (tp_packets): Received is what reached the capture.
+	recv, drop := rise(st.PacketsReceived, s.stats.PacketsReceived), rise(st.PacketsDropped, s.stats.PacketsDropped)
+	s.drops.Received += recv - min(drop, recv)
+	s.drops.Kernel += drop
 	s.drops.Interface += rise(st.PacketsIfDropped, s.stats.PacketsIfDropped)
 	s.stats = *st
 }

@@ -193,7 +193,7 @@ func replay(s sniffer, file string, topSpeed bool, ref output, tmp string) (resu
 			return r, err
 		}
 		if d := r.Live.Drops; d.Seen {
-			r.Received, r.Dropped, r.Said = d.Received, d.Kernel, true
+			r.Received, r.Dropped, r.Said = d.Received+d.Kernel, d.Kernel, true // tlsscope says what reached it
 		} else if m := dropsLine.FindStringSubmatch(r.Stderr); m != nil {
 			r.Dropped, _ = strconv.ParseUint(strings.ReplaceAll(m[1], ",", ""), 10, 64)
 			r.Said = true
