@@ -144,7 +144,8 @@ func (c *Certificate) SubjectKey() string {
 // by chain, name, usage and day: a server sends the same chain on every
 // connection.
 type Validator struct {
-	Store *TrustStore
+	store *TrustStore
+	ready chan struct{} // closed once store is set
 	mu    sync.Mutex
 	cache map[validationKey]*Validation
 	order []validationKey
@@ -163,7 +164,27 @@ const validationCacheSize = 4096
 
 // NewValidator judges against store.
 func NewValidator(store *TrustStore) *Validator {
-	return &Validator{Store: store, cache: map[validationKey]*Validation{}}
+	v := &Validator{store: store, ready: make(chan struct{}), cache: map[validationKey]*Validation{}}
+	close(v.ready)
+	return v
+}
+
+// NewValidatorLoading is a validator whose store load makes in the
+// background (reading the system's roots takes tens of milliseconds,
+// while the capture starts being read); the first use waits for it.
+func NewValidatorLoading(load func() *TrustStore) *Validator {
+	v := &Validator{ready: make(chan struct{}), cache: map[validationKey]*Validation{}}
+	go func() {
+		v.store = load()
+		close(v.ready)
+	}()
+	return v
+}
+
+// Store is the trust store the validator judges against.
+func (v *Validator) Store() *TrustStore {
+	<-v.ready
+	return v.store
 }
 
 // Validate judges chain (as sent, leaf first) at time at, for name (the
@@ -230,7 +251,7 @@ func nameOf(x *x509.Certificate) string {
 }
 
 func (v *Validator) validate(chain []*Certificate, name string, usage x509.ExtKeyUsage, at time.Time) *Validation {
-	r := &Validation{Store: v.Store.String(), Name: name, NameChecked: name != "", Usage: usageName(usage)}
+	r := &Validation{Store: v.Store().String(), Name: name, NameChecked: name != "", Usage: usageName(usage)}
 	// The certificates looked at, within the bounds.
 	var sent []*x509.Certificate
 	bytes := 0
@@ -249,7 +270,7 @@ func (v *Validator) validate(chain []*Certificate, name string, usage x509.ExtKe
 			inter.AddCert(x)
 		}
 	}
-	opts := x509.VerifyOptions{Roots: v.Store.pool, Intermediates: inter, CurrentTime: at, KeyUsages: []x509.ExtKeyUsage{usage}}
+	opts := x509.VerifyOptions{Roots: v.Store().pool, Intermediates: inter, CurrentTime: at, KeyUsages: []x509.ExtKeyUsage{usage}}
 	chains, err := leaf.Verify(opts)
 	var usageErr error
 	if ce := (x509.CertificateInvalidError{}); errors.As(err, &ce) && ce.Reason == x509.IncompatibleUsage {
@@ -315,7 +336,7 @@ func (v *Validator) validate(chain []*Certificate, name string, usage x509.ExtKe
 		timeOf(i, sent[i])
 	}
 	selfSigned := string(top.RawSubject) == string(top.RawIssuer) && top.CheckSignature(top.SignatureAlgorithm, top.RawTBSCertificate, top.Signature) == nil
-	root := v.Store.issuerOf(top)
+	root := v.Store().issuerOf(top)
 	switch {
 	case badSig != nil:
 		problems = append(problems, *badSig)
@@ -340,7 +361,7 @@ func (v *Validator) validate(chain []*Certificate, name string, usage x509.ExtKe
 			p.Name = issuer
 		}
 		switch {
-		case r.LeafIssuerMissing && (len(top.IssuingCertificateURL) > 0 || v.Store.CAFiles):
+		case r.LeafIssuerMissing && (len(top.IssuingCertificateURL) > 0 || v.Store().CAFiles):
 			// The leaf names where its issuer is (AIA), or the roots of a
 			// private PKI were given: what is missing is in between.
 			p.Status, p.Detail = StatusMissingIntermediate, "issued the leaf and was not sent"

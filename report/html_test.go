@@ -36,7 +36,7 @@ var htmlGoldens = []string{"demo.pcapng", "capture-gap-certificate.pcap", "netla
 // testdata/golden (rewritten with -update).
 func TestHTMLGolden(t *testing.T) {
 	for _, f := range htmlGoldens {
-		got := renderHTML(t, connections(t, filepath.Join(testdata, f)), Options{Inputs: []string{"capture"}, TrustStore: testValidator.Store.String()})
+		got := renderHTML(t, connections(t, filepath.Join(testdata, f)), Options{Inputs: []string{"capture"}, TrustStore: testValidator.Store().String()})
 		checkGolden(t, filepath.Join(testdata, "golden", filepath.Base(f)+".html"), got)
 	}
 }

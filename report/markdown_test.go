@@ -34,7 +34,7 @@ var (
 func renderMarkdown(t *testing.T, conns []*Connection, span [2]time.Time) []byte {
 	t.Helper()
 	var b bytes.Buffer
-	opts := Options{Inputs: []string{"capture"}, Version: "dev", StallTimeout: flows.DefaultOptions.StallTimeout, TrustStore: testValidator.Store.String(),
+	opts := Options{Inputs: []string{"capture"}, Version: "dev", StallTimeout: flows.DefaultOptions.StallTimeout, TrustStore: testValidator.Store().String(),
 		Span: func() (time.Time, time.Time) { return span[0], span[1] }}
 	if goldenDrops != nil {
 		opts.Drops = func() Drops { return *goldenDrops }

@@ -71,7 +71,7 @@ var testValidator = func() *decoder.Validator {
 func render(t *testing.T, format string, conns []*Connection, detail bool) []byte {
 	var b bytes.Buffer
 	var err error
-	opts := Options{Detail: detail, Inputs: []string{"capture"}, TrustStore: testValidator.Store.String()}
+	opts := Options{Detail: detail, Inputs: []string{"capture"}, TrustStore: testValidator.Store().String()}
 	if goldenDrops != nil {
 		opts.Drops = func() Drops { return *goldenDrops }
 	}

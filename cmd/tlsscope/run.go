@@ -51,12 +51,21 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	} else {
 		s.keys = keys
 	}
-	trust, err := decoder.LoadTrustStore(cfg.trust, cfg.caFiles)
-	if err != nil {
+	// The --ca-file roots are checked now (--trust by the flags); the
+	// store's own roots load while the capture is read.
+	if _, err := decoder.LoadTrustStore(decoder.TrustNone, cfg.caFiles); err != nil {
 		fmt.Fprintln(stderr, "tlsscope:", err)
 		return exitUsage
 	}
-	s.validator = decoder.NewValidator(trust)
+	kind, caFiles := cfg.trust, cfg.caFiles
+	s.validator = decoder.NewValidatorLoading(func() *decoder.TrustStore {
+		trust, err := decoder.LoadTrustStore(kind, caFiles)
+		if err != nil {
+			// Read once already: only a file changed since could fail.
+			trust, _ = decoder.LoadTrustStore(decoder.TrustNone, nil)
+		}
+		return trust
+	})
 	if err := s.openInputs(stdin); err != nil {
 		fmt.Fprintln(stderr, err)
 		return exitUsage
@@ -315,7 +324,7 @@ func (s *session) openOutputs(stdout io.Writer) error {
 		},
 		Version:      version,
 		StallTimeout: s.cfg.stallTimeout,
-		TrustStore:   s.validator.Store.String(),
+		TrustStore:   s.validator.Store().String(),
 		Span:         func() (time.Time, time.Time) { return s.a.Stats.First, s.a.Stats.Last },
 	}
 	if s.cfg.writeFailed != "" {
