@@ -17,59 +17,60 @@ import (
 // the README and in schema/connection.schema.json. Absent facts are
 // omitted, never invented.
 type Connection struct {
-	Stream               int            `json:"stream"`
-	Transport            string         `json:"transport"`
-	Client               string         `json:"client"`
-	Server               string         `json:"server"`
-	ClientIP             string         `json:"client_ip"`
-	ClientPort           int            `json:"client_port"`
-	ServerIP             string         `json:"server_ip"`
-	ServerPort           int            `json:"server_port"`
-	CommunityID          string         `json:"community_id"`
-	File                 string         `json:"file,omitempty"`
-	Start                string         `json:"start"`
-	DurationMS           float64        `json:"duration_ms"`
-	Outcome              string         `json:"outcome"`
-	Verdict              string         `json:"verdict"`
-	Reason               string         `json:"reason"`
-	ReasonSide           string         `json:"reason_side,omitempty"`
-	ReasonFrames         []int64        `json:"reason_frames,omitempty"`
-	Established          bool           `json:"established"`
-	Resumed              bool           `json:"resumed"`
-	Open                 bool           `json:"open,omitempty"`
-	Update               bool           `json:"update,omitempty"`
-	Resumption           string         `json:"resumption,omitempty"`
-	Version              string         `json:"version,omitempty"`
-	ClientHello          *ClientHello   `json:"client_hello,omitempty"`
-	ServerHello          *ServerHello   `json:"server_hello,omitempty"`
-	Certificates         []Certificate  `json:"certificates,omitempty"`
-	ClientCertificates   []Certificate  `json:"client_certificates,omitempty"`
-	Validation           *Validation    `json:"validation,omitempty"`
-	ClientValidation     *Validation    `json:"client_validation,omitempty"`
-	ServerKeyExchange    *KeyExchange   `json:"server_key_exchange,omitempty"`
-	CertificateRequested *bool          `json:"certificate_requested,omitempty"`
-	SessionTicket        *SessionTicket `json:"session_ticket,omitempty"`
-	OCSP                 *OCSP          `json:"ocsp,omitempty"`
-	Alerts               []Alert        `json:"alerts,omitempty"`
-	Stall                *Stall         `json:"stall,omitempty"`
-	Decryption           *Decryption    `json:"decryption,omitempty"`
-	EndedBy              string         `json:"ended_by"`
-	ClosedBy             string         `json:"closed_by,omitempty"`
-	Timing               *Timing        `json:"timing,omitempty"`
-	TCP                  TCP            `json:"tcp,omitzero"`
-	QUIC                 *QUIC          `json:"quic,omitempty"`
-	Fallback             *Fallback      `json:"fallback,omitempty"`
-	Messages             []Message      `json:"messages,omitempty"`
-	Findings             []Finding      `json:"findings,omitempty"`
+	Stream       int     `json:"stream"`
+	Transport    string  `json:"transport"`
+	Client       string  `json:"client"`
+	Server       string  `json:"server"`
+	ClientIP     string  `json:"client_ip"`
+	ClientPort   int     `json:"client_port"`
+	ServerIP     string  `json:"server_ip"`
+	ServerPort   int     `json:"server_port"`
+	CommunityID  string  `json:"community_id"`
+	File         string  `json:"file,omitempty"`
+	Start        string  `json:"start"`
+	DurationMS   float64 `json:"duration_ms"`
+	Outcome      string  `json:"outcome"`
+	Verdict      string  `json:"verdict"`
+	Reason       string  `json:"reason"`
+	ReasonSide   string  `json:"reason_side,omitempty"`
+	ReasonFrames []int64 `json:"reason_frames,omitempty"`
+	Established  bool    `json:"established"`
+	Resumed      bool    `json:"resumed"`
+	Open         bool    `json:"open,omitempty"`
+	Update       bool    `json:"update,omitempty"`
+	// Beside the flags above, in the same word: a flood makes millions.
+	transport            flows.Transport // for the Wireshark display filter
+	tcpOnly              bool            // a TCP attempt that never reached TLS
+	Resumption           string          `json:"resumption,omitempty"`
+	Version              string          `json:"version,omitempty"`
+	ClientHello          *ClientHello    `json:"client_hello,omitempty"`
+	ServerHello          *ServerHello    `json:"server_hello,omitempty"`
+	Certificates         []Certificate   `json:"certificates,omitempty"`
+	ClientCertificates   []Certificate   `json:"client_certificates,omitempty"`
+	Validation           *Validation     `json:"validation,omitempty"`
+	ClientValidation     *Validation     `json:"client_validation,omitempty"`
+	ServerKeyExchange    *KeyExchange    `json:"server_key_exchange,omitempty"`
+	CertificateRequested *bool           `json:"certificate_requested,omitempty"`
+	SessionTicket        *SessionTicket  `json:"session_ticket,omitempty"`
+	OCSP                 *OCSP           `json:"ocsp,omitempty"`
+	Alerts               []Alert         `json:"alerts,omitempty"`
+	Stall                *Stall          `json:"stall,omitempty"`
+	Decryption           *Decryption     `json:"decryption,omitempty"`
+	EndedBy              string          `json:"ended_by"`
+	ClosedBy             string          `json:"closed_by,omitempty"`
+	Timing               *Timing         `json:"timing,omitempty"`
+	TCP                  TCP             `json:"tcp,omitzero"`
+	QUIC                 *QUIC           `json:"quic,omitempty"`
+	Fallback             *Fallback       `json:"fallback,omitempty"`
+	Messages             []Message       `json:"messages,omitempty"`
+	Findings             []Finding       `json:"findings,omitempty"`
 	// AttachmentStream is the connection's stream in the capture
 	// --write-failed wrote, which Wireshark numbers anew (nil: not in it).
 	AttachmentStream *flows.StreamID `json:"-"`
 
-	result    *flows.Result
-	ladder    []string        // the ladder, kept by Summarize
-	seq       *sequence       // the Mermaid ladder, kept by Summarize
-	transport flows.Transport // for the Wireshark display filter
-	tcpOnly   bool            // a TCP attempt that never reached TLS
+	result *flows.Result
+	ladder []string  // the ladder, kept by Summarize
+	seq    *sequence // the Mermaid ladder, kept by Summarize
 }
 
 type ClientHello struct {
