@@ -101,6 +101,10 @@ func (a *Analyzer) checkChain(r *Result, chain []*decoder.Certificate, side deco
 		return nil
 	}
 	c := &ChainCheck{Validation: val, At: at}
+	if side == decoder.Server {
+		c.Validation = revoked(c.Validation, r.HS.OCSP, chain[0])
+		val = c.Validation
+	}
 	if k := val.MissingIssuerKey(); k != "" {
 		if seen, ok := a.issuers.m[k]; ok && seen.id != r.ID() && val.IssuedTop(seen.cert) {
 			id := seen.id
@@ -127,7 +131,33 @@ var certAlerts = map[uint8][]string{
 	43: {decoder.StatusWrongUsage},
 	45: {decoder.StatusExpired, decoder.StatusNotYetValid},
 	46: nil,
+	44: {decoder.StatusRevoked},
 	48: {decoder.StatusMissingIntermediate, decoder.StatusUntrustedRoot, decoder.StatusSelfSigned},
+}
+
+// revoked is val with the leaf revoked when the server's own stapled OCSP
+// response says so (for the leaf's serial): the status is then revoked,
+// its first problem, whatever else the chain has. The shared validation is
+// copied, never changed.
+func revoked(val *decoder.Validation, staple *decoder.OCSPStaple, leaf *decoder.Certificate) *decoder.Validation {
+	if staple == nil || staple.OCSPResponse == nil || staple.Status != "revoked" || staple.Serial != "" && leaf.Serial != "" && staple.Serial != leaf.Serial {
+		return val
+	}
+	x := *val
+	detail := "is revoked (its stapled OCSP response says so"
+	if !staple.RevokedAt.IsZero() {
+		detail += ", since " + staple.RevokedAt.UTC().Format("2006-01-02")
+	}
+	if staple.RevocationReason != "" {
+		detail += ", " + staple.RevocationReason
+	}
+	p := decoder.CertProblem{Status: decoder.StatusRevoked, Index: 0, Subject: leaf.Subject, Name: leaf.CommonName, Detail: detail + ")", When: staple.RevokedAt}
+	if p.Name == "" {
+		p.Name = leaf.Subject
+	}
+	x.Problems = append([]decoder.CertProblem{p}, val.Problems...)
+	x.Status = decoder.StatusRevoked
+	return &x
 }
 
 // certCause finds the certificate problem that explains r's failure:

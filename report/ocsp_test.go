@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -173,4 +174,24 @@ func streamOf(t *testing.T, conns []*Connection, stream int) *Connection {
 	}
 	t.Errorf("no stream %d", stream)
 	return nil
+}
+
+// TestRevokedStapleIsTheCause: a leaf its own stapled OCSP response says
+// is revoked has the status revoked, and gnutls-cli's bad_certificate
+// (stream 3) and Chromium's certificate_unknown (stream 4) are explained
+// by it (cert-ocsp-revoked, with its key log: TLS 1.3 certificates).
+func TestRevokedStapleIsTheCause(t *testing.T) {
+	for _, side := range []string{"client", "server"} {
+		file := filepath.Join(testdata, "netlab", "cert-ocsp-revoked."+side+".pcap")
+		cs := connections(t, file)
+		for _, stream := range []int{3, 4} {
+			c := streamOf(t, cs, stream)
+			if c == nil || c.Validation == nil {
+				t.Fatalf("%s stream %d: no validation", file, stream)
+			}
+			if c.Validation.Status != "revoked" || !strings.Contains(c.Verdict, `the server's certificate "shop.test" is revoked (its stapled OCSP response says so`) {
+				t.Errorf("%s stream %d: status %s, verdict %q", file, stream, c.Validation.Status, c.Verdict)
+			}
+		}
+	}
 }

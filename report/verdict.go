@@ -57,7 +57,7 @@ func certCauseWords(c *flows.CertCause) string {
 	case decoder.StatusWrongUsage, decoder.StatusNameMismatch, decoder.StatusBadSignature:
 		return which() + " " + clip(p.Detail)
 	case decoder.StatusRevoked:
-		return which() + " is revoked"
+		return which() + " " + clip(p.Detail)
 	}
 	return which() + ": " + p.Status
 }
