@@ -252,8 +252,3 @@ func (s *TrustStore) issuerOf(c *x509.Certificate) *x509.Certificate {
 	}
 	return nil
 }
-
-// holds reports whether c itself is one of the store's roots.
-func (s *TrustStore) holds(c *x509.Certificate) bool {
-	return s.sums[sha256.Sum256(c.Raw)]
-}
