@@ -182,7 +182,7 @@ var certScenarios = []Scenario{
 		Traffic: func(r *Run) {
 			r.certClients(r.Lab.Root, false)
 		},
-		Expect: certExpect("failed sni_mismatch", "failed sni_mismatch", "complete sni_mismatch", "failed sni_mismatch", "failed sni_mismatch"),
+		Expect: certExpect("failed name_mismatch", "failed name_mismatch", "complete name_mismatch", "failed name_mismatch", "failed name_mismatch"),
 	},
 	{
 		Name:   "cert-ocsp-good",
