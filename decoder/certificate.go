@@ -218,3 +218,11 @@ func countSCTs(b []byte, wrapped bool) int {
 	}
 	return count
 }
+
+// DER is the certificate as sent (nil when it did not parse).
+func (c *Certificate) DER() []byte {
+	if c.x == nil {
+		return nil
+	}
+	return c.x.Raw
+}

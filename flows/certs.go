@@ -128,11 +128,13 @@ func (a *Analyzer) checkChain(r *Result, chain []*decoder.Certificate, side deco
 // certificate_expired, certificate_unknown, unknown_ca.
 var certAlerts = map[uint8][]string{
 	42: nil,
-	43: {decoder.StatusWrongUsage},
-	45: {decoder.StatusExpired, decoder.StatusNotYetValid},
-	46: nil,
-	44: {decoder.StatusRevoked},
-	48: {decoder.StatusMissingIntermediate, decoder.StatusUntrustedRoot, decoder.StatusSelfSigned},
+	// bad_certificate_status_response (RFC 6066 §8): the staple refused.
+	113: {CauseStapleStale, CauseStapleMissing},
+	43:  {decoder.StatusWrongUsage},
+	45:  {decoder.StatusExpired, decoder.StatusNotYetValid},
+	46:  nil,
+	44:  {decoder.StatusRevoked},
+	48:  {decoder.StatusMissingIntermediate, decoder.StatusUntrustedRoot, decoder.StatusSelfSigned},
 }
 
 // revoked is val with the leaf revoked when the server's own stapled OCSP
@@ -194,7 +196,15 @@ func certCause(r *Result) *CertCause {
 	if judge == decoder.Server {
 		check = r.ClientChain
 	}
-	if check == nil || len(check.Problems) == 0 {
+	if check == nil {
+		return nil
+	}
+	if len(check.Problems) == 0 {
+		// A chain without fault: the server's staple may be what was
+		// refused (a client that checks it, as gnutls-cli does).
+		if p, ok := stapleProblem(r.HS, judge); ok {
+			return &CertCause{Side: judge.Other(), Problem: p, Check: check}
+		}
 		return nil
 	}
 	p := check.Problems[0]
@@ -205,6 +215,39 @@ func certCause(r *Result) *CertCause {
 		}
 	}
 	return &CertCause{Side: judge.Other(), Problem: p, Check: check}
+}
+
+// Causes that are no status of the chain: the server's stapled OCSP
+// response (RFC 6066 §8, RFC 7633).
+const (
+	CauseStapleStale   = "stale_staple"   // its nextUpdate had passed
+	CauseStapleMissing = "missing_staple" // a must-staple leaf came without one
+)
+
+// stapleProblem is what was wrong with the server's staple, judged by
+// the client: stale when it came, or missing for a must-staple leaf the
+// client asked a staple for.
+func stapleProblem(hs *decoder.Handshake, judge decoder.Side) (decoder.CertProblem, bool) {
+	if judge != decoder.Client || len(hs.ServerCertificates) == 0 {
+		return decoder.CertProblem{}, false
+	}
+	leaf := hs.ServerCertificates[0]
+	p := decoder.CertProblem{Index: 0, Subject: leaf.Subject, Name: leaf.CommonName}
+	if p.Name == "" {
+		p.Name = leaf.Subject
+	}
+	st := hs.OCSP
+	switch {
+	case st != nil && st.OCSPResponse != nil && !st.NextUpdate.IsZero() && st.Time.After(st.NextUpdate):
+		p.Status, p.When = CauseStapleStale, st.NextUpdate
+		return p, true
+	case st == nil && leaf.MustStaple && !hs.OCSPStapled && hs.StapleKnown():
+		if ch := hs.LatestClientHello(); ch != nil && ch.StatusRequest {
+			p.Status = CauseStapleMissing
+			return p, true
+		}
+	}
+	return decoder.CertProblem{}, false
 }
 
 // explain attaches the certificate cause to r's reason, with the frame of

@@ -26,6 +26,12 @@ const testdata = "../testdata"
 
 func connections(t *testing.T, file string) []*Connection {
 	t.Helper()
+	return connectionsWith(t, file, testValidator)
+}
+
+// connectionsWith is connections judging chains with v.
+func connectionsWith(t *testing.T, file string, v *decoder.Validator) []*Connection {
+	t.Helper()
 	src, err := capture.OpenFile(file)
 	if err != nil {
 		t.Fatal(err)
@@ -33,7 +39,7 @@ func connections(t *testing.T, file string) []*Connection {
 	m := capture.NewMerge([]capture.Source{src}) // damaged files end with a warning
 	defer m.Close()
 	opts := flows.DefaultOptions
-	opts.Validator = testValidator
+	opts.Validator = v
 	if k := testenv.KeyLogOf(file); k != "" {
 		// A capture made with a key log is judged decrypted.
 		opts.KeyLog = decoder.NewKeyLog()

@@ -58,6 +58,10 @@ func certCauseWords(c *flows.CertCause) string {
 		return which() + " " + clip(p.Detail)
 	case decoder.StatusRevoked:
 		return which() + " " + clip(p.Detail)
+	case flows.CauseStapleStale:
+		return "the server stapled a stale OCSP response for " + which() + " (its nextUpdate " + p.When.UTC().Format("2006-01-02 15:04 UTC") + " had passed)"
+	case flows.CauseStapleMissing:
+		return which() + " demands a stapled OCSP response (must-staple) and the server sent none"
 	}
 	return which() + ": " + p.Status
 }
