@@ -195,6 +195,19 @@ func (m *Machine) staple(der []byte, inCertificate bool, ladder *Message) {
 	ladder.Note = note
 }
 
+// Stale reports whether the response's nextUpdate had passed when the
+// packet that carried it was captured (RFC 6960 §4.2.2.1).
+func (s *OCSPStaple) Stale() bool {
+	return s.OCSPResponse != nil && !s.NextUpdate.IsZero() && s.Time.After(s.NextUpdate)
+}
+
+// StapleMissing reports whether the client asked for a staple
+// (status_request) and the capture shows the server sent none.
+func (h *Handshake) StapleMissing() bool {
+	ch := h.LatestClientHello()
+	return h.OCSP == nil && ch != nil && ch.StatusRequest && !h.OCSPStapled && h.StapleKnown()
+}
+
 // StapleKnown says whether the capture shows if the server stapled a
 // response: a staple was read, or the server's Certificate was read and
 // the point where a staple would be is past (TLS 1.2: a later message of

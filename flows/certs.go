@@ -153,10 +153,8 @@ func revoked(val *decoder.Validation, staple *decoder.OCSPStaple, leaf *decoder.
 	if staple.RevocationReason != "" {
 		detail += ", " + staple.RevocationReason
 	}
-	p := decoder.CertProblem{Status: decoder.StatusRevoked, Index: 0, Subject: leaf.Subject, Name: leaf.CommonName, Detail: detail + ")", When: staple.RevokedAt}
-	if p.Name == "" {
-		p.Name = leaf.Subject
-	}
+	p := leafProblem(leaf)
+	p.Status, p.Detail, p.When = decoder.StatusRevoked, detail+")", staple.RevokedAt
 	x.Problems = append([]decoder.CertProblem{p}, val.Problems...)
 	x.Status = decoder.StatusRevoked
 	return &x
@@ -217,6 +215,16 @@ func certCause(r *Result) *CertCause {
 	return &CertCause{Side: judge.Other(), Problem: p, Check: check}
 }
 
+// leafProblem is a problem of the leaf (index 0), named by its CN, else
+// its subject, as the validation names the certificates it judges.
+func leafProblem(leaf *decoder.Certificate) decoder.CertProblem {
+	p := decoder.CertProblem{Index: 0, Subject: leaf.Subject, Name: leaf.CommonName}
+	if p.Name == "" {
+		p.Name = leaf.Subject
+	}
+	return p
+}
+
 // Causes that are no status of the chain: the server's stapled OCSP
 // response (RFC 6066 §8, RFC 7633).
 const (
@@ -232,20 +240,15 @@ func stapleProblem(hs *decoder.Handshake, judge decoder.Side) (decoder.CertProbl
 		return decoder.CertProblem{}, false
 	}
 	leaf := hs.ServerCertificates[0]
-	p := decoder.CertProblem{Index: 0, Subject: leaf.Subject, Name: leaf.CommonName}
-	if p.Name == "" {
-		p.Name = leaf.Subject
-	}
+	p := leafProblem(leaf)
 	st := hs.OCSP
 	switch {
-	case st != nil && st.OCSPResponse != nil && !st.NextUpdate.IsZero() && st.Time.After(st.NextUpdate):
+	case st != nil && st.Stale():
 		p.Status, p.When = CauseStapleStale, st.NextUpdate
 		return p, true
-	case st == nil && leaf.MustStaple && !hs.OCSPStapled && hs.StapleKnown():
-		if ch := hs.LatestClientHello(); ch != nil && ch.StatusRequest {
-			p.Status = CauseStapleMissing
-			return p, true
-		}
+	case leaf.MustStaple && hs.StapleMissing():
+		p.Status = CauseStapleMissing
+		return p, true
 	}
 	return decoder.CertProblem{}, false
 }

@@ -71,8 +71,7 @@ func ocspFindings(x *checkRun) {
 	}
 	st := hs.OCSP
 	if st == nil {
-		ch := hs.LatestClientHello()
-		if ch != nil && ch.StatusRequest && !hs.OCSPStapled && hs.StapleKnown() {
+		if hs.StapleMissing() {
 			frames := append(msgFrames(hs, decoder.Client, decoder.MsgClientHello), certFrames(hs)...)
 			msg := "The client asked for a stapled OCSP response (status_request) and the server sent its certificate without one"
 			if leafMustStaple(hs) {
@@ -102,7 +101,7 @@ func ocspFindings(x *checkRun) {
 		x.add(FindingOCSPRevoked, frames, "The server stapled an OCSP response%s saying its certificate was revoked on %s%s%s.",
 			about, st.RevokedAt.UTC().Format("2006-01-02 15:04:05 UTC"), why, by)
 	}
-	if !st.NextUpdate.IsZero() && st.Time.After(st.NextUpdate) {
+	if st.Stale() {
 		x.add(FindingOCSPStale, frames, "The stapled OCSP response%s was stale: its nextUpdate %s was %s before this capture (thisUpdate %s)%s.",
 			about, when(st.NextUpdate, st.Time.Sub(st.NextUpdate)), ago(st.Time.Sub(st.NextUpdate)), when(st.ThisUpdate, st.Time.Sub(st.ThisUpdate)), by)
 	}
