@@ -129,17 +129,20 @@ type Analyzer struct {
 	// handshaking: connections carrying data whose handshake is not
 	// decided, the ones with decoder and reassembler state.
 	handshaking connList
-	gone        tombs
-	streams     streamNumbers
-	asm         *reassembly.Assembler
-	now         time.Time
-	lastSweep   time.Time
+	// lists are the table's lists of every transport, in the order sweep
+	// expires them; stallLists those live mode looks for stalls in.
+	lists, stallLists []*connList
+	gone              tombs
+	streams           streamNumbers
+	asm               *reassembly.Assembler
+	now               time.Time
+	lastSweep         time.Time
 	// lastStallScan: when live mode last looked for stalls; stallDue:
 	// when it must look again, the earliest a silence reaches the stall
 	// timeout.
 	lastStallScan time.Time
 	stallDue      time.Time
-	done          []*conn
+	done          []tableConn // ended, judged at Finish (no OnResult)
 	tlsPorts      map[uint16]bool
 	Stats         Stats
 	onePacket     capture.Packet // the frame given to Packet
@@ -182,6 +185,10 @@ func NewAnalyzer(opts Options) *Analyzer {
 		opts.HandshakeBudget = DefaultOptions.HandshakeBudget
 	}
 	a := &Analyzer{opts: opts, budget: &decoder.Budget{Limit: opts.HandshakeBudget}, dec: newLinkDecoder(), table: map[[2]netip.AddrPort]*conn{}, gone: newTombs(), tlsPorts: map[uint16]bool{}, quic: newQUICTable()}
+	a.tcpLists()
+	a.quic.list.expire = quicExpiry
+	a.lists = []*connList{&a.closing, &a.refused, &a.active, &a.handshaking, &a.quic.list}
+	a.stallLists = []*connList{&a.quic.list, &a.handshaking, &a.active}
 	if opts.KeyLog != nil {
 		a.keys = decoder.NewLogKeys(opts.KeyLog)
 		a.keyLog.Store(opts.KeyLog)

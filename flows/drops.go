@@ -74,7 +74,8 @@ func (a *Analyzer) markDrops(input int, n uint64, from, at time.Time) {
 			c.rareFacts().drops = addDrops(c.rareFacts().drops, n, from, at, c.frame)
 		}
 	}
-	for c := a.quic.list.head; c != nil; c = c.next {
+	for l := a.quic.list.head; l != nil; l = l.lk.next {
+		c := l.self.(*quicConn)
 		if cc := c.facts.Close; (input < 0 || int(c.input) == input) && (cc == nil || cc.At.After(from)) {
 			c.drops = addDrops(c.drops, n, from, at, 0) // its latest frame is not kept
 		}

@@ -4,7 +4,7 @@ import "github.com/tlsscope/tlsscope/flows/capture"
 
 // Frames kept with Options.KeepPackets, within the caps.
 
-func (a *Analyzer) keepFrame(c *conn) {
+func (a *Analyzer) keepFrame(c *lifecycle) {
 	if !a.keepCurrent(&c.frames, &c.keptBytes) {
 		c.framesCut = true
 	}
@@ -25,7 +25,7 @@ func (a *Analyzer) keepCurrent(frames *[]capture.Packet, kept *int32) bool {
 	return true
 }
 
-func (a *Analyzer) dropFrames(c *conn) {
+func (a *Analyzer) dropFrames(c *lifecycle) {
 	a.kept -= int(c.keptBytes)
 	c.frames, c.keptBytes, c.dropFrames = nil, 0, true
 }

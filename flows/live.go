@@ -31,11 +31,10 @@ func (a *Analyzer) Tick(now time.Time) {
 	a.lastStallScan = a.now
 	// A connection that begins after this scan stalls no sooner than this.
 	due := a.now.Add(a.opts.StallTimeout)
-	a.quicStalls(&due)
 	nowNs := a.now.UnixNano()
-	for _, l := range []*connList{&a.handshaking, &a.active} {
-		for c := l.head; c != nil; c = c.nextConn {
-			if c.decided || c.reported || c.finished || c.closing() {
+	for _, l := range a.stallLists {
+		for c := l.head; c != nil; c = c.lk.next {
+			if c.reported || c.finished || !c.self.mayStall() {
 				continue
 			}
 			if seen := c.last.UnixNano(); c.stallSeen == seen && c.stallAt > nowNs {
@@ -45,7 +44,7 @@ func (a *Analyzer) Tick(now time.Time) {
 			}
 			last := c.last
 			c.last = a.now // judge up to now
-			r := a.result(c)
+			r := c.self.judge(a)
 			c.last = last
 			if r == nil || r.Outcome != Stalled {
 				// Not stalled: looked at again when its owing side's
@@ -61,12 +60,19 @@ func (a *Analyzer) Tick(now time.Time) {
 				}
 				continue
 			}
-			r.Open, r.EndedBy, r.ClosedBy = true, EndedOpen, nil
-			c.reported, c.provisional = true, true
-			a.OnResult(r)
+			r.ClosedBy = nil
+			a.sayOpen(c, r, true)
 		}
 	}
 	a.stallDue = due
+}
+
+// sayOpen hands over, live, the verdict of a connection still open; a
+// provisional one (a stall) is updated by its final result.
+func (a *Analyzer) sayOpen(c *lifecycle, r *Result, provisional bool) {
+	r.Open, r.EndedBy = true, EndedOpen
+	c.reported, c.provisional = true, provisional
+	a.OnResult(r)
 }
 
 // stallScanGap bounds how often live mode looks for stalls (each look

@@ -222,40 +222,9 @@ func (a *Analyzer) quicLive(c *quicConn) {
 	if c.completeAt(&st).IsZero() && (c.facts.Close == nil || c.facts.Close.Code == 0 && !c.facts.Close.Application) {
 		return
 	}
-	if r := a.quicResult(c); r != nil && a.ownQUIC(r) {
-		r.Open, r.EndedBy, r.ClosedBy = true, EndedOpen, nil
-		c.reported = true
-		a.OnResult(r)
-	}
-}
-
-// quicStalls, live, reports the QUIC handshakes whose owing side has been
-// silent for the stall timeout while their connection is open; the final
-// result follows as an update. due becomes the earliest time a handshake
-// not yet stalled will be.
-func (a *Analyzer) quicStalls(due *time.Time) {
-	for c := a.quic.list.head; c != nil; c = c.next {
-		if c.reported || c.finished {
-			continue
-		}
-		last := c.last
-		c.last = a.now // judge up to now
-		r := a.quicResult(c)
-		c.last = last
-		if r == nil || !a.ownQUIC(r) {
-			continue
-		}
-		if r.Outcome != Stalled {
-			if r.Stall != nil {
-				if at := r.Stall.Since.Add(a.opts.StallTimeout); at.After(a.now) {
-					*due = earlier(*due, at)
-				}
-			}
-			continue
-		}
-		r.Open, r.EndedBy, r.ClosedBy = true, EndedOpen, nil
-		c.reported, c.provisional = true, true
-		a.OnResult(r)
+	if r := c.judge(a); r != nil {
+		r.ClosedBy = nil
+		a.sayOpen(&c.lifecycle, r, false)
 	}
 }
 

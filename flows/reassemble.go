@@ -89,13 +89,11 @@ func (a *Analyzer) decide(c *conn) {
 		if a.opts.Live && !c.reported && a.OnResult != nil {
 			// The verdict is known: say it now, the connection still open.
 			if r := a.result(c); r != nil {
-				r.Open, r.EndedBy = true, EndedOpen
-				c.reported = true
-				a.OnResult(r)
+				a.sayOpen(&c.lifecycle, r, false)
 			}
 		}
 		if st := c.tls.State().Phase; st == decoder.PhaseComplete || st == decoder.PhaseResumed {
-			a.dropFrames(c) // a good handshake: nothing to write out
+			a.dropFrames(&c.lifecycle) // a good handshake: nothing to write out
 		}
 	}
 }

@@ -14,7 +14,8 @@ import (
 
 func (a *Analyzer) newConn(seg *segment, t time.Time) *conn {
 	tcp := &seg.tcp
-	c := &conn{id: a.newStream(TransportTCP), first: t}
+	c := &conn{lifecycle: lifecycle{id: a.newStream(TransportTCP), first: t}}
+	c.self = c
 	if a.cur != nil {
 		c.input = a.cur.Input
 	}
@@ -56,12 +57,9 @@ func (a *Analyzer) segment(seg *segment, ci gopacket.CaptureInfo) {
 	// Port reuse, as Wireshark decides it: a SYN whose sequence number
 	// differs from the one this side started with opens a new stream.
 	if c != nil && newSYN(tcp, c.isnSet[side], c.isn[side]) {
+		// Out of its list too (finish): expiring later, it would take the
+		// new connection out of the table.
 		a.finish(c, c.last)
-		if c.list != nil {
-			// Out of its list too: expiring later, it would take the new
-			// connection out of the table.
-			c.list.remove(c)
-		}
 		c = nil
 	}
 	if c == nil {
@@ -84,7 +82,7 @@ func (a *Analyzer) segment(seg *segment, ci gopacket.CaptureInfo) {
 	c.frame = a.cur.Frame
 	a.tcpFacts(c, side, tcp, t, seg.truncated || ci.CaptureLength < ci.Length)
 	if a.opts.KeepPackets && !c.dropFrames {
-		a.keepFrame(c)
+		a.keepFrame(&c.lifecycle)
 	}
 	if !c.decided || c.watching {
 		a.reassemble(c, side, seg, ci)
@@ -118,14 +116,9 @@ func (a *Analyzer) segment(seg *segment, ci gopacket.CaptureInfo) {
 		// the verdict, and the tombstone keeps the stream number for late
 		// packets. A reset lingers briefly instead: what its named sender
 		// does after it tells whether it really sent it.
-		a.end(k, c)
+		a.end(c, c.last)
 	}
-	if len(a.table) > a.opts.MaxConnections {
-		a.judgeEarly()
-	}
-	if a.handshaking.n > a.opts.MaxHandshakes {
-		a.judgeEarlyAt(a.handshaking.head)
-	}
+	a.tcpFull()
 }
 
 // newSYN reports a SYN that starts another stream on the same addresses

@@ -4,10 +4,15 @@ import (
 	"net/netip"
 	"sort"
 	"time"
+
+	"github.com/tlsscope/tlsscope/flows/capture"
 )
 
-// The connection table: expiry, the early judgement when full, the end
-// of a connection and its result.
+// The connection table, for connections of every transport: their
+// places in the expiry lists, expiry, the early judgement when the table
+// is full, the end of a connection and its result. Each transport keeps
+// its own lookup (TCP by the 4-tuple, QUIC by addresses and connection
+// IDs) and plugs its connections in with tableConn.
 
 func key(x, y netip.AddrPort) [2]netip.AddrPort {
 	if x.Addr().Less(y.Addr()) || (x.Addr() == y.Addr() && x.Port() < y.Port()) {
@@ -35,30 +40,108 @@ func (a *Analyzer) lateOfGone(k [2]netip.AddrPort, seg *segment) bool {
 	return false
 }
 
+// lifecycle is what the table keeps of a connection whatever carries
+// it: its place in one of the expiry lists, its stream number and times,
+// how far its verdict went, and its kept frames. A transport's connection
+// embeds it and plugs in with tableConn.
+type lifecycle struct {
+	lk   links[lifecycle]
+	self tableConn // the connection it is of
+	// id is the tcp.stream, or the udp.stream of its first datagram;
+	// input the Merge source of its first packet.
+	id          int32
+	keptBytes   int32 // of frames (at most maxKeptPerConn)
+	input       uint16
+	first, last time.Time
+	// frames are its frames, with Options.KeepPackets, until its verdict
+	// needs them no more.
+	frames []capture.Packet
+	// live: when the owing side's silence reaches the stall timeout
+	// (UnixNano), as judged when its last packet was stallSeen; a later
+	// packet makes it stale.
+	stallAt, stallSeen int64
+	finished           bool // ended: its result given or waiting in done
+	reported           bool // live: a verdict was given while open
+	provisional        bool // live: that verdict was a stall, to be updated
+	judgedEarly        bool // judged before it ended: the table was full
+	framesCut          bool // some frames were over the caps
+	dropFrames         bool // keeps no more frames
+}
+
+func (l *lifecycle) linksOf() *links[lifecycle] { return &l.lk }
+
+// tableConn is what differs between the connections of the transports:
+// how a connection is judged, what it holds that must go when it ends,
+// and the lookup it must leave.
+type tableConn interface {
+	life() *lifecycle
+	transport() Transport
+	// judge returns its result as of life().last; nil when there is
+	// none to give (not TLS, another shard's).
+	judge(a *Analyzer) *Result
+	// release lets go of what the transport holds for it (reassembler,
+	// decoder) once it ended at at, before it is judged; false when it is
+	// analysed but not reported (another shard's).
+	release(a *Analyzer, at time.Time) bool
+	// forget takes it out of its transport's lookup, leaving a tombstone
+	// for its late packets where the transport keeps them.
+	forget(a *Analyzer)
+	// mayStall reports, live, whether its handshake may yet be said to
+	// stall while it is open (not decided, not closing).
+	mayStall() bool
+}
+
+// connList is one of the table's lists, with the rule that expires the
+// connections at its front.
+type connList struct {
+	list[lifecycle]
+	expire func(a *Analyzer, c *lifecycle) expiry
+}
+
+// expiry is what becomes of a connection at the front of its list.
+type expiry uint8
+
+const (
+	// keepRest: not expired, and neither are those behind it.
+	keepRest expiry = iota
+	// expired: ended as of its last packet.
+	expired
+	// keepNext: not expired; one behind it may be.
+	keepNext
+)
+
+// lingerRule expires the connections quiet for longer than linger.
+func lingerRule(linger func(a *Analyzer) time.Duration) func(*Analyzer, *lifecycle) expiry {
+	return func(a *Analyzer, c *lifecycle) expiry {
+		if a.now.Sub(c.last) > linger(a) {
+			return expired
+		}
+		return keepRest
+	}
+}
+
 // sweep expires idle connections and lets the reassembler give up on
 // segments that will not come, all on the capture clock. It looks only at
 // the fronts of the lists, where the connections quiet the longest are.
 func (a *Analyzer) sweep() {
 	a.lastSweep = a.now
 	a.asm.FlushCloseOlderThan(a.now.Add(-10 * time.Second))
-	// A FIN from one side: two seconds of capture time for the other's
-	// data and FIN; data after a FIN no longer changes a verdict.
-	for c := a.closing.head; c != nil && a.now.Sub(c.last) > closingLinger; c = a.closing.head {
-		a.end(key(c.ep[0], c.ep[1]), c)
-	}
-	for c := a.refused.head; c != nil && a.now.Sub(c.last) > refusedLinger; c = a.refused.head {
-		a.end(key(c.ep[0], c.ep[1]), c)
-	}
-	for _, l := range []*connList{&a.active, &a.handshaking} {
-		for c := l.head; c != nil && a.now.Sub(c.last) > a.opts.IdleTimeout; c = l.head {
-			c.endedIdle = true
-			a.end(key(c.ep[0], c.ep[1]), c)
+	for _, l := range a.lists {
+	list:
+		for c := l.head; c != nil; {
+			next := c.lk.next
+			switch l.expire(a, c) {
+			case keepRest:
+				break list
+			case expired:
+				a.end(c.self, c.last)
+			}
+			c = next
 		}
 	}
 	if a.opts.Shard.On() {
 		a.sweepGhosts()
 	}
-	a.sweepQUIC()
 	a.gone.turn(a.now)
 }
 
@@ -67,113 +150,67 @@ const (
 	refusedLinger = time.Minute
 )
 
-// end judges a connection now, as of its last packet, and leaves a
-// tombstone for its late packets.
-func (a *Analyzer) end(k [2]netip.AddrPort, c *conn) { a.endAt(k, c, c.last) }
-
-func (a *Analyzer) endAt(k [2]netip.AddrPort, c *conn, at time.Time) {
-	a.finish(c, at)
-	if c.list != nil {
-		c.list.remove(c)
-	}
-	delete(a.table, k)
-	a.gone.bury(k, c, a.now)
-	// A map that keeps taking and losing entries fills with deleted
-	// slots that lookups must step over; copy it anew now and then.
-	if a.deletes++; a.deletes > 4*len(a.table)+4096 {
-		fresh := make(map[[2]netip.AddrPort]*conn, len(a.table))
-		for k, c := range a.table {
-			fresh[k] = c
-		}
-		a.table = fresh
-		a.deletes = 0
-	}
-}
-
-// judgeEarly makes room in a full table: the connection quiet the longest
-// is judged on what was seen.
-// A connection already reset or closed goes first: its verdict is final,
-// and only a SYN again with the same sequence number would now get a new
-// stream number.
-func (a *Analyzer) judgeEarly() {
-	if c := a.refused.head; c != nil {
-		a.end(key(c.ep[0], c.ep[1]), c)
+// end ends a connection as of at: it is judged, and taken out of the
+// table and its transport's lookup.
+func (a *Analyzer) end(c tableConn, at time.Time) {
+	if c.life().finished {
 		return
 	}
-	var c *conn
-	for _, l := range []*connList{&a.active, &a.handshaking, &a.closing} {
+	a.finish(c, at)
+	c.forget(a)
+}
+
+// judgeEarly ends c, still open, to make room in a full table: it is
+// judged on what was seen, up to at.
+func (a *Analyzer) judgeEarly(c tableConn, at time.Time) {
+	c.life().judgedEarly = true
+	a.Stats.JudgedEarly++
+	a.end(c, at)
+}
+
+// quietest is the connection quiet the longest at the fronts of lists.
+func quietest(lists ...*connList) *lifecycle {
+	var c *lifecycle
+	for _, l := range lists {
 		if l.head != nil && (c == nil || l.head.last.Before(c.last)) {
 			c = l.head
 		}
 	}
-	a.judgeEarlyAt(c)
-}
-
-// judgeEarlyAt judges c, still open, up to now, as at the end of a capture.
-func (a *Analyzer) judgeEarlyAt(c *conn) {
-	if c == nil {
-		return
-	}
-	c.judgedEarly = true
-	a.Stats.JudgedEarly++
-	a.endAt(key(c.ep[0], c.ep[1]), c, a.now)
-}
-
-// place moves a connection that just had a packet to the back of its list.
-func (a *Analyzer) place(c *conn) {
-	l := &a.active
-	switch {
-	case c.closed && !c.sawPayload:
-		l = &a.refused
-	case c.closing():
-		l = &a.closing
-	case c.tls != nil && !c.decided && !c.finished:
-		l = &a.handshaking
-	}
-	if c.list != nil {
-		c.list.remove(c)
-	}
-	l.push(c)
+	return c
 }
 
 // Finish judges every connection still open at the end of the capture
 // and returns the results not yet given to OnResult, ordered by stream.
 func (a *Analyzer) Finish() []*Result {
 	a.asm.FlushAll()
-	open := make([]*conn, 0, len(a.table))
-	for k, c := range a.table {
-		open = append(open, c)
-		delete(a.table, k)
-	}
-	sort.Slice(open, func(i, j int) bool { return open[i].id < open[j].id })
-	for _, c := range open {
-		if c.list != nil {
-			c.list.remove(c)
+	var out []*Result
+	judge := func(tr Transport) {
+		for _, c := range a.done {
+			if c.transport() != tr {
+				continue
+			}
+			if r := c.judge(a); r != nil {
+				out = append(out, r)
+			}
+			a.dropFrames(c.life())
 		}
+	}
+	// TCP's by stream number, judged before the QUIC connections end:
+	// they link the QUIC attempts they followed (fallbackOf).
+	for _, c := range a.openTCP() {
 		at := a.now // still open: judged up to the capture's end
 		if c.closing() {
 			at = c.last
 		}
 		a.finish(c, at)
 	}
-	var out []*Result
-	for _, c := range a.done {
-		if r := a.result(c); r != nil {
-			out = append(out, r)
-		}
-	}
-	a.done = nil
-	// After the TCP results, which link their QUIC attempts (fallbackOf).
+	judge(TransportTCP)
+	// QUIC's by activity.
 	for c := a.quic.list.head; c != nil; c = a.quic.list.head {
-		a.endQUIC(c, a.now)
+		a.end(c.self, a.now)
 	}
-	for _, c := range a.quic.done {
-		if r := a.quicResult(c); r != nil && a.ownQUIC(r) {
-			out = append(out, r)
-		}
-		a.dropQUICFrames(c)
-	}
-	a.quic.done = nil
+	judge(TransportQUIC)
+	a.done = nil
 	// TCP connections first, then QUIC ones, each by stream number.
 	sort.Slice(out, func(i, j int) bool { return out[i].ID().Compare(out[j].ID()) < 0 })
 	return out
@@ -186,54 +223,27 @@ func (a *Analyzer) Finish() []*Result {
 // open at once, not the capture. Live, a verdict given while the
 // connection was open is final unless it was a stall, which the final
 // result updates.
-func (a *Analyzer) finish(c *conn, at time.Time) {
-	if c.finished {
+func (a *Analyzer) finish(c tableConn, at time.Time) {
+	l := c.life()
+	if l.finished {
 		return
 	}
-	c.finished = true
-	c.last = at
-	if c.vantage != nil {
-		cd := 0
-		if c.tls != nil {
-			cd = int(c.tls.ClientDir())
-		}
-		c.tcp.Vantage, c.vantage = c.vantageFacts(a.vantage, cd), nil
-	}
-	// What waits behind holes the capture will never fill goes to the
-	// decoder before the verdict.
-	for side := range 2 {
-		a.skipHoles(c, side, at, true)
-	}
-	// Let the reassembler free its side now, not after its flush window:
-	// ten seconds of a busy capture's connections.
-	a.retire(c)
-	if c.stream != nil {
-		// The reassembler may keep its half of a quiet connection for a
-		// while: let it hold nothing of ours.
-		c.stream.c = nil
-		c.stream = nil
-	}
-	if c.tls != nil {
-		c.tls.Release()
-		if c.tls.Decided() {
-			a.noteTLSPort(c)
-		}
-	}
-	if a.opts.Shard.On() && a.foreignConn(c) {
-		a.dropFrames(c) // another shard's: analysed, not reported
+	l.finished = true
+	l.last = at
+	unlist(l)
+	if !c.release(a, at) {
+		a.dropFrames(l) // another shard's: analysed, not reported
 		return
 	}
 	if a.OnResult == nil {
 		a.done = append(a.done, c)
 		return
 	}
-	if c.reported && !c.provisional {
-		a.dropFrames(c)
-		return
+	if !l.reported || l.provisional {
+		if r := c.judge(a); r != nil {
+			r.Update = l.provisional
+			a.OnResult(r)
+		}
 	}
-	if r := a.result(c); r != nil {
-		r.Update = c.provisional
-		a.OnResult(r)
-	}
-	a.dropFrames(c)
+	a.dropFrames(l)
 }
