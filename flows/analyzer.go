@@ -130,8 +130,10 @@ type Analyzer struct {
 	// decided, the ones with decoder and reassembler state.
 	handshaking connList
 	// lists are the table's lists of every transport, in the order sweep
-	// expires them; stallLists those live mode looks for stalls in.
-	lists, stallLists []*connList
+	// expires them; stallLists those live mode looks for stalls in;
+	// datagramLists those of the transports over UDP, whose connections
+	// are ended after TCP's at the end (Finish).
+	lists, stallLists, datagramLists []*connList
 	gone              tombs
 	streams           streamNumbers
 	asm               *reassembly.Assembler
@@ -189,6 +191,7 @@ func NewAnalyzer(opts Options) *Analyzer {
 	a.quic.list.expire = quicExpiry
 	a.lists = []*connList{&a.closing, &a.refused, &a.active, &a.handshaking, &a.quic.list}
 	a.stallLists = []*connList{&a.quic.list, &a.handshaking, &a.active}
+	a.datagramLists = []*connList{&a.quic.list}
 	if opts.KeyLog != nil {
 		a.keys = decoder.NewLogKeys(opts.KeyLog)
 		a.keyLog.Store(opts.KeyLog)

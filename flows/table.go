@@ -86,6 +86,11 @@ type tableConn interface {
 	// forget takes it out of its transport's lookup, leaving a tombstone
 	// for its late packets where the transport keeps them.
 	forget(a *Analyzer)
+	// closeAt is when it was first closed (FIN, RST, CONNECTION_CLOSE;
+	// zero: not yet), and dropped tells it the capture dropped n packets
+	// between from and at while it was open (Analyzer.Dropped).
+	closeAt() time.Time
+	dropped(n uint64, from, at time.Time)
 	// mayStall reports, live, whether its handshake may yet be said to
 	// stall while it is open (not decided, not closing).
 	mayStall() bool
@@ -184,9 +189,9 @@ func quietest(lists ...*connList) *lifecycle {
 func (a *Analyzer) Finish() []*Result {
 	a.asm.FlushAll()
 	var out []*Result
-	judge := func(tr Transport) {
+	judge := func(which func(Transport) bool) {
 		for _, c := range a.done {
-			if c.transport() != tr {
+			if !which(c.transport()) {
 				continue
 			}
 			if r := c.judge(a); r != nil {
@@ -204,12 +209,14 @@ func (a *Analyzer) Finish() []*Result {
 		}
 		a.finish(c, at)
 	}
-	judge(TransportTCP)
-	// QUIC's by activity.
-	for c := a.quic.list.head; c != nil; c = a.quic.list.head {
-		a.end(c.self, a.now)
+	judge(func(tr Transport) bool { return tr == TransportTCP })
+	// The datagram transports', each by activity.
+	for _, l := range a.datagramLists {
+		for c := l.head; c != nil; c = l.head {
+			a.end(c.self, a.now)
+		}
 	}
-	judge(TransportQUIC)
+	judge(func(tr Transport) bool { return tr != TransportTCP })
 	a.done = nil
 	// TCP connections first, then QUIC ones, each by stream number.
 	sort.Slice(out, func(i, j int) bool { return out[i].ID().Compare(out[j].ID()) < 0 })
