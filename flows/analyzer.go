@@ -134,11 +134,11 @@ type Analyzer struct {
 	// datagramLists those of the transports over UDP, whose connections
 	// are ended after TCP's at the end (Finish).
 	lists, stallLists, datagramLists []*connList
-	gone              tombs
-	streams           streamNumbers
-	asm               *reassembly.Assembler
-	now               time.Time
-	lastSweep         time.Time
+	gone                             tombs
+	streams                          streamNumbers
+	asm                              *reassembly.Assembler
+	now                              time.Time
+	lastSweep                        time.Time
 	// lastStallScan: when live mode last looked for stalls; stallDue:
 	// when it must look again, the earliest a silence reaches the stall
 	// timeout.

@@ -450,10 +450,20 @@ func (c *conn) acksMissing(end time.Time) bool {
 	}
 	o := 1 - l
 	ls, os := &c.tcp.Side[l], &c.tcp.Side[o]
-	return ls.Bytes > 0 && os.Packets > 0 && c.lastPkt[o] < ls.LastData.UnixNano() && ls.Retransmissions == 0 &&
-		end.Sub(ls.LastData) >= 3*time.Second && ls.FIN.IsZero() && ls.RST.IsZero() &&
-		(!c.ackSet[o] || seqLT(c.ackMax[o], c.next[l]))
+	u := unanswered{resent: ls.Retransmissions != 0, closed: !ls.FIN.IsZero() || !ls.RST.IsZero(),
+		answered: c.lastPkt[o] >= ls.LastData.UnixNano() || c.ackSet[o] && !seqLT(c.ackMax[o], c.next[l]),
+		waited:   end.Sub(ls.LastData), within: tcpAckWait}
+	if ls.Bytes > 0 && os.Packets > 0 {
+		// A receiver with no packet in the capture is the one-sided
+		// rule's (Result.OneSided).
+		u.at = ls.LastData
+	}
+	return u.packetsMissing()
 }
+
+// tcpAckWait: no TCP leaves its last data unacknowledged and not sent
+// again for this long.
+const tcpAckWait = 3 * time.Second
 
 // undeliveredOwed moves what st says is owed to the side whose messages
 // the owing side never received: sent, retransmitted, and never

@@ -94,10 +94,24 @@ func (c *QUICClose) ErrorName() string {
 	if c.Application {
 		return "application error"
 	}
-	if a, ok := quic.CryptoAlert(c.Code); ok {
-		return decoder.AlertName(a)
+	if a, ok := c.TLSAlert(); ok {
+		return decoder.AlertName(a.Description)
 	}
 	return quic.TransportErrorName(c.Code)
+}
+
+// TLSAlert is the fatal TLS alert a CONNECTION_CLOSE carries: QUIC sends
+// the alert the record layer would have sent as a CRYPTO_ERROR transport
+// error (RFC 9001 §4.8); ok is false for any other close.
+func (c *QUICClose) TLSAlert() (a decoder.Alert, ok bool) {
+	if c.Application {
+		return a, false
+	}
+	d, ok := quic.CryptoAlert(c.Code)
+	if !ok {
+		return a, false
+	}
+	return decoder.Alert{From: c.From, Level: 2, Description: d, Time: c.At}, true
 }
 
 const (
