@@ -21,25 +21,6 @@ func key(x, y netip.AddrPort) [2]netip.AddrPort {
 	return [2]netip.AddrPort{y, x}
 }
 
-// lateOfGone reports whether seg is a late packet of a connection already
-// judged, which keeps its stream number, as in Wireshark; a SYN with a new
-// sequence number forgets the tombstone and starts another connection.
-func (a *Analyzer) lateOfGone(k [2]netip.AddrPort, seg *segment) bool {
-	g, h, ok := a.gone.find(k)
-	if !ok {
-		return false
-	}
-	gs := 0
-	if (seg.src == k[0]) != g.clientFirst {
-		gs = 1
-	}
-	if !newSYN(&seg.tcp, g.isnSet[gs], g.isn[gs]) {
-		return true
-	}
-	a.gone.forget(h)
-	return false
-}
-
 // lifecycle is what the table keeps of a connection whatever carries
 // it: its place in one of the expiry lists, its stream number and times,
 // how far its verdict went, and its kept frames. A transport's connection
@@ -73,6 +54,17 @@ func (l *lifecycle) linksOf() *links[lifecycle] { return &l.lk }
 // tableConn is what differs between the connections of the transports:
 // how a connection is judged, what it holds that must go when it ends,
 // and the lookup it must leave.
+//
+// A transport plugs in with a connection type that embeds lifecycle (its
+// self set to it) and implements tableConn, a lookup of its own (TCP's
+// table by the 4-tuple; QUIC's by addresses and connection IDs; a
+// datagram transport's by its 5-tuple), and one or more connLists with
+// their expiry rules, named in NewAnalyzer among a.lists, a.stallLists
+// and, over UDP, a.datagramLists. On each packet it moves the connection
+// to the back of its list (moveBack) and, when its own caps are passed,
+// ends the quietest with judgeEarly; the table does the rest: expiry
+// (sweep), the end and the result (end, finish, Finish), stalls said
+// while open (Tick) and the verdicts given live (sayOpen).
 type tableConn interface {
 	life() *lifecycle
 	transport() Transport
@@ -116,9 +108,9 @@ const (
 )
 
 // lingerRule expires the connections quiet for longer than linger.
-func lingerRule(linger func(a *Analyzer) time.Duration) func(*Analyzer, *lifecycle) expiry {
+func lingerRule(linger time.Duration) func(*Analyzer, *lifecycle) expiry {
 	return func(a *Analyzer, c *lifecycle) expiry {
-		if a.now.Sub(c.last) > linger(a) {
+		if a.now.Sub(c.last) > linger {
 			return expired
 		}
 		return keepRest

@@ -25,8 +25,8 @@ func (c *conn) mayStall() bool { return !c.decided && !c.closing() }
 // minute, for a SYN again with the same sequence number, which Wireshark
 // counts as the same stream. The others: the idle timeout.
 func (a *Analyzer) tcpLists() {
-	a.closing.expire = lingerRule(func(*Analyzer) time.Duration { return closingLinger })
-	a.refused.expire = lingerRule(func(*Analyzer) time.Duration { return refusedLinger })
+	a.closing.expire = lingerRule(closingLinger)
+	a.refused.expire = lingerRule(refusedLinger)
 	idle := func(a *Analyzer, c *lifecycle) expiry {
 		if a.now.Sub(c.last) > a.opts.IdleTimeout {
 			c.self.(*conn).endedIdle = true
@@ -35,6 +35,25 @@ func (a *Analyzer) tcpLists() {
 		return keepRest
 	}
 	a.active.expire, a.handshaking.expire = idle, idle
+}
+
+// lateOfGone reports whether seg is a late packet of a connection already
+// judged, which keeps its stream number, as in Wireshark; a SYN with a new
+// sequence number forgets the tombstone and starts another connection.
+func (a *Analyzer) lateOfGone(k [2]netip.AddrPort, seg *segment) bool {
+	g, h, ok := a.gone.find(k)
+	if !ok {
+		return false
+	}
+	gs := 0
+	if (seg.src == k[0]) != g.clientFirst {
+		gs = 1
+	}
+	if !newSYN(&seg.tcp, g.isnSet[gs], g.isn[gs]) {
+		return true
+	}
+	a.gone.forget(h)
+	return false
 }
 
 // place moves a connection that just had a packet to the back of its list.
