@@ -58,6 +58,9 @@ func unlist[T any, P linked[T]](c P) {
 
 // moveBack makes c the most recently active element of l.
 func moveBack[T any, P linked[T]](l *list[T], c P) {
+	if P(l.tail) == c {
+		return // already
+	}
 	unlist(c)
 	push(l, c)
 }
