@@ -228,7 +228,7 @@ func (k *TrafficKeys) AEAD() cipher.AEAD { return k.aead }
 // Nonce is the per-record nonce: the iv XOR the 64-bit sequence number
 // left-padded to 12 octets (RFC 8446 §5.3; QUIC's packet number, RFC 9001
 // §5.3; DTLS 1.3's 64-bit record sequence number, RFC 9147 §4).
-func (k *TrafficKeys) Nonce(seq uint64) [aeadNonceLength]byte {
+func (k *TrafficKeys) Nonce(seq uint64) [12]byte {
 	n := k.iv
 	for i := 0; i < 8; i++ {
 		n[aeadNonceLength-1-i] ^= byte(seq >> (8 * i))
