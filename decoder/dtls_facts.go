@@ -1,0 +1,81 @@
+package decoder
+
+import (
+	"slices"
+	"time"
+)
+
+// What a DTLSConn tells its caller beyond each datagram: the handshake as
+// TLS's and QUIC's (State, Snapshot), and what only DTLS shows: how often
+// each message was sent (flights retransmitted on timers, RFC 6347
+// §4.2.4) and what the datagrams held.
+
+// State returns the handshake's state.
+func (c *DTLSConn) State() State { return c.m.State() }
+
+// Decided reports whether the outcome can no longer change.
+func (c *DTLSConn) Decided() bool { return decided(c.m.State(), &c.m) }
+
+// Snapshot returns a copy of the handshake so far that the decoder will
+// not write again, sides by role.
+func (c *DTLSConn) Snapshot() *Handshake {
+	hs := c.m.HS.clone()
+	hs.Decryption = c.decryption()
+	return hs
+}
+
+// Handshake is the handshake so far (read-only, and only until the next
+// Datagram).
+func (c *DTLSConn) Handshake() *Handshake { return &c.m.HS }
+
+// ClientDir is the Dir of the client, as the caller knew it or as the
+// first hello showed.
+func (c *DTLSConn) ClientDir() Dir { return c.clientDir }
+
+// Closed says that side's transport ended at t (nothing in UDP says so;
+// a caller that learns it, from an ICMP error say, may tell).
+func (c *DTLSConn) Closed(side Side, t time.Time) { c.m.Closed(side, t) }
+
+// Transmissions lists the handshake messages read, client's then
+// server's, each in the order first seen, with how often each was sent.
+func (c *DTLSConn) Transmissions() []DTLSTransmission {
+	out := slices.Clone(c.hs[c.dirOf(Client)].sent)
+	return append(out, c.hs[c.dirOf(Server)].sent...)
+}
+
+// Sent says how often side sent messages of type typ (message_seq values
+// summed: a ClientHello before and after a HelloVerifyRequest are two),
+// and the frames of the first and last.
+func (c *DTLSConn) Sent(side Side, typ MsgType) (times int, first, last int64) {
+	for _, e := range c.hs[c.dirOf(side)].sent {
+		if e.Type != typ {
+			continue
+		}
+		if times == 0 || e.FirstFrame < first {
+			first = e.FirstFrame
+		}
+		last = max(last, e.LastFrame)
+		times += e.Times
+	}
+	return times, first, last
+}
+
+// Stats counts what the datagrams held, by Side.
+func (c *DTLSConn) Stats() DTLSStats {
+	s := &c.stats
+	by := func(a [2]int) [2]int { return [2]int{a[c.dirOf(Client)], a[c.dirOf(Server)]} }
+	return DTLSStats{Datagrams: by(s.datagrams), Records: by(s.records), Duplicates: by(s.duplicates),
+		Unified: by(s.unified), CIDRecords: by(s.cid), ACKs: by(s.acks), Retransmitted: by(s.retransmitted),
+		ChangeCipherSpecs: by(s.ccs), Trailing: by(s.trailing), CIDGuessed: s.cidGuessed}
+}
+
+// Held is the bytes of incomplete handshake messages held.
+func (c *DTLSConn) Held() int { return c.held }
+
+// Release drops what is held for incomplete messages: the caller feeds no
+// more (the verdict is in).
+func (c *DTLSConn) Release() {
+	for i := range c.hs {
+		c.hs[i].release(&c.held)
+	}
+}

@@ -1,0 +1,394 @@
+package decoder
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+	"github.com/tlsscope/tlsscope/internal/testenv"
+)
+
+// udpDatagram is one UDP payload of a capture.
+type udpDatagram struct {
+	frame    int64
+	t        time.Time
+	src, dst string // address:port
+	payload  []byte
+}
+
+// readUDP reads the UDP datagrams of a pcap file (decoder must not import
+// flows: the test reads the file itself).
+func readUDP(tb testing.TB, file string) []udpDatagram {
+	tb.Helper()
+	fh, err := os.Open(file)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer fh.Close()
+	r, err := pcapgo.NewReader(fh)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var out []udpDatagram
+	for frame := int64(1); ; frame++ {
+		data, ci, err := r.ReadPacketData()
+		if err != nil {
+			break
+		}
+		p := gopacket.NewPacket(data, r.LinkType(), gopacket.Default)
+		udp, _ := p.Layer(layers.LayerTypeUDP).(*layers.UDP)
+		if udp == nil || p.NetworkLayer() == nil {
+			continue
+		}
+		nf := p.NetworkLayer().NetworkFlow()
+		out = append(out, udpDatagram{frame: frame, t: ci.Timestamp, payload: udp.Payload,
+			src: nf.Src().String() + ":" + strconv.Itoa(int(udp.SrcPort)), dst: nf.Dst().String() + ":" + strconv.Itoa(int(udp.DstPort))})
+	}
+	return out
+}
+
+// dtlsFlow is one association fed from a capture.
+type dtlsFlow struct {
+	conn   *DTLSConn
+	client string // the endpoint whose hello started it (Dir 0)
+	facts  map[int64]DTLSDatagram
+}
+
+// feedDTLS follows every UDP flow of file that starts with a DTLS hello, as
+// a caller would: from that datagram on, the datagrams whose first byte is
+// DTLS's (20–63, RFC 7983 §7) go to the association, the rest (STUN, RTP)
+// not. Flows are in the order they started.
+func feedDTLS(tb testing.TB, file string) []*dtlsFlow {
+	tb.Helper()
+	byKey := map[string]*dtlsFlow{}
+	var flows []*dtlsFlow
+	for _, d := range readUDP(tb, file) {
+		key := d.src + "|" + d.dst
+		if d.dst < d.src {
+			key = d.dst + "|" + d.src
+		}
+		f := byKey[key]
+		if f == nil {
+			if DetectDTLS(d.payload) != DTLSHello {
+				continue
+			}
+			f = &dtlsFlow{conn: NewDTLSConn(false), client: d.src, facts: map[int64]DTLSDatagram{}}
+			byKey[key] = f
+			flows = append(flows, f)
+		}
+		if len(d.payload) == 0 || d.payload[0] < 20 || d.payload[0] > 63 {
+			continue
+		}
+		dir := Dir(0)
+		if d.src != f.client {
+			dir = 1
+		}
+		f.facts[d.frame] = f.conn.Datagram(dir, d.payload, d.frame, d.t)
+	}
+	for _, f := range flows {
+		f.conn.Flush(time.Time{})
+	}
+	return flows
+}
+
+func zeekTrace(tb testing.TB, name string) string {
+	tb.Helper()
+	return filepath.Join(testenv.NeedShared(tb, ".."), "zeek", "testing", "btest", "Traces", name)
+}
+
+// oneFlow feeds file and returns its single association.
+func oneFlow(t *testing.T, name string) *dtlsFlow {
+	t.Helper()
+	flows := feedDTLS(t, zeekTrace(t, name))
+	if len(flows) != 1 {
+		t.Fatalf("%s: %d DTLS flows, want 1", name, len(flows))
+	}
+	return flows[0]
+}
+
+func TestDTLS10CookieExchange(t *testing.T) {
+	f := oneFlow(t, "tls/dtls1_0.pcap")
+	hs := f.conn.Snapshot()
+	if hs.HelloVerifyRequest == nil || len(hs.HelloVerifyRequest.Cookie) != 20 {
+		t.Fatalf("HelloVerifyRequest %+v, want one with a 20-byte cookie", hs.HelloVerifyRequest)
+	}
+	if hs.ClientHello == nil || len(hs.ClientHello.DTLSCookie) != 0 || hs.RetryClientHello == nil ||
+		string(hs.RetryClientHello.DTLSCookie) != string(hs.HelloVerifyRequest.Cookie) {
+		t.Fatalf("ClientHellos: the second must return the cookie: %+v / %+v", hs.ClientHello, hs.RetryClientHello)
+	}
+	if v := hs.Version(); v != VersionDTLS10 || VersionName(v) != "DTLS 1.0" {
+		t.Errorf("version %s, want DTLS 1.0", VersionName(v))
+	}
+	if s := CipherSuiteName(hs.ServerHello.CipherSuite); s != "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA" {
+		t.Errorf("suite %s", s)
+	}
+	if hs.ServerKeyExchange == nil || GroupName(hs.ServerKeyExchange.Group) != "secp256r1" {
+		t.Errorf("ServerKeyExchange %+v, want secp256r1", hs.ServerKeyExchange)
+	}
+	if st := f.conn.State(); st.Phase != PhaseComplete {
+		t.Errorf("phase %s (waiting %s for %s), want complete", st.Phase, st.Waiting, st.Next)
+	}
+	// Four datagrams carry ClientHello fragments: two messages, each sent
+	// once in two fragments.
+	if n, first, last := f.conn.Sent(Client, MsgClientHello); n != 2 || first != 1 || last != 5 {
+		t.Errorf("ClientHello sent %d times, frames %d..%d; want 2, 1..5", n, first, last)
+	}
+	if len(hs.Problems) != 0 {
+		t.Errorf("problems: %+v", hs.Problems)
+	}
+	// Flights (RFC 6347 §4.2.4): CH, HVR, CH, server flight, client flight, server CCS+Finished.
+	want := map[int64]int{1: 1, 2: 1, 3: 2, 4: 3, 5: 3, 6: 4, 7: 5, 8: 6}
+	for frame, fl := range want {
+		if got := f.facts[frame].Flight; got != fl {
+			t.Errorf("frame %d: flight %d, want %d", frame, got, fl)
+		}
+	}
+}
+
+func TestDTLS12FragmentedCertificate(t *testing.T) {
+	f := oneFlow(t, "tls/dtls1_2.pcap")
+	hs := f.conn.Snapshot()
+	if v := hs.Version(); v != VersionDTLS12 {
+		t.Errorf("version %s, want DTLS 1.2", VersionName(v))
+	}
+	if s := CipherSuiteName(hs.ServerHello.CipherSuite); s != "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384" {
+		t.Errorf("suite %s", s)
+	}
+	if len(hs.ServerCertificates) != 1 {
+		t.Fatalf("%d server certificates, want the one of the 874-byte Certificate in 5 fragments", len(hs.ServerCertificates))
+	}
+	c := hs.ServerCertificates[0]
+	if !strings.Contains(c.Subject, "Internet Widgits Pty Ltd") || !strings.Contains(c.Subject, "Some-State") {
+		t.Errorf("certificate subject %q", c.Subject)
+	}
+	m := hs.First(Server, MsgCertificate)
+	if m == nil || m.Frame != 10 || m.Length != 874 {
+		t.Errorf("Certificate ladder entry %+v, want 874 bytes completed in frame 10 (as tshark shows it)", m)
+	}
+	if st := f.conn.State(); st.Phase != PhaseComplete {
+		t.Errorf("phase %s (waiting %s for %s), want complete", st.Phase, st.Waiting, st.Next)
+	}
+	if f.conn.Held() != 0 {
+		t.Errorf("%d bytes still held after the handshake", f.conn.Held())
+	}
+}
+
+func TestDTLS13WolfSSL(t *testing.T) {
+	f := oneFlow(t, "tls/dtls13-wolfssl.pcap")
+	hs := f.conn.Snapshot()
+	if hs.HelloRetryRequest == nil || hs.RetryClientHello == nil {
+		t.Errorf("want a HelloRetryRequest and the ClientHello again")
+	}
+	if v := hs.Version(); v != VersionDTLS13 || VersionName(v) != "DTLS 1.3" {
+		t.Errorf("version %s, want DTLS 1.3", VersionName(v))
+	}
+	if s := CipherSuiteName(hs.ServerHello.CipherSuite); s != "TLS_AES_128_GCM_SHA256" {
+		t.Errorf("suite %s", s)
+	}
+	st := f.conn.Stats()
+	if st.Unified != [2]int{3, 8} {
+		t.Errorf("unified-header records %v, want client 3, server 8", st.Unified)
+	}
+	if ph := f.conn.State().Phase; ph != PhaseComplete {
+		t.Errorf("phase %s, want complete (zeek: established)", ph)
+	}
+	if f.facts[5].Records[0].Epoch != 2 || !f.facts[5].Records[0].Unified || f.facts[15].Records[0].Epoch != 3 {
+		t.Errorf("epoch bits: frame 5 %+v, frame 15 %+v", f.facts[5].Records, f.facts[15].Records)
+	}
+}
+
+func TestDTLS13ConnectionIDs(t *testing.T) {
+	flows := feedDTLS(t, zeekTrace(t, "tls/dtls13-cid.pcap"))
+	if len(flows) != 5 {
+		t.Fatalf("%d flows, want 5", len(flows))
+	}
+	// Zeek's ssl-all.log (its second section, whose first line is
+	// dtls13-wolfssl.pcap's): two established, three never answered
+	// after 3, 4 and 3 ClientHellos (history CCC, CCCC, CCC).
+	var complete int
+	var unanswered []int
+	for _, f := range flows {
+		hs := f.conn.Snapshot()
+		switch {
+		case hs.ServerHello != nil && f.conn.State().Phase == PhaseComplete && hs.Version() == VersionDTLS13:
+			complete++
+		case hs.ServerHello == nil:
+			n, _, _ := f.conn.Sent(Client, MsgClientHello)
+			unanswered = append(unanswered, n)
+			if st := f.conn.State(); st.Waiting != Server || st.Next != MsgServerHello {
+				t.Errorf("unanswered flow: waiting %s for %s", st.Waiting, st.Next)
+			}
+		}
+	}
+	if complete != 2 || fmt.Sprint(unanswered) != "[3 4 3]" {
+		t.Errorf("%d complete, unanswered after %v ClientHellos; want 2, [3 4 3]", complete, unanswered)
+	}
+	f := flows[1] // udp.stream 1: CIDs of both sides
+	if f.conn.Stats().CIDGuessed {
+		t.Error("the hellos give the CID lengths: nothing to guess")
+	}
+	r := f.facts[8].Records
+	if len(r) != 1 || string(r[0].CID) != "I am a client CID" {
+		t.Errorf("frame 8 (server to client): %+v, want the client's CID", r)
+	}
+	if r := f.facts[14].Records; len(r) == 0 || string(r[0].CID) != "fancy server CID" {
+		t.Errorf("frame 14 (client to server): %+v, want the server's CID", r)
+	}
+}
+
+func TestDTLSSequenceNumberJumps(t *testing.T) {
+	f := oneFlow(t, "tls/dtls-sequence-number-jumps.pcap")
+	hs := f.conn.Snapshot()
+	if hs.ClientHello == nil {
+		t.Fatal("the ClientHello in three fragments (record numbers 0, 128, 256) was not reassembled")
+	}
+	if hs.ServerHello == nil || hs.Version() != VersionDTLS13 {
+		t.Errorf("ServerHello %+v", hs.ServerHello)
+	}
+	if f.conn.Held() != 0 {
+		t.Errorf("%d bytes held", f.conn.Held())
+	}
+}
+
+func TestDTLSWebRTCClientCertificates(t *testing.T) {
+	f := oneFlow(t, "tls/webrtc-stun.pcap")
+	hs := f.conn.Snapshot()
+	if len(hs.ServerCertificates) != 1 || len(hs.ClientCertificates) != 1 {
+		t.Fatalf("certificates: server %d, client %d; want one each", len(hs.ServerCertificates), len(hs.ClientCertificates))
+	}
+	if cn := hs.ClientCertificates[0].CommonName; cn != "mantis.tokbox.com" {
+		t.Errorf("client certificate CN %q", cn)
+	}
+	if hs.Version() != VersionDTLS10 || CipherSuiteName(hs.ServerHello.CipherSuite) != "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA" {
+		t.Errorf("%s %s", VersionName(hs.Version()), CipherSuiteName(hs.ServerHello.CipherSuite))
+	}
+	if len(hs.ClientHello.SRTPProfiles) == 0 || hs.ServerHello.SRTPProfile == 0 {
+		t.Errorf("use_srtp: offered %v, chosen %s", hs.ClientHello.SRTPProfiles, SRTPProfileName(hs.ServerHello.SRTPProfile))
+	}
+	if st := f.conn.State(); st.Phase != PhaseComplete {
+		t.Errorf("phase %s (waiting %s for %s)", st.Phase, st.Waiting, st.Next)
+	}
+}
+
+// TestDTLSDetect checks DetectDTLS against tshark, which finds DTLS by
+// content too: a datagram is DTLS for one exactly when for the other.
+// Negatives: DNS, STUN (webrtc-stun.pcap shares its port with DTLS), and
+// DTLS 1.3's unified headers alone, which tshark 4.0 does not take.
+func TestDTLSDetect(t *testing.T) {
+	for _, name := range []string{"dns-txt-multiple.pcap", "tls/webrtc-stun.pcap", "tls/dtls1_0.pcap", "tls/dtls1_2.pcap",
+		"tls/dtls13-wolfssl.pcap", "tls/dtls13-cid.pcap", "tls/dtls-sequence-number-jumps.pcap"} {
+		file := zeekTrace(t, name)
+		out, err := testenv.TSharkOutput(t, file, append(testenv.TSharkArgs(file), "-T", "fields", "-e", "frame.number", "-e", "dtls.record.content_type")...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tsharkDTLS := map[int64]bool{}
+		for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+			fields := strings.Split(line, "\t")
+			n, _ := strconv.ParseInt(fields[0], 10, 64)
+			tsharkDTLS[n] = len(fields) > 1 && fields[1] != ""
+		}
+		hellos := 0
+		for _, d := range readUDP(t, file) {
+			ev := DetectDTLS(d.payload)
+			if (ev != DTLSNone) != tsharkDTLS[d.frame] {
+				t.Errorf("%s frame %d: DetectDTLS %d, tshark DTLS %v", name, d.frame, ev, tsharkDTLS[d.frame])
+			}
+			if ev == DTLSHello {
+				hellos++
+			}
+		}
+		if name == "dns-txt-multiple.pcap" && len(tsharkDTLS) == 0 {
+			t.Errorf("%s: no frames", name)
+		}
+		t.Logf("%s: %d datagrams start with a hello", name, hellos)
+	}
+}
+
+// TestDTLSTSharkDifferential compares, frame by frame, the handshake
+// messages read (by their fragments) and the hellos' fields with tshark's.
+func TestDTLSTSharkDifferential(t *testing.T) {
+	for _, name := range []string{"tls/webrtc-stun.pcap", "tls/dtls1_0.pcap", "tls/dtls1_2.pcap", "tls/dtls13-wolfssl.pcap",
+		"tls/dtls13-cid.pcap", "tls/dtls-sequence-number-jumps.pcap"} {
+		file := zeekTrace(t, name)
+		out, err := testenv.TSharkOutput(t, file, append(testenv.TSharkArgs(file), "-T", "fields", "-E", "occurrence=a",
+			"-e", "frame.number", "-e", "dtls.handshake.type", "-e", "dtls.handshake.fragment_offset")...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[int64]string{}
+		for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+			fields := strings.Split(line, "\t")
+			n, _ := strconv.ParseInt(fields[0], 10, 64)
+			if len(fields) > 2 && fields[1] != "" {
+				want[n] = fields[1] + "/" + fields[2]
+			}
+		}
+		got := map[int64]string{}
+		for _, f := range feedDTLS(t, file) {
+			for frame, d := range f.facts {
+				var types, offs []string
+				for _, r := range d.Records {
+					for _, fr := range r.Fragments {
+						types = append(types, strconv.Itoa(int(fr.Type)))
+						offs = append(offs, strconv.Itoa(fr.Offset))
+					}
+				}
+				if len(types) > 0 {
+					got[frame] = strings.Join(types, ",") + "/" + strings.Join(offs, ",")
+				}
+			}
+		}
+		for frame, w := range want {
+			if got[frame] != w {
+				t.Errorf("%s frame %d: fragments %q, tshark %q", name, frame, got[frame], w)
+			}
+		}
+		for frame, g := range got {
+			if want[frame] == "" {
+				t.Errorf("%s frame %d: fragments %q, tshark none", name, frame, g)
+			}
+		}
+		checkHelloFields(t, file, name)
+	}
+}
+
+// checkHelloFields compares versions, suites and SNI of the hellos.
+func checkHelloFields(t *testing.T, file, name string) {
+	out, err := testenv.TSharkOutput(t, file, append(testenv.TSharkArgs(file), "-Y", "dtls.handshake.type == 1 || dtls.handshake.type == 2",
+		"-T", "fields", "-E", "occurrence=f", "-e", "dtls.handshake.type", "-e", "dtls.handshake.version",
+		"-e", "dtls.handshake.ciphersuite", "-e", "dtls.handshake.extensions_server_name")...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, f := range feedDTLS(t, file) {
+		hs := f.conn.Snapshot()
+		for _, ch := range []*ClientHello{hs.ClientHello, hs.RetryClientHello} {
+			if ch != nil {
+				seen[strings.TrimRight(fmt.Sprintf("1\t0x%04x\t0x%04x\t%s", ch.Version, ch.CipherSuites[0], ch.ServerName), "\t")] = true
+			}
+		}
+		for _, sh := range []*ServerHello{hs.HelloRetryRequest, hs.ServerHello} {
+			if sh != nil {
+				seen[fmt.Sprintf("2\t0x%04x\t0x%04x", sh.Version, sh.CipherSuite)] = true
+			}
+		}
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		line = strings.TrimRight(line, "\t")
+		if line == "1" || strings.HasPrefix(line, "1\t\t") {
+			continue // a ClientHello's later fragment: tshark shows the type only
+		}
+		if line != "" && !seen[line] {
+			t.Errorf("%s: tshark's hello %q not read (read: %v)", name, line, seen)
+		}
+	}
+}
