@@ -158,6 +158,7 @@ type DTLSTransmission struct {
 	Flight                int
 	First, Last           time.Time
 	FirstFrame, LastFrame int64
+	starts                int // fragments at offset 0
 }
 
 // dtlsReassembly is one direction's handshake reassembly.
@@ -177,7 +178,8 @@ func (r *dtlsReassembly) track(f *dtlsFragment, side Side, flight int, frame int
 		e := &r.sent[i]
 		if e.MessageSeq == f.seq && e.Type == MsgType(f.msgType) {
 			if f.offset == 0 {
-				e.Times++
+				e.starts++
+				e.Times = e.starts
 			}
 			e.Last, e.LastFrame = t, frame
 			return e
@@ -186,8 +188,12 @@ func (r *dtlsReassembly) track(f *dtlsFragment, side Side, flight int, frame int
 	if len(r.sent) >= maxDTLSTracked {
 		return nil
 	}
-	r.sent = append(r.sent, DTLSTransmission{From: side, Type: MsgType(f.msgType), MessageSeq: f.seq, Times: 1,
-		Flight: flight, First: t, Last: t, FirstFrame: frame, LastFrame: frame})
+	e := DTLSTransmission{From: side, Type: MsgType(f.msgType), MessageSeq: f.seq, Times: 1,
+		Flight: flight, First: t, Last: t, FirstFrame: frame, LastFrame: frame}
+	if f.offset == 0 {
+		e.starts = 1
+	}
+	r.sent = append(r.sent, e)
 	return &r.sent[len(r.sent)-1]
 }
 

@@ -62,7 +62,8 @@ func (c *DTLSConn) cipherFor(d Dir, e uint16) RecordCipher {
 		}
 		return nil
 	}
-	if p.asked || c.keys == nil {
+	if p.asked || c.keys == nil || c.m.HS.ServerHello == nil {
+		// Without the ServerHello, no suite: asked again later.
 		return p.cipher
 	}
 	p.asked = true
@@ -115,7 +116,7 @@ func (c *DTLSConn) enter(side Side, e Epoch) {
 	}
 }
 
-func (c *DTLSConn) keyUpdate(Side)                      {}
+func (c *DTLSConn) keyUpdate(Side)                       {}
 func (c *DTLSConn) renegotiated(from Side, _ *Handshake) {}
 
 // decryption says what the keys did, as Conn.decryption does for TLS.

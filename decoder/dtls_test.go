@@ -143,6 +143,14 @@ func TestDTLS10CookieExchange(t *testing.T) {
 	if len(hs.Problems) != 0 {
 		t.Errorf("problems: %+v", hs.Problems)
 	}
+	// After the HelloVerifyRequest the client owes its ClientHello again.
+	c := NewDTLSConn(false)
+	for _, d := range readUDP(t, zeekTrace(t, "tls/dtls1_0.pcap"))[:3] {
+		c.Datagram(Dir(d.frame/3), d.payload, d.frame, d.t)
+	}
+	if st := c.State(); st.Waiting != Client || st.Next != MsgClientHello || c.Handshake().HelloVerifyRequest == nil {
+		t.Errorf("after the HelloVerifyRequest: waiting %s for %s", st.Waiting, st.Next)
+	}
 	// Flights (RFC 6347 §4.2.4): CH, HVR, CH, server flight, client flight, server CCS+Finished.
 	want := map[int64]int{1: 1, 2: 1, 3: 2, 4: 3, 5: 3, 6: 4, 7: 5, 8: 6}
 	for frame, fl := range want {
@@ -390,5 +398,59 @@ func checkHelloFields(t *testing.T, file, name string) {
 		if line != "" && !seen[line] {
 			t.Errorf("%s: tshark's hello %q not read (read: %v)", name, line, seen)
 		}
+	}
+}
+
+// resequence gives every record of a datagram a new record number, as a
+// sender retransmitting a flight does (RFC 6347 §4.2.4: "the same
+// message_seq, a new record sequence number").
+func resequence(b []byte, add byte) []byte {
+	b = append([]byte{}, b...)
+	for i := 0; i+dtlsHeaderLen <= len(b); {
+		b[i+10] += add
+		i += dtlsHeaderLen + (int(b[i+11])<<8 | int(b[i+12]))
+	}
+	return b
+}
+
+// TestDTLSFlightRetransmitted sends dtls1_0.pcap's client flight (CKE,
+// ChangeCipherSpec, Finished) twice: once read, once counted.
+func TestDTLSFlightRetransmitted(t *testing.T) {
+	c := NewDTLSConn(false)
+	var flight DTLSDatagram
+	for _, d := range readUDP(t, zeekTrace(t, "tls/dtls1_0.pcap")) {
+		dir := Dir(0)
+		if strings.HasSuffix(d.src, ":4433") {
+			dir = 1
+		}
+		c.Datagram(dir, d.payload, d.frame, d.t)
+		if d.frame == 7 {
+			flight = c.Datagram(dir, resequence(d.payload, 100), 100, d.t.Add(time.Second))
+		}
+	}
+	if !flight.Retransmission || flight.Flight != 5 || !flight.Records[1].Retransmission || !flight.Records[2].Retransmission {
+		t.Errorf("the flight sent again: %+v", flight)
+	}
+	hs := c.Snapshot()
+	var ccs, fin int
+	for _, m := range hs.Messages {
+		if m.From == Client && m.Type == MsgChangeCipherSpec {
+			ccs++
+		}
+		if m.From == Client && m.Type == MsgFinished {
+			fin++
+		}
+	}
+	if ccs != 1 || fin != 1 {
+		t.Errorf("client ChangeCipherSpec ×%d, Finished ×%d in the ladder; want 1 each", ccs, fin)
+	}
+	if n, _, last := c.Sent(Client, MsgClientKeyExchange); n != 2 || last != 100 {
+		t.Errorf("ClientKeyExchange sent %d times, last in frame %d", n, last)
+	}
+	if st := c.Stats(); st.ChangeCipherSpecs[Client] != 2 || st.Retransmitted[Client] != 1 {
+		t.Errorf("stats %+v", st)
+	}
+	if ph := c.State().Phase; ph != PhaseComplete {
+		t.Errorf("phase %s", ph)
 	}
 }
