@@ -168,7 +168,7 @@ type dtlsReassembly struct {
 	pending   []*dtlsPending
 	sent      []DTLSTransmission // by first sight
 	// warned: problems said once
-	warnedAhead, warnedPieces, warnedBudget, warnedTracked bool
+	warnedAhead, warnedPieces, warnedBudget bool
 }
 
 // track counts a fragment of message seq in the transmissions and returns

@@ -74,8 +74,6 @@ func FuzzDTLSRecords(f *testing.F) {
 	})
 }
 
-
-
 // FuzzDTLSFragments cuts a known ClientHello into fragments the fuzzer
 // chooses (message_seq, offset, length, in any order, repeated, with
 // lengths that lie): whenever a ClientHello is read, it must be that one,

@@ -22,18 +22,15 @@ import (
 // its own ("sn") and derives its keys with "dtls13" labels: that is the
 // TLS 1.3 key schedule's job (keyschedule*.go, not here yet). Until it
 // comes, DTLS 1.3's protected records are counted, never opened:
-// errDTLS13Keys says so; dtls13Opener is the seam.
+// errDTLS13Keys says so. The seam is DTLSConn.record's unified branch:
+// there a DTLS 1.3 opener would take the record's header (the additional
+// data, with the sequence number unmasked by the "sn" key), its body and
+// its epoch bits, and return the real content type and plaintext, to be
+// read as the plaintext records below it are (epoch 2: the machine's
+// EpochHandshake, 3: EpochApplication).
 
 // errDTLS13Keys: DTLS 1.3 records are not decrypted (yet).
 var errDTLS13Keys = errors.New("DTLS 1.3 records are not decrypted (record number encryption and dtls13 labels: not implemented)")
-
-// dtls13Opener is what opens a DTLS 1.3 record once the key schedule
-// serves DTLS 1.3: the record number's mask from the sn key (RFC 9147
-// §4.2.3) and the AEAD under the epoch's traffic keys, with the unified
-// header as additional data. Nothing implements it yet.
-type dtls13Opener interface {
-	OpenUnified(header, body []byte, epochBits uint16) (seq uint64, inner uint8, plaintext []byte, err error)
-}
 
 // dtlsProtection is one direction's record protection: the cipher of the
 // epoch after its ChangeCipherSpec, and what became of its records.

@@ -454,3 +454,95 @@ func TestDTLSFlightRetransmitted(t *testing.T) {
 		t.Errorf("phase %s", ph)
 	}
 }
+
+// TestDTLSDecryptOpenSSL reads testdata/dtls-openssl.pcap, made by
+// OpenSSL 3 on the loopback (s_server -listen, so with a cookie
+// exchange; -mtu 500, so with a fragmented Certificate; s_client
+// -keylogfile), one association per cipher: DTLS 1.2 with AES-128-GCM,
+// ChaCha20-Poly1305, AES-256-CBC-SHA with encrypt_then_mac,
+// AES-128-CBC-SHA256 without it (-no_etm), and DTLS 1.0 with
+// AES-128-CBC-SHA. Each client sent "hello-PORT\n" and both sides a
+// close_notify. With the key log every protected record opens and both
+// Finished messages verify against the transcript (RFC 6347 §4.2.6: DTLS
+// headers, without the first ClientHello and the HelloVerifyRequest).
+func TestDTLSDecryptOpenSSL(t *testing.T) {
+	log := NewKeyLog()
+	fh, err := os.Open("testdata/dtls-openssl.keys")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	if _, _, err := log.Add("dtls-openssl.keys", fh); err != nil {
+		t.Fatal(err)
+	}
+	want := []struct {
+		version uint16
+		suite   string
+	}{{VersionDTLS12, "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"}, {VersionDTLS12, "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"},
+		{VersionDTLS12, "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA"}, {VersionDTLS12, "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256"},
+		{VersionDTLS10, "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA"}}
+	for _, keyed := range []bool{true, false} {
+		keys := NewLogKeys(log)
+		var flows []*dtlsFlow
+		byKey := map[string]*dtlsFlow{}
+		for _, d := range readUDP(t, "testdata/dtls-openssl.pcap") {
+			key := d.src + "|" + d.dst
+			if d.dst < d.src {
+				key = d.dst + "|" + d.src
+			}
+			f := byKey[key]
+			if f == nil {
+				f = &dtlsFlow{conn: NewDTLSConn(true), client: d.src, facts: map[int64]DTLSDatagram{}}
+				if keyed {
+					f.conn.SetKeys(keys)
+				}
+				byKey[key] = f
+				flows = append(flows, f)
+			}
+			dir := Dir(0)
+			if d.src != f.client {
+				dir = 1
+			}
+			f.facts[d.frame] = f.conn.Datagram(dir, d.payload, d.frame, d.t)
+		}
+		if len(flows) != len(want) {
+			t.Fatalf("%d flows, want %d", len(flows), len(want))
+		}
+		for i, f := range flows {
+			hs := f.conn.Snapshot()
+			name := fmt.Sprintf("flow %d (%s, keys %v)", i, want[i].suite, keyed)
+			if hs.Version() != want[i].version || CipherSuiteName(hs.ServerHello.CipherSuite) != want[i].suite {
+				t.Errorf("%s: %s %s", name, VersionName(hs.Version()), CipherSuiteName(hs.ServerHello.CipherSuite))
+			}
+			if hs.HelloVerifyRequest == nil || len(hs.ServerCertificates) != 1 || hs.ServerCertificates[0].CommonName != "dtls.test" {
+				t.Errorf("%s: HelloVerifyRequest %v, certificates %d", name, hs.HelloVerifyRequest != nil, len(hs.ServerCertificates))
+			}
+			if ph := f.conn.State().Phase; ph != PhaseComplete {
+				t.Errorf("%s: phase %s", name, ph)
+			}
+			var alerts []string
+			for _, a := range hs.Alerts {
+				alerts = append(alerts, a.From.String()+" "+a.DescriptionName())
+			}
+			if !keyed {
+				if hs.Decryption.Status != DecryptNoKeys || hs.Finished != [2]FinishedCheck{} {
+					t.Errorf("%s: %s, Finished %v", name, hs.Decryption.Status, hs.Finished)
+				}
+				if fmt.Sprint(alerts) != "[client encrypted server encrypted]" {
+					t.Errorf("%s: alerts %v", name, alerts)
+				}
+				continue
+			}
+			d := hs.Decryption
+			if d.Status != DecryptDecrypted || d.Opened != [2]int{3, 2} {
+				t.Errorf("%s: %s (%s), opened %v, unopened %v", name, d.Status, d.Reason, d.Opened, d.Unopened)
+			}
+			if hs.Finished != [2]FinishedCheck{FinishedVerified, FinishedVerified} {
+				t.Errorf("%s: Finished %v", name, hs.Finished)
+			}
+			if fmt.Sprint(alerts) != "[client close_notify server close_notify]" {
+				t.Errorf("%s: alerts %v", name, alerts)
+			}
+		}
+	}
+}

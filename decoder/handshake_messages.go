@@ -98,10 +98,8 @@ func (m *ClientHello) MaxVersion() uint16 {
 
 func (m *ClientHello) unmarshal(data []byte) bool { return m.unmarshalHello(data, false) }
 
-// unmarshalDTLS reads a DTLS ClientHello (RFC 6347 §4.2.1): a TLS one
-// with a cookie<0..2^8-1> after the session ID.
-func (m *ClientHello) unmarshalDTLS(data []byte) bool { return m.unmarshalHello(data, true) }
-
+// unmarshalHello reads a ClientHello; dtls: a DTLS one (RFC 6347
+// §4.2.1), with a cookie<0..2^8-1> after the session ID.
 func (m *ClientHello) unmarshalHello(data []byte, dtls bool) bool {
 	*m = ClientHello{Raw: data, DTLS: dtls}
 	s := cryptobyte.String(data)
