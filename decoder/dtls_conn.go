@@ -73,6 +73,11 @@ type DTLSDatagram struct {
 	// Retransmission: everything it held was sent before (a flight sent
 	// again on the sender's timer, RFC 6347 §4.2.4), or is a duplicate.
 	Retransmission bool
+	// Ladder are the entries the datagram added to the handshake's
+	// ladder: the messages it completed (in message_seq order, so some
+	// may be ones earlier datagrams began), ChangeCipherSpec, alerts,
+	// protected records.
+	Ladder []Message
 }
 
 // DTLSRecord is one record of a datagram.
@@ -96,6 +101,8 @@ type DTLSRecord struct {
 	// Retransmission: a ChangeCipherSpec or handshake data sent before.
 	Retransmission bool
 	Fragments      []DTLSFragment
+	// Alerts are the alerts it held, read (plaintext or opened) or not.
+	Alerts []Alert
 }
 
 // DTLSFragment is one handshake fragment of a readable record.
@@ -179,6 +186,7 @@ func (c *DTLSConn) Datagram(d Dir, payload []byte, frame int64, t time.Time) DTL
 	c.stats.datagrams[d]++
 	var out DTLSDatagram
 	var dg datagramState
+	ladder := len(c.m.HS.Messages)
 	s := cryptobyte.String(payload)
 	for !s.Empty() {
 		var r dtlsRecord
@@ -190,11 +198,18 @@ func (c *DTLSConn) Datagram(d Dir, payload []byte, frame int64, t time.Time) DTL
 			break
 		}
 		c.stats.cidGuessed = c.stats.cidGuessed || guessed
+		alerts := len(c.m.HS.Alerts)
 		f := c.record(d, &r, t, &dg)
+		if n := len(c.m.HS.Alerts); n > alerts {
+			f.Alerts = append([]Alert{}, c.m.HS.Alerts[alerts:n]...)
+		}
 		if len(out.Records) < maxDTLSRecordFacts {
 			out.Records = append(out.Records, f)
 		}
 		c.deliver(d, t)
+	}
+	if ladder < len(c.m.HS.Messages) {
+		out.Ladder = append([]Message{}, c.m.HS.Messages[ladder:]...)
 	}
 	out.Flight = dg.flight
 	out.Retransmission = dg.again && !dg.new

@@ -249,6 +249,26 @@ func TestDTLS13ConnectionIDs(t *testing.T) {
 	if r := f.facts[14].Records; len(r) == 0 || string(r[0].CID) != "fancy server CID" {
 		t.Errorf("frame 14 (client to server): %+v, want the server's CID", r)
 	}
+	// Without the hellos (udp.stream 1 from its first protected record),
+	// the CIDs' lengths are guessed from the records' length fields:
+	// right on every record.
+	c := NewDTLSConn(true)
+	for _, d := range readUDP(t, zeekTrace(t, "tls/dtls13-cid.pcap")) {
+		if d.frame < 8 || d.frame > 18 {
+			continue
+		}
+		dir, cid := Dir(1), "I am a client CID"
+		if strings.HasSuffix(d.dst, ":11111") {
+			dir, cid = 0, "fancy server CID"
+		}
+		r := c.Datagram(dir, d.payload, d.frame, d.t)
+		if len(r.Records) != 1 || string(r.Records[0].CID) != cid || r.Trailing != 0 {
+			t.Errorf("frame %d without the hellos: %+v", d.frame, r)
+		}
+	}
+	if !c.Stats().CIDGuessed {
+		t.Error("CID lengths guessed, and not said")
+	}
 }
 
 func TestDTLSSequenceNumberJumps(t *testing.T) {
