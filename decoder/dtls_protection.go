@@ -16,7 +16,7 @@ import (
 // AES-GCM and AES-CCM send their 8-byte explicit nonce as TLS 1.2 does
 // (RFC 5288 §3); ChaCha20-Poly1305 XORs epoch||seq into its IV (RFC 7905
 // §2). CBC suites send an explicit IV (DTLS 1.0 is TLS 1.1's, RFC 4347
-// §4.1.2.1): tlsVersion maps the key derivation.
+// §4.1.2.1): TLSEquivalent maps the key derivation.
 //
 // DTLS 1.3 (RFC 9147 §4.2.3) encrypts the sequence number with a key of
 // its own ("sn") and derives its keys with "dtls13" labels: that is the

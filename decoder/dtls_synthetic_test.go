@@ -126,7 +126,7 @@ func (k fixedKeys) Cipher(from Side, e Epoch, hs *Handshake) (RecordCipher, erro
 	if hs.ServerHello == nil || hs.LatestClientHello() == nil {
 		return nil, errNoKeys
 	}
-	return newCipher12(tlsVersion(hs.Version()), hs.ServerHello.CipherSuite, k.master, hs.LatestClientHello().Random, hs.ServerHello.Random, from == Client, false)
+	return newCipher12(TLSEquivalent(hs.Version()), hs.ServerHello.CipherSuite, k.master, hs.LatestClientHello().Random, hs.ServerHello.Random, from == Client, false)
 }
 
 // sealDTLSGCM protects a record as RFC 6347 §4.1.2.1 and RFC 5288 §3 say:
@@ -184,5 +184,18 @@ func TestDTLS12Decryption(t *testing.T) {
 				t.Errorf("opened %v", hs.Decryption.Opened)
 			}
 		})
+	}
+}
+
+// TestDTLSMaxVersion: DTLS versions count down, so DTLS 1.3 (0xfefc) is
+// above DTLS 1.2 (0xfefd).
+func TestDTLSMaxVersion(t *testing.T) {
+	ch := &ClientHello{Version: VersionDTLS12, SupportedVersions: []uint16{0x0a0a, VersionDTLS13, VersionDTLS12}}
+	if v := ch.MaxVersion(); v != VersionDTLS13 {
+		t.Errorf("MaxVersion %s, want DTLS 1.3", VersionName(v))
+	}
+	ch.SupportedVersions = []uint16{VersionTLS12, VersionTLS13}
+	if v := ch.MaxVersion(); v != VersionTLS13 {
+		t.Errorf("MaxVersion %s, want TLS 1.3", VersionName(v))
 	}
 }

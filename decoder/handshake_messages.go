@@ -82,11 +82,12 @@ func (m *ClientHello) HasExtension(t uint16) bool {
 }
 
 // MaxVersion is the highest version offered: supported_versions when
-// present (GREASE ignored), else legacy_version.
+// present (GREASE ignored), else legacy_version. DTLS versions count
+// down (RFC 6347 §4.1): they are ranked as the TLS versions they follow.
 func (m *ClientHello) MaxVersion() uint16 {
 	var max uint16
 	for _, v := range m.SupportedVersions {
-		if !IsGREASE(v) && v > max {
+		if !IsGREASE(v) && (max == 0 || TLSEquivalent(v) > TLSEquivalent(max)) {
 			max = v
 		}
 	}

@@ -93,8 +93,8 @@ type epochFollower interface {
 func NewMachine() *Machine { return &Machine{} }
 
 // version is the negotiated version as the TLS rules it follows (DTLS
-// 1.2 is TLS 1.2's, tlsVersion).
-func (m *Machine) version() uint16 { return tlsVersion(m.HS.Version()) }
+// 1.2 is TLS 1.2's, TLSEquivalent).
+func (m *Machine) version() uint16 { return TLSEquivalent(m.HS.Version()) }
 
 // touch notes that side sent TLS at t.
 func (m *Machine) touch(side Side, t time.Time) {

@@ -145,11 +145,11 @@ func IsDTLS(v uint16) bool {
 	return v == VersionDTLS10 || v == VersionDTLS12 || v == VersionDTLS13
 }
 
-// tlsVersion is the TLS version whose rules a DTLS version follows: DTLS
+// TLSEquivalent is the TLS version whose rules a DTLS version follows: DTLS
 // 1.0 is TLS 1.1 (explicit CBC IVs, the MD5/SHA-1 PRF; RFC 4347 §1), DTLS
 // 1.2 is TLS 1.2 (RFC 6347 §1), DTLS 1.3 is TLS 1.3 (RFC 9147 §1). Other
 // versions are themselves.
-func tlsVersion(v uint16) uint16 {
+func TLSEquivalent(v uint16) uint16 {
 	switch v {
 	case VersionDTLS10:
 		return VersionTLS11
