@@ -343,9 +343,12 @@ func TestDTLSDetect(t *testing.T) {
 // TestDTLSTSharkDifferential compares, frame by frame, the handshake
 // messages read (by their fragments) and the hellos' fields with tshark's.
 func TestDTLSTSharkDifferential(t *testing.T) {
-	for _, name := range []string{"tls/webrtc-stun.pcap", "tls/dtls1_0.pcap", "tls/dtls1_2.pcap", "tls/dtls13-wolfssl.pcap",
-		"tls/dtls13-cid.pcap", "tls/dtls-sequence-number-jumps.pcap"} {
-		file := zeekTrace(t, name)
+	for _, name := range []string{"testdata/dtls-openssl.pcap", "testdata/dtls-gnutls.pcap", "tls/webrtc-stun.pcap", "tls/dtls1_0.pcap",
+		"tls/dtls1_2.pcap", "tls/dtls13-wolfssl.pcap", "tls/dtls13-cid.pcap", "tls/dtls-sequence-number-jumps.pcap"} {
+		file := name
+		if !strings.HasPrefix(name, "testdata/") {
+			file = zeekTrace(t, name)
+		}
 		out, err := testenv.TSharkOutput(t, file, append(testenv.TSharkArgs(file), "-T", "fields", "-E", "occurrence=a",
 			"-e", "frame.number", "-e", "dtls.handshake.type", "-e", "dtls.handshake.fragment_offset")...)
 		if err != nil {
@@ -486,15 +489,7 @@ func TestDTLSFlightRetransmitted(t *testing.T) {
 // Finished messages verify against the transcript (RFC 6347 §4.2.6: DTLS
 // headers, without the first ClientHello and the HelloVerifyRequest).
 func TestDTLSDecryptOpenSSL(t *testing.T) {
-	log := NewKeyLog()
-	fh, err := os.Open("testdata/dtls-openssl.keys")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fh.Close()
-	if _, _, err := log.Add("dtls-openssl.keys", fh); err != nil {
-		t.Fatal(err)
-	}
+	log := readKeyLog(t, "testdata/dtls-openssl.keys")
 	want := []struct {
 		version uint16
 		suite   string
@@ -502,29 +497,7 @@ func TestDTLSDecryptOpenSSL(t *testing.T) {
 		{VersionDTLS12, "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA"}, {VersionDTLS12, "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256"},
 		{VersionDTLS10, "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA"}}
 	for _, keyed := range []bool{true, false} {
-		keys := NewLogKeys(log)
-		var flows []*dtlsFlow
-		byKey := map[string]*dtlsFlow{}
-		for _, d := range readUDP(t, "testdata/dtls-openssl.pcap") {
-			key := d.src + "|" + d.dst
-			if d.dst < d.src {
-				key = d.dst + "|" + d.src
-			}
-			f := byKey[key]
-			if f == nil {
-				f = &dtlsFlow{conn: NewDTLSConn(true), client: d.src, facts: map[int64]DTLSDatagram{}}
-				if keyed {
-					f.conn.SetKeys(keys)
-				}
-				byKey[key] = f
-				flows = append(flows, f)
-			}
-			dir := Dir(0)
-			if d.src != f.client {
-				dir = 1
-			}
-			f.facts[d.frame] = f.conn.Datagram(dir, d.payload, d.frame, d.t)
-		}
+		flows := feedKeyed(t, "testdata/dtls-openssl.pcap", log, keyed)
 		if len(flows) != len(want) {
 			t.Fatalf("%d flows, want %d", len(flows), len(want))
 		}
@@ -564,5 +537,75 @@ func TestDTLSDecryptOpenSSL(t *testing.T) {
 				t.Errorf("%s: alerts %v", name, alerts)
 			}
 		}
+	}
+}
+
+func readKeyLog(t *testing.T, file string) *KeyLog {
+	t.Helper()
+	log := NewKeyLog()
+	fh, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	if _, _, err := log.Add(file, fh); err != nil {
+		t.Fatal(err)
+	}
+	return log
+}
+
+// feedKeyed feeds each UDP flow of file to an association (its first
+// datagram's sender the client), with the key log when keyed.
+func feedKeyed(t *testing.T, file string, log *KeyLog, keyed bool) []*dtlsFlow {
+	keys := NewLogKeys(log)
+	var flows []*dtlsFlow
+	byKey := map[string]*dtlsFlow{}
+	for _, d := range readUDP(t, file) {
+		key := d.src + "|" + d.dst
+		if d.dst < d.src {
+			key = d.dst + "|" + d.src
+		}
+		f := byKey[key]
+		if f == nil {
+			f = &dtlsFlow{conn: NewDTLSConn(true), client: d.src, facts: map[int64]DTLSDatagram{}}
+			if keyed {
+				f.conn.SetKeys(keys)
+			}
+			byKey[key] = f
+			flows = append(flows, f)
+		}
+		dir := Dir(0)
+		if d.src != f.client {
+			dir = 1
+		}
+		f.facts[d.frame] = f.conn.Datagram(dir, d.payload, d.frame, d.t)
+	}
+	return flows
+}
+
+// TestDTLSDecryptGnuTLS reads testdata/dtls-gnutls.pcap, made by GnuTLS
+// 3.7 on the loopback (gnutls-serv --udp --mtu 400, gnutls-cli --udp with
+// SSLKEYLOGFILE): a cookie exchange, a server asking for a client
+// certificate and getting an empty one, a NewSessionTicket in two
+// fragments, AES-256-GCM.
+func TestDTLSDecryptGnuTLS(t *testing.T) {
+	flows := feedKeyed(t, "testdata/dtls-gnutls.pcap", readKeyLog(t, "testdata/dtls-gnutls.keys"), true)
+	if len(flows) != 1 {
+		t.Fatalf("%d flows", len(flows))
+	}
+	c := flows[0].conn
+	hs := c.Snapshot()
+	if hs.Version() != VersionDTLS12 || CipherSuiteName(hs.ServerHello.CipherSuite) != "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384" {
+		t.Errorf("%s %s", VersionName(hs.Version()), CipherSuiteName(hs.ServerHello.CipherSuite))
+	}
+	if hs.HelloVerifyRequest == nil || !hs.CertificateRequested || len(hs.ClientCertificates) != 0 || len(hs.SessionTickets) != 1 {
+		t.Errorf("HelloVerifyRequest %v, certificate requested %v, client certificates %d, tickets %d",
+			hs.HelloVerifyRequest != nil, hs.CertificateRequested, len(hs.ClientCertificates), len(hs.SessionTickets))
+	}
+	if d := hs.Decryption; d.Status != DecryptDecrypted || hs.Finished != [2]FinishedCheck{FinishedVerified, FinishedVerified} {
+		t.Errorf("decryption %s (%s), Finished %v", d.Status, d.Reason, hs.Finished)
+	}
+	if ph := c.State().Phase; ph != PhaseComplete {
+		t.Errorf("phase %s", ph)
 	}
 }
