@@ -10,8 +10,46 @@ import (
 // each message was sent (flights retransmitted on timers, RFC 6347
 // §4.2.4) and what the datagrams held.
 
-// State returns the handshake's state.
-func (c *DTLSConn) State() State { return c.m.State() }
+// State returns the handshake's state. A side that owes a message and
+// sent part of it (a fragmented flight whose other fragments never came:
+// a path that drops large datagrams) shows it in Sending.
+func (c *DTLSConn) State() State {
+	st := c.m.State()
+	if st.Phase == PhaseNone && c.clientHelloBegun() {
+		st.Phase, st.Waiting, st.Next = PhaseHandshaking, Client, MsgClientHello
+	}
+	if st.Phase == PhaseHandshaking {
+		st.Sending, st.SendingLen, st.SendingHave = c.inProgress(c.dirOf(st.Waiting))
+	}
+	return st
+}
+
+// clientHelloBegun reports a ClientHello of which some fragments came.
+func (c *DTLSConn) clientHelloBegun() bool {
+	typ, _, _ := c.inProgress(c.dirOf(Client))
+	return typ == MsgClientHello
+}
+
+// inProgress is the message d was in the middle of sending: the next one
+// in message_seq order of which some bytes came, its length and how many
+// came (nothing once released).
+func (c *DTLSConn) inProgress(d Dir) (MsgType, int, int) {
+	r := &c.hs[d]
+	var p *dtlsPending
+	for _, q := range r.pending {
+		if !q.complete() && (p == nil || q.seq < p.seq) {
+			p = q
+		}
+	}
+	if p == nil {
+		return 0, 0, 0
+	}
+	have := 0
+	for _, x := range p.pieces {
+		have += x.end - x.off
+	}
+	return MsgType(p.typ), p.length, have
+}
 
 // Decided reports whether the outcome can no longer change.
 func (c *DTLSConn) Decided() bool { return decided(c.m.State(), &c.m) }

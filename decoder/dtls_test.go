@@ -609,3 +609,44 @@ func TestDTLSDecryptGnuTLS(t *testing.T) {
 		t.Errorf("phase %s", ph)
 	}
 }
+
+// TestDTLSReorderedAndLostDatagrams feeds dtls1_2.pcap with the server's
+// datagrams out of order, then without one Certificate fragment.
+func TestDTLSReorderedAndLostDatagrams(t *testing.T) {
+	all := readUDP(t, zeekTrace(t, "tls/dtls1_2.pcap"))
+	feed := func(frames []int64) *DTLSConn {
+		c := NewDTLSConn(false)
+		for _, n := range frames {
+			d := all[n-1]
+			dir := Dir(0)
+			if strings.HasSuffix(d.src, ":4400") {
+				dir = 1
+			}
+			c.Datagram(dir, d.payload, d.frame, d.t)
+		}
+		return c
+	}
+	c := feed([]int64{1, 2, 3, 4, 5, 9, 7, 12, 6, 11, 8, 10, 13, 14, 15, 16})
+	hs := c.Snapshot()
+	if len(hs.ServerCertificates) != 1 || c.State().Phase != PhaseComplete || len(hs.Problems) != 0 {
+		t.Errorf("reordered: %d certificates, phase %s, problems %+v", len(hs.ServerCertificates), c.State().Phase, hs.Problems)
+	}
+	// Frame 8 (bytes 324–527 of the Certificate) never came, and nothing
+	// of the client after: the server is in the middle of its Certificate.
+	c = feed([]int64{1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12})
+	st := c.State()
+	if st.Waiting != Server || st.Next != MsgCertificate || st.Sending != MsgCertificate || st.SendingLen != 874 || st.SendingHave != 874-203 {
+		t.Errorf("a fragment lost: waiting %s for %s, sending %s %d of %d", st.Waiting, st.Next, st.Sending, st.SendingHave, st.SendingLen)
+	}
+	// The client answered all the same (the capture, not the client,
+	// missed the fragment): the Certificate is listed as cut.
+	c = feed([]int64{1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15, 16})
+	hs = c.Snapshot()
+	var gap bool
+	for _, p := range hs.Problems {
+		gap = gap || p.Kind == ProblemCaptureGap && strings.Contains(p.Err, "671 of its 874 bytes")
+	}
+	if !gap || hs.ServerKeyExchange == nil || c.State().Phase != PhaseComplete {
+		t.Errorf("capture lost a fragment: problems %+v, ServerKeyExchange %v, phase %s", hs.Problems, hs.ServerKeyExchange != nil, c.State().Phase)
+	}
+}
