@@ -40,6 +40,11 @@ type DTLSConn struct {
 	flightSide Side
 	stats      dtlsDirStats
 	problems   uint64 // bit per problem said once (dtlsOnce)
+	// budget, when set, bounds what all connections hold; charged is this
+	// one's share of it (dtls_facts.go).
+	budget     *Budget
+	charged    int64
+	overBudget bool
 }
 
 // NewDTLSConn starts an association. rolesKnown says Dir 0 is the client
@@ -223,6 +228,7 @@ func (c *DTLSConn) Datagram(d Dir, payload []byte, frame int64, t time.Time) DTL
 	if out.Retransmission {
 		c.stats.retransmitted[d]++
 	}
+	c.account(d)
 	return out
 }
 

@@ -1,6 +1,7 @@
 package decoder
 
 import (
+	"fmt"
 	"slices"
 	"time"
 )
@@ -116,4 +117,38 @@ func (c *DTLSConn) Release() {
 	for i := range c.hs {
 		c.hs[i].release(&c.held)
 	}
+	if c.budget != nil {
+		c.budget.used -= c.charged
+		c.charged = 0
+	}
+}
+
+// SetBudget makes the association account what it holds to b, shared
+// with the other connections.
+func (c *DTLSConn) SetBudget(b *Budget) { c.budget = b }
+
+// account updates the budget after a datagram. Over it, the association
+// lets go of its incomplete messages and takes only fragments holding a
+// whole message from then on, with a problem that says so.
+func (c *DTLSConn) account(d Dir) {
+	b := c.budget
+	if b == nil {
+		return
+	}
+	b.used += int64(c.held) - c.charged
+	c.charged = int64(c.held)
+	if b.Limit <= 0 || b.used <= b.Limit || c.overBudget {
+		return
+	}
+	c.overBudget = true
+	b.Exceeded++
+	side := c.role(d)
+	c.m.problem(side, Pos{Time: c.m.sides[side].lastTLS, Frame: c.frame}, ProblemBudget,
+		fmt.Sprintf("the budget for buffered handshake bytes (%d MiB across all connections) ran out: fragmented DTLS handshake messages were no longer reassembled", b.Limit>>20))
+	for i := range c.hs {
+		c.hs[i].release(&c.held)
+		c.hs[i].wholeOnly = true
+	}
+	b.used -= c.charged
+	c.charged = 0
 }

@@ -167,6 +167,9 @@ type dtlsReassembly struct {
 	delivered bool   // a message was handed over
 	pending   []*dtlsPending
 	sent      []DTLSTransmission // by first sight
+	// wholeOnly: over the budget of all connections, only fragments that
+	// hold a whole message are taken (and handed over at once).
+	wholeOnly bool
 	// warned: problems said once
 	warnedAhead, warnedPieces, warnedBudget bool
 }
@@ -236,6 +239,9 @@ func (r *dtlsReassembly) add(f *dtlsFragment, epoch uint16, held *int, problem f
 			p = q
 			break
 		}
+	}
+	if p == nil && r.wholeOnly && (f.offset != 0 || f.fragLn != f.length || r.delivered && f.seq != r.next) {
+		return fragmentDropped
 	}
 	if p == nil {
 		if len(r.pending) >= maxDTLSPending {

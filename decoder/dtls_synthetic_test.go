@@ -199,3 +199,35 @@ func TestDTLSMaxVersion(t *testing.T) {
 		t.Errorf("MaxVersion %s, want TLS 1.3", VersionName(v))
 	}
 }
+
+// TestDTLSBudget: associations share a Budget; over it, one lets go of
+// its incomplete messages and still reads whole ones.
+func TestDTLSBudget(t *testing.T) {
+	b := &Budget{Limit: 100 << 10}
+	t0 := time.Unix(1e9, 0)
+	var conns []*DTLSConn
+	for i := 0; i < 4; i++ {
+		c := NewDTLSConn(true)
+		c.SetBudget(b)
+		c.Datagram(1, dtlsRec(22, 0, 0, dtlsFrag(11, 60000, 0, 0, make([]byte, 30000))), 1, t0)
+		conns = append(conns, c)
+		if b.Used() > b.Limit {
+			t.Fatalf("used %d over the limit %d", b.Used(), b.Limit)
+		}
+	}
+	if b.Exceeded != 1 || b.Used() != 90000 {
+		t.Errorf("exceeded %d, used %d; want 1, 90000", b.Exceeded, b.Used())
+	}
+	last := conns[3]
+	ch, _, _, _ := dtlsHelloBodies()
+	last.Datagram(0, dtlsRec(22, 0, 0, dtlsFrag(1, len(ch), 0, 0, ch)), 2, t0)
+	if last.Snapshot().ClientHello == nil || last.Held() != 0 {
+		t.Errorf("over the budget a whole ClientHello is still read (held %d)", last.Held())
+	}
+	for _, c := range conns {
+		c.Release()
+	}
+	if b.Used() != 0 {
+		t.Errorf("used %d after Release", b.Used())
+	}
+}
