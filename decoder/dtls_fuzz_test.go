@@ -46,6 +46,8 @@ func FuzzDTLSRecords(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c := NewDTLSConn(false)
 		c.SetKeys(fixedKeys{bytes.Repeat([]byte{1}, 48)})
+		b := &Budget{Limit: 32 << 10}
+		c.SetBudget(b)
 		t0 := time.Unix(1e9, 0)
 		for frame := int64(1); len(data) >= 2; frame++ {
 			n := int(data[0])<<8 | int(data[1])
@@ -56,8 +58,8 @@ func FuzzDTLSRecords(f *testing.F) {
 			DetectDTLS(data[:n])
 			c.Datagram(dir, data[:n], frame, t0)
 			data = data[n:]
-			if c.Held() > maxDTLSHeld || c.Held() < 0 {
-				t.Fatalf("held %d", c.Held())
+			if c.Held() > maxDTLSHeld || c.Held() < 0 || b.Used() != int64(c.Held()) {
+				t.Fatalf("held %d, budget used %d", c.Held(), b.Used())
 			}
 		}
 		c.Flush(t0)
@@ -68,8 +70,8 @@ func FuzzDTLSRecords(f *testing.F) {
 			t.Fatalf("%d ladder entries", len(hs.Messages))
 		}
 		c.Release()
-		if c.Held() != 0 {
-			t.Fatalf("held %d after Release", c.Held())
+		if c.Held() != 0 || b.Used() != 0 {
+			t.Fatalf("held %d, budget used %d after Release", c.Held(), b.Used())
 		}
 	})
 }
