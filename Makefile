@@ -128,7 +128,7 @@ report-screenshots: build
 	cd internal/mdrender && for m in demo mtu-blackhole; do $(GO) run . -npm $(CURDIR)/.cache/npm/node_modules -html $(CURDIR)/.cache/screenshots/$$m.md.html -png $(CURDIR)/.cache/screenshots/$$m.md.png $(CURDIR)/.cache/screenshots/$$m.md; done
 	@ls .cache/screenshots/*.png
 
-FUZZ_TARGETS := decoder:FuzzConn decoder:FuzzKeyLog decoder:FuzzCipher13Open decoder:FuzzCipher12Open decoder:FuzzClientHello decoder:FuzzServerHello decoder:FuzzHandshakeMessages flows:FuzzPacket flows/capture:FuzzPcapReader flows/capture:FuzzPcapngReader flows/quic:FuzzParseDatagram flows/quic:FuzzCryptoStream
+FUZZ_TARGETS := decoder:FuzzConn decoder:FuzzKeyLog decoder:FuzzCipher13Open decoder:FuzzCipher12Open decoder:FuzzClientHello decoder:FuzzServerHello decoder:FuzzHandshakeMessages decoder:FuzzDTLSRecords decoder:FuzzDTLSFragments flows:FuzzPacket flows/capture:FuzzPcapReader flows/capture:FuzzPcapngReader flows/quic:FuzzParseDatagram flows/quic:FuzzCryptoStream
 
 fuzz: deps
 	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; name=$${t##*:}; \

@@ -168,7 +168,7 @@ func TestHKDFExpandLabelRFC8448(t *testing.T) {
 		{"client ap iv", rfc8448ClientAPSecret, "iv", 12, rfc8448ClientAPIV},
 		{"server finished key", rfc8448ServerHSSecret, "finished", 32, rfc8448ServerFinishedKey},
 	} {
-		if got := hkdfExpandLabel(h, unhex(t, v.secret), v.label, nil, v.n); !bytes.Equal(got, unhex(t, v.want)) {
+		if got := ScheduleTLS13.ExpandLabel(h, unhex(t, v.secret), v.label, nil, v.n); !bytes.Equal(got, unhex(t, v.want)) {
 			t.Errorf("%s = %x, want %s", v.name, got, v.want)
 		}
 	}
@@ -245,8 +245,8 @@ func seal13(tb testing.TB, suite uint16, secret []byte, seq uint64, inner uint8,
 	tb.Helper()
 	h := suiteHash13(suite)
 	keyLen := map[uint16]int{0x1301: 16, 0x1302: 32, 0x1303: 32, 0x1304: 16, 0x1305: 16}[suite]
-	key := hkdfExpandLabel(h, secret, "key", nil, keyLen)
-	iv := hkdfExpandLabel(h, secret, "iv", nil, 12)
+	key := ScheduleTLS13.ExpandLabel(h, secret, "key", nil, keyLen)
+	iv := ScheduleTLS13.ExpandLabel(h, secret, "iv", nil, 12)
 	var aead cipher.AEAD
 	var err error
 	if suite == 0x1303 {
@@ -332,7 +332,7 @@ func TestCipher13Suites(t *testing.T) {
 		}
 
 		// Too short to be a record is not a verdict on the keys.
-		tag := c.aead.Overhead()
+		tag := c.keys.aead.Overhead()
 		for _, n := range []int{0, 1, tag} {
 			if _, _, err := c.Open(23, 0x0303, make([]byte, n), 0); !errors.Is(err, errShortRecord) {
 				t.Errorf("%#x %d octets: %v, want errShortRecord", suite, n, err)
@@ -368,7 +368,7 @@ func TestCipher13Update(t *testing.T) {
 			t.Fatal(err)
 		}
 		for gen := 1; gen <= 3; gen++ {
-			secret = hkdfExpandLabel(h, secret, "traffic upd", nil, h().Size())
+			secret = ScheduleTLS13.ExpandLabel(h, secret, "traffic upd", nil, h().Size())
 			body := seal13(t, suite, secret, 0, 23, []byte("next"), 0)
 			if _, _, err := c.Open(23, 0x0303, body, 0); !errors.Is(err, errBadRecordMAC) {
 				t.Fatalf("%#x generation %d before Update: %v", suite, gen, err)
@@ -379,31 +379,6 @@ func TestCipher13Update(t *testing.T) {
 			if inner, plain, err := c.Open(23, 0x0303, body, 0); err != nil || inner != 23 || string(plain) != "next" {
 				t.Fatalf("%#x generation %d: %d %q %v", suite, gen, inner, plain, err)
 			}
-		}
-	}
-}
-
-// TestNewAEAD13QUIC derives QUIC packet protection keys: RFC 9001 A.1,
-// the client Initial secret and its "quic key" / "quic iv"; and RFC 9369
-// A.1 for QUIC version 2's "quicv2 key" / "quicv2 iv".
-func TestNewAEAD13QUIC(t *testing.T) {
-	for _, v := range []struct {
-		name, secret, keyLabel, ivLabel, key, iv string
-	}{
-		{"RFC 9001 A.1 client", "c00cf151ca5be075ed0ebfb5c80323c4 2d6b7db67881289af4008f1f6c357aea", "quic key", "quic iv",
-			"1f369613dd76d5467730efcbe3b1a22d", "fa044b2f42a3fd3b46fb255c"},
-		{"RFC 9369 A.1 client", "14ec9d6eb9fd7af83bf5a668bc17a7e2 83766aade7ecd0891f70f9ff7f4bf47b", "quicv2 key", "quicv2 iv",
-			"8b1a0bc121284290a29e0971b5cd045d", "91f73e2351d8fa91660e909f"},
-	} {
-		aead, iv, h, err := newAEAD13(0x1301, unhex(t, v.secret), v.keyLabel, v.ivLabel)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(iv, unhex(t, v.iv)) || h().Size() != 32 || aead.NonceSize() != 12 {
-			t.Errorf("%s: iv %x", v.name, iv)
-		}
-		if key := hkdfExpandLabel(h, unhex(t, v.secret), v.keyLabel, nil, 16); !bytes.Equal(key, unhex(t, v.key)) {
-			t.Errorf("%s: key %x, want %s", v.name, key, v.key)
 		}
 	}
 }
@@ -570,32 +545,4 @@ func FuzzCipher13Open(f *testing.F) {
 			t.Fatalf("inner %d, %d octets from %d", inner, len(plain), len(body))
 		}
 	})
-}
-
-// TestNewAEAD13QUICChaCha20 is RFC 9001 A.5, "ChaCha20-Poly1305 Short
-// Header Packet": the secret, key and iv, and the packet's payload sealed
-// with the unprotected header 4200bff4 as additional data and packet
-// number 654360564 in the nonce (RFC 9001 §5.3, the TLS 1.3 construction).
-func TestNewAEAD13QUICChaCha20(t *testing.T) {
-	secret := unhex(t, "9ac312a7f877468ebe69422748ad00a1 5443f18203a07d6060f688f30f21632b")
-	aead, iv, h, err := newAEAD13(0x1303, secret, "quic key", "quic iv")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if key := hkdfExpandLabel(h, secret, "quic key", nil, 32); !bytes.Equal(key, unhex(t, "c6d98ff3441c3fe1b2182094f69caa2e d4b716b65488960a7a984979fb23e1c8")) {
-		t.Errorf("key %x", key)
-	}
-	if !bytes.Equal(iv, unhex(t, "e0459b3474bdd0e44a41c144")) {
-		t.Errorf("iv %x", iv)
-	}
-	nonce := bytes.Clone(iv)
-	var pn [8]byte
-	binary.BigEndian.PutUint64(pn[:], 654360564)
-	for i := range pn {
-		nonce[4+i] ^= pn[i]
-	}
-	plain, err := aead.Open(nil, nonce, unhex(t, "655e5cd55c41f69080575d7999c25a5bfb"), unhex(t, "4200bff4"))
-	if err != nil || !bytes.Equal(plain, []byte{1}) {
-		t.Fatalf("payload %x, %v; want 01", plain, err)
-	}
 }

@@ -116,8 +116,15 @@ func (m *Machine) transcribe(msg []byte) {
 	if k == nil || k.full {
 		return
 	}
-	if len(k.transcript)+len(msg) > maxTranscript {
+	if len(k.transcript)+len(msg)+8 > maxTranscript {
 		k.full, k.transcript = true, nil
+		return
+	}
+	if m.dtls {
+		// RFC 6347 §4.2.6: the hash covers each message as if sent as
+		// one fragment, with its DTLS header.
+		k.transcript = appendDTLSHeader(k.transcript, msg, m.dtlsSeq)
+		k.transcript = append(k.transcript, msg[4:]...)
 		return
 	}
 	k.transcript = append(k.transcript, msg...)

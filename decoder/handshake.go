@@ -65,7 +65,10 @@ type Handshake struct {
 	// or a new one after a QUIC Retry (Machine.TransportRetry).
 	RetryClientHello  *ClientHello
 	HelloRetryRequest *ServerHello
-	ServerHello       *ServerHello
+	// HelloVerifyRequest is a DTLS server's cookie challenge (RFC 6347
+	// §4.2.1): the ClientHello that answers it is RetryClientHello.
+	HelloVerifyRequest *HelloVerifyRequest
+	ServerHello        *ServerHello
 	// UndeliveredServerHello is a ServerHello its client never received
 	// (sent after a reset, or after bytes lost in the network): evidence,
 	// not part of the handshake.

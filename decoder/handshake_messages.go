@@ -56,6 +56,17 @@ type ClientHello struct {
 	EarlyData            bool
 	ECH                  bool // encrypted_client_hello: ServerName is the outer name
 	Cookie               bool
+	// DTLS: read as a DTLS ClientHello, with the cookie field after the
+	// session ID (RFC 6347 §4.2.1; legacy_cookie in DTLS 1.3, RFC 9147
+	// §5.3). DTLSCookie is that field (empty in a first ClientHello).
+	DTLS       bool
+	DTLSCookie []byte
+	// ConnectionID is the CID the client asks its peer to put on the
+	// records it sends it (RFC 9146 §3); nil when not offered.
+	ConnectionID []byte
+	// SRTPProfiles are the DTLS-SRTP protection profiles offered
+	// (use_srtp, RFC 5764 §4.1.1).
+	SRTPProfiles []uint16
 	// Malformed says what of the extensions could not be parsed.
 	Malformed string
 }
@@ -71,11 +82,12 @@ func (m *ClientHello) HasExtension(t uint16) bool {
 }
 
 // MaxVersion is the highest version offered: supported_versions when
-// present (GREASE ignored), else legacy_version.
+// present (GREASE ignored), else legacy_version. DTLS versions count
+// down (RFC 6347 §4.1): they are ranked as the TLS versions they follow.
 func (m *ClientHello) MaxVersion() uint16 {
 	var max uint16
 	for _, v := range m.SupportedVersions {
-		if !IsGREASE(v) && v > max {
+		if !IsGREASE(v) && (max == 0 || TLSEquivalent(v) > TLSEquivalent(max)) {
 			max = v
 		}
 	}
@@ -85,15 +97,20 @@ func (m *ClientHello) MaxVersion() uint16 {
 	return max
 }
 
-func (m *ClientHello) unmarshal(data []byte) bool {
-	*m = ClientHello{Raw: data}
+func (m *ClientHello) unmarshal(data []byte) bool { return m.unmarshalHello(data, false) }
+
+// unmarshalHello reads a ClientHello; dtls: a DTLS one (RFC 6347
+// §4.2.1), with a cookie<0..2^8-1> after the session ID.
+func (m *ClientHello) unmarshalHello(data []byte, dtls bool) bool {
+	*m = ClientHello{Raw: data, DTLS: dtls}
 	s := cryptobyte.String(data)
-	var random, sid cryptobyte.String
+	var random, sid, cookie cryptobyte.String
 	if !s.Skip(4) || !s.ReadUint16(&m.Version) || !s.ReadBytes((*[]byte)(&random), 32) ||
-		!s.ReadUint8LengthPrefixed(&sid) {
+		!s.ReadUint8LengthPrefixed(&sid) || dtls && !s.ReadUint8LengthPrefixed(&cookie) {
+		*m = ClientHello{}
 		return false
 	}
-	m.Random, m.SessionID = random, sid
+	m.Random, m.SessionID, m.DTLSCookie = random, sid, cookie
 	var suites cryptobyte.String
 	if !s.ReadUint16LengthPrefixed(&suites) || len(suites)%2 != 0 {
 		return false
@@ -271,6 +288,24 @@ func (m *ClientHello) parseExtension(e Extension) bool {
 		m.ECH = true
 	case extCookie:
 		m.Cookie = true
+	case extConnectionID:
+		// RFC 9146 §3: opaque cid<0..2^8-1>.
+		var cid cryptobyte.String
+		if !d.ReadUint8LengthPrefixed(&cid) || !d.Empty() {
+			return false
+		}
+		m.ConnectionID = append([]byte{}, cid...)
+	case extUseSRTP:
+		// RFC 5764 §4.1.1: SRTPProtectionProfiles, then srtp_mki.
+		var list, mki cryptobyte.String
+		if !d.ReadUint16LengthPrefixed(&list) || len(list)%2 != 0 || !d.ReadUint8LengthPrefixed(&mki) {
+			return false
+		}
+		for !list.Empty() {
+			var v uint16
+			list.ReadUint16(&v)
+			m.SRTPProfiles = append(m.SRTPProfiles, v)
+		}
 	}
 	return true
 }
@@ -311,6 +346,7 @@ func (m *ClientHello) unmarshalSSLv2(body []byte) bool {
 func (m *ClientHello) detach() {
 	m.Raw, m.Random, m.SessionID = nil, bytes.Clone(m.Random), bytes.Clone(m.SessionID)
 	m.Compression, m.PointFormats, m.PSKModes = bytes.Clone(m.Compression), bytes.Clone(m.PointFormats), bytes.Clone(m.PSKModes)
+	m.DTLSCookie = bytes.Clone(m.DTLSCookie)
 	for i := range m.Extensions {
 		m.Extensions[i].Data = nil
 	}
@@ -349,6 +385,12 @@ type ServerHello struct {
 	// SCTs counts the Signed Certificate Timestamps of the
 	// signed_certificate_timestamp extension (RFC 6962 §3.3.1), not verified.
 	SCTs int
+	// ConnectionID is the CID the server asks the client to put on the
+	// records it sends (RFC 9146 §3); nil when none was negotiated.
+	ConnectionID []byte
+	// SRTPProfile is the DTLS-SRTP protection profile chosen (RFC 5764
+	// §4.1.1), 0 when none.
+	SRTPProfile uint16
 }
 
 // NegotiatedVersion is supported_versions when present, else legacy_version.
@@ -412,6 +454,18 @@ func (m *ServerHello) unmarshal(data []byte) bool {
 			m.Cookie = true
 		case extSCT:
 			m.SCTs = countSCTs(e.Data, false)
+		case extConnectionID:
+			var cid cryptobyte.String
+			if !d.ReadUint8LengthPrefixed(&cid) {
+				return false
+			}
+			m.ConnectionID = append([]byte{}, cid...)
+		case extUseSRTP:
+			// RFC 5764 §4.1.1: a list holding the one profile chosen.
+			var list cryptobyte.String
+			if !d.ReadUint16LengthPrefixed(&list) || !list.ReadUint16(&m.SRTPProfile) {
+				return false
+			}
 		}
 	}
 	return true

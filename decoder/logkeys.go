@@ -76,7 +76,10 @@ func (k *LogKeys) Cipher(from Side, e Epoch, hs *Handshake) (RecordCipher, error
 		return nil, errNoKeys
 	}
 	etm := hasExtension(ch.Extensions, extEncryptThenMAC) && hasExtension(sh.Extensions, extEncryptThenMAC)
-	return newCipher12(hs.Version(), sh.CipherSuite, master, ch.Random, sh.Random, from == Client, etm)
+	// DTLS 1.0 and 1.2 derive their keys as TLS 1.1 and 1.2 do; the record
+	// header's version and the epoch in the sequence number are the
+	// caller's (RFC 6347 §4.1.2.1).
+	return newCipher12(TLSEquivalent(hs.Version()), sh.CipherSuite, master, ch.Random, sh.Random, from == Client, etm)
 }
 
 // master is a TLS 1.2 connection's master secret: from the key log, or

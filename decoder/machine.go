@@ -41,6 +41,11 @@ type Machine struct {
 	reneg *renegotiation
 	// transportRetry: TransportRetry was called.
 	transportRetry bool
+	// dtls: fed by a DTLSConn (dtls_machine.go): hellos carry a cookie,
+	// the transcript holds DTLS headers; dtlsSeq is the message_seq of
+	// the message being fed.
+	dtls    bool
+	dtlsSeq uint16
 }
 
 // TransportRetry says that the transport made the client start again (a
@@ -87,7 +92,9 @@ type epochFollower interface {
 // NewMachine starts a handshake with no record layer (QUIC).
 func NewMachine() *Machine { return &Machine{} }
 
-func (m *Machine) version() uint16 { return m.HS.Version() }
+// version is the negotiated version as the TLS rules it follows (DTLS
+// 1.2 is TLS 1.2's, TLSEquivalent).
+func (m *Machine) version() uint16 { return TLSEquivalent(m.HS.Version()) }
 
 // touch notes that side sent TLS at t.
 func (m *Machine) touch(side Side, t time.Time) {
@@ -311,7 +318,7 @@ func (m *Machine) Message(side Side, e Epoch, msg []byte, at Pos) {
 	if typ == typeFinished && e != EpochPlaintext && !isTLS13(m.version()) {
 		m.checkFinished(side, msg)
 	}
-	if typ != typeHelloRequest {
+	if typ != typeHelloRequest && typ != typeHelloVerifyRequest {
 		m.transcribe(msg)
 	}
 	if typ == typeClientHello || typ == typeServerHello {
@@ -331,7 +338,7 @@ func (m *Machine) Message(side Side, e Epoch, msg []byte, at Pos) {
 	switch typ {
 	case typeClientHello:
 		ch := new(ClientHello)
-		if !ch.unmarshal(msg) {
+		if !ch.unmarshalHello(msg, m.dtls) {
 			bad()
 			break
 		}
@@ -347,7 +354,7 @@ func (m *Machine) Message(side Side, e Epoch, msg []byte, at Pos) {
 		case m.HS.RetryClientHello == nil && (m.HS.HelloRetryRequest != nil || m.HS.ServerHello == nil):
 			// After a HelloRetryRequest, or one the capture missed.
 			m.HS.RetryClientHello = ch
-			if m.HS.HelloRetryRequest == nil && !m.transportRetry {
+			if m.HS.HelloRetryRequest == nil && !m.transportRetry && m.HS.HelloVerifyRequest == nil {
 				m.problem(side, at, ProblemUnexpected, "a second ClientHello without a HelloRetryRequest in the capture")
 			}
 		default:
@@ -358,6 +365,8 @@ func (m *Machine) Message(side Side, e Epoch, msg []byte, at Pos) {
 			m.problem(side, at, ProblemMalformed, "ClientHello: "+ch.Malformed)
 			ladder.Note += " (" + ch.Malformed + ")"
 		}
+	case typeHelloVerifyRequest:
+		m.helloVerifyRequest(side, msg, &ladder, bad)
 	case typeServerHello:
 		sh := new(ServerHello)
 		if !sh.unmarshal(msg) {

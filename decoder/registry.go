@@ -93,6 +93,11 @@ const (
 	VersionTLS11 uint16 = 0x0302
 	VersionTLS12 uint16 = 0x0303
 	VersionTLS13 uint16 = 0x0304
+	// DTLS counts down from 0xfeff: the one's complement of the TLS
+	// version it is based on, skipping 1.1 (RFC 6347 §4.1, RFC 9147 §5.3).
+	VersionDTLS10 uint16 = 0xfeff
+	VersionDTLS12 uint16 = 0xfefd
+	VersionDTLS13 uint16 = 0xfefc
 )
 
 // VersionName names a protocol version the way users say it.
@@ -110,6 +115,12 @@ func VersionName(v uint16) string {
 		return "TLS 1.2"
 	case VersionTLS13:
 		return "TLS 1.3"
+	case VersionDTLS10:
+		return "DTLS 1.0"
+	case VersionDTLS12:
+		return "DTLS 1.2"
+	case VersionDTLS13:
+		return "DTLS 1.3"
 	}
 	if IsGREASE(v) {
 		return "GREASE"
@@ -123,9 +134,31 @@ func VersionName(v uint16) string {
 	return fmt.Sprintf("0x%04x", v)
 }
 
-// isTLS13 reports whether v is TLS 1.3 or one of its drafts.
+// isTLS13 reports whether v is TLS 1.3 or one of its drafts, or DTLS 1.3
+// (RFC 9147: TLS 1.3's handshake over datagrams).
 func isTLS13(v uint16) bool {
-	return v == VersionTLS13 || v>>8 == 0x7f || v == 0xfb1a || v>>8 == 0x7e
+	return v == VersionTLS13 || v>>8 == 0x7f || v == 0xfb1a || v>>8 == 0x7e || v == VersionDTLS13
+}
+
+// IsDTLS reports whether v is a DTLS version (RFC 6347 §4.1, RFC 9147).
+func IsDTLS(v uint16) bool {
+	return v == VersionDTLS10 || v == VersionDTLS12 || v == VersionDTLS13
+}
+
+// TLSEquivalent is the TLS version whose rules a DTLS version follows: DTLS
+// 1.0 is TLS 1.1 (explicit CBC IVs, the MD5/SHA-1 PRF; RFC 4347 §1), DTLS
+// 1.2 is TLS 1.2 (RFC 6347 §1), DTLS 1.3 is TLS 1.3 (RFC 9147 §1). Other
+// versions are themselves.
+func TLSEquivalent(v uint16) uint16 {
+	switch v {
+	case VersionDTLS10:
+		return VersionTLS11
+	case VersionDTLS12:
+		return VersionTLS12
+	case VersionDTLS13:
+		return VersionTLS13
+	}
+	return v
 }
 
 // Alert descriptions, with the names of RFC 8446 §6 and the IANA registry.
@@ -296,12 +329,17 @@ const (
 	recordHandshake        uint8 = 22
 	recordApplicationData  uint8 = 23
 	recordHeartbeat        uint8 = 24
+	// recordTLS12CID is DTLS 1.2's record with a connection ID (RFC 9146
+	// §4), recordACK DTLS 1.3's ACK (RFC 9147 §7).
+	recordTLS12CID uint8 = 25
+	recordACK      uint8 = 26
 )
 
 // Extension code points used by the parser (IANA TLS ExtensionType Values).
 const (
 	extServerName           uint16 = 0
 	extStatusRequest        uint16 = 5
+	extUseSRTP              uint16 = 14 // RFC 5764 §4.1.1
 	extSupportedGroups      uint16 = 10
 	extECPointFormats       uint16 = 11
 	extSignatureAlgorithms  uint16 = 13
@@ -316,6 +354,7 @@ const (
 	extCookie               uint16 = 44
 	extPSKModes             uint16 = 45
 	extKeyShare             uint16 = 51
+	extConnectionID         uint16 = 54 // RFC 9146 §3
 	extRenegotiationInfo    uint16 = 0xff01
 	extEncryptedClientHello uint16 = 0xfe0d
 )

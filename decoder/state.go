@@ -209,7 +209,8 @@ func (m *Machine) state(notTLS bool) State {
 	if ch == nil && !m.HS.Midstream {
 		return owe(Client, MsgClientHello)
 	}
-	if m.HS.HelloRetryRequest != nil && m.HS.RetryClientHello == nil && sh == nil {
+	if (m.HS.HelloRetryRequest != nil || m.HS.HelloVerifyRequest != nil) && m.HS.RetryClientHello == nil && sh == nil {
+		// The client owes the ClientHello again, with the cookie.
 		return owe(Client, MsgClientHello)
 	}
 	if sh == nil {

@@ -1,23 +1,18 @@
 package quic
 
 import (
-	"crypto/aes"
-	"crypto/cipher"
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash"
 
-	"golang.org/x/crypto/chacha20"
-	"golang.org/x/crypto/chacha20poly1305"
 	"golang.org/x/crypto/hkdf"
 
 	"github.com/tlsscope/tlsscope/decoder"
 )
 
 // The TLS 1.3 suites QUIC can use with this package (RFC 9001 §5.3; the
-// CCM suite is not supported here).
+// CCM suite is not supported here, CCM_8 is forbidden).
 const (
 	suiteAES128GCM = 0x1301
 	suiteAES256GCM = 0x1302
@@ -28,132 +23,58 @@ const (
 // authenticate: wrong keys, a key update, or not this connection's.
 var ErrDecrypt = errors.New("packet does not authenticate")
 
-// keys is one direction's packet protection in one packet-number space
-// (RFC 9001 §5): the AEAD, its iv and the header protection.
-type keys struct {
-	vp     *versionParams
-	suite  uint16
-	hash   func() hash.Hash
-	secret []byte // for the next generation (§6.1); never printed
-	aead   cipher.AEAD
-	iv     [12]byte
-	hpAES  cipher.Block // AES header protection (§5.4.3), or
-	hpCha  []byte       // the ChaCha20 key (§5.4.4)
-}
-
 // Opener removes one direction's packet protection in one packet-number
-// space. It keeps no state between packets.
-type Opener struct{ k *keys }
+// space: the AEAD, its iv and the header protection of RFC 9001 §5,
+// derived by decoder's TLS 1.3 key schedule with the version's labels. It
+// keeps no state between packets.
+type Opener struct{ k *decoder.TrafficKeys }
 
 // Sealer applies it: it builds protected packets, for tests and for the
 // generators of captures.
 type Sealer struct {
-	k *keys
+	k *decoder.TrafficKeys
 	v Version
 }
 
-func newKeys(v Version, suite uint16, secret []byte) (*keys, error) {
+// newKeys derives the packet protection of a traffic secret (RFC 9001
+// §5.1; RFC 9369 §3.3.2 for v2's labels) for the suites QUIC can use here.
+func newKeys(v Version, suite uint16, secret []byte) (*decoder.TrafficKeys, error) {
 	vp := v.params()
 	if vp == nil {
 		return nil, fmt.Errorf("quic: no keys for version %s", v)
 	}
-	var keyLen int
 	switch suite {
-	case suiteAES128GCM:
-		keyLen = 16
-	case suiteAES256GCM, suiteChaCha20:
-		keyLen = 32
+	case suiteAES128GCM, suiteAES256GCM, suiteChaCha20:
 	default:
 		return nil, fmt.Errorf("quic: cipher suite %#04x not supported", suite)
 	}
-	h := decoder.SuiteHash13(suite)
-	if len(secret) != h().Size() {
-		return nil, fmt.Errorf("quic: traffic secret of %d bytes for suite %#04x, which needs %d", len(secret), suite, h().Size())
-	}
-	k := &keys{vp: vp, suite: suite, hash: h, secret: append([]byte(nil), secret...)}
-	// RFC 9001 §5.1; RFC 9369 §3.3.2 for v2's labels.
-	key := decoder.ExpandLabel(h, secret, vp.keyLabel, nil, keyLen)
-	copy(k.iv[:], decoder.ExpandLabel(h, secret, vp.ivLabel, nil, 12))
-	hp := decoder.ExpandLabel(h, secret, vp.hpLabel, nil, keyLen)
-	var err error
-	if suite == suiteChaCha20 {
-		k.aead, err = chacha20poly1305.New(key)
-		k.hpCha = hp
-	} else {
-		var b cipher.Block
-		if b, err = aes.NewCipher(key); err == nil {
-			k.aead, err = cipher.NewGCM(b)
-		}
-		if err == nil {
-			k.hpAES, err = aes.NewCipher(hp)
-		}
-	}
+	k, err := vp.keys.TrafficKeys(suite, secret)
 	if err != nil {
 		return nil, fmt.Errorf("quic: %w", err)
 	}
 	return k, nil
 }
 
-// mask is the header-protection mask of a 16-byte sample (RFC 9001
-// §5.4.3 for AES, §5.4.4 for ChaCha20).
-func (k *keys) mask(sample []byte) (m [5]byte) {
-	if k.hpAES != nil {
-		var out [16]byte
-		k.hpAES.Encrypt(out[:], sample)
-		copy(m[:], out[:])
-		return m
+// unmask removes (or applies: it is an XOR) the header protection of the
+// packet whose number begins at off (RFC 9001 §5.4.1): the low bits of
+// the first byte, then the packet number, whose length the unprotected
+// first byte gives when unprotecting; pnLen > 0 gives it when protecting.
+// The sample begins 4 bytes after the packet number's start (§5.4.2); the
+// caller has checked that b holds it.
+func unmask(k *decoder.TrafficKeys, b []byte, off, pnLen int) int {
+	m := k.Mask(b[off+4:])
+	if b[0]&0x80 != 0 {
+		b[0] ^= m[0] & 0x0f
+	} else {
+		b[0] ^= m[0] & 0x1f
 	}
-	c, err := chacha20.NewUnauthenticatedCipher(k.hpCha, sample[4:16])
-	if err != nil {
-		panic("quic: chacha20: " + err.Error()) // key and nonce sizes are fixed
+	if pnLen == 0 {
+		pnLen = int(b[0]&3) + 1
 	}
-	c.SetCounter(binary.LittleEndian.Uint32(sample[:4]))
-	c.XORKeyStream(m[:], m[:])
-	return m
-}
-
-// nonce is the iv XORed with the packet number (RFC 9001 §5.3).
-func (k *keys) nonce(pn int64) [12]byte {
-	n := k.iv
-	var b [8]byte
-	binary.BigEndian.PutUint64(b[:], uint64(pn))
-	for i := range b {
-		n[4+i] ^= b[i]
+	for i := range pnLen {
+		b[off+i] ^= m[1+i]
 	}
-	return n
-}
-
-// next is the next generation of keys after a key update (RFC 9001 §6.1):
-// a new secret from "quic ku", the same header protection.
-func (k *keys) next() *keys {
-	secret := decoder.ExpandLabel(k.hash, k.secret, k.vp.kuLabel, nil, len(k.secret))
-	n, err := newKeysFrom(k, secret)
-	if err != nil {
-		panic("quic: key update: " + err.Error()) // same suite, same sizes
-	}
-	return n
-}
-
-func newKeysFrom(k *keys, secret []byte) (*keys, error) {
-	n, err := newKeys(versionOf(k.vp), k.suite, secret)
-	if err != nil {
-		return nil, err
-	}
-	n.hpAES, n.hpCha = k.hpAES, k.hpCha
-	return n, nil
-}
-
-// versionOf is a version that has these parameters.
-func versionOf(vp *versionParams) Version {
-	switch vp {
-	case paramsV2:
-		return V2
-	case paramsDraft29:
-		return Draft29
-	case paramsDraft27:
-		return 0xff00001b
-	}
-	return V1
+	return pnLen
 }
 
 // initialSecrets derives the client's and server's Initial secrets from
@@ -164,8 +85,8 @@ func initialSecrets(v Version, clientDCID []byte) (client, server []byte, err er
 		return nil, nil, fmt.Errorf("quic: no Initial keys for version %s", v)
 	}
 	initial := hkdf.Extract(sha256.New, clientDCID, vp.salt)
-	return decoder.ExpandLabel(sha256.New, initial, "client in", nil, 32),
-		decoder.ExpandLabel(sha256.New, initial, "server in", nil, 32), nil
+	return vp.keys.ExpandLabel(sha256.New, initial, "client in", nil, 32),
+		vp.keys.ExpandLabel(sha256.New, initial, "server in", nil, 32), nil
 }
 
 // InitialOpeners returns the openers of the client's and the server's
@@ -209,7 +130,7 @@ func InitialSealers(v Version, clientDCID []byte) (client, server *Sealer, err e
 	return &Sealer{c, v}, &Sealer{s, v}, nil
 }
 
-func initialKeys(v Version, clientDCID []byte) (client, server *keys, err error) {
+func initialKeys(v Version, clientDCID []byte) (client, server *decoder.TrafficKeys, err error) {
 	cs, ss, err := initialSecrets(v, clientDCID)
 	if err != nil {
 		return nil, nil, err
@@ -246,10 +167,10 @@ func NewSealer(v Version, suite uint16, secret []byte) (*Sealer, error) {
 // Next returns the opener of the next key phase (RFC 9001 §6). Open does
 // not report the Key Phase bit: a caller tries Next's opener on a 1-RTT
 // packet that does not authenticate with the current one.
-func (o *Opener) Next() *Opener { return &Opener{o.k.next()} }
+func (o *Opener) Next() *Opener { return &Opener{o.k.Next()} }
 
 // Next returns the sealer of the next key phase (RFC 9001 §6).
-func (s *Sealer) Next() *Sealer { return &Sealer{s.k.next(), s.v} }
+func (s *Sealer) Next() *Sealer { return &Sealer{s.k.Next(), s.v} }
 
 // Open removes p's header protection on a copy (p.Raw is not changed),
 // recovers the packet number from its truncation with largestPN, the
@@ -267,22 +188,15 @@ func (o *Opener) Open(p *Packet, largestPN int64) (pn int64, payload []byte, err
 		return 0, nil, fmt.Errorf("quic: %s packet of %d bytes too short for a header-protection sample", p.Type, len(p.Raw))
 	}
 	buf := append([]byte(nil), p.Raw...)
-	m := o.k.mask(buf[off+4 : off+20])
-	if buf[0]&0x80 != 0 {
-		buf[0] ^= m[0] & 0x0f
-	} else {
-		buf[0] ^= m[0] & 0x1f
-	}
-	pnLen := int(buf[0]&3) + 1
+	pnLen := unmask(o.k, buf, off, 0)
 	var truncated uint64
 	for i := range pnLen {
-		buf[off+i] ^= m[1+i]
 		truncated = truncated<<8 | uint64(buf[off+i])
 	}
 	pn = DecodePacketNumber(largestPN, truncated, pnLen*8)
 	hdr, ct := buf[:off+pnLen], buf[off+pnLen:]
-	nonce := o.k.nonce(pn)
-	payload, err = o.k.aead.Open(ct[:0], nonce[:], ct, hdr)
+	nonce := o.k.Nonce(uint64(pn))
+	payload, err = o.k.AEAD().Open(ct[:0], nonce[:], ct, hdr)
 	if err != nil {
 		return pn, nil, fmt.Errorf("quic: %s packet %d: %w", p.Type, pn, ErrDecrypt)
 	}
@@ -358,7 +272,7 @@ func (s *Sealer) Seal(h Header, pn int64, payload []byte) ([]byte, error) {
 			out = appendVarint(out, uint64(len(h.Token)), 1)
 			out = append(out, h.Token...)
 		}
-		out = appendVarint(out, uint64(pnLen+len(payload)+s.k.aead.Overhead()), 2)
+		out = appendVarint(out, uint64(pnLen+len(payload)+s.k.AEAD().Overhead()), 2)
 	case OneRTT:
 		first := 0x40 | byte(pnLen-1)
 		if h.KeyPhase {
@@ -373,18 +287,10 @@ func (s *Sealer) Seal(h Header, pn int64, payload []byte) ([]byte, error) {
 	for i := pnLen - 1; i >= 0; i-- {
 		out = append(out, byte(pn>>(8*i)))
 	}
-	nonce := s.k.nonce(pn)
+	nonce := s.k.Nonce(uint64(pn))
 	// The header is the AEAD's associated data, so the ciphertext is
 	// sealed apart from it (dst and additionalData must not overlap).
-	out = append(out, s.k.aead.Seal(nil, nonce[:], payload, out)...)
-	m := s.k.mask(out[off+4 : off+20])
-	if out[0]&0x80 != 0 {
-		out[0] ^= m[0] & 0x0f
-	} else {
-		out[0] ^= m[0] & 0x1f
-	}
-	for i := range pnLen {
-		out[off+i] ^= m[1+i]
-	}
+	out = append(out, s.k.AEAD().Seal(nil, nonce[:], payload, out)...)
+	unmask(s.k, out, off, pnLen)
 	return out, nil
 }

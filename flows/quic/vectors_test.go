@@ -7,8 +7,6 @@ import (
 	"errors"
 	"strings"
 	"testing"
-
-	"github.com/tlsscope/tlsscope/decoder"
 )
 
 // unhex decodes hex with spaces, as the RFCs print it.
@@ -197,9 +195,9 @@ func TestInitialKeysRFC(t *testing.T) {
 					}
 				}
 				check("secret", c.secret, c.wantSecret)
-				check("key", decoder.ExpandLabel(sha256.New, c.secret, vp.keyLabel, nil, 16), c.key)
-				check("iv", decoder.ExpandLabel(sha256.New, c.secret, vp.ivLabel, nil, 12), c.iv)
-				check("hp", decoder.ExpandLabel(sha256.New, c.secret, vp.hpLabel, nil, 16), c.hp)
+				check("key", vp.keys.ExpandLabel(sha256.New, c.secret, vp.keys.Key, nil, 16), c.key)
+				check("iv", vp.keys.ExpandLabel(sha256.New, c.secret, vp.keys.IV, nil, 12), c.iv)
+				check("hp", vp.keys.ExpandLabel(sha256.New, c.secret, vp.keys.Mask, nil, 16), c.hp)
 			}
 		})
 	}
