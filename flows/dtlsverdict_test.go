@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/tlsscope/tlsscope/decoder"
@@ -341,5 +343,87 @@ func TestDTLSCaptureViews(t *testing.T) {
 	// One datagram of records is not enough.
 	if rs := analyzeKeys(t, "", filteredCapture(t, src, func(f int) bool { return f == 9 })); len(rs) != 0 {
 		t.Errorf("one datagram of records: %d results, want none", len(rs))
+	}
+}
+
+// TestDTLSLive: live, a completed DTLS handshake is said while its
+// association is open, and an unanswered one is said as stalled while
+// open, then updated when it ends.
+func TestDTLSLive(t *testing.T) {
+	got := liveRun(t, filepath.Join(testdata, "netlab", "dtls-pion-srtp.client.pcap"), 0)
+	if len(got) != 1 || got[0].Outcome != Complete || !got[0].Open || got[0].Update || got[0].Transport != TransportDTLS {
+		t.Errorf("complete: %d results; want one complete while open", len(got))
+	}
+	got = liveRun(t, filepath.Join(testdata, "netlab", "dtls-no-answer.client.pcap"), time.Second)
+	if len(got) != 2 || got[0].Outcome != Stalled || !got[0].Open || got[0].Reason.Kind != ReasonNoAnswer || !got[1].Update || got[1].Open || got[1].Outcome != Stalled {
+		for _, r := range got {
+			t.Logf("%s open %v update %v", dtlsVerdictOf(r), r.Open, r.Update)
+		}
+		t.Fatalf("unanswered: %d results; want a stall while open, then its update", len(got))
+	}
+}
+
+// firstUDPPayload is the payload of the first UDP datagram of file.
+func firstUDPPayload(t *testing.T, file string) []byte {
+	t.Helper()
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rd, err := pcapgo.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		data, _, err := rd.ReadPacketData()
+		if err != nil {
+			t.Fatal("no UDP datagram")
+		}
+		p := gopacket.NewPacket(data, rd.LinkType(), gopacket.Default)
+		if u, ok := p.Layer(layers.LayerTypeUDP).(*layers.UDP); ok {
+			return u.Payload
+		}
+	}
+}
+
+// TestDTLSUndecidedBounded: conversations whose datagrams start like
+// DTLS's without reading as DTLS are remembered at most maxDTLSChecked
+// at once, and one that sent dtlsGiveUp of them is decided not DTLS.
+func TestDTLSUndecidedBounded(t *testing.T) {
+	defer func(n int) { maxDTLSChecked = n }(maxDTLSChecked)
+	maxDTLSChecked = 4
+	hello := firstUDPPayload(t, filepath.Join(testdata, "netlab", "dtls-openssl-listen.client.pcap"))
+	// A handshake record whose fragment does not fit: not DTLS.
+	junk := []byte{22, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5, 1, 2, 3, 4, 5}
+	a := NewAnalyzer(DefaultOptions)
+	for port := range 10 {
+		feed(a, 0, udpFrame(t, "192.0.2.1", "198.51.100.2", 40000+port, 53, junk))
+	}
+	if n := len(a.dtls.checked); n != 4 {
+		t.Errorf("%d conversations remembered, want 4", n)
+	}
+	// Given up after dtlsGiveUp: a hello then is not followed.
+	for range dtlsGiveUp {
+		feed(a, time.Millisecond, udpFrame(t, "192.0.2.1", "198.51.100.2", 40000, 53, junk))
+	}
+	feed(a, 2*time.Millisecond, udpFrame(t, "192.0.2.1", "198.51.100.2", 40000, 53, hello))
+	// Not remembered (the table is full): looked at every time.
+	for range 2 * dtlsGiveUp {
+		feed(a, time.Millisecond, udpFrame(t, "192.0.2.1", "198.51.100.2", 40009, 53, junk))
+	}
+	feed(a, 2*time.Millisecond, udpFrame(t, "192.0.2.1", "198.51.100.2", 40009, 53, hello))
+	// Not yet (one short of it, the first included): the hello starts an
+	// association.
+	for range dtlsGiveUp - 2 {
+		feed(a, time.Millisecond, udpFrame(t, "192.0.2.1", "198.51.100.2", 40001, 53, junk))
+	}
+	feed(a, 2*time.Millisecond, udpFrame(t, "192.0.2.1", "198.51.100.2", 40001, 53, hello))
+	var ports []int
+	for _, r := range a.Finish() {
+		ports = append(ports, int(r.Client.Port()))
+	}
+	if fmt.Sprint(ports) != "[40001 40009]" {
+		t.Errorf("associations from ports %v, want 40001 and 40009", ports)
 	}
 }
