@@ -230,6 +230,13 @@ func (a *Analyzer) dtlsDatagram(seg *segment, k [2]netip.AddrPort, stream int32,
 // resend follows the flights dir sends again (a run of datagrams that
 // held only what was sent before), counting each by what it held.
 func (c *dtlsConn) resend(dir decoder.Dir, res *decoder.DTLSDatagram, nothingNew bool, frame int64, size int, t time.Time) {
+	dup := len(res.Records) > 0
+	for _, r := range res.Records {
+		dup = dup && r.Duplicate
+	}
+	if dup {
+		return // the same datagram again (the network's copy): no resend
+	}
 	c.runs[1-dir].open = false // the peer spoke: its next resend is another
 	run := &c.runs[dir]
 	if !nothingNew {

@@ -143,14 +143,16 @@ func (a *Analyzer) dtlsUnfinished(c *dtlsConn, r *Result, st *decoder.State, ev 
 	case sent[cl] == 0 && dtlsWentOn(hs, sv):
 		r.OneSided, r.Missing = true, cl
 		return Incomplete, Reason{Kind: ReasonOneSided, Side: cl}
+	case sent[sv] == 0 && a.dtlsRefused(r):
+		for _, e := range r.ICMP {
+			ev.add(e.Frame)
+		}
+		clientHello()
+		return Closed, Reason{Kind: ReasonRefusedICMP, Side: sv}
 	case sent[sv] == 0 && dtlsPacketsMissing(c, f, hs, a.opts.StallTimeout):
 		r.AcksMissing = true
 		clientHello()
 		return Incomplete, Reason{Kind: ReasonAcksMissing, Side: sv}
-	case sent[sv] == 0 && a.dtlsRefused(r):
-		ev.event(r.Events, sv, "ICMP", 0)
-		clientHello()
-		return Closed, Reason{Kind: ReasonRefusedICMP, Side: sv}
 	case sent[sv] == 0 && hs.ClientHello != nil:
 		clientHello()
 		return out, Reason{Kind: ReasonNoAnswer, Side: sv}

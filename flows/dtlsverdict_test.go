@@ -1,7 +1,9 @@
 package flows
 
 import (
+	"bytes"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -425,5 +427,57 @@ func TestDTLSUndecidedBounded(t *testing.T) {
 	}
 	if fmt.Sprint(ports) != "[40001 40009]" {
 		t.Errorf("associations from ports %v, want 40001 and 40009", ports)
+	}
+}
+
+// icmpFrame is an ICMPv4 error of type and code from src quoting the
+// first 28 bytes of the IPv4 packet in frame (an Ethernet frame).
+func icmpFrame(t *testing.T, src, dst string, typ, code uint8, frame []byte) []byte {
+	t.Helper()
+	quoted := frame[14 : 14+28]
+	ip := &layers.IPv4{Version: 4, IHL: 5, TTL: 64, Protocol: layers.IPProtocolICMPv4, SrcIP: net.ParseIP(src).To4(), DstIP: net.ParseIP(dst).To4()}
+	icmp := &layers.ICMPv4{TypeCode: layers.CreateICMPv4TypeCode(typ, code)}
+	eth := &layers.Ethernet{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 2}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, EthernetType: layers.EthernetTypeIPv4}
+	buf := gopacket.NewSerializeBuffer()
+	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, eth, ip, icmp, gopacket.Payload(quoted)); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// TestDTLSRefusedByICMP: a port unreachable answering the ClientHellos
+// is the server's host refusing them, not a silence.
+func TestDTLSRefusedByICMP(t *testing.T) {
+	hello := firstUDPPayload(t, filepath.Join(testdata, "netlab", "dtls-openssl-listen.client.pcap"))
+	a := NewAnalyzer(DefaultOptions)
+	for i, at := range []time.Duration{0, time.Second, 3 * time.Second} {
+		again := bytes.Clone(hello)
+		again[10] = byte(i) // the record number: a resend is a new record
+		ch := udpFrame(t, "192.0.2.1", "198.51.100.2", 40000, 4433, again)
+		feed(a, at, ch)
+		if i < 2 {
+			feed(a, at+time.Millisecond, icmpFrame(t, "198.51.100.2", "192.0.2.1", 3, 3, ch))
+		}
+	}
+	rs := a.Finish()
+	if len(rs) != 1 {
+		t.Fatalf("%d results", len(rs))
+	}
+	r := rs[0]
+	if dtlsVerdictOf(r) != "closed refused_icmp server" || len(r.ICMP) != 2 || r.ICMP[0].About != decoder.Client {
+		t.Errorf("%s, ICMP %+v; want closed, refused by ICMP about the client's datagrams", dtlsVerdictOf(r), r.ICMP)
+	}
+}
+
+// TestDTLSDuplicateIsNoResend: the same datagram twice (a copy made by
+// the network, its record number the same) is no ClientHello sent again.
+func TestDTLSDuplicateIsNoResend(t *testing.T) {
+	hello := firstUDPPayload(t, filepath.Join(testdata, "netlab", "dtls-openssl-listen.client.pcap"))
+	a := NewAnalyzer(DefaultOptions)
+	feed(a, 0, udpFrame(t, "192.0.2.1", "198.51.100.2", 40000, 4433, hello))
+	feed(a, time.Millisecond, udpFrame(t, "192.0.2.1", "198.51.100.2", 40000, 4433, hello))
+	rs := a.Finish()
+	if len(rs) != 1 || rs[0].DTLS.ClientHelloResent != 0 || rs[0].DTLS.Stats.Duplicates[decoder.Client] != 1 || len(rs[0].Events) != 0 {
+		t.Errorf("%d results; want one, nothing sent again, one duplicate", len(rs))
 	}
 }

@@ -230,7 +230,7 @@ var checks = []check{
 	{"icmp", []*FindingDef{FindingPathMTU, FindingICMPUnreachable}, icmpFindings},
 	{"quic", []*FindingDef{FindingQUICNoResponse, FindingQUICClientHelloSplit, FindingQUICRetryLoop, FindingQUICRetry, FindingQUICRetryInvalid,
 		FindingQUICVersionNegotiation, FindingHandshakeFailed, FindingQUICMigration}, quicFindings},
-	{"dtls", []*FindingDef{FindingHelloVerifyRequest, FindingClientHelloRetransmitted, FindingServerFlightRetransmitted, FindingPathMTUBlackhole}, dtlsFindings},
+	{"dtls", []*FindingDef{FindingOneSidedCapture, FindingMissingACKs, FindingHelloVerifyRequest, FindingClientHelloRetransmitted, FindingServerFlightRetransmitted, FindingPathMTUBlackhole}, dtlsFindings},
 	{"fallback", []*FindingDef{FindingQUICFallbackToTCP}, fallbackFinding},
 	{"renegotiation", []*FindingDef{FindingRenegotiation, FindingRenegotiationRefused}, renegotiationFindings},
 	{"vantage", []*FindingDef{FindingLossBetweenVantagePoints}, vantageFindings},

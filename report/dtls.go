@@ -144,6 +144,14 @@ func dtlsFindings(x *checkRun) {
 	if f == nil {
 		return
 	}
+	if r.OneSided {
+		present := r.Missing.Other()
+		x.add(FindingOneSidedCapture, nil, "The capture holds no datagram from the %s, though the %s went on as if answered (%s): asymmetric routing or a capture filter. The %s's silence is not judged.",
+			r.Missing, present, plural(f.Stats.Datagrams[present], "datagram"), r.Missing)
+	}
+	if r.AcksMissing {
+		x.add(FindingMissingACKs, r.Reason.Frames, "The client sent its ClientHello once and nothing came after it for %s, though a DTLS client that gets no answer sends it again within a second or two (RFC 6347 §4.2.4.1): datagrams are missing from the capture (a filter that kept only hellos?), so the server's silence is not judged.", seconds(r.End.Sub(r.Start)))
+	}
 	if r.HS.HelloVerifyRequest != nil {
 		times := ""
 		if f.HelloVerifyRequests > 1 {

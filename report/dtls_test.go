@@ -3,10 +3,13 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/gopacket/gopacket/pcapgo"
 )
 
 // dtlsCodes are the findings about DTLS's transport and the path.
@@ -109,5 +112,61 @@ func TestDTLSOutputs(t *testing.T) {
 	srtp := connections(t, filepath.Join(testdata, "netlab", "dtls-pion-srtp.client.pcap"))[0]
 	if srtp.ServerHello.SRTPProfile != "SRTP_AEAD_AES_128_GCM" || len(srtp.ClientHello.SRTPProfiles) != 4 {
 		t.Errorf("use_srtp: chosen %q, offered %v", srtp.ServerHello.SRTPProfile, srtp.ClientHello.SRTPProfiles)
+	}
+}
+
+// keepFrames writes the frames of file that keep accepts (from 1) to a
+// new pcap.
+func keepFrames(t *testing.T, file string, keep func(frame int) bool) string {
+	t.Helper()
+	in, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	r, err := pcapgo.NewReader(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), filepath.Base(file))
+	fh, err := os.Create(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	w := pcapgo.NewWriter(fh)
+	if err := w.WriteFileHeader(65535, r.LinkType()); err != nil {
+		t.Fatal(err)
+	}
+	for frame := 1; ; frame++ {
+		data, ci, err := r.ReadPacketData()
+		if err != nil {
+			return out
+		}
+		if keep(frame) {
+			if err := w.WritePacket(ci, data); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+// TestDTLSCaptureViewFindings: a capture without the server's datagrams,
+// and one that begins after the handshake, say so in DTLS's words.
+func TestDTLSCaptureViewFindings(t *testing.T) {
+	src := filepath.Join(testdata, "netlab", "dtls-openssl-listen.client.pcap")
+	codes := func(c *Connection) (out []string) {
+		for _, f := range c.Findings {
+			out = append(out, f.Code+": "+f.Message)
+		}
+		return out
+	}
+	c := connections(t, keepFrames(t, src, func(f int) bool { return f == 3 || f == 5 || f == 7 || f == 9 || f == 10 }))[0]
+	if got := strings.Join(codes(c), "\n"); !strings.Contains(got, "one_sided_capture: The capture holds no datagram from the server, though the client went on as if answered (5 datagrams)") {
+		t.Errorf("client's datagrams only:\n%s", got)
+	}
+	c = connections(t, keepFrames(t, src, func(f int) bool { return f >= 9 }))[0]
+	if got := strings.Join(codes(c), "\n"); !strings.Contains(got, "midstream: The capture starts after this association began") {
+		t.Errorf("after the handshake:\n%s", got)
 	}
 }

@@ -78,6 +78,8 @@ func captureFindings(x *checkRun) {
 	}
 	if r.Midstream && r.QUIC != nil {
 		x.add(FindingMidstream, []int64{firstFrame(r)}, "The capture starts after this connection began (its first packet is not the client's Initial).")
+	} else if r.Midstream && r.DTLS != nil {
+		x.add(FindingMidstream, []int64{firstFrame(r)}, "The capture starts after this association began (its first datagrams are records, not a hello).")
 	} else if r.Midstream {
 		x.add(FindingMidstream, []int64{firstFrame(r)}, "The capture starts after this connection began (no SYN seen).")
 	}
