@@ -481,3 +481,20 @@ func TestDTLSDuplicateIsNoResend(t *testing.T) {
 		t.Errorf("%d results; want one, nothing sent again, one duplicate", len(rs))
 	}
 }
+
+// TestDTLSIdleExpiry: an association quiet for the idle timeout while the
+// capture goes on ends then, its silence a lower bound.
+func TestDTLSIdleExpiry(t *testing.T) {
+	hello := firstUDPPayload(t, filepath.Join(testdata, "netlab", "dtls-openssl-listen.client.pcap"))
+	a := NewAnalyzer(DefaultOptions)
+	feed(a, 0, udpFrame(t, "192.0.2.1", "198.51.100.2", 40000, 4433, hello))
+	// Other traffic goes on past the idle timeout.
+	feed(a, DefaultOptions.IdleTimeout+2*time.Second, udpFrame(t, "192.0.2.9", "198.51.100.9", 5000, 53, []byte{0x80, 0, 0, 0}))
+	if a.dtls.list.n != 0 {
+		t.Errorf("%d associations still open after the idle timeout", a.dtls.list.n)
+	}
+	rs := a.Finish()
+	if len(rs) != 1 || rs[0].EndedBy != EndedIdle || rs[0].Stall == nil || !rs[0].Stall.AtLeast || rs[0].Outcome != Stalled {
+		t.Fatalf("%d results; want one stalled, ended idle, its silence at least the idle timeout", len(rs))
+	}
+}
