@@ -112,7 +112,7 @@ func newEnv(tmp string) (*Env, error) {
 	if e.Lab, err = makeCertLab(tmp, time.Now()); err != nil {
 		return nil, err
 	}
-	e.Versions = versions(e.Python)
+	e.Versions = append(versions(e.Python), pionVersion())
 	return e, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"slices"
 	"strings"
@@ -46,8 +47,16 @@ var (
 // start starts args in ns; lines of its output are also sent to watch
 // (if not nil) until it is closed by the caller.
 func start(ns, name string, watch chan<- string, args ...string) (*proc, error) {
+	return startIn(ns, name, nil, watch, args...)
+}
+
+// startIn is start with a standard input (nil: none).
+func startIn(ns, name string, stdin *os.File, watch chan<- string, args ...string) (*proc, error) {
 	p := &proc{name: name, done: make(chan struct{})}
 	p.cmd = exec.Command("ip", append([]string{"netns", "exec", ns}, args...)...)
+	if stdin != nil {
+		p.cmd.Stdin = stdin
+	}
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	pr, pw := io.Pipe()
 	p.cmd.Stdout, p.cmd.Stderr = pw, pw

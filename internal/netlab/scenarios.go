@@ -15,6 +15,9 @@ import (
 type Vantage struct {
 	Outcome  string
 	Findings []string
+	// Reason is the verdict's reason in words, where a scenario names it
+	// (the DTLS scenarios, issue #26); not checked against tlsscope yet.
+	Reason string
 }
 
 // ClientServer is a connection as seen in the client's and in the

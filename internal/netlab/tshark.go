@@ -18,6 +18,9 @@ type Summary struct {
 	// Handshake messages tshark finds with the key log and without it
 	// (KeyLog scenarios): "frame N stream S SRC: types".
 	Decrypted, Clear []string
+	// The DTLS records tshark reads, datagram by datagram, with the key
+	// log (DTLSDecrypted) and without it (DTLS scenarios, issue #26).
+	DTLS, DTLSDecrypted []string
 }
 
 // Analysis are the tshark TCP analysis flags counted in each capture.
@@ -134,6 +137,9 @@ func summarize(file, keys string) (*Summary, error) {
 			line += fmt.Sprintf(", quoting %s:%s -> %s:%s", src[1], r[7], dst[1], r[8])
 		}
 		s.ICMP = append(s.ICMP, line)
+	}
+	if s.DTLS, s.DTLSDecrypted, err = dtlsSummary(file, keys); err != nil {
+		return nil, err
 	}
 	if keys != "" {
 		if s.Decrypted, err = handshakes(file, keys); err != nil {
