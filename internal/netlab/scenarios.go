@@ -15,6 +15,9 @@ import (
 type Vantage struct {
 	Outcome  string
 	Findings []string
+	// Status is the server chain's validation status and Verdict how the
+	// verdict begins, when not "" (judged against the scenario's Roots).
+	Status, Verdict string
 }
 
 // ClientServer is a connection as seen in the client's and in the
@@ -39,6 +42,11 @@ type Scenario struct {
 	// KeyLog: a stack writes an NSS key log to Run.Keys, kept as
 	// <scenario>.keys beside the captures (issue #15).
 	KeyLog bool
+	// Roots is what tlsscope judges the chains against in the checks, as
+	// the client trusted: "" none (no validation), "lab" the lab's root
+	// alone (lab-root.pem beside the captures), "empty" a store without
+	// roots (the client trusted a root the server's chain does not reach).
+	Roots  string
 	Expect map[string]ClientServer
 }
 
