@@ -200,6 +200,24 @@ func TestValidationAtCaptureTime(t *testing.T) {
 	}
 }
 
+// TestValidationCachedErrorTime: an expired chain judged twice the same
+// day (from the cache the second time) names each judging's own time in
+// crypto/x509's error (cert-firefox-expired-intermediate after
+// cert-expired-intermediate, the same lab chain, showed the first one's).
+func TestValidationCachedErrorTime(t *testing.T) {
+	root := issue(t, caTmpl("Test Root", 1), nil)
+	leaf := issue(t, leafTmpl("shop.example", 10, x509.ExtKeyUsageServerAuth), root)
+	v := NewValidator(storeWith(t, root))
+	chain := chainOf(leaf)
+	first := capTime.AddDate(1, 0, 0)
+	for _, at := range []time.Time{first, first.Add(3 * time.Hour), first} {
+		r := v.Validate(chain, "shop.example", x509.ExtKeyUsageServerAuth, at)
+		if r.Status != StatusExpired || !strings.Contains(r.Error, "current time "+at.Format(time.RFC3339)+" is after") {
+			t.Errorf("judged at %v: %s, error %q", at, r.Status, r.Error)
+		}
+	}
+}
+
 // TestValidationBounded: a hostile chain of many certificates is looked
 // at up to the bound, not further.
 func TestValidationBounded(t *testing.T) {
