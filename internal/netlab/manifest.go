@@ -23,7 +23,7 @@ func manifest(e *Env, runs []*Run, old string) string {
 	p("Expectations are from the text of issue #14 (the `Scenarios` table in internal/netlab/scenarios.go), to be checked against the analyzer.\n\n")
 	p("Not made: an IPv6 scenario (IPv6 is off in the lab so that no router solicitation or MLD report lands in a capture). ")
 	p("Every capture comes from the real stacks: no packet is made or edited by hand; ARP is in the captures as on a wire.\n\n")
-	p("Key logs (issue #15): in the scenarios that say so a stack writes an NSS key log (OpenSSL's `-keylogfile`, `SSLKEYLOGFILE` for curl and GnuTLS, Python's `keylog_filename`), kept as `<scenario>.keys` beside the captures; the same file decrypts both. ")
+	p("Key logs (issue #15): in the scenarios that say so a stack writes an NSS key log (OpenSSL's `-keylogfile`, `SSLKEYLOGFILE` for curl, GnuTLS, Chromium and Firefox, Python's `keylog_filename`, Node's `keylog` events), kept as `<scenario>.keys` beside the captures; the same file decrypts both. ")
 	p("They are the secrets of throwaway keys made for one run. For each capture the manifest lists the frames with handshake messages tshark reads with the key log (`tshark -o tls.keylog_file:<scenario>.keys`) and without it (frame, TCP stream, source, handshake types).\n\n")
 	p("`go run ./internal/netlab -out testdata/netlab -only a,b` makes only the scenarios named and keeps the other sections here as they were.\n\n")
 	p("## Stacks\n\n")
