@@ -9,7 +9,7 @@ import (
 	"testing"
 )
 
-// jsonStrings to fill records with: HTML, controls, quotes, invalid
+// jsonTestStrings fill records: HTML, controls, quotes, invalid
 // UTF-8, the line separators encoding/json escapes, plain text.
 var jsonTestStrings = []string{"", "plain", `a"b\c`, "<script>&amp;</script>", "tab\tnl\nbs\bff\fcr\r\x00\x1f\x7f",
 	"bad \xff\xfe utf-8 \xe2\x82", "sep \u2028 par \u2029 é 世界 \U0001F600", "bidi \u202e here"}
