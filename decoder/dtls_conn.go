@@ -20,7 +20,9 @@ type DTLSConn struct {
 	m    Machine
 	keys Keys
 	prot [2]dtlsProtection // by Dir
-	hs   [2]dtlsReassembly // by Dir
+	// prot13: DTLS 1.3's protection, by Dir (dtls13_protection.go)
+	prot13 [2]dtls13Dir
+	hs     [2]dtlsReassembly // by Dir
 	// window are the record numbers seen, by Dir and epoch (0–3), to
 	// recognise a datagram duplicated (RFC 6347 §4.1.2.6).
 	window [2][4]dtlsWindow
@@ -108,6 +110,8 @@ type DTLSRecord struct {
 	Fragments      []DTLSFragment
 	// Alerts are the alerts it held, read (plaintext or opened) or not.
 	Alerts []Alert
+	// ACKed: an ACK's record numbers (RFC 9147 §7), the first 16.
+	ACKed []DTLSRecordNumber
 }
 
 // DTLSFragment is one handshake fragment of a readable record.
@@ -127,6 +131,9 @@ type DTLSStats struct {
 	// Unified: DTLS 1.3 records with the unified header, counted and
 	// not opened; CIDRecords: DTLS 1.2 tls12_cid records (RFC 9146).
 	Unified, CIDRecords, ACKs [2]int
+	// Opened13: DTLS 1.3 records opened with keys; ACKed: the record
+	// numbers the ACKs acknowledged.
+	Opened13, ACKed [2]int
 	// Retransmitted: datagrams holding only what was sent before.
 	Retransmitted [2]int
 	// ChangeCipherSpecs: ChangeCipherSpec records sent, again ones too.
@@ -139,8 +146,8 @@ type DTLSStats struct {
 }
 
 type dtlsDirStats struct {
-	datagrams, records, duplicates, unified, cid, acks, retransmitted, ccs, trailing [2]int
-	cidGuessed                                                                       bool
+	datagrams, records, duplicates, unified, cid, acks, retransmitted, ccs, trailing, opened13, acked [2]int
+	cidGuessed                                                                                        bool
 }
 
 // dtlsWindow is a record number window (RFC 6347 §4.1.2.6): the highest
@@ -267,25 +274,30 @@ func (c *DTLSConn) record(d Dir, r *dtlsRecord, t time.Time, dg *datagramState) 
 	at := Pos{Time: t, Frame: c.frame}
 	f := DTLSRecord{Type: r.typ, Version: r.version, Epoch: r.epoch, Seq: r.seq, Length: len(r.body), Unified: r.unified, CID: bytes.Clone(r.cid)}
 	c.stats.records[d]++
+	body := r.body
 	if r.unified {
-		// DTLS 1.3 protected record: its type, sequence number and
-		// content wait for the DTLS 1.3 key schedule (dtls_protection.go).
+		// DTLS 1.3 protected record (dtls13_protection.go): opened, it
+		// is read as a plaintext one of its full epoch.
 		c.stats.unified[d]++
-		f.Encrypted = true
-		c.prot[d].unopened++
-		c.m.ApplicationData(side, len(r.body), true, at)
-		return f
-	}
-	if r.epoch < 4 && c.window[d][r.epoch].check(r.seq) {
+		o, ok := c.unified(d, r, at, &f)
+		if !ok {
+			return f
+		}
+		if o.duplicate {
+			f.Duplicate = true
+			c.stats.duplicates[d]++
+			return f
+		}
+		body = o.plain
+	} else if r.epoch < 4 && c.window[d][r.epoch].check(r.seq) {
 		f.Duplicate = true
 		c.stats.duplicates[d]++
 		return f
 	}
-	body := r.body
 	if r.typ == recordTLS12CID {
 		c.stats.cid[d]++
 	}
-	if r.epoch > 0 {
+	if r.epoch > 0 && !r.unified {
 		var plain []byte
 		var err error
 		if r.typ == recordTLS12CID {
@@ -316,11 +328,7 @@ func (c *DTLSConn) record(d Dir, r *dtlsRecord, t time.Time, dg *datagramState) 
 		c.newFlight(side, dg)
 		c.m.ChangeCipherSpec(side, len(body), at)
 	case recordAlert:
-		e := EpochPlaintext
-		if r.epoch > 0 {
-			e = EpochApplication
-		}
-		c.m.AlertRecord(side, e, body, at)
+		c.m.AlertRecord(side, c.machineEpoch(r.epoch), body, at)
 	case recordHandshake:
 		c.handshake(d, r.epoch, body, t, dg, &f)
 	case recordApplicationData:
@@ -329,6 +337,7 @@ func (c *DTLSConn) record(d Dir, r *dtlsRecord, t time.Time, dg *datagramState) 
 		c.m.Heartbeat(side, len(body), false, at)
 	case recordACK:
 		c.stats.acks[d]++
+		c.ack(d, body, t, &f)
 		c.m.touch(side, t)
 	case recordTLS12CID:
 		c.m.touch(side, t)
@@ -430,10 +439,7 @@ func (c *DTLSConn) deliver(d Dir, t time.Time) {
 		if p.typ == typeClientHello || p.typ == typeServerHello || p.typ == typeHelloVerifyRequest {
 			c.decideRoles(d, p.typ == typeClientHello)
 		}
-		e := EpochPlaintext
-		if p.epoch > 0 {
-			e = EpochApplication
-		}
+		e := c.machineEpoch(p.epoch)
 		c.m.dtlsSeq = p.seq
 		c.m.Message(c.role(d), e, msg, at)
 		// The peer had this side's earlier flights whole to get here:
