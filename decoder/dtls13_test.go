@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tlsscope/tlsscope/internal/testenv"
 	"golang.org/x/crypto/cryptobyte"
 )
 
@@ -20,7 +21,9 @@ import (
 // fragments (its X25519MLKEM768 key share), the server's flight in one
 // datagram, the client's Finished ACKed, one message each way, the
 // client's close_notify answered with the server's. aes128gcm also has a
-// KeyUpdate each way (the client's asks for the server's), each ACKed.
+// KeyUpdate each way (the client's asks for the server's), each ACKed;
+// lost-flight loses the server's first protected datagram once
+// (TestDTLS13FlightRetransmitted).
 
 // dtls13Pion feeds one of the pion captures, with its key log or
 // another.
@@ -361,6 +364,77 @@ func TestDTLS13OpenSealed(t *testing.T) {
 		// no keys for it.
 		if _, err := openWire(t, c, sealDTLS13(k5.Next().Next(), 7, 0, true, recordApplicationData, []byte("x")), 0); !errors.Is(err, errNoKeys) {
 			t.Errorf("epoch 7 while 5 is current: %v", err)
+		}
+	}
+}
+
+// TestDTLS13FlightRetransmitted reads dtls13-pion-lost-flight.pcap: the
+// server's first protected datagram (frame 6: EncryptedExtensions to
+// Finished) never reached the client (the generator dropped it after
+// recording it); a second later the client sends its ClientHello again
+// (frames 7, 8) and the server its ServerHello and its flight (9, 10),
+// under new record numbers (RFC 9147 §5.8: records are never sent
+// again, their content is). With keys, the flight's messages are told
+// as sent twice; each message is read once.
+func TestDTLS13FlightRetransmitted(t *testing.T) {
+	f := dtls13Pion(t, "dtls13-pion-lost-flight", readKeyLog(t, "testdata/dtls13-pion-lost-flight.keys"))
+	hs := f.conn.Snapshot()
+	if d := hs.Decryption; d.Status != DecryptDecrypted || d.Opened != [2]int{3, 11} {
+		t.Errorf("decryption %s (%s), opened %v", d.Status, d.Reason, d.Opened)
+	}
+	if hs.Finished != [2]FinishedCheck{FinishedVerified, FinishedVerified} {
+		t.Errorf("Finished %v", hs.Finished)
+	}
+	for _, typ := range []MsgType{MsgEncryptedExtensions, MsgCertificate, MsgCertificateVerify, MsgFinished} {
+		if n, first, last := f.conn.Sent(Server, typ); n != 2 || last-first != 4 {
+			t.Errorf("server %s sent %d times, frames %d to %d; want twice, 4 frames apart", typ, n, first, last)
+		}
+	}
+	first, again := f.facts[6].Records, f.facts[10].Records
+	if len(first) != 4 || len(again) != 4 || !f.facts[10].Retransmission || f.facts[6].Retransmission || f.facts[10].Flight != f.facts[6].Flight {
+		t.Fatalf("frame 6 %+v, frame 10 %+v", f.facts[6], f.facts[10])
+	}
+	for i := range again {
+		if again[i].Seq != first[i].Seq+4 || again[i].Epoch != 2 || len(again[i].Fragments) != 1 || !again[i].Fragments[0].Retransmission {
+			t.Errorf("record %d of frame 10: %+v (first sent as %+v)", i, again[i], first[i])
+		}
+	}
+	if st := f.conn.Stats(); st.Retransmitted != [2]int{2, 2} || st.Duplicates != [2]int{} {
+		t.Errorf("retransmitted %v, duplicates %v", st.Retransmitted, st.Duplicates)
+	}
+	if n := strings.Count(ladderTypes(hs, false), "server Finished"); n != 1 {
+		t.Errorf("%d server Finished in the ladder", n)
+	}
+}
+
+// TestDTLS13FlightRetransmittedWithoutKeys: without keys, the server's
+// flight sent again is told by its shape (dtls13_opaque.go): frame 10's
+// epoch 2 records have the lengths of frame 6's. The other captures,
+// with no flight sent again, show none, nor do zeek's wolfSSL traces
+// (one with a HelloRetryRequest, one with connection IDs).
+func TestDTLS13FlightRetransmittedWithoutKeys(t *testing.T) {
+	f := dtls13Pion(t, "dtls13-pion-lost-flight", nil)
+	if !f.facts[10].Retransmission || f.facts[6].Retransmission {
+		t.Errorf("frame 6 again %v, frame 10 again %v; want false, true", f.facts[6].Retransmission, f.facts[10].Retransmission)
+	}
+	if st := f.conn.Stats(); st.Retransmitted != [2]int{2, 2} || st.Opened13 != [2]int{} {
+		t.Errorf("retransmitted %v, opened %v", st.Retransmitted, st.Opened13)
+	}
+	for _, name := range []string{"dtls13-pion-aes128gcm", "dtls13-pion-chacha20"} {
+		if st := dtls13Pion(t, name, nil).conn.Stats(); st.Retransmitted != [2]int{} {
+			t.Errorf("%s: retransmitted %v", name, st.Retransmitted)
+		}
+	}
+	if !testenv.HaveShared("..") {
+		return
+	}
+	for _, name := range []string{"tls/dtls13-wolfssl.pcap", "tls/dtls13-cid.pcap"} {
+		for i, f := range feedDTLS(t, zeekTrace(t, name)) {
+			for fr, d := range f.facts {
+				if d.Retransmission && len(d.Records) > 0 && d.Records[0].Unified {
+					t.Errorf("%s flow %d frame %d: a unified datagram taken as sent again: %+v", name, i, fr, d.Records)
+				}
+			}
 		}
 	}
 }

@@ -22,7 +22,9 @@ type DTLSConn struct {
 	prot [2]dtlsProtection // by Dir
 	// prot13: DTLS 1.3's protection, by Dir (dtls13_protection.go)
 	prot13 [2]dtls13Dir
-	hs     [2]dtlsReassembly // by Dir
+	// opaque13: DTLS 1.3 handshake datagrams not opened (dtls13_opaque.go)
+	opaque13 [2]opaque13
+	hs       [2]dtlsReassembly // by Dir
 	// window are the record numbers seen, by Dir and epoch (0–3), to
 	// recognise a datagram duplicated (RFC 6347 §4.1.2.6).
 	window [2][4]dtlsWindow
@@ -231,6 +233,9 @@ func (c *DTLSConn) Datagram(d Dir, payload []byte, frame int64, t time.Time) DTL
 			dup = dup && r.Duplicate
 		}
 		out.Retransmission = dup
+	}
+	if !out.Retransmission && c.opaqueAgain13(d, out.Records) {
+		out.Retransmission = true
 	}
 	if out.Retransmission {
 		c.stats.retransmitted[d]++
