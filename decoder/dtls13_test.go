@@ -438,3 +438,63 @@ func TestDTLS13FlightRetransmittedWithoutKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestDTLS13AlertDecrypted reads dtls13-pion-bad-certificate.pcap: the
+// client verifies the server's certificate against no roots and says
+// bad_certificate in a record under its handshake keys (pion logs only
+// the handshake secrets: the application ones never came to be). With
+// keys the alert is read and the handshake failed; without, it is a
+// protected record of alert size.
+func TestDTLS13AlertDecrypted(t *testing.T) {
+	const name = "dtls13-pion-bad-certificate"
+	f := dtls13Pion(t, name, readKeyLog(t, "testdata/"+name+".keys"))
+	hs := f.conn.Snapshot()
+	if d := hs.Decryption; d.Status != DecryptDecrypted || d.Opened != [2]int{1, 4} {
+		t.Errorf("decryption %s (%s), opened %v", d.Status, d.Reason, d.Opened)
+	}
+	if a := alertList(hs); a != "client bad_certificate" || hs.Alerts[0].Level != 2 || hs.Alerts[0].Encrypted {
+		t.Errorf("alerts %q %+v", a, hs.Alerts)
+	}
+	if hs.Finished != [2]FinishedCheck{FinishedUnchecked, FinishedVerified} {
+		t.Errorf("Finished %v, want the server's verified and no client's", hs.Finished)
+	}
+	if st := f.conn.State(); st.Phase != PhaseFailed || st.Alert == nil {
+		t.Errorf("phase %s, alert %v", st.Phase, st.Alert)
+	}
+	if r := f.facts[7].Records; len(r) != 1 || r[0].Type != recordAlert || r[0].Epoch != 2 || r[0].Seq != 0 {
+		t.Errorf("frame 7: %+v", r)
+	}
+
+	f = dtls13Pion(t, name, nil)
+	hs = f.conn.Snapshot()
+	if len(hs.Alerts) != 0 || f.conn.State().Phase == PhaseFailed || hs.Decryption.Status != DecryptNoKeys {
+		t.Errorf("without keys: alerts %+v, phase %s, %s", hs.Alerts, f.conn.State().Phase, hs.Decryption.Status)
+	}
+}
+
+// TestDTLS13PartialKeyLog: a key log with the handshake secrets only
+// opens the handshake; the application records stay unread: partial.
+func TestDTLS13PartialKeyLog(t *testing.T) {
+	b, err := os.ReadFile("testdata/dtls13-pion-chacha20.keys")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.Contains(l, "HANDSHAKE_TRAFFIC_SECRET") {
+			lines = append(lines, l)
+		}
+	}
+	log := NewKeyLog()
+	if _, _, err := log.Add("handshake only", strings.NewReader(strings.Join(lines, "\n")+"\n")); err != nil || log.Len() != 1 {
+		t.Fatal(err)
+	}
+	f := dtls13Pion(t, "dtls13-pion-chacha20", log)
+	hs := f.conn.Snapshot()
+	if d := hs.Decryption; d.Status != DecryptPartial || d.Opened != [2]int{1, 4} || d.Unopened != [2]int{2, 3} {
+		t.Errorf("decryption %s (%s), opened %v, unopened %v", d.Status, d.Reason, d.Opened, d.Unopened)
+	}
+	if hs.Finished != [2]FinishedCheck{FinishedVerified, FinishedVerified} || len(hs.ServerCertificates) != 1 {
+		t.Errorf("Finished %v, %d certificates", hs.Finished, len(hs.ServerCertificates))
+	}
+}

@@ -61,7 +61,8 @@ func NewDTLSConn(rolesKnown bool) *DTLSConn {
 }
 
 // SetKeys gives the association a source of record keys (a key log's
-// CLIENT_RANDOM lines open DTLS 1.0 and 1.2).
+// CLIENT_RANDOM lines open DTLS 1.0 and 1.2; its traffic secrets, with a
+// Keys that gives DTLS 1.3's as LogKeys does, DTLS 1.3).
 func (c *DTLSConn) SetKeys(k Keys) {
 	c.keys = k
 	c.m.kt = nil
@@ -94,10 +95,13 @@ type DTLSRecord struct {
 	// Type is the content type; 0 for a DTLS 1.3 record, which hides it.
 	Type    uint8
 	Version uint16 // 0 for a DTLS 1.3 unified header
-	// Epoch; a unified header carries only its two low bits.
+	// Epoch; a unified header carries only its two low bits, and a DTLS
+	// 1.3 record opened with keys has its full epoch here.
 	Epoch uint16
 	// Seq is the 48-bit sequence number; a unified header's is the 8 or
-	// 16 bits as sent, which are encrypted (RFC 9147 §4.2.3).
+	// 16 bits as sent, which are encrypted (RFC 9147 §4.2.3), and a DTLS
+	// 1.3 record opened with keys has its full 64-bit record number here
+	// (§4.2.2).
 	Seq     uint64
 	Length  int
 	Unified bool
@@ -130,8 +134,9 @@ type DTLSStats struct {
 	Datagrams, Records [2]int
 	// Duplicates: records whose number was seen before.
 	Duplicates [2]int
-	// Unified: DTLS 1.3 records with the unified header, counted and
-	// not opened; CIDRecords: DTLS 1.2 tls12_cid records (RFC 9146).
+	// Unified: DTLS 1.3 records with the unified header (those opened
+	// with keys in Opened13 too); CIDRecords: DTLS 1.2 tls12_cid records
+	// (RFC 9146).
 	Unified, CIDRecords, ACKs [2]int
 	// Opened13: DTLS 1.3 records opened with keys; ACKed: the record
 	// numbers the ACKs acknowledged.

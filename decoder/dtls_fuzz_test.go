@@ -47,7 +47,7 @@ func FuzzDTLSRecords(f *testing.F) {
 	// pion's DTLS 1.3 associations whole, with their directions: with the
 	// key log below their records open, so the fuzzer starts inside
 	// DTLS 1.3's protection.
-	for _, name := range []string{"dtls13-pion-aes128gcm", "dtls13-pion-chacha20", "dtls13-pion-lost-flight"} {
+	for _, name := range []string{"dtls13-pion-aes128gcm", "dtls13-pion-chacha20", "dtls13-pion-lost-flight", "dtls13-pion-bad-certificate"} {
 		var whole []byte
 		var client string
 		for _, d := range readUDP(f, "testdata/"+name+".pcap") {
@@ -63,7 +63,7 @@ func FuzzDTLSRecords(f *testing.F) {
 		f.Add(whole)
 	}
 	log := NewKeyLog()
-	for _, name := range []string{"dtls13-pion-aes128gcm", "dtls13-pion-chacha20", "dtls13-pion-lost-flight"} {
+	for _, name := range []string{"dtls13-pion-aes128gcm", "dtls13-pion-chacha20", "dtls13-pion-lost-flight", "dtls13-pion-bad-certificate"} {
 		b, err := os.ReadFile("testdata/" + name + ".keys")
 		if err != nil {
 			f.Fatal(err)

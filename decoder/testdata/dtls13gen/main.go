@@ -100,6 +100,10 @@ type scenario struct {
 	// EncryptedExtensions to Finished) is lost once: the flight is sent
 	// again on the server's timer (RFC 9147 §5.8).
 	loseServerFlight bool
+	// verify: the client verifies the server's certificate (against an
+	// empty pool of roots: it fails, and the client says so with an
+	// alert under its handshake keys).
+	verify bool
 }
 
 func run(s scenario) error {
@@ -162,12 +166,25 @@ func run(s scenario) error {
 	for _, o := range v13 {
 		opts = append(opts, o)
 	}
-	opts = append(opts, dtls.WithInsecureSkipVerify(true), dtls.WithServerName(serverName), dtls.WithKeyLogWriter(kw))
+	opts = append(opts, dtls.WithInsecureSkipVerify(!s.verify), dtls.WithServerName(serverName), dtls.WithKeyLogWriter(kw))
+	if s.verify {
+		opts = append(opts, dtls.WithRootCAs(x509.NewCertPool()))
+	}
 	cl, err := dtls.Client(recConn{cc, rec, nil}, sc.LocalAddr(), opts...)
 	if err != nil {
 		return err
 	}
-	if err := cl.HandshakeContext(ctx); err != nil {
+	err = cl.HandshakeContext(ctx)
+	switch {
+	case s.verify && err == nil:
+		return fmt.Errorf("client handshake: the certificate was accepted")
+	case s.verify:
+		fmt.Printf("%s: client handshake failed as meant: %v\n", s.name, err)
+		cl.Close()
+		<-done
+		time.Sleep(100 * time.Millisecond)
+		return save(s, rec, &keylog, &klmu, sc, cc)
+	case err != nil:
 		return fmt.Errorf("client handshake: %w", err)
 	}
 	buf := make([]byte, 1500)
@@ -202,9 +219,13 @@ func run(s scenario) error {
 		return err
 	}
 	time.Sleep(100 * time.Millisecond)
+	return save(s, rec, &keylog, &klmu, sc, cc)
+}
+
+// save writes the capture and the key log.
+func save(s scenario, rec *recorder, keylog *bytes.Buffer, klmu *sync.Mutex, sc, cc net.PacketConn) error {
 	sc.Close()
 	cc.Close()
-
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
 	if err := writePcap("../"+s.name+".pcap", rec.out); err != nil {
@@ -273,6 +294,7 @@ func main() {
 		{name: "dtls13-pion-aes128gcm", suite: ciphersuite.TLS_AES_128_GCM_SHA256, keyUpdate: true},
 		{name: "dtls13-pion-chacha20", suite: ciphersuite.TLS_CHACHA20_POLY1305_SHA256},
 		{name: "dtls13-pion-lost-flight", suite: ciphersuite.TLS_AES_128_GCM_SHA256, loseServerFlight: true},
+		{name: "dtls13-pion-bad-certificate", suite: ciphersuite.TLS_AES_128_GCM_SHA256, verify: true},
 	} {
 		if err := run(s); err != nil {
 			fmt.Fprintln(os.Stderr, s.name+":", err)
