@@ -3,9 +3,10 @@ package decoder
 import "encoding/binary"
 
 // What is told of DTLS 1.3's protected handshake without keys. A flight
-// sent again on a timer goes under new record numbers (RFC 9147 §5.8.1:
-// records are not sent again, their content is), and both the numbers
-// and the content are encrypted; what stays is the shape: a datagram of
+// sent again on a timer goes under new record numbers (a record number is
+// never used twice in an epoch: the AEAD nonce comes from it, RFC 9147
+// §4.2.3), and both the numbers and the content are encrypted; what
+// stays is the shape: a datagram of
 // epoch 2 records (the handshake's, §6.1) with the very lengths of an
 // earlier one of the same side is that datagram sent again. Only until
 // the side sends under epoch 3: after that, epoch 6's records show the

@@ -2,7 +2,7 @@ package decoder
 
 import (
 	"bytes"
-	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -321,11 +321,16 @@ func TestDTLS13OpenPionVector(t *testing.T) {
 
 // TestDTLS13OpenSealed opens records sealed by sealDTLS13: 8- and 16-bit
 // sequence numbers across their wrap, reordered and repeated, and two
-// KeyUpdates (RFC 9147 §8: epochs 4 and 5, each with its own sn_key).
+// KeyUpdates (RFC 9147 §8: epochs 4 and 5, each with its own sn_key),
+// under each of the five suites of RFC 8446 B.4.
 func TestDTLS13OpenSealed(t *testing.T) {
-	secret := sha256.Sum256([]byte("dtls13 sealed"))
-	for _, suite := range []uint16{0x1301, 0x1303} {
-		k3, err := ScheduleDTLS13.TrafficKeys(suite, secret[:])
+	secret := sha512.Sum384([]byte("dtls13 sealed"))
+	for _, suite := range []uint16{0x1301, 0x1302, 0x1303, 0x1304, 0x1305} {
+		n := 32
+		if suite == 0x1302 {
+			n = 48
+		}
+		k3, err := ScheduleDTLS13.TrafficKeys(suite, secret[:n])
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -373,8 +378,8 @@ func TestDTLS13OpenSealed(t *testing.T) {
 // Finished) never reached the client (the generator dropped it after
 // recording it); a second later the client sends its ClientHello again
 // (frames 7, 8) and the server its ServerHello and its flight (9, 10),
-// under new record numbers (RFC 9147 §5.8: records are never sent
-// again, their content is). With keys, the flight's messages are told
+// under new record numbers (never one twice in an epoch: the AEAD nonce
+// comes from it). With keys, the flight's messages are told
 // as sent twice; each message is read once.
 func TestDTLS13FlightRetransmitted(t *testing.T) {
 	f := dtls13Pion(t, "dtls13-pion-lost-flight", readKeyLog(t, "testdata/dtls13-pion-lost-flight.keys"))
