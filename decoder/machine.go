@@ -317,6 +317,8 @@ func (m *Machine) Message(side Side, e Epoch, msg []byte, at Pos) {
 	}
 	if typ == typeFinished && e != EpochPlaintext && !isTLS13(m.version()) {
 		m.checkFinished(side, msg)
+	} else if typ == typeFinished && e == EpochHandshake && m.dtls {
+		m.checkFinished13(side, msg)
 	}
 	if typ != typeHelloRequest && typ != typeHelloVerifyRequest {
 		m.transcribe(msg)
