@@ -257,8 +257,8 @@ func (c *DTLSConn) cidLens(d Dir) dtlsCIDLens {
 		if sh := c.m.HS.ServerHello; sh != nil && sh.ConnectionID != nil {
 			n = len(sh.ConnectionID)
 		}
-	} else if ch := c.m.HS.LatestClientHello(); ch != nil && ch.ConnectionID != nil {
-		n = len(ch.ConnectionID)
+	} else if ch := c.m.HS.LatestClientHello(); ch != nil && ch.ConnectionID() != nil {
+		n = len(ch.ConnectionID())
 	}
 	return dtlsCIDLens{plain: n, unified: n}
 }
