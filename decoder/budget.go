@@ -63,7 +63,7 @@ func (c *Conn) account(d Dir) {
 		c.hr[i].skip = 0
 		if l.mode == frameRecords && len(l.buf) >= 5 {
 			n := 5 + (int(l.buf[3])<<8 | int(l.buf[4]))
-			l.skipBody = n - len(l.buf)
+			l.skipBody = int32(n - len(l.buf))
 			l.bytes += int64(len(l.buf))
 			l.consume(len(l.buf))
 			l.buf = nil

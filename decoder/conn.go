@@ -17,7 +17,6 @@ type Conn struct {
 	rl   [2]recordLayer   // by Dir
 	prot [2]protection    // by Dir
 	hr   [2]MessageReader // by Dir
-	keys Keys
 	// budget, when set, bounds what all connections buffer; charged is
 	// this one's share of it.
 	budget     *Budget
@@ -56,11 +55,20 @@ type inProgressMsg struct {
 // SetKeys gives the connection a source of record keys. The machine then
 // keeps the handshake's transcript, to check the Finished messages.
 func (c *Conn) SetKeys(k Keys) {
-	c.keys = k
 	c.m.kt = nil
 	if k != nil {
 		c.m.kt = &keyed{keys: k}
 	}
+}
+
+// keyLog is the source of record keys SetKeys gave (nil: none). It is
+// kept once, in the machine's keyed state: a connection without keys
+// pays no word for it.
+func (c *Conn) keyLog() Keys {
+	if c.m.kt == nil {
+		return nil
+	}
+	return c.m.kt.keys
 }
 
 // enter follows the machine's epochs in the record layer's protection.
@@ -70,15 +78,15 @@ func (c *Conn) enter(side Side, e Epoch) { c.protect(side, e, &c.m.HS) }
 func (c *Conn) protect(side Side, e Epoch, hs *Handshake) {
 	var rc RecordCipher
 	why := errNoKeys
-	if c.keys != nil {
-		rc, why = c.keys.Cipher(side, e, hs)
+	if keys := c.keyLog(); keys != nil {
+		rc, why = keys.Cipher(side, e, hs)
 		if rc != nil {
 			why = nil
 		} else if why == nil {
 			why = errNoKeys
 		}
 	}
-	c.prot[c.dirOf(side)].enter(e, rc, why, c.keys != nil)
+	c.prot[c.dirOf(side)].enter(e, rc, why, c.keyLog() != nil)
 }
 
 // lateKeys looks the keys up again for a direction that had none: live,
@@ -87,7 +95,7 @@ func (c *Conn) protect(side Side, e Epoch, hs *Handshake) {
 // (TLS 1.0's chained IV, RC4) cannot start in the middle: only one whose
 // records stand alone (an AEAD, with the sequence number counted) can.
 func (c *Conn) lateKeys(side Side, p *protection) {
-	rc, err := c.keys.Cipher(side, p.epoch, &c.m.HS)
+	rc, err := c.keyLog().Cipher(side, p.epoch, &c.m.HS)
 	if err != nil || rc == nil {
 		return
 	}

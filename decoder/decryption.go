@@ -69,7 +69,7 @@ func (c *Conn) decryption() *Decryption {
 	}
 	opened := d.Opened[0]+d.Opened[1] > 0
 	switch {
-	case c.keys == nil:
+	case c.keyLog() == nil:
 		d.Status, d.Reason = DecryptNoKeys, "no key log given (--keylog FILE, or a pcapng with a Decryption Secrets Block)"
 		d.Unread = nil
 	case ch == nil:
@@ -106,7 +106,7 @@ func (c *Conn) decryption() *Decryption {
 
 // found reports whether the keys knew this connection's client random.
 func (c *Conn) found() bool {
-	if f, ok := c.keys.(interface{ known(*Handshake) bool }); ok {
+	if f, ok := c.keyLog().(interface{ known(*Handshake) bool }); ok {
 		return f.known(&c.m.HS)
 	}
 	return false

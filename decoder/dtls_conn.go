@@ -20,7 +20,11 @@ type DTLSConn struct {
 	m    Machine
 	keys Keys
 	prot [2]dtlsProtection // by Dir
-	hs   [2]dtlsReassembly // by Dir
+	// prot13: DTLS 1.3's protection, by Dir (dtls13_protection.go)
+	prot13 [2]dtls13Dir
+	// opaque13: DTLS 1.3 handshake datagrams not opened (dtls13_opaque.go)
+	opaque13 [2]opaque13
+	hs       [2]dtlsReassembly // by Dir
 	// window are the record numbers seen, by Dir and epoch (0–3), to
 	// recognise a datagram duplicated (RFC 6347 §4.1.2.6).
 	window [2][4]dtlsWindow
@@ -57,7 +61,8 @@ func NewDTLSConn(rolesKnown bool) *DTLSConn {
 }
 
 // SetKeys gives the association a source of record keys (a key log's
-// CLIENT_RANDOM lines open DTLS 1.0 and 1.2).
+// CLIENT_RANDOM lines open DTLS 1.0 and 1.2; its traffic secrets, with a
+// Keys that gives DTLS 1.3's as LogKeys does, DTLS 1.3).
 func (c *DTLSConn) SetKeys(k Keys) {
 	c.keys = k
 	c.m.kt = nil
@@ -90,10 +95,13 @@ type DTLSRecord struct {
 	// Type is the content type; 0 for a DTLS 1.3 record, which hides it.
 	Type    uint8
 	Version uint16 // 0 for a DTLS 1.3 unified header
-	// Epoch; a unified header carries only its two low bits.
+	// Epoch; a unified header carries only its two low bits, and a DTLS
+	// 1.3 record opened with keys has its full epoch here.
 	Epoch uint16
 	// Seq is the 48-bit sequence number; a unified header's is the 8 or
-	// 16 bits as sent, which are encrypted (RFC 9147 §4.2.3).
+	// 16 bits as sent, which are encrypted (RFC 9147 §4.2.3), and a DTLS
+	// 1.3 record opened with keys has its full 64-bit record number here
+	// (§4.2.2).
 	Seq     uint64
 	Length  int
 	Unified bool
@@ -108,6 +116,8 @@ type DTLSRecord struct {
 	Fragments      []DTLSFragment
 	// Alerts are the alerts it held, read (plaintext or opened) or not.
 	Alerts []Alert
+	// ACKed: an ACK's record numbers (RFC 9147 §7), the first 16.
+	ACKed []DTLSRecordNumber
 }
 
 // DTLSFragment is one handshake fragment of a readable record.
@@ -124,9 +134,13 @@ type DTLSStats struct {
 	Datagrams, Records [2]int
 	// Duplicates: records whose number was seen before.
 	Duplicates [2]int
-	// Unified: DTLS 1.3 records with the unified header, counted and
-	// not opened; CIDRecords: DTLS 1.2 tls12_cid records (RFC 9146).
+	// Unified: DTLS 1.3 records with the unified header (those opened
+	// with keys in Opened13 too); CIDRecords: DTLS 1.2 tls12_cid records
+	// (RFC 9146).
 	Unified, CIDRecords, ACKs [2]int
+	// Opened13: DTLS 1.3 records opened with keys; ACKed: the record
+	// numbers the ACKs acknowledged.
+	Opened13, ACKed [2]int
 	// Retransmitted: datagrams holding only what was sent before.
 	Retransmitted [2]int
 	// ChangeCipherSpecs: ChangeCipherSpec records sent, again ones too.
@@ -139,8 +153,8 @@ type DTLSStats struct {
 }
 
 type dtlsDirStats struct {
-	datagrams, records, duplicates, unified, cid, acks, retransmitted, ccs, trailing [2]int
-	cidGuessed                                                                       bool
+	datagrams, records, duplicates, unified, cid, acks, retransmitted, ccs, trailing, opened13, acked [2]int
+	cidGuessed                                                                                        bool
 }
 
 // dtlsWindow is a record number window (RFC 6347 §4.1.2.6): the highest
@@ -225,6 +239,9 @@ func (c *DTLSConn) Datagram(d Dir, payload []byte, frame int64, t time.Time) DTL
 		}
 		out.Retransmission = dup
 	}
+	if !out.Retransmission && c.opaqueAgain13(d, out.Records) {
+		out.Retransmission = true
+	}
 	if out.Retransmission {
 		c.stats.retransmitted[d]++
 	}
@@ -240,8 +257,8 @@ func (c *DTLSConn) cidLens(d Dir) dtlsCIDLens {
 		if sh := c.m.HS.ServerHello; sh != nil && sh.ConnectionID != nil {
 			n = len(sh.ConnectionID)
 		}
-	} else if ch := c.m.HS.LatestClientHello(); ch != nil && ch.ConnectionID != nil {
-		n = len(ch.ConnectionID)
+	} else if ch := c.m.HS.LatestClientHello(); ch != nil && ch.ConnectionID() != nil {
+		n = len(ch.ConnectionID())
 	}
 	return dtlsCIDLens{plain: n, unified: n}
 }
@@ -267,25 +284,30 @@ func (c *DTLSConn) record(d Dir, r *dtlsRecord, t time.Time, dg *datagramState) 
 	at := Pos{Time: t, Frame: c.frame}
 	f := DTLSRecord{Type: r.typ, Version: r.version, Epoch: r.epoch, Seq: r.seq, Length: len(r.body), Unified: r.unified, CID: bytes.Clone(r.cid)}
 	c.stats.records[d]++
+	body := r.body
 	if r.unified {
-		// DTLS 1.3 protected record: its type, sequence number and
-		// content wait for the DTLS 1.3 key schedule (dtls_protection.go).
+		// DTLS 1.3 protected record (dtls13_protection.go): opened, it
+		// is read as a plaintext one of its full epoch.
 		c.stats.unified[d]++
-		f.Encrypted = true
-		c.prot[d].unopened++
-		c.m.ApplicationData(side, len(r.body), true, at)
-		return f
-	}
-	if r.epoch < 4 && c.window[d][r.epoch].check(r.seq) {
+		o, ok := c.unified(d, r, at, &f)
+		if !ok {
+			return f
+		}
+		if o.duplicate {
+			f.Duplicate = true
+			c.stats.duplicates[d]++
+			return f
+		}
+		body = o.plain
+	} else if r.epoch < 4 && c.window[d][r.epoch].check(r.seq) {
 		f.Duplicate = true
 		c.stats.duplicates[d]++
 		return f
 	}
-	body := r.body
 	if r.typ == recordTLS12CID {
 		c.stats.cid[d]++
 	}
-	if r.epoch > 0 {
+	if r.epoch > 0 && !r.unified {
 		var plain []byte
 		var err error
 		if r.typ == recordTLS12CID {
@@ -316,11 +338,7 @@ func (c *DTLSConn) record(d Dir, r *dtlsRecord, t time.Time, dg *datagramState) 
 		c.newFlight(side, dg)
 		c.m.ChangeCipherSpec(side, len(body), at)
 	case recordAlert:
-		e := EpochPlaintext
-		if r.epoch > 0 {
-			e = EpochApplication
-		}
-		c.m.AlertRecord(side, e, body, at)
+		c.m.AlertRecord(side, c.machineEpoch(r.epoch), body, at)
 	case recordHandshake:
 		c.handshake(d, r.epoch, body, t, dg, &f)
 	case recordApplicationData:
@@ -329,6 +347,7 @@ func (c *DTLSConn) record(d Dir, r *dtlsRecord, t time.Time, dg *datagramState) 
 		c.m.Heartbeat(side, len(body), false, at)
 	case recordACK:
 		c.stats.acks[d]++
+		c.ack(d, body, t, &f)
 		c.m.touch(side, t)
 	case recordTLS12CID:
 		c.m.touch(side, t)
@@ -430,10 +449,7 @@ func (c *DTLSConn) deliver(d Dir, t time.Time) {
 		if p.typ == typeClientHello || p.typ == typeServerHello || p.typ == typeHelloVerifyRequest {
 			c.decideRoles(d, p.typ == typeClientHello)
 		}
-		e := EpochPlaintext
-		if p.epoch > 0 {
-			e = EpochApplication
-		}
+		e := c.machineEpoch(p.epoch)
 		c.m.dtlsSeq = p.seq
 		c.m.Message(c.role(d), e, msg, at)
 		// The peer had this side's earlier flights whole to get here:

@@ -104,7 +104,7 @@ func (c *DTLSConn) Stats() DTLSStats {
 	s := &c.stats
 	by := func(a [2]int) [2]int { return [2]int{a[c.dirOf(Client)], a[c.dirOf(Server)]} }
 	return DTLSStats{Datagrams: by(s.datagrams), Records: by(s.records), Duplicates: by(s.duplicates),
-		Unified: by(s.unified), CIDRecords: by(s.cid), ACKs: by(s.acks), Retransmitted: by(s.retransmitted),
+		Unified: by(s.unified), CIDRecords: by(s.cid), ACKs: by(s.acks), Opened13: by(s.opened13), ACKed: by(s.acked), Retransmitted: by(s.retransmitted),
 		ChangeCipherSpecs: by(s.ccs), Trailing: by(s.trailing), CIDGuessed: s.cidGuessed}
 }
 

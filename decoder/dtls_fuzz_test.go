@@ -2,6 +2,7 @@ package decoder
 
 import (
 	"bytes"
+	"os"
 	"testing"
 	"time"
 
@@ -43,9 +44,36 @@ func FuzzDTLSRecords(f *testing.F) {
 		f.Add(append([]byte{byte(len(s) >> 8), byte(len(s))}, s...))
 	}
 	f.Add(all)
+	// pion's DTLS 1.3 associations whole, with their directions: with the
+	// key log below their records open, so the fuzzer starts inside
+	// DTLS 1.3's protection.
+	for _, name := range []string{"dtls13-pion-aes128gcm", "dtls13-pion-chacha20", "dtls13-pion-lost-flight", "dtls13-pion-bad-certificate"} {
+		var whole []byte
+		var client string
+		for _, d := range readUDP(f, "testdata/"+name+".pcap") {
+			if client == "" {
+				client = d.src
+			}
+			n := len(d.payload)
+			if d.src != client {
+				n |= 1 << 15
+			}
+			whole = append(append(whole, byte(n>>8), byte(n)), d.payload...)
+		}
+		f.Add(whole)
+	}
+	log := NewKeyLog()
+	for _, name := range []string{"dtls13-pion-aes128gcm", "dtls13-pion-chacha20", "dtls13-pion-lost-flight", "dtls13-pion-bad-certificate"} {
+		b, err := os.ReadFile("testdata/" + name + ".keys")
+		if err != nil {
+			f.Fatal(err)
+		}
+		log.Add(name, bytes.NewReader(b))
+	}
+	keys := fuzzKeys{fixedKeys{bytes.Repeat([]byte{1}, 48)}, NewLogKeys(log)}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c := NewDTLSConn(false)
-		c.SetKeys(fixedKeys{bytes.Repeat([]byte{1}, 48)})
+		c.SetKeys(keys)
 		b := &Budget{Limit: 32 << 10}
 		c.SetBudget(b)
 		t0 := time.Unix(1e9, 0)
@@ -117,4 +145,23 @@ func FuzzDTLSFragments(f *testing.F) {
 			}
 		}
 	})
+}
+
+// fuzzKeys opens DTLS 1.2 records with fixed keys and DTLS 1.3 ones with a
+// key log's secrets.
+type fuzzKeys struct {
+	fixed fixedKeys
+	log   *LogKeys
+}
+
+func (k fuzzKeys) Cipher(from Side, e Epoch, hs *Handshake) (RecordCipher, error) {
+	return k.fixed.Cipher(from, e, hs)
+}
+
+func (k fuzzKeys) trafficKeys13(from Side, e Epoch, hs *Handshake) (*TrafficKeys, error) {
+	return k.log.trafficKeys13(from, e, hs)
+}
+
+func (k fuzzKeys) handshakeSecret13(from Side, hs *Handshake) []byte {
+	return k.log.handshakeSecret13(from, hs)
 }

@@ -18,19 +18,14 @@ import (
 // §2). CBC suites send an explicit IV (DTLS 1.0 is TLS 1.1's, RFC 4347
 // §4.1.2.1): TLSEquivalent maps the key derivation.
 //
-// DTLS 1.3 (RFC 9147 §4.2.3) encrypts the sequence number with a key of
-// its own ("sn") and derives its keys with "dtls13" labels: that is the
-// TLS 1.3 key schedule's job (keyschedule*.go, not here yet). Until it
-// comes, DTLS 1.3's protected records are counted, never opened:
-// errDTLS13Keys says so. The seam is DTLSConn.record's unified branch:
-// there a DTLS 1.3 opener would take the record's header (the additional
-// data, with the sequence number unmasked by the "sn" key), its body and
-// its epoch bits, and return the real content type and plaintext, to be
-// read as the plaintext records below it are (epoch 2: the machine's
-// EpochHandshake, 3: EpochApplication).
+// DTLS 1.3 (RFC 9147) protects its records otherwise: the unified header,
+// record number encryption and the "dtls13" labels (dtls13_protection.go).
+// A DTLSPlaintext record of an epoch above 0 in DTLS 1.3 is none a
+// conforming sender writes (§4): errDTLS13Plaintext.
 
-// errDTLS13Keys: DTLS 1.3 records are not decrypted (yet).
-var errDTLS13Keys = errors.New("DTLS 1.3 records are not decrypted (record number encryption and dtls13 labels: not implemented)")
+// errDTLS13Plaintext: DTLS 1.3 protects records only under the unified
+// header (RFC 9147 §4).
+var errDTLS13Plaintext = errors.New("a DTLS 1.3 record with the DTLSPlaintext header in a protected epoch (RFC 9147 §4 protects records under the unified header only)")
 
 // dtlsProtection is one direction's record protection: the cipher of the
 // epoch after its ChangeCipherSpec, and what became of its records.
@@ -65,7 +60,7 @@ func (c *DTLSConn) cipherFor(d Dir, e uint16) RecordCipher {
 	}
 	p.asked = true
 	if v := c.m.HS.Version(); v == VersionDTLS13 {
-		p.why = errDTLS13Keys
+		p.why = errDTLS13Plaintext
 		return nil
 	}
 	rc, err := c.keys.Cipher(c.role(d), EpochApplication, &c.m.HS)
@@ -119,7 +114,7 @@ func (c *DTLSConn) renegotiated(from Side, _ *Handshake) {}
 // decryption says what the keys did, as Conn.decryption does for TLS.
 func (c *DTLSConn) decryption() *Decryption {
 	d := &Decryption{}
-	var wrong, unsupported, dtls13 bool
+	var wrong, unsupported bool
 	var why error
 	for _, side := range []Side{Client, Server} {
 		p := &c.prot[c.dirOf(side)]
@@ -129,7 +124,6 @@ func (c *DTLSConn) decryption() *Decryption {
 		}
 		wrong = wrong || p.wrong
 		unsupported = unsupported || errors.Is(p.why, errCipherUnsupported)
-		dtls13 = dtls13 || errors.Is(p.why, errDTLS13Keys)
 		if why == nil {
 			why = p.why
 		}
@@ -142,8 +136,6 @@ func (c *DTLSConn) decryption() *Decryption {
 		d.Status, d.Reason, d.Unread = DecryptNoKeys, "no key log given (--keylog FILE, or a pcapng with a Decryption Secrets Block)", nil
 	case ch == nil:
 		d.Status, d.Reason = DecryptNoClientHello, "the capture has no ClientHello, so no client random to look the keys up by"
-	case dtls13 || c.m.HS.Version() == VersionDTLS13:
-		d.Status, d.Reason = DecryptUnsupported, errDTLS13Keys.Error()
 	case wrong:
 		d.Status = DecryptWrongKeys
 		d.Reason = "the key log has client random " + shortRandom(ch.Random) + ", but its secret does not open the first protected record (the AEAD tag or MAC fails)"

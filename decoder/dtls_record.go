@@ -25,10 +25,12 @@ type dtlsRecord struct {
 	typ     uint8  // content type; 0 for a unified header, which hides it
 	version uint16 // 0 for a unified header
 	// epoch is the record's epoch; a unified header carries only its two
-	// low bits (RFC 9147 §4).
+	// low bits (RFC 9147 §4), until the record is opened (its full epoch
+	// then, dtls13_protection.go).
 	epoch uint16
 	// seq is the 48-bit sequence_number; a unified header's is the 8 or
-	// 16 low bits as sent, encrypted (RFC 9147 §4.2.3).
+	// 16 low bits as sent, encrypted (RFC 9147 §4.2.3), until the record
+	// is opened (its 64-bit record number then).
 	seq     uint64
 	cid     []byte
 	unified bool

@@ -119,8 +119,8 @@ func TestDTLS10CookieExchange(t *testing.T) {
 	if hs.HelloVerifyRequest == nil || len(hs.HelloVerifyRequest.Cookie) != 20 {
 		t.Fatalf("HelloVerifyRequest %+v, want one with a 20-byte cookie", hs.HelloVerifyRequest)
 	}
-	if hs.ClientHello == nil || len(hs.ClientHello.DTLSCookie) != 0 || hs.RetryClientHello == nil ||
-		string(hs.RetryClientHello.DTLSCookie) != string(hs.HelloVerifyRequest.Cookie) {
+	if hs.ClientHello == nil || len(hs.ClientHello.DTLSCookie()) != 0 || hs.RetryClientHello == nil ||
+		string(hs.RetryClientHello.DTLSCookie()) != string(hs.HelloVerifyRequest.Cookie) {
 		t.Fatalf("ClientHellos: the second must return the cookie: %+v / %+v", hs.ClientHello, hs.RetryClientHello)
 	}
 	if v := hs.Version(); v != VersionDTLS10 || VersionName(v) != "DTLS 1.0" {
@@ -297,8 +297,8 @@ func TestDTLSWebRTCClientCertificates(t *testing.T) {
 	if hs.Version() != VersionDTLS10 || CipherSuiteName(hs.ServerHello.CipherSuite) != "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA" {
 		t.Errorf("%s %s", VersionName(hs.Version()), CipherSuiteName(hs.ServerHello.CipherSuite))
 	}
-	if len(hs.ClientHello.SRTPProfiles) == 0 || hs.ServerHello.SRTPProfile == 0 {
-		t.Errorf("use_srtp: offered %v, chosen %s", hs.ClientHello.SRTPProfiles, SRTPProfileName(hs.ServerHello.SRTPProfile))
+	if len(hs.ClientHello.SRTPProfiles()) == 0 || hs.ServerHello.SRTPProfile == 0 {
+		t.Errorf("use_srtp: offered %v, chosen %s", hs.ClientHello.SRTPProfiles(), SRTPProfileName(hs.ServerHello.SRTPProfile))
 	}
 	if st := f.conn.State(); st.Phase != PhaseComplete {
 		t.Errorf("phase %s (waiting %s for %s)", st.Phase, st.Waiting, st.Next)

@@ -58,15 +58,13 @@ type ClientHello struct {
 	Cookie               bool
 	// DTLS: read as a DTLS ClientHello, with the cookie field after the
 	// session ID (RFC 6347 §4.2.1; legacy_cookie in DTLS 1.3, RFC 9147
-	// §5.3). DTLSCookie is that field (empty in a first ClientHello).
-	DTLS       bool
-	DTLSCookie []byte
-	// ConnectionID is the CID the client asks its peer to put on the
-	// records it sends it (RFC 9146 §3); nil when not offered.
-	ConnectionID []byte
-	// SRTPProfiles are the DTLS-SRTP protection profiles offered
-	// (use_srtp, RFC 5764 §4.1.1).
-	SRTPProfiles []uint16
+	// §5.3).
+	DTLS bool
+	// dtlsExt is what only DTLS hellos carry, nil when none of it was
+	// sent: kept apart so that a TLS ClientHello, held by every
+	// connection until it is reported, stays in its 448-byte size class
+	// (a flood of unanswered hellos is that many).
+	dtlsExt *dtlsHelloExt
 	// Malformed says what of the extensions could not be parsed.
 	Malformed string
 }
@@ -79,6 +77,47 @@ func (m *ClientHello) HasExtension(t uint16) bool {
 		}
 	}
 	return false
+}
+
+// dtlsHelloExt holds a ClientHello's DTLS-only fields.
+type dtlsHelloExt struct {
+	cookie       []byte
+	connectionID []byte
+	srtpProfiles []uint16
+}
+
+func (m *ClientHello) ext() *dtlsHelloExt {
+	if m.dtlsExt == nil {
+		m.dtlsExt = &dtlsHelloExt{}
+	}
+	return m.dtlsExt
+}
+
+// DTLSCookie is a DTLS ClientHello's cookie field (empty in a first
+// ClientHello, RFC 6347 §4.2.1).
+func (m *ClientHello) DTLSCookie() []byte {
+	if m.dtlsExt == nil {
+		return nil
+	}
+	return m.dtlsExt.cookie
+}
+
+// ConnectionID is the CID the client asks its peer to put on the records
+// it sends it (RFC 9146 §3); nil when not offered.
+func (m *ClientHello) ConnectionID() []byte {
+	if m.dtlsExt == nil {
+		return nil
+	}
+	return m.dtlsExt.connectionID
+}
+
+// SRTPProfiles are the DTLS-SRTP protection profiles offered (use_srtp,
+// RFC 5764 §4.1.1).
+func (m *ClientHello) SRTPProfiles() []uint16 {
+	if m.dtlsExt == nil {
+		return nil
+	}
+	return m.dtlsExt.srtpProfiles
 }
 
 // MaxVersion is the highest version offered: supported_versions when
@@ -110,7 +149,10 @@ func (m *ClientHello) unmarshalHello(data []byte, dtls bool) bool {
 		*m = ClientHello{}
 		return false
 	}
-	m.Random, m.SessionID, m.DTLSCookie = random, sid, cookie
+	m.Random, m.SessionID = random, sid
+	if len(cookie) > 0 {
+		m.ext().cookie = cookie
+	}
 	var suites cryptobyte.String
 	if !s.ReadUint16LengthPrefixed(&suites) || len(suites)%2 != 0 {
 		return false
@@ -294,7 +336,7 @@ func (m *ClientHello) parseExtension(e Extension) bool {
 		if !d.ReadUint8LengthPrefixed(&cid) || !d.Empty() {
 			return false
 		}
-		m.ConnectionID = append([]byte{}, cid...)
+		m.ext().connectionID = append([]byte{}, cid...)
 	case extUseSRTP:
 		// RFC 5764 §4.1.1: SRTPProtectionProfiles, then srtp_mki.
 		var list, mki cryptobyte.String
@@ -304,7 +346,7 @@ func (m *ClientHello) parseExtension(e Extension) bool {
 		for !list.Empty() {
 			var v uint16
 			list.ReadUint16(&v)
-			m.SRTPProfiles = append(m.SRTPProfiles, v)
+			m.ext().srtpProfiles = append(m.ext().srtpProfiles, v)
 		}
 	}
 	return true
@@ -346,7 +388,9 @@ func (m *ClientHello) unmarshalSSLv2(body []byte) bool {
 func (m *ClientHello) detach() {
 	m.Raw, m.Random, m.SessionID = nil, bytes.Clone(m.Random), bytes.Clone(m.SessionID)
 	m.Compression, m.PointFormats, m.PSKModes = bytes.Clone(m.Compression), bytes.Clone(m.PointFormats), bytes.Clone(m.PSKModes)
-	m.DTLSCookie = bytes.Clone(m.DTLSCookie)
+	if m.dtlsExt != nil {
+		m.dtlsExt.cookie = bytes.Clone(m.dtlsExt.cookie)
+	}
 	for i := range m.Extensions {
 		m.Extensions[i].Data = nil
 	}

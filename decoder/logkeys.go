@@ -40,29 +40,11 @@ func (k *LogKeys) Cipher(from Side, e Epoch, hs *Handshake) (RecordCipher, error
 		if s == nil {
 			return nil, errNoKeys
 		}
-		var secret []byte
-		switch {
-		case e == EpochEarlyData && from == Client:
-			secret = s.ClientEarly
-		case e == EpochHandshake && from == Client:
-			secret = s.ClientHandshake
-		case e == EpochHandshake:
-			secret = s.ServerHandshake
-		case e == EpochApplication && from == Client:
-			secret = s.ClientTraffic0
-		case e == EpochApplication:
-			secret = s.ServerTraffic0
-		}
+		secret := s.traffic13(from, e)
 		if secret == nil {
 			return nil, errNoKeys
 		}
-		suite := uint16(0)
-		if sh != nil {
-			suite = sh.CipherSuite
-		} else if len(ch.CipherSuites) > 0 {
-			suite = ch.CipherSuites[0] // 0-RTT: the resumed session's suite, usually the first offered
-		}
-		c, err := newCipher13(suite, secret)
+		c, err := newCipher13(suite13(hs), secret)
 		if err != nil {
 			return nil, err
 		}
@@ -80,6 +62,69 @@ func (k *LogKeys) Cipher(from Side, e Epoch, hs *Handshake) (RecordCipher, error
 	// header's version and the epoch in the sequence number are the
 	// caller's (RFC 6347 §4.1.2.1).
 	return newCipher12(TLSEquivalent(hs.Version()), sh.CipherSuite, master, ch.Random, sh.Random, from == Client, etm)
+}
+
+// traffic13 is a TLS 1.3 (or DTLS 1.3) traffic secret of the key log:
+// from's in epoch e, nil when the log lacks it.
+func (s *Secrets) traffic13(from Side, e Epoch) []byte {
+	switch {
+	case e == EpochEarlyData && from == Client:
+		return s.ClientEarly
+	case e == EpochHandshake && from == Client:
+		return s.ClientHandshake
+	case e == EpochHandshake:
+		return s.ServerHandshake
+	case e == EpochApplication && from == Client:
+		return s.ClientTraffic0
+	case e == EpochApplication:
+		return s.ServerTraffic0
+	}
+	return nil
+}
+
+// suite13 is the suite a TLS 1.3 handshake's records are protected with:
+// the ServerHello's; before it (0-RTT), the resumed session's, usually
+// the first the client offered.
+func suite13(hs *Handshake) uint16 {
+	if sh := hs.ServerHello; sh != nil {
+		return sh.CipherSuite
+	}
+	if ch := hs.LatestClientHello(); ch != nil && len(ch.CipherSuites) > 0 {
+		return ch.CipherSuites[0]
+	}
+	return 0
+}
+
+// trafficKeys13 implements dtls13Keyer: DTLS 1.3's keys for from's
+// records in epoch e, derived with the "dtls13" labels (RFC 9147 §5.9).
+func (k *LogKeys) trafficKeys13(from Side, e Epoch, hs *Handshake) (*TrafficKeys, error) {
+	secret, err := k.secret13(from, e, hs)
+	if err != nil {
+		return nil, err
+	}
+	return ScheduleDTLS13.TrafficKeys(suite13(hs), secret)
+}
+
+// secret13 is from's traffic secret of epoch e, or why there is none.
+func (k *LogKeys) secret13(from Side, e Epoch, hs *Handshake) ([]byte, error) {
+	ch := hs.LatestClientHello()
+	if ch == nil {
+		return nil, errNoClientHello
+	}
+	s := k.log.Lookup(ch.Random)
+	if s == nil {
+		return nil, errNoKeys
+	}
+	if secret := s.traffic13(from, e); secret != nil {
+		return secret, nil
+	}
+	return nil, errNoKeys
+}
+
+// handshakeSecret13 implements finished13Checker.
+func (k *LogKeys) handshakeSecret13(from Side, hs *Handshake) []byte {
+	s, _ := k.secret13(from, EpochHandshake, hs)
+	return s
 }
 
 // master is a TLS 1.2 connection's master secret: from the key log, or

@@ -24,10 +24,17 @@ type Pos struct {
 // feeds it through the record layer (Conn); a QUIC CRYPTO stream feeds
 // it the same messages (Message) with no record layer at all.
 type Machine struct {
-	HS         Handshake
-	sides      [2]sideState
-	anyHello   bool
-	observed   bool
+	HS       Handshake
+	sides    [2]sideState
+	anyHello bool
+	observed bool
+	// transportRetry: TransportRetry was called.
+	transportRetry bool
+	// dtls: fed by a DTLSConn (dtls_machine.go): hellos carry a cookie,
+	// the transcript holds DTLS headers; dtlsSeq is the message_seq of
+	// the message being fed.
+	dtls       bool
+	dtlsSeq    uint16
 	completeAt time.Time
 	// tentative: an encrypted record of alert size that proves an alert
 	// if its side closes next (opaque.go).
@@ -39,13 +46,6 @@ type Machine struct {
 	kt *keyed
 	// reneg is the renegotiation in progress (renegotiation.go).
 	reneg *renegotiation
-	// transportRetry: TransportRetry was called.
-	transportRetry bool
-	// dtls: fed by a DTLSConn (dtls_machine.go): hellos carry a cookie,
-	// the transcript holds DTLS headers; dtlsSeq is the message_seq of
-	// the message being fed.
-	dtls    bool
-	dtlsSeq uint16
 }
 
 // TransportRetry says that the transport made the client start again (a
@@ -63,21 +63,21 @@ type keyed struct {
 
 // sideState is what the machine knows of one side.
 type sideState struct {
-	epoch    Epoch
-	ccs      bool
-	finished bool // Finished sent (seen, or inferred from its place)
-	encCount int  // protected records sent
-	appData  int
-	lastTLS  time.Time
-	firstEnc time.Time // first protected TLS 1.3 record
-	seen     uint64    // bit per handshake type sent
+	epoch      Epoch
+	ccs        bool
+	finished   bool // Finished sent (seen, or inferred from its place)
+	flightRead bool // its protected handshake messages were read (keys)
+	certFlight bool // TLS 1.3 client flight began with a Certificate (read without keys)
+	encCount   int  // protected records sent
+	appData    int
+	lastTLS    time.Time
+	firstEnc   time.Time // first protected TLS 1.3 record
+	seen       uint64    // bit per handshake type sent
 	// flightLen: bytes of the server's TLS 1.3 flight read without keys;
 	// postHS: protected records sent after its part of the handshake;
 	// undelivered: records after bytes lost in the network.
 	flightLen, postHS, undelivered int32
 	closed                         int64 // its FIN, RST or CONNECTION_CLOSE, Unix nanoseconds
-	flightRead                     bool  // its protected handshake messages were read (keys)
-	certFlight                     bool  // TLS 1.3 client flight began with a Certificate (read without keys)
 }
 
 // epochFollower is what follows the machine's epochs (the record layer):
@@ -317,6 +317,8 @@ func (m *Machine) Message(side Side, e Epoch, msg []byte, at Pos) {
 	}
 	if typ == typeFinished && e != EpochPlaintext && !isTLS13(m.version()) {
 		m.checkFinished(side, msg)
+	} else if typ == typeFinished && e == EpochHandshake && m.dtls {
+		m.checkFinished13(side, msg)
 	}
 	if typ != typeHelloRequest && typ != typeHelloVerifyRequest {
 		m.transcribe(msg)

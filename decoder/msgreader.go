@@ -10,9 +10,9 @@ type MessageReader struct {
 	offset int64 // position of the record that carried buf[0]
 	cur    int64 // position of the record being read
 	skip   int   // bytes left of a message over the cap
-	// the message over the cap being read past
+	// the message over the cap being read past: 4 + a 24-bit length
 	skipType uint8
-	skipLen  int
+	skipLen  int32
 }
 
 // Write adds the bytes of one record (or CRYPTO frame) at offset.
@@ -44,7 +44,7 @@ func (r *MessageReader) Next() (msg []byte, offset int64, over bool, typ uint8, 
 	if n > maxHandshakeMessage {
 		typ, offset = r.buf[0], r.offset
 		r.skip = 4 + n - len(r.buf)
-		r.skipType, r.skipLen = typ, 4+n
+		r.skipType, r.skipLen = typ, int32(4+n)
 		r.buf = nil
 		return nil, offset, true, typ, n
 	}
@@ -84,7 +84,7 @@ func (r *MessageReader) pending() int {
 // type and length, or a length of 0.
 func (r *MessageReader) InProgress() (MsgType, int) {
 	if r.skip > 0 {
-		return MsgType(r.skipType), r.skipLen
+		return MsgType(r.skipType), int(r.skipLen)
 	}
 	if n := r.pending(); n > 0 {
 		return MsgType(r.buf[0]), n

@@ -47,12 +47,12 @@ const maxResync = 64
 // opens them, and the sequence number of the next record. Without keys it
 // only says that a record is protected.
 type protection struct {
-	epoch  Epoch
-	cipher RecordCipher
-	seq    uint64
+	epoch Epoch
 	// resync: records were lost (a capture gap), so the next record's
 	// sequence number is not known: try the next ones against the tag.
 	resync bool
+	cipher RecordCipher
+	seq    uint64
 	// counts, with keys only: a passive observer's usual connection does
 	// not pay for them.
 	counts *protCounts

@@ -60,12 +60,53 @@ var (
 	systemCertDirs = []string{"/etc/ssl/certs", "/etc/pki/tls/certs"}
 )
 
-// LoadTrustStore builds the store --trust and --ca-file ask for. system
-// is the roots Go finds on this system (SSL_CERT_FILE and SSL_CERT_DIR
-// respected), else Mozilla's list as golang.org/x/crypto/x509roots/fallback
-// embeds it; the fallback package's init (which would replace Go's own
-// fallback for the whole program) is not used: its bundle is read here.
-func LoadTrustStore(kind string, caFiles []string) (*TrustStore, error) {
+// CAFiles are the roots of the --ca-file files, read once at startup
+// (so that a file that is missing or holds no certificate is reported
+// before any capture is read) and added to whichever store is built.
+type CAFiles struct {
+	files int
+	roots []*x509.Certificate
+}
+
+// ReadCAFiles reads and parses the PEM files --ca-file names; a file
+// that cannot be read, or holds no certificate that parses, is an error.
+func ReadCAFiles(files []string) (*CAFiles, error) {
+	ca := &CAFiles{files: len(files)}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		n := 0
+		for len(b) > 0 {
+			var block *pem.Block
+			if block, b = pem.Decode(b); block == nil {
+				break
+			}
+			if block.Type != "CERTIFICATE" || len(block.Headers) != 0 {
+				continue
+			}
+			c, err := x509.ParseCertificate(block.Bytes)
+			if err != nil {
+				continue
+			}
+			ca.roots = append(ca.roots, c)
+			n++
+		}
+		if n == 0 {
+			return nil, fmt.Errorf("%s: no PEM certificate in it", f)
+		}
+	}
+	return ca, nil
+}
+
+// LoadTrustStore builds the store --trust asks for, with the roots of
+// ca added (nil: none). system is the roots Go finds on this system
+// (SSL_CERT_FILE and SSL_CERT_DIR respected), else Mozilla's list as
+// golang.org/x/crypto/x509roots/fallback embeds it; the fallback
+// package's init (which would replace Go's own fallback for the whole
+// program) is not used: its bundle is read here. It reads no --ca-file.
+func LoadTrustStore(kind string, ca *CAFiles) (*TrustStore, error) {
 	s := &TrustStore{pool: x509.NewCertPool(), bySubject: map[string][]*x509.Certificate{}, sums: map[[32]byte]bool{}}
 	switch kind {
 	case TrustSystem:
@@ -83,19 +124,13 @@ func LoadTrustStore(kind string, caFiles []string) (*TrustStore, error) {
 	default:
 		return nil, fmt.Errorf("unknown trust store %q (system, mozilla or none)", kind)
 	}
-	for _, f := range caFiles {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return nil, err
+	if ca != nil && ca.files > 0 {
+		for _, c := range ca.roots {
+			s.add(c, nil)
 		}
-		if s.addPEM(b) == 0 {
-			return nil, fmt.Errorf("%s: no PEM certificate in it", f)
-		}
-	}
-	if len(caFiles) > 0 {
 		s.CAFiles = true
-		s.Name += fmt.Sprintf(" + %d CA file", len(caFiles))
-		if len(caFiles) > 1 {
+		s.Name += fmt.Sprintf(" + %d CA file", ca.files)
+		if ca.files > 1 {
 			s.Name += "s"
 		}
 	}

@@ -81,6 +81,9 @@ type Validation struct {
 	Usage string
 	// Error is crypto/x509's error, as it says it.
 	Error string
+	// judged is the time it was judged at, which crypto/x509 names in
+	// the error of a certificate outside its validity.
+	judged time.Time
 	// Problems lists every problem found, the status's first.
 	Problems []CertProblem
 	// IssuerMissing: the issuer of the last certificate that links up
@@ -214,9 +217,10 @@ func (v *Validator) Validate(chain []*Certificate, name string, usage x509.ExtKe
 	r, ok := v.cache[key]
 	v.mu.Unlock()
 	if ok {
-		return r
+		return r.at(at)
 	}
 	r = v.validate(chain, name, usage, at)
+	r.judged = at
 	v.mu.Lock()
 	if _, ok := v.cache[key]; !ok {
 		if len(v.order) >= validationCacheSize {
@@ -228,6 +232,20 @@ func (v *Validator) Validate(chain []*Certificate, name string, usage x509.ExtKe
 	}
 	v.mu.Unlock()
 	return r
+}
+
+// at is r as judged at t: a validation shared by the connections of a
+// day says each one's own time in crypto/x509's error ("current time ...
+// is after ..."), never the first one's.
+func (r *Validation) at(t time.Time) *Validation {
+	was := "current time " + r.judged.Format(time.RFC3339) + " "
+	if r.judged.Unix() == t.Unix() || !strings.Contains(r.Error, was) {
+		return r
+	}
+	c := *r
+	c.Error = strings.Replace(r.Error, was, "current time "+t.Format(time.RFC3339)+" ", 1)
+	c.judged = t
+	return &c
 }
 
 func usageName(u x509.ExtKeyUsage) string {

@@ -11,6 +11,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -83,7 +84,11 @@ func storeWith(t *testing.T, roots ...*testCA) *TrustStore {
 	if err := os.WriteFile(f, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	s, err := LoadTrustStore(TrustNone, []string{f})
+	ca, err := ReadCAFiles([]string{f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := LoadTrustStore(TrustNone, ca)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,6 +200,24 @@ func TestValidationAtCaptureTime(t *testing.T) {
 	}
 }
 
+// TestValidationCachedErrorTime: an expired chain judged twice the same
+// day (from the cache the second time) names each judging's own time in
+// crypto/x509's error (cert-firefox-expired-intermediate after
+// cert-expired-intermediate, the same lab chain, showed the first one's).
+func TestValidationCachedErrorTime(t *testing.T) {
+	root := issue(t, caTmpl("Test Root", 1), nil)
+	leaf := issue(t, leafTmpl("shop.example", 10, x509.ExtKeyUsageServerAuth), root)
+	v := NewValidator(storeWith(t, root))
+	chain := chainOf(leaf)
+	first := capTime.AddDate(1, 0, 0)
+	for _, at := range []time.Time{first, first.Add(3 * time.Hour), first} {
+		r := v.Validate(chain, "shop.example", x509.ExtKeyUsageServerAuth, at)
+		if r.Status != StatusExpired || !strings.Contains(r.Error, "current time "+at.Format(time.RFC3339)+" is after") {
+			t.Errorf("judged at %v: %s, error %q", at, r.Status, r.Error)
+		}
+	}
+}
+
 // TestValidationBounded: a hostile chain of many certificates is looked
 // at up to the bound, not further.
 func TestValidationBounded(t *testing.T) {
@@ -225,7 +248,7 @@ func TestTrustStores(t *testing.T) {
 	if _, err := LoadTrustStore("bogus", nil); err == nil {
 		t.Error("an unknown store accepted")
 	}
-	if _, err := LoadTrustStore(TrustNone, []string{"/nonexistent.pem"}); err == nil {
+	if _, err := ReadCAFiles([]string{"/nonexistent.pem"}); err == nil {
 		t.Error("a missing CA file accepted")
 	}
 	t.Setenv("SSL_CERT_FILE", "/nonexistent")
@@ -233,5 +256,35 @@ func TestTrustStores(t *testing.T) {
 	s, err := LoadTrustStore(TrustSystem, nil)
 	if err != nil || s.Name != TrustMozilla || s.Hash != m.Hash {
 		t.Errorf("system without roots: %v %s, want the Mozilla list", err, s)
+	}
+}
+
+// TestCAFilesReadOnce: the --ca-file roots are read by ReadCAFiles alone;
+// a store built after the file is gone still holds them, and names how
+// many files there were. A file with no certificate is refused.
+func TestCAFilesReadOnce(t *testing.T) {
+	root := issue(t, caTmpl("Test Root", 1), nil)
+	dir := t.TempDir()
+	f := filepath.Join(dir, "root.pem")
+	if err := os.WriteFile(f, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: root.cert.Raw}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ca, err := ReadCAFiles([]string{f, f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(f); err != nil {
+		t.Fatal(err)
+	}
+	s, err := LoadTrustStore(TrustNone, ca)
+	if err != nil || s.Roots != 1 || !s.CAFiles || s.Name != "none + 2 CA files" || s.issuerOf(root.cert) == nil {
+		t.Errorf("store %+v, err %v: want the root read before the file went", s, err)
+	}
+	empty := filepath.Join(dir, "empty.pem")
+	if err := os.WriteFile(empty, []byte("no certificate here\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadCAFiles([]string{empty}); err == nil || !strings.Contains(err.Error(), "no PEM certificate") {
+		t.Errorf("a file without a certificate: %v", err)
 	}
 }

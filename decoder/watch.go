@@ -57,7 +57,7 @@ func (p *protection) pass(body []byte) {
 // message opened. It
 // reports whether there is anything to watch (a direction has keys).
 func (c *Conn) Watch() bool {
-	if c.keys == nil || (c.prot[0].cipher == nil && c.prot[1].cipher == nil) {
+	if c.keyLog() == nil || (c.prot[0].cipher == nil && c.prot[1].cipher == nil) {
 		return false
 	}
 	c.watch = true

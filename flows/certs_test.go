@@ -12,7 +12,11 @@ import (
 // against capgen's root; a complete handshake has none, and the leaf
 // sent alone names the stream that sent its issuer.
 func TestCertCause(t *testing.T) {
-	store, err := decoder.LoadTrustStore(decoder.TrustNone, []string{"../testdata/capgen-ca.pem"})
+	ca, err := decoder.ReadCAFiles([]string{"../testdata/capgen-ca.pem"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := decoder.LoadTrustStore(decoder.TrustNone, ca)
 	if err != nil {
 		t.Fatal(err)
 	}

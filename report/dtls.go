@@ -28,8 +28,8 @@ type DTLS struct {
 	// records with the unified header (not opened); CIDRecords: DTLS 1.2
 	// records with a connection ID (RFC 9146).
 	Duplicates [2]int `json:"duplicates"`
-	Unified    [2]int `json:"unified_records,omitempty"`
-	CIDRecords [2]int `json:"cid_records,omitempty"`
+	Unified    [2]int `json:"unified_records"`
+	CIDRecords [2]int `json:"cid_records"`
 	// FlightLost: a flight that never got through whole.
 	FlightLost *DTLSFlightLost `json:"flight_lost,omitempty"`
 }

@@ -24,6 +24,7 @@ type JSONWriter struct {
 	w   io.Writer
 	buf bytes.Buffer
 	enc *json.Encoder
+	rec []byte // a connection's line (jsonRecord)
 	// drops, when set, says at Close what the capturing side dropped.
 	drops func() Drops
 }
@@ -37,11 +38,17 @@ func NewJSONWriter(w io.Writer) *JSONWriter {
 
 // Write writes one connection as one line.
 func (jw *JSONWriter) Write(c *Connection) error {
-	jw.buf.Reset()
-	if err := jw.enc.Encode(c); err != nil {
+	rec, err := jsonRecord(jw.rec[:0], c)
+	if err != nil {
+		// encoding/json says what it cannot write.
+		jw.buf.Reset()
+		if err := jw.enc.Encode(c); err != nil {
+			return err
+		}
 		return err
 	}
-	_, err := jw.w.Write(escapeBidi(jw.buf.Bytes()))
+	jw.rec = append(rec, '\n')
+	_, err = jw.w.Write(escapeBidi(jw.rec))
 	return err
 }
 

@@ -433,7 +433,7 @@ func Build(r *flows.Result, policies ...Policy) *Connection {
 		for _, ks := range ch.KeyShares {
 			x.KeyShareGroups = append(x.KeyShareGroups, decoder.GroupName(ks.Group))
 		}
-		x.SRTPProfiles = srtpNames(ch.SRTPProfiles)
+		x.SRTPProfiles = srtpNames(ch.SRTPProfiles())
 		if ch.SessionTicketOffered {
 			n := ch.SessionTicketLen
 			x.SessionTicket = &n

@@ -1,15 +1,14 @@
 package report
 
 import (
-	"encoding/pem"
-
-	"github.com/tlsscope/tlsscope/decoder"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tlsscope/tlsscope/decoder"
 )
 
 // ocspCases are the certificate scenarios of testdata/netlab (issue #25)
@@ -199,30 +198,13 @@ func TestRevokedStapleIsTheCause(t *testing.T) {
 	}
 }
 
-// TestStapleIsTheCause: with the lab's root trusted (taken from the chain
-// cert-untrusted-root's server sends whole), the chains of cert-ocsp-stale
-// and cert-ocsp-not-stapled are valid, and gnutls-cli's bad_certificate
+// TestStapleIsTheCause: with the lab's root trusted (testdata/netlab/
+// lab-root.pem, as --ca-file), the chains of cert-ocsp-stale and
+// cert-ocsp-not-stapled are valid, and gnutls-cli's bad_certificate
 // (stream 3) is explained by the staple: stale, or missing for a
 // must-staple leaf.
 func TestStapleIsTheCause(t *testing.T) {
-	var root *decoder.Certificate
-	for _, c := range connectionsWith(t, filepath.Join(testdata, "netlab", "cert-untrusted-root.client.pcap"), nil) {
-		if r := c.Result(); len(r.HS.ServerCertificates) == 3 {
-			root = r.HS.ServerCertificates[2]
-		}
-	}
-	if root == nil {
-		t.Fatal("no chain of three in cert-untrusted-root")
-	}
-	rootFile := filepath.Join(t.TempDir(), "root.pem")
-	if err := os.WriteFile(rootFile, encodePEM(root.DER()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	store, err := decoder.LoadTrustStore(decoder.TrustNone, []string{rootFile})
-	if err != nil {
-		t.Fatal(err)
-	}
-	v := decoder.NewValidator(store)
+	v := labValidator(t)
 	for file, want := range map[string]string{
 		"cert-ocsp-stale":       `failed: client alert bad_certificate: the server stapled a stale OCSP response for the server's certificate "shop.test" (its nextUpdate `,
 		"cert-ocsp-not-stapled": `failed: client alert bad_certificate: the server's certificate "shop.test" demands a stapled OCSP response (must-staple) and the server sent none`,
@@ -234,6 +216,17 @@ func TestStapleIsTheCause(t *testing.T) {
 	}
 }
 
-func encodePEM(der []byte) []byte {
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+// labValidator judges against the netlab certificate lab's root alone,
+// as tlsscope --trust none --ca-file testdata/netlab/lab-root.pem would.
+func labValidator(t *testing.T) *decoder.Validator {
+	t.Helper()
+	ca, err := decoder.ReadCAFiles([]string{filepath.Join(testdata, "netlab", "lab-root.pem")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := decoder.LoadTrustStore(decoder.TrustNone, ca)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return decoder.NewValidator(store)
 }

@@ -67,7 +67,11 @@ func connectionsWith(t *testing.T, file string, v *decoder.Validator) []*Connect
 // were made (the command line with --trust none --ca-file
 // testdata/capgen-ca.pem): a store of capgen's root only.
 var testValidator = func() *decoder.Validator {
-	s, err := decoder.LoadTrustStore(decoder.TrustNone, []string{filepath.Join(testdata, "capgen-ca.pem")})
+	ca, err := decoder.ReadCAFiles([]string{filepath.Join(testdata, "capgen-ca.pem")})
+	if err != nil {
+		panic(err)
+	}
+	s, err := decoder.LoadTrustStore(decoder.TrustNone, ca)
 	if err != nil {
 		panic(err)
 	}

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/tlsscope/tlsscope/decoder"
 )
 
 // TestCertificateProblems: each chain problem of cert-problems.pcap (one
@@ -108,6 +110,63 @@ func TestCertificateValidationDecrypted(t *testing.T) {
 		}
 		if cv == nil || cv.Status != "valid" || cv.Usage != "clientAuth" || cv.NameChecked || cv.SCTs != nil {
 			t.Errorf("stream %d: client's chain %+v", c.Stream, cv)
+		}
+	}
+}
+
+// TestRealClientsCause: what tlsscope says of Firefox's and Node's
+// refusals in testdata/netlab (their own words are in its MANIFEST.md),
+// judged as the client judged: against the lab's root alone
+// (lab-root.pem), or against no root where the client trusted another
+// one. Both captures of each scenario say the same.
+func TestRealClientsCause(t *testing.T) {
+	lab := labValidator(t)
+	empty, err := decoder.LoadTrustStore(decoder.TrustNone, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	none := decoder.NewValidator(empty)
+	for _, w := range []struct {
+		scenario string
+		v        *decoder.Validator
+		status   string
+		finding  string
+		verdict  string
+	}{
+		// SEC_ERROR_UNKNOWN_ISSUER
+		{"cert-firefox-missing-intermediate", lab, "missing_intermediate", "chain_incomplete",
+			`failed: client alert unknown_ca: the server sent no intermediate for its leaf (issuer "tlsscope certlab intermediate")`},
+		// SEC_ERROR_UNKNOWN_ISSUER
+		{"cert-firefox-untrusted-root", none, "untrusted_root", "untrusted_root",
+			`failed: client alert unknown_ca: the server's certificate 2 ("tlsscope certlab root") ends the chain and is no root of the store`},
+		// SEC_ERROR_EXPIRED_ISSUER_CERTIFICATE
+		{"cert-firefox-expired-intermediate", lab, "expired", "certificate_expired",
+			`failed: client alert unknown_ca: the server's certificate 1 ("tlsscope certlab expired intermediate") expired on `},
+		// SSL_ERROR_BAD_CERT_DOMAIN
+		{"cert-firefox-name-mismatch", lab, "name_mismatch", "name_mismatch",
+			`failed: client alert bad_certificate: the server's certificate "other.test" does not cover "shop.test"`},
+		{"cert-firefox-valid", lab, "valid", "", "complete in "},
+		// UNABLE_TO_VERIFY_LEAF_SIGNATURE: a FIN, no alert.
+		{"cert-node-missing-intermediate", lab, "missing_intermediate", "chain_incomplete",
+			`closed by client after Finished: the server sent no intermediate for its leaf (issuer "tlsscope certlab intermediate")`},
+	} {
+		for _, side := range []string{"client", "server"} {
+			file := filepath.Join(testdata, "netlab", w.scenario+"."+side+".pcap")
+			conns := connectionsWith(t, file, w.v)
+			if len(conns) != 1 {
+				t.Errorf("%s: %d connections, want 1", file, len(conns))
+				continue
+			}
+			c := conns[0]
+			if c.Validation == nil || c.Validation.Status != w.status || !strings.HasPrefix(c.Verdict, w.verdict) {
+				t.Errorf("%s: verdict %q, validation %+v; want %s, %q", file, c.Verdict, c.Validation, w.status, w.verdict)
+				continue
+			}
+			for _, code := range []string{"chain_incomplete", "untrusted_root", "certificate_expired", "name_mismatch"} {
+				if has := slices.ContainsFunc(c.Findings, func(f Finding) bool { return f.Code == code }); has != (code == w.finding) {
+					t.Errorf("%s: finding %s %v", file, code, has)
+				}
+			}
 		}
 	}
 }

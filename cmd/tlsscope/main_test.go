@@ -247,3 +247,16 @@ func TestKeyLogSummary(t *testing.T) {
 		t.Errorf("a missing key log: exit %d, stderr %q; want exit 2 and one line", code, errOut)
 	}
 }
+
+// TestCAFileRefused: a --ca-file that holds no certificate is a usage
+// error in one line, before any capture is read.
+func TestCAFileRefused(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "notes.pem")
+	if err := os.WriteFile(f, []byte("not a certificate\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, code := runCLI("--ca-file", f, demo)
+	if code != exitUsage || stdout != "" || stderr != "tlsscope: "+f+": no PEM certificate in it\n" {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+}

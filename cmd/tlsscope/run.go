@@ -51,17 +51,18 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	} else {
 		s.keys = keys
 	}
-	// The --ca-file roots are checked now (--trust by the flags); the
-	// store's own roots load while the capture is read.
-	if _, err := decoder.LoadTrustStore(decoder.TrustNone, cfg.caFiles); err != nil {
+	// The --ca-file roots are read now, once (--trust is checked by the
+	// flags); the store's own roots load while the capture is read.
+	ca, err := decoder.ReadCAFiles(cfg.caFiles)
+	if err != nil {
 		fmt.Fprintln(stderr, "tlsscope:", err)
 		return exitUsage
 	}
-	kind, caFiles := cfg.trust, cfg.caFiles
+	kind := cfg.trust
 	s.validator = decoder.NewValidatorLoading(func() *decoder.TrustStore {
-		trust, err := decoder.LoadTrustStore(kind, caFiles)
+		trust, err := decoder.LoadTrustStore(kind, ca)
 		if err != nil {
-			// Read once already: only a file changed since could fail.
+			// Only an unknown kind fails, which the flags refuse.
 			trust, _ = decoder.LoadTrustStore(decoder.TrustNone, nil)
 		}
 		return trust

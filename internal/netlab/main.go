@@ -126,6 +126,8 @@ func versions(python string) [][2]string {
 		{"python", python, "-c", "import sys, ssl; print('Python', sys.version.split()[0], 'with', ssl.OPENSSL_VERSION)"},
 		{"nginx", "sh", "-c", "nginx -v 2>&1"},
 		{"chromium", "sh", "-c", "chromium --version 2>/dev/null || echo not installed"},
+		{"firefox", "sh", "-c", "firefox-esr --version 2>/dev/null || echo not installed"},
+		{"node", "sh", "-c", "echo Node.js $(node --version 2>/dev/null || echo not installed)"},
 		{"tcpdump", "tcpdump", "--version"},
 		{"tshark", "tshark", "--version"},
 		{"kernel", "uname", "-sr"},
@@ -275,9 +277,17 @@ func generate(out, only string, log *os.File) error {
 	defer signal.Stop(sig)
 	defer teardown()
 
+	if err := certScenariosTogether(re); err != nil {
+		return err
+	}
 	e, err := newEnv(tmp)
 	if err != nil {
 		return err
+	}
+	if re.MatchString(certScenarios[0].Name) {
+		if err := writeLabRoot(e.Lab, out); err != nil {
+			return err
+		}
 	}
 	var runs []*Run
 	var failed []string
@@ -303,6 +313,40 @@ func generate(out, only string, log *os.File) error {
 		return fmt.Errorf("failed: %s", strings.Join(failed, ", "))
 	}
 	return nil
+}
+
+// LabRootFile is the certificate lab's root, written beside the captures
+// (committed): the root the certificate scenarios' clients trusted, for
+// tlsscope's --ca-file.
+const LabRootFile = "lab-root.pem"
+
+// certScenariosTogether: the certificate scenarios share one lab root,
+// made afresh by each run, so that a run makes all of them or none.
+func certScenariosTogether(re *regexp.Regexp) error {
+	var in, out []string
+	for _, s := range Scenarios {
+		if !strings.HasPrefix(s.Name, "cert-") {
+			continue
+		}
+		if re.MatchString(s.Name) {
+			in = append(in, s.Name)
+		} else {
+			out = append(out, s.Name)
+		}
+	}
+	if len(in) > 0 && len(out) > 0 {
+		return fmt.Errorf("the certificate scenarios share one root (%s), made by each run: run all of them (-run '^cert-'), not %s without %s", LabRootFile, strings.Join(in, ", "), strings.Join(out, ", "))
+	}
+	return nil
+}
+
+// writeLabRoot copies the lab's root to out.
+func writeLabRoot(l *certLab, out string) error {
+	b, err := os.ReadFile(l.Root)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(out, LabRootFile), b, 0o644)
 }
 
 // scenario is the scenario named name, or nil.

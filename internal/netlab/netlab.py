@@ -1,7 +1,7 @@
 # The Python ends of the lab's scenarios (python3 netlab.py MODE ...).
 # Servers serve until killed; clients print one line and exit 0 on
 # success, or print the exception on stderr and exit 1.
-import socket, ssl, sys, time
+import json, socket, ssl, subprocess, sys, time
 
 def listener(port):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -143,6 +143,81 @@ def tls_client(host, port, timeout, sport, alpn, keylog=None, chain=None, key=No
         s.close()
         return 1
 
+def firefox(profile, url, timeout):
+    # Firefox ESR headless, driven by Marionette (its own remote protocol
+    # on 127.0.0.1:2828 of the client's namespace: a length, a colon, then
+    # JSON), so that the error Firefox shows can be read: on a
+    # certificate error its page's security info names the NSS or
+    # mozilla::pkix error. Prints "firefox: loaded URL title" and exits 0,
+    # or prints the error on stderr and exits 1. SSLKEYLOGFILE comes from
+    # the environment.
+    p = subprocess.Popen(["firefox-esr", "--headless", "--marionette", "--no-remote", "--profile", profile],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + timeout
+    s = None
+    while s is None and time.time() < deadline and p.poll() is None:
+        try:
+            s = socket.create_connection(("127.0.0.1", 2828), timeout=timeout)
+        except OSError:
+            time.sleep(0.2)
+    if s is None:
+        p.kill()
+        log("firefox: Marionette did not listen (exit %s)" % p.poll())
+        return 2
+    buf = [b""]
+    def recv():
+        while b":" not in buf[0]:
+            b = s.recv(65536)
+            if not b:
+                raise EOFError("Marionette closed")
+            buf[0] += b
+        n, _, rest = buf[0].partition(b":")
+        n = int(n)
+        while len(rest) < n:
+            rest += s.recv(65536)
+        buf[0] = rest[n:]
+        return json.loads(rest[:n])
+    ids = [0]
+    def cmd(name, params):
+        ids[0] += 1
+        b = json.dumps([0, ids[0], name, params]).encode()
+        s.sendall(str(len(b)).encode() + b":" + b)
+        while True:
+            m = recv()
+            if m[0] == 1 and m[1] == ids[0]:
+                return m[2], (m[3] or {}).get("value")
+    def script(js):
+        return cmd("WebDriver:ExecuteScript", {"script": js, "args": []})[1]
+    rc = 1
+    try:
+        recv()  # Marionette's hello
+        cmd("WebDriver:NewSession", {"capabilities": {"alwaysMatch": {"acceptInsecureCerts": False}}})
+        err, _ = cmd("WebDriver:Navigate", {"url": url})
+        if err:
+            # about:certerror's document knows the failed connection's
+            # security info; about:neterror's its network error.
+            info = script("try { const i = document.getFailedCertSecurityInfo(); return [i.errorCodeString, i.issuerCommonName] } catch (e) { return null }")
+            net = script("try { return document.getNetErrorInfo().errorCodeString } catch (e) { return null }")
+            page = script("return document.documentURI")
+            if info:
+                log("firefox: %s: %s (issuer %s; page %s)" % (err.get("error"), info[0], info[1], page))
+            else:
+                log("firefox: %s: %s %s (page %s)" % (err.get("error"), err.get("message"), net or "", page))
+        else:
+            title = cmd("WebDriver:GetTitle", {})[1]
+            body = script("return document.body ? document.body.textContent.trim() : ''")
+            print("firefox: loaded %s, title %r, body %r" % (url, title, body))
+            rc = 0
+        cmd("Marionette:Quit", {"flags": ["eForceQuit"]})
+    except Exception as e:
+        log("firefox: %s: %s" % (type(e).__name__, e))
+        rc = 2
+    try:
+        p.wait(10)
+    except subprocess.TimeoutExpired:
+        p.kill()
+    return rc
+
 def main():
     mode, args = sys.argv[1], sys.argv[2:]
     if mode == "tls-server":
@@ -162,6 +237,9 @@ def main():
         # host port timeout sport keylog chain key: a client certificate,
         # and the key log written to keylog
         sys.exit(tls_client(args[0], int(args[1]), float(args[2]), int(args[3]), [], args[4], args[5], args[6]))
+    elif mode == "firefox":
+        # profile url timeout
+        sys.exit(firefox(args[0], args[1], float(args[2])))
     else:
         sys.exit("unknown mode " + mode)
 

@@ -4,6 +4,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -269,4 +270,90 @@ var certChecks = map[string]func(c, s *capt){
 	"cert-ocsp-stale": certCase(2, nil, []int{0, 0, 0, badCertificate, 0}, staples(0), staleNextUpdate(true)),
 	// Only GnuTLS honours must-staple.
 	"cert-ocsp-not-stapled": certCase(2, nil, []int{0, 0, 0, badCertificate, 0}, noStaple),
+}
+
+// oneClient: the capture holds one TLS connection, stream 0, to
+// shop.test, TLS 1.3, whose server Certificate (read with the key log)
+// holds n certificates (expired: which are expired), and nothing else:
+// no other stream, no DNS, nothing to any other port.
+func oneClient(x *capt, n int, expired ...int) {
+	x.t.Helper()
+	x.want("not arp && not (tcp.port == 443 && tcp.stream == 0)", 0, 0)
+	x.want(clientHi, 1, 1)
+	x.want(clientHi+" && tls.handshake.extensions_server_name == \"shop.test\"", 1, 1)
+	x.want(serverHi+" && tls.handshake.extensions.supported_version == 0x0304", 1, 1)
+	x.want(fromServer+" && tls.handshake.type == 11", 0, 0) // encrypted
+	sc := x.serverCert(0)
+	if len(sc.lengths) != n {
+		x.t.Errorf("%s: the server's Certificate holds %d certificates, want %d", x.file, len(sc.lengths), n)
+	}
+	if got := sc.expired(); fmt.Sprint(got) != fmt.Sprint(expired) && !(len(expired) == 0 && len(got) == 0) {
+		x.t.Errorf("%s: certificates expired at the capture's time %v, want %v", x.file, got, expired)
+	}
+}
+
+// firefoxCase: Firefox's one connection, its server's Certificate of n
+// certificates, and the fatal alert Firefox sent (encrypted: TLS 1.3)
+// without its Finished; alert 0: none, Firefox sent its Finished, and
+// closed with close_notify after the page.
+func firefoxCase(n int, expired []int, alert int, more ...func(x *capt)) func(c, s *capt) {
+	return func(c, s *capt) {
+		for _, x := range []*capt{c, s} {
+			oneClient(x, n, expired...)
+			x.want(fromClient+" && tls.alert_message", 0, 0) // in clear: none
+			if alert == 0 {
+				x.wantKeys(fromClient+" && tls.alert_message.level == 2", 0, 0)
+				x.wantKeys(fromClient+" && tls.handshake.type == 20", 1, 1)
+				x.wantKeys(fromClient+" && tls.alert_message.level == 1 && tls.alert_message.desc == 0", 1, 1)
+				x.wantKeys(fromServer+" && http.response.code == 200", 1, -1)
+			} else {
+				clientAlert(x, 0, alert)
+				noFinished(x, 0)
+			}
+			for _, m := range more {
+				m(x)
+			}
+		}
+	}
+}
+
+// certHasOne: the one connection's server Certificate holds (or not) the
+// printable string / EKU / DNS name want.
+func certHasOne(what string, get func(*serverCert) []string, want string, has bool) func(x *capt) {
+	return func(x *capt) {
+		x.t.Helper()
+		if got := get(x.serverCert(0)); slices.Contains(got, want) != has {
+			x.t.Errorf("%s: %s %v, want %q present %v", x.file, what, got, want, has)
+		}
+	}
+}
+
+func init() {
+	for name, check := range map[string]func(c, s *capt){
+		"cert-firefox-missing-intermediate": firefoxCase(1, nil, unknownCA,
+			certHasOne("names", names, "tlsscope certlab intermediate", true), certHasOne("names", names, "tlsscope certlab root", false)),
+		"cert-firefox-untrusted-root": firefoxCase(3, nil, unknownCA,
+			certHasOne("names", names, "tlsscope certlab root", true), certHasOne("names", names, "tlsscope certlab other root", false)),
+		// NSS says unknown_ca for an expired issuer too.
+		"cert-firefox-expired-intermediate": firefoxCase(2, []int{1}, unknownCA,
+			certHasOne("names", names, "tlsscope certlab expired intermediate", true)),
+		"cert-firefox-name-mismatch": firefoxCase(2, nil, badCertificate,
+			certHasOne("DNS names", dns, "other.test", true), certHasOne("DNS names", dns, "shop.test", false)),
+		"cert-firefox-valid": firefoxCase(2, nil, 0,
+			certHasOne("DNS names", dns, "shop.test", true)),
+		// Node sends no alert and no Finished: its FIN follows the server's
+		// flight.
+		"cert-node-missing-intermediate": func(c, s *capt) {
+			for _, x := range []*capt{c, s} {
+				oneClient(x, 1)
+				x.wantKeys(fromClient+" && tls.alert_message", 0, 0)
+				noFinished(x, 0)
+				x.wantKeys(fromServer+" && tls.handshake.type == 20", 1, 1)
+				x.want(fromClient+" && tcp.flags.fin == 1", 1, 1)
+				x.want(fromClient+" && tcp.len > 0", 1, 1) // the ClientHello alone
+			}
+		},
+	} {
+		checks[name] = check
+	}
 }

@@ -93,7 +93,7 @@ func checkDir(t *testing.T, dir string) {
 				t.Fatalf("no check for scenario %s", s.Name)
 			}
 			check(c, srv)
-			verdicts(t, s, c.file, srv.file, c.keys)
+			verdicts(t, s, c.file, srv.file, c.keys, validator(t, s, dir))
 		})
 	}
 }
@@ -475,14 +475,16 @@ var checks = map[string]func(c, s *capt){
 
 // connOrder is the order in which a scenario's client opens the
 // connections Expect names (by client port, sport1 first; gnutls-keylog:
-// main, then tls12; the certificate scenarios: main, tls12, curl, gnutls, chromium).
-var connOrder = []string{"main", "port-unreachable", "admin-prohibited", "tls12", "curl", "gnutls", "chromium"}
+// main, then tls12; the certificate scenarios: main, tls12, curl, gnutls, chromium;
+// or firefox, or node, alone).
+var connOrder = []string{"main", "port-unreachable", "admin-prohibited", "tls12", "curl", "gnutls", "chromium", "firefox", "node"}
 
 // verdicts checks tlsscope's judgement of both captures against Expect:
-// the outcome, and findings it must include.
-func verdicts(t *testing.T, s Scenario, clientFile, serverFile, keys string) {
+// the outcome, findings it must include, and where Expect says them the
+// validation status and how the verdict begins (the cause it names).
+func verdicts(t *testing.T, s Scenario, clientFile, serverFile, keys string, v *decoder.Validator) {
 	for vantage, file := range map[string]string{"client": clientFile, "server": serverFile} {
-		conns := judge(t, file, keys)
+		conns := judge(t, file, keys, v)
 		var names []string
 		for _, n := range connOrder {
 			if _, ok := s.Expect[n]; ok {
@@ -513,19 +515,52 @@ func verdicts(t *testing.T, s Scenario, clientFile, serverFile, keys string) {
 					t.Errorf("%s: connection %s: no %s finding", file, n, f)
 				}
 			}
+			if want.Status != "" && (c.Validation == nil || c.Validation.Status != want.Status) {
+				t.Errorf("%s: connection %s: validation %+v, want status %s", file, n, c.Validation, want.Status)
+			}
+			if !strings.HasPrefix(c.Verdict, want.Verdict) {
+				t.Errorf("%s: connection %s: verdict %q, want it to begin %q", file, n, c.Verdict, want.Verdict)
+			}
 		}
 	}
 }
 
+// validator judges chains against what s.Roots names: the lab's root
+// (lab-root.pem in dir, read as --trust none --ca-file would), no root at
+// all, or nil (no validation).
+func validator(t *testing.T, s Scenario, dir string) *decoder.Validator {
+	t.Helper()
+	var ca *decoder.CAFiles
+	switch s.Roots {
+	case "":
+		return nil
+	case "lab":
+		var err error
+		if ca, err = decoder.ReadCAFiles([]string{filepath.Join(dir, LabRootFile)}); err != nil {
+			t.Fatal(err)
+		}
+	case "empty":
+	default:
+		t.Fatalf("%s: unknown Roots %q", s.Name, s.Roots)
+	}
+	store, err := decoder.LoadTrustStore(decoder.TrustNone, ca)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return decoder.NewValidator(store)
+}
+
 // judge is what tlsscope says of a capture, connection by connection,
-// decrypting with the key log keys (none if "").
-func judge(t *testing.T, file, keys string) []*report.Connection {
+// decrypting with the key log keys (none if ""), judging chains with v
+// (none if nil).
+func judge(t *testing.T, file, keys string, v *decoder.Validator) []*report.Connection {
 	src, err := capfile.OpenFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer src.Close()
 	opts := flows.DefaultOptions
+	opts.Validator = v
 	if keys != "" {
 		f, err := os.Open(keys)
 		if err != nil {

@@ -158,9 +158,10 @@ type Result struct {
 
 // saidPrefixes start the lines of Result.Said: OpenSSL s_client's verify
 // error, return code and OCSP lines, curl's error, gnutls-cli's status
-// and fatal error, Chromium's page load and handshake errors.
+// and fatal error, Chromium's page load and handshake errors, and what
+// netlab.py reads of Firefox's page (its error code).
 var saidPrefixes = []string{"verify error:", "Verify return code:", "OCSP response:", "Cert Status:", "Revocation Reason:", "Next Update:",
-	"curl: (", "- Status:", "*** Fatal error", "|<1>|", "Page load failed:", "handshake failed;"}
+	"curl: (", "- Status:", "*** Fatal error", "|<1>|", "Page load failed:", "handshake failed;", "firefox:", "node:"}
 
 // said picks the lines of out that start with one of saidPrefixes, each
 // once, at most eight.

@@ -18,6 +18,9 @@ type Vantage struct {
 	// Reason is the verdict's reason in words, where a scenario names it
 	// (the DTLS scenarios, issue #26); not checked against tlsscope yet.
 	Reason string
+	// Status is the server chain's validation status and Verdict how the
+	// verdict begins, when not "" (judged against the scenario's Roots).
+	Status, Verdict string
 }
 
 // ClientServer is a connection as seen in the client's and in the
@@ -42,6 +45,11 @@ type Scenario struct {
 	// KeyLog: a stack writes an NSS key log to Run.Keys, kept as
 	// <scenario>.keys beside the captures (issue #15).
 	KeyLog bool
+	// Roots is what tlsscope judges the chains against in the checks, as
+	// the client trusted: "" none (no validation), "lab" the lab's root
+	// alone (lab-root.pem beside the captures), "empty" a store without
+	// roots (the client trusted a root the server's chain does not reach).
+	Roots  string
 	Expect map[string]ClientServer
 }
 

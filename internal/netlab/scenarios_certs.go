@@ -18,6 +18,7 @@ import (
 // so that TLS 1.3 certificates can be read.
 func init() {
 	Scenarios = append(Scenarios, certScenarios...)
+	Scenarios = append(Scenarios, firefoxScenarios...)
 }
 
 // certConns bounds the connections a certificate scenario's clients
@@ -233,3 +234,75 @@ var certScenarios = []Scenario{
 		Expect: certExpect("complete ocsp_not_stapled", "complete ocsp_not_stapled", "complete ocsp_not_stapled", "failed ocsp_not_stapled", "complete ocsp_not_stapled"),
 	},
 }
+
+// firefoxScenario: Firefox ESR headless alone as the client (firefox.go)
+// of nginx (TLS 1.2 and 1.3) serving the certificate lab's chains; each
+// pins tlsscope's validation status and the cause its verdict names.
+func firefoxScenario(name, doc, notes string, set func(*certLab) certSet, root func(*certLab) string, roots string, want Vantage) Scenario {
+	return Scenario{
+		Name: name, Doc: doc, Notes: notes,
+		Stacks: []string{"nginx", "firefox"},
+		KeyLog: true,
+		Roots:  roots,
+		Setup:  func(r *Run) error { return r.certNginx(set(r.Lab), "") },
+		Traffic: func(r *Run) {
+			r.firefox(root(r.Lab))
+		},
+		Expect: map[string]ClientServer{"firefox": {want, want}},
+	}
+}
+
+func labRoot(l *certLab) string   { return l.Root }
+func otherRoot(l *certLab) string { return l.OtherRoot }
+
+// firefoxScenarios are Firefox's, and one of Node.js, which refuses a
+// chain by closing the connection.
+var firefoxScenarios = []Scenario{
+	firefoxScenario("cert-firefox-missing-intermediate",
+		"nginx sends the leaf for shop.test without its intermediate (\"tlsscope certlab intermediate\"; AIA caIssuers names a URL Firefox does not fetch); Firefox's profile trusts the lab's root.",
+		"Firefox sends unknown_ca (encrypted, TLS 1.3) and shows SEC_ERROR_UNKNOWN_ISSUER; it fetches no AIA URL.",
+		func(l *certLab) certSet { return l.LeafOnly }, labRoot, "lab",
+		Vantage{Outcome: "failed", Findings: []string{"chain_incomplete"}, Status: "missing_intermediate",
+			Verdict: `failed: client alert unknown_ca: the server sent no intermediate for its leaf (issuer "tlsscope certlab intermediate")`}),
+	firefoxScenario("cert-firefox-untrusted-root",
+		"nginx sends the whole chain, leaf, intermediate and root \"tlsscope certlab root\"; Firefox's profile trusts only another root (\"tlsscope certlab other root\"). tlsscope judges against a store without roots.",
+		"Firefox sends unknown_ca and shows SEC_ERROR_UNKNOWN_ISSUER, as for a missing intermediate.",
+		func(l *certLab) certSet { return l.FullChain }, otherRoot, "empty",
+		Vantage{Outcome: "failed", Findings: []string{"untrusted_root"}, Status: "untrusted_root",
+			Verdict: `failed: client alert unknown_ca: the server's certificate 2 ("tlsscope certlab root") ends the chain and is no root of the store`}),
+	firefoxScenario("cert-firefox-expired-intermediate",
+		"nginx sends a leaf valid at the capture's time and its issuer \"tlsscope certlab expired intermediate\", which expired 30 days before the capture; Firefox's profile trusts the lab's root.",
+		"Firefox sends unknown_ca (not certificate_expired) and shows SEC_ERROR_EXPIRED_ISSUER_CERTIFICATE.",
+		func(l *certLab) certSet { return l.ExpiredIssuer }, labRoot, "lab",
+		Vantage{Outcome: "failed", Findings: []string{"certificate_expired"}, Status: "expired",
+			Verdict: `failed: client alert unknown_ca: the server's certificate 1 ("tlsscope certlab expired intermediate") expired on `}),
+	firefoxScenario("cert-firefox-name-mismatch",
+		"nginx sends a leaf for other.test only (and its intermediate) to Firefox, which asks for shop.test; its profile trusts the lab's root.",
+		"Firefox sends bad_certificate and shows SSL_ERROR_BAD_CERT_DOMAIN.",
+		func(l *certLab) certSet { return l.OtherName }, labRoot, "lab",
+		Vantage{Outcome: "failed", Findings: []string{"name_mismatch"}, Status: "name_mismatch",
+			Verdict: `failed: client alert bad_certificate: the server's certificate "other.test" does not cover "shop.test"`}),
+	firefoxScenario("cert-firefox-valid",
+		"nginx sends the leaf for shop.test and its intermediate; Firefox's profile trusts the lab's root, and Firefox loads the page.",
+		"Firefox loads the page (\"ok\") and closes with close_notify; it asks for a staple nginx does not send.",
+		func(l *certLab) certSet { return l.Good }, labRoot, "lab",
+		Vantage{Outcome: "complete", Status: "valid", Verdict: "complete"}),
+	{
+		Name:   "cert-node-missing-intermediate",
+		Notes:  "Node (TLS 1.3) reads the server's flight and closes (FIN) without an alert or its Finished (\"UNABLE_TO_VERIFY_LEAF_SIGNATURE\"); s_server answers decode_error, and Node's stack a reset.",
+		Doc:    "openssl s_server -www sends its leaf for shop.test without the intermediate to Node.js (https.get, the lab's root added by NODE_EXTRA_CA_CERTS, the key log from the agent's keylog events).",
+		Stacks: []string{"openssl", "node"},
+		KeyLog: true,
+		Roots:  "lab",
+		Setup:  func(r *Run) error { return r.certServer(r.Lab.LeafOnly) },
+		Traffic: func(r *Run) {
+			r.node(r.Lab.Root)
+		},
+		Expect: map[string]ClientServer{"node": {nodeWant, nodeWant}},
+	},
+}
+
+// nodeWant: Node's OpenSSL reads the server's flight, Node refuses the
+// chain and closes (FIN) without an alert and without its Finished.
+var nodeWant = Vantage{Outcome: "closed", Findings: []string{"chain_incomplete"}, Status: "missing_intermediate",
+	Verdict: `closed by client after Finished: the server sent no intermediate for its leaf (issuer "tlsscope certlab intermediate")`}
