@@ -156,6 +156,7 @@ type Analyzer struct {
 	kept          int             // bytes of frames kept for KeepPackets
 	shard         shardState      // Options.Shard: other shards' connections
 	quic          *quicTable      // QUIC connections (quicconn.go)
+	dtls          *dtlsTable      // DTLS associations (dtlsconn.go)
 	vantage       *vantageTable   // several inputs: packets seen at two points (vantage.go)
 	issuers       issuerIndex     // CA certificates sent, for chains lacking them (certs.go)
 	// OnResult, when set, receives each result as soon as it is final
@@ -187,12 +188,13 @@ func NewAnalyzer(opts Options) *Analyzer {
 	if opts.HandshakeBudget <= 0 {
 		opts.HandshakeBudget = DefaultOptions.HandshakeBudget
 	}
-	a := &Analyzer{opts: opts, budget: &decoder.Budget{Limit: opts.HandshakeBudget}, dec: newLinkDecoder(), table: map[[2]netip.AddrPort]*conn{}, gone: newTombs(), tlsPorts: map[uint16]bool{}, quic: newQUICTable()}
+	a := &Analyzer{opts: opts, budget: &decoder.Budget{Limit: opts.HandshakeBudget}, dec: newLinkDecoder(), table: map[[2]netip.AddrPort]*conn{}, gone: newTombs(), tlsPorts: map[uint16]bool{}, quic: newQUICTable(), dtls: newDTLSTable()}
 	a.tcpLists()
 	a.quic.list.expire = quicExpiry
-	a.lists = []*connList{&a.closing, &a.refused, &a.active, &a.handshaking, &a.quic.list}
-	a.stallLists = []*connList{&a.quic.list, &a.handshaking, &a.active}
-	a.datagramLists = []*connList{&a.quic.list}
+	a.dtls.list.expire = dtlsExpiry
+	a.lists = []*connList{&a.closing, &a.refused, &a.active, &a.handshaking, &a.quic.list, &a.dtls.list}
+	a.stallLists = []*connList{&a.quic.list, &a.dtls.list, &a.handshaking, &a.active}
+	a.datagramLists = []*connList{&a.quic.list, &a.dtls.list}
 	if opts.KeyLog != nil {
 		a.keys = decoder.NewLogKeys(opts.KeyLog)
 		a.keyLog.Store(opts.KeyLog)

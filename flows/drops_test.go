@@ -93,6 +93,10 @@ func TestCaptureDropped(t *testing.T) {
 		// QUIC: the server's flight never seen (stalled silent server).
 		{"quic/server-flight-lost.pcap", []capgen.ISB{{After: 5, OSDrop: 7}}, "incomplete capture_dropped", 7, nil},
 		{"quic/complete.pcap", []capgen.ISB{{After: 5, OSDrop: 7}}, "complete finished", 7, nil},
+		// DTLS: a server that never answered (4 ClientHellos, frames 3 to
+		// 6) may be drops; a handshake seen to complete stands.
+		{"netlab/dtls-no-answer.client.pcap", []capgen.ISB{{After: 4, OSDrop: 3}}, "incomplete capture_dropped", 3, nil},
+		{"netlab/dtls-openssl-listen.client.pcap", []capgen.ISB{{After: 5, OSDrop: 3}}, "complete finished", 3, nil},
 	} {
 		rs, a := analyze(t, withStats(t, tc.file, tc.isbs...))
 		if len(rs) != 1 {

@@ -322,6 +322,9 @@ func (a *Analyzer) datagram(seg *segment, t time.Time) {
 	var pkts []quic.Packet // the datagram's packets, once parsed
 	parsed := false
 	c := q.byTuple[k]
+	if c == nil && a.dtlsDatagram(seg, k, stream, t) {
+		return // DTLS, found by content on any port
+	}
 	if c == nil {
 		if !quic.LooksLikeQUIC(b) {
 			if isQUICPort(seg.dst.Port()) || isQUICPort(seg.src.Port()) {

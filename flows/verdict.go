@@ -33,20 +33,28 @@ type Transport uint8
 const (
 	TransportTCP Transport = iota
 	TransportQUIC
+	TransportDTLS
 )
 
 func (t Transport) String() string {
-	if t == TransportQUIC {
+	switch t {
+	case TransportQUIC:
 		return "quic"
+	case TransportDTLS:
+		return "dtls"
 	}
 	return "tcp"
 }
+
+// OverUDP reports a transport carried in UDP datagrams (QUIC, DTLS): its
+// connections are numbered by udp.stream.
+func (t Transport) OverUDP() bool { return t == TransportQUIC || t == TransportDTLS }
 
 // Result is the judged connection: a snapshot that nothing writes after
 // it is made, so that another goroutine may read it while the analysis
 // goes on (live mode reports a stall while the connection is open).
 type Result struct {
-	Stream         int // Wireshark's tcp.stream (udp.stream for QUIC)
+	Stream         int // Wireshark's tcp.stream (udp.stream for QUIC and DTLS)
 	Input          int // the input (file) its first packet came from
 	Transport      Transport
 	Client, Server netip.AddrPort
@@ -80,9 +88,11 @@ type Result struct {
 	// Drops, when not nil: the capturing side dropped packets while it
 	// was open (Analyzer.Dropped).
 	Drops *CaptureDrops
-	// TCP is the transport's part for TCP connections, QUIC for QUIC ones.
+	// TCP is the transport's part for TCP connections, QUIC for QUIC
+	// ones, DTLS for DTLS ones.
 	TCP  *TCPFacts
 	QUIC *QUICFacts
+	DTLS *DTLSFacts
 	// Fallback links a QUIC attempt that got no answer and the TCP
 	// connection to the same server name that followed it (on both).
 	Fallback *Fallback
@@ -100,8 +110,11 @@ type Result struct {
 
 // EventLabel names a transport event for a ladder: "TCP SYN", "QUIC Retry".
 func (r *Result) EventLabel(e Event) string {
-	if r.Transport == TransportQUIC {
+	switch r.Transport {
+	case TransportQUIC:
 		return "QUIC " + e.Kind
+	case TransportDTLS:
+		return "DTLS " + e.Kind
 	}
 	return "TCP " + e.Kind
 }

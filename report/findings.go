@@ -78,6 +78,8 @@ func captureFindings(x *checkRun) {
 	}
 	if r.Midstream && r.QUIC != nil {
 		x.add(FindingMidstream, []int64{firstFrame(r)}, "The capture starts after this connection began (its first packet is not the client's Initial).")
+	} else if r.Midstream && r.DTLS != nil {
+		x.add(FindingMidstream, []int64{firstFrame(r)}, "The capture starts after this association began (its first datagrams are records, not a hello).")
 	} else if r.Midstream {
 		x.add(FindingMidstream, []int64{firstFrame(r)}, "The capture starts after this connection began (no SYN seen).")
 	}
@@ -226,7 +228,8 @@ func negotiatedFindings(x *checkRun) {
 	at := msgFrames(hs, decoder.Server, decoder.MsgServerHello)
 	add := func(d *FindingDef, format string, args ...any) { x.add(d, at, format, args...) }
 	v := hs.Version()
-	if v != 0 && (v <= decoder.VersionTLS11 || v == decoder.VersionSSL20) {
+	// DTLS 1.0 is TLS 1.1's (RFC 8996 deprecates both).
+	if v != 0 && (decoder.TLSEquivalent(v) <= decoder.VersionTLS11 || v == decoder.VersionSSL20) {
 		add(FindingDeprecatedVersion, "The server negotiated %s, which is deprecated (RFC 8996) and refused by current clients.", decoder.VersionName(v))
 	}
 	if sh := hs.ServerHello; sh != nil && !sh.SSLv2 {

@@ -166,6 +166,9 @@ func jsonRecord(b []byte, c *Connection) ([]byte, error) {
 	if c.QUIC != nil {
 		b = jsonQUIC(append(b, `,"quic":`...), c.QUIC)
 	}
+	if c.DTLS != nil {
+		b = jsonDTLS(append(b, `,"dtls":`...), c.DTLS)
+	}
 	if f := c.Fallback; f != nil {
 		b = jsonKeyString(b, `,"fallback":{"transport":`, f.Transport)
 		b = jsonKeyInt(b, `,"stream":`, int64(f.Stream))
@@ -240,6 +243,9 @@ func jsonClientHello(b []byte, h *ClientHello) []byte {
 	b = jsonKeyString(b, `,"ja3":`, h.JA3)
 	b = jsonKeyString(b, `,"ja3_full":`, h.JA3Full)
 	b = jsonKeyString(b, `,"ja4":`, h.JA4)
+	if len(h.SRTPProfiles) > 0 {
+		b = jsonStrings(append(b, `,"srtp_profiles":`...), h.SRTPProfiles)
+	}
 	return append(b, '}')
 }
 
@@ -259,6 +265,9 @@ func jsonServerHello(b []byte, h *ServerHello) []byte {
 	b = jsonKeyString(b, `,"ja3s":`, h.JA3S)
 	b = jsonKeyString(b, `,"ja3s_full":`, h.JA3SFull)
 	b = jsonKeyBool(b, `,"hello_retry_request":`, h.HelloRetryRequest)
+	if h.SRTPProfile != "" {
+		b = jsonKeyString(b, `,"srtp_profile":`, h.SRTPProfile)
+	}
 	return append(b, '}')
 }
 
@@ -373,6 +382,42 @@ func jsonTCP(b []byte, t *TCP) ([]byte, error) {
 		}
 	}
 	return append(b, '}'), nil
+}
+
+func jsonDTLS(b []byte, d *DTLS) []byte {
+	b = jsonInts(append(b, `{"datagrams":`...), d.Datagrams[:])
+	b = jsonInts(append(b, `,"records":`...), d.Records[:])
+	b = jsonInts(append(b, `,"largest_datagram":`...), d.Largest[:])
+	if d.HelloVerifyRequests != 0 {
+		b = jsonKeyInt(b, `,"hello_verify_requests":`, int64(d.HelloVerifyRequests))
+	}
+	if d.CookieReturned {
+		b = append(b, `,"cookie_returned":true`...)
+	}
+	b = jsonKeyInt(b, `,"client_hello_resent":`, int64(d.ClientHelloResent))
+	b = jsonKeyInt(b, `,"server_flight_resent":`, int64(d.ServerFlightResent))
+	b = jsonInts(append(b, `,"duplicates":`...), d.Duplicates[:])
+	b = jsonInts(append(b, `,"unified_records":`...), d.Unified[:])
+	b = jsonInts(append(b, `,"cid_records":`...), d.CIDRecords[:])
+	if l := d.FlightLost; l != nil {
+		b = jsonKeyString(b, `,"flight_lost":{"from":`, l.From)
+		if l.Message != "" {
+			b = jsonKeyString(b, `,"message":`, l.Message)
+		}
+		if l.Have != 0 {
+			b = jsonKeyInt(b, `,"have":`, int64(l.Have))
+		}
+		if l.Length != 0 {
+			b = jsonKeyInt(b, `,"length":`, int64(l.Length))
+		}
+		b = jsonKeyInt(b, `,"sent":`, int64(l.Sent))
+		if l.Largest != 0 {
+			b = jsonKeyInt(b, `,"largest_datagram":`, int64(l.Largest))
+		}
+		b = jsonKeyBool(b, `,"path_mtu_blackhole":`, l.PathMTU)
+		b = append(b, '}')
+	}
+	return append(b, '}')
 }
 
 func jsonQUIC(b []byte, q *QUIC) []byte {

@@ -14,13 +14,11 @@ import (
 )
 
 // The DTLS scenarios' checks (issue #26): tshark reads each capture and
-// must find the fault as designed. These are about the packets only:
-// tlsscope cannot read DTLS yet, so checkDir does not compare its
-// verdicts with Expect for these scenarios (isDTLS). The expected
-// verdicts are in the table below, NOT YET CHECKED BY TLSSCOPE: when the
-// DTLS decoder lands, drop the isDTLS test in checkDir so that verdicts
-// pins each outcome and its findings, and pin the reasons (Vantage.Reason,
-// in words here) with the reason codes the decoder's author chooses.
+// must find the fault as designed. tlsscope's verdicts are checked with
+// Expect as for the other scenarios (verdicts: each outcome and its
+// findings); the reason codes of the committed captures are pinned in
+// report/reasons_test.go and flows/dtlsverdict_test.go (Vantage.Reason
+// says them in words: "cookie exchange failed" is cookie_not_returned).
 //
 //	scenario                  client vantage                                   server vantage
 //	dtls-openssl-listen       complete [hello_verify_request]                  complete [hello_verify_request]

@@ -93,9 +93,7 @@ func checkDir(t *testing.T, dir string) {
 				t.Fatalf("no check for scenario %s", s.Name)
 			}
 			check(c, srv)
-			if !isDTLS(s.Name) { // tlsscope cannot read DTLS yet (netlab_dtls_test.go)
-				verdicts(t, s, c.file, srv.file, c.keys, validator(t, s, dir))
-			}
+			verdicts(t, s, c.file, srv.file, c.keys, validator(t, s, dir))
 		})
 	}
 }
