@@ -89,10 +89,15 @@ func dtlsFragment(recordVersion uint16, seq uint64, typ uint8, total int, msgSeq
 }
 
 // dtlsSource is the i-th association's client: its own IPv4 address, as
-// in writeQUICFlood, and a pseudo-random port.
+// in writeQUICFlood, and a pseudo-random port that is not one QUIC or TLS
+// is looked for on (8443), so that the flood stays a DTLS flood.
 func dtlsSource(i int, r *rand.Rand) *net.UDPAddr {
 	a := uint32(i)*0x9E3779B1 + 0x7f4a7c15
-	return &net.UDPAddr{IP: net.IPv4(10, byte(a>>16), byte(a>>8), byte(a)), Port: 1024 + r.IntN(64000)}
+	port := 1024 + r.IntN(64000)
+	if HostileTLSPorts[uint16(port)] {
+		port++
+	}
+	return &net.UDPAddr{IP: net.IPv4(10, byte(a>>16), byte(a>>8), byte(a)), Port: port}
 }
 
 // writeDTLSFlood writes n DTLS 1.2 ClientHellos, each from its own source
