@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/tlsscope/tlsscope/decoder"
-	"github.com/tlsscope/tlsscope/flows/capture"
 )
 
 // Event is a transport event worth showing in a connection's ladder.
@@ -159,48 +158,31 @@ type TCPFacts struct {
 // direction: 0 is the side first guessed to be the client. The decoder
 // decides the roles (decoder.Conn.ClientDir), and the result applies them.
 type conn struct {
-	id          int32 // tcp.stream
-	keptBytes   int32 // of frames (at most maxKeptPerConn)
-	ep          [2]netip.AddrPort
-	first, last time.Time
-	lastPkt     [2]int64  // each side's last packet, Unix nanoseconds
-	isn         [2]uint32 // initial sequence numbers
-	synSeq      [2]uint32 // SYN and SYN-ACK sequence numbers, for the reassembler
-	next        [2]uint32 // highest sequence end seen per side (absolute)
-	ackMax      [2]uint32
-	seqs        *seqFacts // sequence ranges, once the connection carries data
-	tcp         TCPFacts
-	events      []Event
-	tls         *decoder.Conn
-	frames      []capture.Packet
-	// prev, next and list place it in one of the analyzer's lists.
-	prevConn, nextConn *conn
-	list               *connList
-	rare               *rareFacts   // what few connections have
-	stream             *stream      // its reassembler callbacks, while not finished
-	input              uint16       // the Merge source of its first packet
-	vantage            *vantageConn // several inputs: its packets, to count once those seen at two points
-	frame              int64        // the frame number of its latest packet
+	lifecycle
+	ep      [2]netip.AddrPort
+	lastPkt [2]int64  // each side's last packet, Unix nanoseconds
+	isn     [2]uint32 // initial sequence numbers
+	synSeq  [2]uint32 // SYN and SYN-ACK sequence numbers, for the reassembler
+	next    [2]uint32 // highest sequence end seen per side (absolute)
+	ackMax  [2]uint32
+	seqs    *seqFacts // sequence ranges, once the connection carries data
+	tcp     TCPFacts
+	events  []Event
+	tls     *decoder.Conn
+	rare    *rareFacts   // what few connections have
+	stream  *stream      // its reassembler callbacks, while not finished
+	vantage *vantageConn // several inputs: its packets, to count once those seen at two points
+	frame   int64        // the frame number of its latest packet
 	// Flags, together so that they pack.
 	isnSet, ackSet [2]bool
 	synSeen        [2]bool // SYN (side 0) and SYN-ACK (side 1)
 	rolesByTCP     bool    // a SYN or SYN-ACK told who the client is
 	decided        bool
 	closed         bool
-	finished       bool // result produced
 	endedIdle      bool // expired without FIN or RST
-	reported       bool // live: a verdict was given while open
-	provisional    bool // live: that verdict was a stall, to be updated
-	framesCut      bool
-	dropFrames     bool
-	judgedEarly    bool // judged before it ended: the table was full
 	sawPayload     bool
 	socks          bool // a SOCKS exchange whose tunnel has not started
 	watching       bool // decided, with keys: its records are still framed (decoder/watch.go)
-	// live: when the owing side's silence reaches the stall timeout
-	// (UnixNano), as judged when its last packet was stallSeen; a later
-	// packet makes it stale.
-	stallAt, stallSeen int64
 }
 
 type seqRange struct{ start, end uint32 }
@@ -325,38 +307,6 @@ func (c *conn) abs(side int, rel uint32) uint32 {
 // seqLE compares sequence numbers modulo 2^32 (RFC 793 §3.3).
 func seqLT(a, b uint32) bool { return int32(a-b) < 0 }
 func seqLE(a, b uint32) bool { return int32(a-b) <= 0 }
-
-// connList is a list of connections, least recently active first.
-type connList struct {
-	head, tail *conn
-	n          int
-}
-
-func (l *connList) push(c *conn) {
-	c.prevConn, c.nextConn, c.list = l.tail, nil, l
-	if l.tail != nil {
-		l.tail.nextConn = c
-	} else {
-		l.head = c
-	}
-	l.tail = c
-	l.n++
-}
-
-func (l *connList) remove(c *conn) {
-	if c.prevConn != nil {
-		c.prevConn.nextConn = c.nextConn
-	} else {
-		l.head = c.nextConn
-	}
-	if c.nextConn != nil {
-		c.nextConn.prevConn = c.prevConn
-	} else {
-		l.tail = c.prevConn
-	}
-	c.prevConn, c.nextConn, c.list = nil, nil, nil
-	l.n--
-}
 
 // holeLost reports whether the hole the reassembler is skipping in side's
 // bytes (its first open one) was lost in the network: the peer never
@@ -500,10 +450,20 @@ func (c *conn) acksMissing(end time.Time) bool {
 	}
 	o := 1 - l
 	ls, os := &c.tcp.Side[l], &c.tcp.Side[o]
-	return ls.Bytes > 0 && os.Packets > 0 && c.lastPkt[o] < ls.LastData.UnixNano() && ls.Retransmissions == 0 &&
-		end.Sub(ls.LastData) >= 3*time.Second && ls.FIN.IsZero() && ls.RST.IsZero() &&
-		(!c.ackSet[o] || seqLT(c.ackMax[o], c.next[l]))
+	u := unanswered{resent: ls.Retransmissions != 0, closed: !ls.FIN.IsZero() || !ls.RST.IsZero(),
+		answered: c.lastPkt[o] >= ls.LastData.UnixNano() || c.ackSet[o] && !seqLT(c.ackMax[o], c.next[l]),
+		waited:   end.Sub(ls.LastData), within: tcpAckWait}
+	if ls.Bytes > 0 && os.Packets > 0 {
+		// A receiver with no packet in the capture is the one-sided
+		// rule's (Result.OneSided).
+		u.at = ls.LastData
+	}
+	return u.packetsMissing()
 }
+
+// tcpAckWait: no TCP leaves its last data unacknowledged and not sent
+// again for this long.
+const tcpAckWait = 3 * time.Second
 
 // undeliveredOwed moves what st says is owed to the side whose messages
 // the owing side never received: sent, retransmitted, and never

@@ -67,18 +67,32 @@ func (a *Analyzer) dropped(at time.Time, d capture.Drops, inputs []capture.Drops
 // markDrops marks the connections of input (-1: all) open now as having
 // lived through n drops told at at, since from.
 func (a *Analyzer) markDrops(input int, n uint64, from, at time.Time) {
-	for _, c := range a.table {
-		// One closed by the last report before the rise had its end seen:
-		// the drops came after it.
-		if closeAt := c.closeAt(); (input < 0 || int(c.input) == input) && (closeAt.IsZero() || closeAt.After(from)) {
-			c.rareFacts().drops = addDrops(c.rareFacts().drops, n, from, at, c.frame)
+	for _, l := range a.lists {
+		for c := l.head; c != nil; c = c.lk.next {
+			// One closed by the last report before the rise had its end
+			// seen: the drops came after it.
+			if closeAt := c.self.closeAt(); (input < 0 || int(c.input) == input) && (closeAt.IsZero() || closeAt.After(from)) {
+				c.self.dropped(n, from, at)
+			}
 		}
 	}
-	for c := a.quic.list.head; c != nil; c = c.next {
-		if cc := c.facts.Close; (input < 0 || int(c.input) == input) && (cc == nil || cc.At.After(from)) {
-			c.drops = addDrops(c.drops, n, from, at, 0) // its latest frame is not kept
-		}
+}
+
+// dropped: the capture dropped n packets while c was open.
+func (c *conn) dropped(n uint64, from, at time.Time) {
+	c.rareFacts().drops = addDrops(c.rareFacts().drops, n, from, at, c.frame)
+}
+
+func (c *quicConn) dropped(n uint64, from, at time.Time) {
+	c.drops = addDrops(c.drops, n, from, at, 0) // its latest frame is not kept
+}
+
+// closeAt is when its CONNECTION_CLOSE came (zero: none).
+func (c *quicConn) closeAt() time.Time {
+	if cc := c.facts.Close; cc != nil {
+		return cc.At
 	}
+	return time.Time{}
 }
 
 // addDrops adds a rise of n told at at, the window since from, to what a

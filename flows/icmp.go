@@ -70,11 +70,13 @@ type icmpInfo struct {
 	v6        bool
 	typ, code uint8
 	mtu       int
+	udp       bool // the quoted packet is a UDP datagram (DTLS)
 }
 
 // parseICMPError reads an ICMP (v6 when v6) error message b and the
 // packet it quotes; ok only for destination unreachable, packet too big
-// (and time exceeded, which is not reported) quoting a TCP segment.
+// (and time exceeded, which is not reported) quoting a TCP segment or a
+// UDP datagram (info.udp).
 func parseICMPError(b []byte, v6 bool, info *icmpInfo, seg *segment) bool {
 	if len(b) < 8 {
 		return false
@@ -112,9 +114,10 @@ func parseICMPError(b []byte, v6 bool, info *icmpInfo, seg *segment) bool {
 	default:
 		return false
 	}
-	if proto != 6 { // TCP
+	if proto != 6 && proto != 17 { // TCP, UDP
 		return false
 	}
+	info.udp = proto == 17
 	seg.src = netip.AddrPortFrom(src.Unmap(), binary.BigEndian.Uint16(q[0:2]))
 	seg.dst = netip.AddrPortFrom(dst.Unmap(), binary.BigEndian.Uint16(q[2:4]))
 	seg.tcp.Seq = binary.BigEndian.Uint32(q[4:8])
@@ -124,6 +127,10 @@ func parseICMPError(b []byte, v6 bool, info *icmpInfo, seg *segment) bool {
 // icmpError ties an ICMP error to the connection whose packet it quotes.
 func (a *Analyzer) icmpError(d *decoded, t time.Time) {
 	seg := &d.seg
+	if d.icmp.udp {
+		a.dtlsICMP(seg.src, seg.dst, ICMPError{Time: t, From: d.icmp.from, V6: d.icmp.v6, Type: d.icmp.typ, Code: d.icmp.code, MTU: d.icmp.mtu, Frame: a.cur.Frame})
+		return
+	}
 	c := a.table[key(seg.src, seg.dst)]
 	if c == nil {
 		return

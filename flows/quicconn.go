@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/tlsscope/tlsscope/decoder"
-	"github.com/tlsscope/tlsscope/flows/capture"
 	"github.com/tlsscope/tlsscope/flows/quic"
 )
 
@@ -95,10 +94,24 @@ func (c *QUICClose) ErrorName() string {
 	if c.Application {
 		return "application error"
 	}
-	if a, ok := quic.CryptoAlert(c.Code); ok {
-		return decoder.AlertName(a)
+	if a, ok := c.TLSAlert(); ok {
+		return decoder.AlertName(a.Description)
 	}
 	return quic.TransportErrorName(c.Code)
+}
+
+// TLSAlert is the fatal TLS alert a CONNECTION_CLOSE carries: QUIC sends
+// the alert the record layer would have sent as a CRYPTO_ERROR transport
+// error (RFC 9001 §4.8); ok is false for any other close.
+func (c *QUICClose) TLSAlert() (a decoder.Alert, ok bool) {
+	if c.Application {
+		return a, false
+	}
+	d, ok := quic.CryptoAlert(c.Code)
+	if !ok {
+		return a, false
+	}
+	return decoder.Alert{From: c.From, Level: 2, Description: d, Time: c.At}, true
 }
 
 const (
@@ -111,11 +124,8 @@ const (
 
 // quicConn is one QUIC connection being followed.
 type quicConn struct {
-	id    int32 // udp.stream of its first datagram
-	input uint16
+	lifecycle
 	ep    [2]netip.AddrPort // client, server (the client's latest address)
-	first time.Time
-	last  time.Time
 	facts QUICFacts
 	m     decoder.Machine
 	// helloPNs are the packet numbers of the client's Initials that
@@ -142,55 +152,15 @@ type quicConn struct {
 	// (read with keys), at most maxMoreCIDs.
 	moreCIDs [][]byte
 	// events are the QUIC events for the ladder (at most maxQUICEvents).
-	events []Event
-	// reported: live, its verdict was handed over while it was open;
-	// provisional: that verdict was a stall, which the final one updates.
-	reported, provisional bool
-	attempted             bool
-	attemptName           string
-	fallback              *Fallback
-	host                  hostPair // its entry in quicTable.byHosts
-	finished              bool
+	events      []Event
+	attempted   bool
+	attemptName string
+	fallback    *Fallback
+	host        hostPair // its entry in quicTable.byHosts
 	// drops: the capture dropped packets while it was open.
 	drops *CaptureDrops
-	// the connection list (least recently active first)
-	prev, next *quicConn
 	// clientAddrs are the client addresses seen (tuple keys in the table).
 	keys [][2]netip.AddrPort
-	// frames are its datagrams' frames, with Options.KeepPackets, until
-	// its handshake completed or its verdict was handed over; keptBytes
-	// their size; framesCut: some were over the caps.
-	frames     []capture.Packet
-	keptBytes  int32
-	framesCut  bool
-	dropFrames bool
-}
-
-// quicList is the QUIC connections, least recently active first.
-type quicList struct{ head, tail *quicConn }
-
-func (l *quicList) push(c *quicConn) {
-	c.prev, c.next = l.tail, nil
-	if l.tail != nil {
-		l.tail.next = c
-	} else {
-		l.head = c
-	}
-	l.tail = c
-}
-
-func (l *quicList) remove(c *quicConn) {
-	if c.prev != nil {
-		c.prev.next = c.next
-	} else {
-		l.head = c.next
-	}
-	if c.next != nil {
-		c.next.prev = c.prev
-	} else {
-		l.tail = c.prev
-	}
-	c.prev, c.next = nil, nil
 }
 
 // quicTable is the analyzer's QUIC state.
@@ -200,10 +170,10 @@ type quicTable struct {
 	// datagrams from a new address; cidLens are the lengths in use.
 	byCID   map[string]*quicConn
 	cidLens []int
-	list    quicList
-	n       int // connections (quic.connection.number of the next)
-	open    int // connections in list
-	done    []*quicConn
+	// list holds the open connections in the table, least recently
+	// active first (quicExpiry).
+	list connList
+	n    int // connections (quic.connection.number of the next)
 	// attempts are the recent QUIC connections by server name, for a TCP
 	// connection to the same name that falls back (Fallback).
 	attempts map[string]*quicAttempt
@@ -352,6 +322,9 @@ func (a *Analyzer) datagram(seg *segment, t time.Time) {
 	var pkts []quic.Packet // the datagram's packets, once parsed
 	parsed := false
 	c := q.byTuple[k]
+	if c == nil && a.dtlsDatagram(seg, k, stream, t) {
+		return // DTLS, found by content on any port
+	}
 	if c == nil {
 		if !quic.LooksLikeQUIC(b) {
 			if isQUICPort(seg.dst.Port()) || isQUICPort(seg.src.Port()) {
@@ -417,10 +390,9 @@ func (a *Analyzer) datagram(seg *segment, t time.Time) {
 		side = decoder.Server
 	}
 	c.last = t
-	q.list.remove(c)
-	q.list.push(c)
-	if a.opts.KeepPackets && !c.dropFrames && !a.keepCurrent(&c.frames, &c.keptBytes) {
-		c.framesCut = true
+	moveBack(&q.list.list, &c.lifecycle)
+	if a.opts.KeepPackets && !c.dropFrames {
+		a.keepFrame(&c.lifecycle)
 	}
 	if !parsed {
 		pkts, _ = quic.ParseDatagram(b, c.shortDCIDLen(side))
@@ -428,19 +400,13 @@ func (a *Analyzer) datagram(seg *segment, t time.Time) {
 	a.quicPackets(c, side, pkts, t)
 	if c.frames != nil {
 		if st := c.m.State(); c.facts.Close == nil && !c.completeAt(&st).IsZero() {
-			a.dropQUICFrames(c) // a good handshake: nothing to write out
+			a.dropFrames(&c.lifecycle) // a good handshake: nothing to write out
 		}
 	}
 	a.quicLive(c)
 	if c.reported && !c.provisional {
-		a.dropQUICFrames(c) // its final verdict was handed over
+		a.dropFrames(&c.lifecycle) // its final verdict was handed over
 	}
-}
-
-// dropQUICFrames lets a QUIC connection's frames go, and keeps no more.
-func (a *Analyzer) dropQUICFrames(c *quicConn) {
-	a.kept -= int(c.keptBytes)
-	c.frames, c.keptBytes, c.dropFrames = nil, 0, true
 }
 
 func (f *QUICFacts) hasStream(n int) bool {
@@ -464,13 +430,14 @@ func (a *Analyzer) newQUICConn(seg *segment, k [2]netip.AddrPort, stream int32, 
 	// A QUIC connection in its handshake holds two to eight packet
 	// protections and its CRYPTO streams (about 12 KiB): at most two
 	// fifths of --max-handshakes are held at once.
-	for q.list.head != nil && q.open >= max(1, a.opts.MaxHandshakes*2/5) {
-		// Full: the quietest is judged on what was seen.
+	for q.list.head != nil && q.list.n >= max(1, a.opts.MaxHandshakes*2/5) {
+		// Full: the quietest is judged on what was seen, as of its last
+		// packet.
 		old := q.list.head
-		a.Stats.JudgedEarly++
-		a.endQUIC(old, old.last)
+		a.judgeEarly(old.self, old.last)
 	}
-	c := &quicConn{id: stream, first: t, last: t}
+	c := &quicConn{lifecycle: lifecycle{id: stream, first: t, last: t}}
+	c.self = c
 	if a.cur != nil {
 		c.input = a.cur.Input
 	}
@@ -484,8 +451,7 @@ func (a *Analyzer) newQUICConn(seg *segment, k [2]netip.AddrPort, stream int32, 
 	c.facts.ConnectionNumber = -1
 	c.keys = append(c.keys, k)
 	q.byTuple[k] = c
-	q.list.push(c)
-	q.open++
+	push(&q.list.list, &c.lifecycle)
 	h := hostPair{c.ep[0].Addr(), c.ep[1]}
 	e := q.byHosts[h]
 	e.n++
@@ -872,48 +838,42 @@ func (a *Analyzer) quicCrypto(c *quicConn, side decoder.Side, space int, off uin
 	r.Compact()
 }
 
-// sweepQUIC ends QUIC connections idle for the idle timeout, and those
+// quicExpiry ends QUIC connections idle for the idle timeout, and those
 // closed a moment after their CONNECTION_CLOSE (RFC 9000 §10.2: the
 // draining period is three PTOs; two seconds of capture time here).
-func (a *Analyzer) sweepQUIC() {
-	q := a.quic
-	for c := q.list.head; c != nil; {
-		next := c.next
-		idle := a.now.Sub(c.last)
-		switch {
-		case idle > a.opts.IdleTimeout:
-			a.endQUIC(c, c.last)
-		case c.facts.Close != nil && a.now.Sub(c.facts.Close.At) > closingLinger:
-			a.endQUIC(c, c.last)
-		case idle < closingLinger:
-			return // the rest of the list is more recent
-		}
-		c = next
+func quicExpiry(a *Analyzer, l *lifecycle) expiry {
+	c := l.self.(*quicConn)
+	idle := a.now.Sub(c.last)
+	switch {
+	case idle > a.opts.IdleTimeout:
+		return expired
+	case c.facts.Close != nil && a.now.Sub(c.facts.Close.At) > closingLinger:
+		return expired
+	case idle < closingLinger:
+		return keepRest // the rest of the list is more recent
 	}
+	return keepNext
 }
 
-// endQUIC ends a QUIC connection.
-func (a *Analyzer) endQUIC(c *quicConn, at time.Time) {
-	if c.finished {
-		return
+func (c *quicConn) life() *lifecycle     { return &c.lifecycle }
+func (c *quicConn) transport() Transport { return TransportQUIC }
+
+// judge: with Options.Shard, a QUIC connection is reported by the shard
+// its first addresses hash to.
+func (c *quicConn) judge(a *Analyzer) *Result {
+	if r := a.quicResult(c); r != nil && a.ownQUIC(r) {
+		return r
 	}
-	c.finished = true
-	c.last = at
-	a.quic.list.remove(c)
-	a.quic.open--
-	a.quic.forget(c)
-	if a.OnResult == nil {
-		a.quic.done = append(a.quic.done, c) // judged, and its frames let go, at Finish
-		return
-	}
-	if !c.reported || c.provisional {
-		if r := a.quicResult(c); r != nil && a.ownQUIC(r) {
-			r.Update = c.provisional
-			a.OnResult(r)
-		}
-	}
-	a.dropQUICFrames(c)
+	return nil
 }
+
+// release: a QUIC connection holds nothing outside itself.
+func (c *quicConn) release(*Analyzer, time.Time) bool { return true }
+func (c *quicConn) forget(a *Analyzer)                { a.quic.forget(c) }
+
+// mayStall: a QUIC handshake decided while open was reported then
+// (quicLive).
+func (c *quicConn) mayStall() bool { return true }
 
 // sameHello reports whether msg is a ClientHello with ch's random: one
 // sent again, not a new one.

@@ -124,7 +124,7 @@ func TestQUICHeldBounded(t *testing.T) {
 	for i := range 20 {
 		dcid := []byte{1, 2, 3, 4, 5, 6, 7, byte(i)}
 		feed(a, time.Duration(i)*time.Millisecond, udpFrame(t, "10.0.0."+string(rune('0'+i%10)), "198.51.100.2", 1000+i, 443, sealedInitial(t, dcid, 0, hello)))
-		most = max(most, a.quic.open)
+		most = max(most, a.quic.list.n)
 	}
 	rs := a.Finish()
 	if most != 4 || len(rs) != 20 || a.Stats.JudgedEarly != 16 {

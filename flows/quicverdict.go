@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/tlsscope/tlsscope/decoder"
-	"github.com/tlsscope/tlsscope/flows/quic"
 )
 
 // Fallback links a QUIC attempt that got no answer and the TLS-over-TCP
@@ -73,10 +72,8 @@ func (a *Analyzer) quicResult(c *quicConn) *Result {
 		ev.firstEvent(r.Events, sv, "HANDSHAKE_DONE", time.Time{})
 	case cc != nil && (cc.Code != 0 || cc.Application):
 		r.Outcome, r.Reason = Failed, Reason{Kind: ReasonQUICClose, Side: cc.From}
-		if alert, ok := quic.CryptoAlert(cc.Code); ok && !cc.Application {
-			// QUIC carries the TLS alert in CONNECTION_CLOSE (RFC 9001
-			// §4.8): the same alert the record layer would have sent.
-			r.Alert = &decoder.Alert{From: cc.From, Level: 2, Description: alert, Time: cc.At}
+		if alert, ok := cc.TLSAlert(); ok {
+			r.Alert = &alert
 			hs.Alerts = append(hs.Alerts, *r.Alert)
 			r.Reason.Kind = ReasonAlert
 		}
@@ -114,7 +111,7 @@ func (a *Analyzer) quicResult(c *quicConn) *Result {
 		}
 		r.AcksMissing = quicPacketsMissing(c, &f, a.opts.StallTimeout)
 		r.Outcome = Incomplete
-		if r.Stall.Silent >= a.opts.StallTimeout {
+		if a.stalled(r.Stall) {
 			r.Outcome = Stalled
 		}
 		owes, helloAcked := r.Stall.Waiting, c.helloAcked()
@@ -168,11 +165,10 @@ func (a *Analyzer) helloCut(c *quicConn, r *Result, n int, ev *evidence) {
 	if k := len(f.ClientInitials); k > 0 {
 		s.Since = f.ClientInitials[k-1]
 	}
-	end, atLeast := a.silenceEnd(c.last, a.quicIdled(c))
-	s.Silent, s.AtLeast = max(end.Sub(s.Since), 0), atLeast
+	a.silence(s, c.last, a.quicIdled(c))
 	r.Stall, r.Reason = s, Reason{Kind: ReasonClientHelloIncomplete, Side: decoder.Client}
 	r.Outcome = Incomplete
-	if s.Silent >= a.opts.StallTimeout {
+	if a.stalled(s) {
 		r.Outcome = Stalled
 	}
 	ev.event(r.Events, decoder.Client, "Initial again", 0)
@@ -222,40 +218,9 @@ func (a *Analyzer) quicLive(c *quicConn) {
 	if c.completeAt(&st).IsZero() && (c.facts.Close == nil || c.facts.Close.Code == 0 && !c.facts.Close.Application) {
 		return
 	}
-	if r := a.quicResult(c); r != nil && a.ownQUIC(r) {
-		r.Open, r.EndedBy, r.ClosedBy = true, EndedOpen, nil
-		c.reported = true
-		a.OnResult(r)
-	}
-}
-
-// quicStalls, live, reports the QUIC handshakes whose owing side has been
-// silent for the stall timeout while their connection is open; the final
-// result follows as an update. due becomes the earliest time a handshake
-// not yet stalled will be.
-func (a *Analyzer) quicStalls(due *time.Time) {
-	for c := a.quic.list.head; c != nil; c = c.next {
-		if c.reported || c.finished {
-			continue
-		}
-		last := c.last
-		c.last = a.now // judge up to now
-		r := a.quicResult(c)
-		c.last = last
-		if r == nil || !a.ownQUIC(r) {
-			continue
-		}
-		if r.Outcome != Stalled {
-			if r.Stall != nil {
-				if at := r.Stall.Since.Add(a.opts.StallTimeout); at.After(a.now) {
-					*due = earlier(*due, at)
-				}
-			}
-			continue
-		}
-		r.Open, r.EndedBy, r.ClosedBy = true, EndedOpen, nil
-		c.reported, c.provisional = true, true
-		a.OnResult(r)
+	if r := c.judge(a); r != nil {
+		r.ClosedBy = nil
+		a.sayOpen(&c.lifecycle, r, false)
 	}
 }
 
@@ -334,8 +299,7 @@ func (a *Analyzer) quicStall(c *quicConn, f *QUICFacts, hs *decoder.Handshake, s
 	if s.Since.IsZero() {
 		s.Since = c.first
 	}
-	end, atLeast := a.silenceEnd(c.last, a.quicIdled(c))
-	s.Silent, s.AtLeast = max(end.Sub(s.Since), 0), atLeast
+	a.silence(s, c.last, a.quicIdled(c))
 	return s
 }
 
@@ -383,14 +347,25 @@ func (a *Analyzer) ownQUIC(r *Result) bool {
 // (RFC 9000 §13.2.1).
 func quicPacketsMissing(c *quicConn, f *QUICFacts, timeout time.Duration) bool {
 	cl, sv := decoder.Client, decoder.Server
+	var u unanswered
 	if f.Packets[sv] == [3]int{} {
-		return f.NClientInitials == 1 && c.last.Sub(f.ClientInitials[0]) >= timeout
+		// The client's first Initial, unanswered.
+		if f.NClientInitials > 0 {
+			u.at = f.ClientInitials[0]
+		}
+		u.resent = f.NClientInitials > 1
+		u.waited, u.within = c.last.Sub(u.at), timeout
+		return u.packetsMissing()
 	}
+	// The server's Initial, which the client acknowledges at once.
 	lastClient := time.Time{}
 	for sp := range nSpaces {
 		if f.Packets[cl][sp] > 0 {
 			lastClient = f.FirstPacket[cl][sp]
 		}
 	}
-	return f.Packets[cl] == [3]int{f.Packets[cl][0], 0, 0} && f.NClientInitials == 1 && !f.FirstPacket[sv][spaceInitial].IsZero() && !lastClient.After(f.FirstPacket[sv][spaceInitial])
+	u.at = f.FirstPacket[sv][spaceInitial]
+	u.resent = f.NClientInitials != 1
+	u.answered = f.Packets[cl] != [3]int{f.Packets[cl][0], 0, 0} || lastClient.After(u.at)
+	return u.packetsMissing()
 }

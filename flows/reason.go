@@ -55,10 +55,13 @@ const (
 	ReasonSilent                // Side sent nothing (Stall.Silent)
 	ReasonStillSending          // Side was in the middle of a message (Stall.Sending)
 	ReasonLost                  // what Side sent (it owed) never reached its peer: lost in the network
-	ReasonNoAnswer              // QUIC: not one packet came back from the server
+	ReasonNoAnswer              // QUIC, DTLS: not one packet came back from the server
 	ReasonServerInitialMissing  // QUIC: the server's Handshake packets came without its Initial
 	ReasonRetryLoop             // QUIC: Retry after Retry, never a ServerHello
 	ReasonClientHelloIncomplete // the server got only part of the ClientHello
+	// DTLS: the server sent a HelloVerifyRequest and the client never sent
+	// its ClientHello with the cookie (RFC 6347 §4.2.1).
+	ReasonCookieNotReturned
 
 	// The capture cannot tell.
 	ReasonOneSided    // no packet of Side in the capture
@@ -75,7 +78,7 @@ var reasonNames = [...]string{
 	ReasonClosedInstead: "closed_instead", ReasonInjectedReset: "injected_reset",
 	ReasonSYNUnanswered: "syn_unanswered", ReasonSilent: "silent", ReasonStillSending: "still_sending",
 	ReasonLost: "lost_in_network", ReasonNoAnswer: "no_answer", ReasonServerInitialMissing: "server_initial_missing",
-	ReasonRetryLoop: "retry_loop", ReasonClientHelloIncomplete: "client_hello_incomplete",
+	ReasonRetryLoop: "retry_loop", ReasonClientHelloIncomplete: "client_hello_incomplete", ReasonCookieNotReturned: "cookie_not_returned",
 	ReasonOneSided: "one_sided", ReasonAcksMissing: "acks_missing", ReasonCaptureDropped: "capture_dropped",
 }
 

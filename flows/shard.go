@@ -111,7 +111,7 @@ func (s Shard) Of(x, y netip.AddrPort) int { return int(FlowHash(x, y) % uint64(
 // connections and the connections analysed but not reported.
 type shardState struct {
 	ghosts                 map[uint64]*ghost // by the tombs' hash of the key
-	closing, refused, idle ghostList
+	closing, refused, idle list[ghost]
 	n                      int                // ghosts in the lists
 	foreign                map[*conn]struct{} // other shards' connections analysed in full (SOCKS)
 }
@@ -119,44 +119,17 @@ type shardState struct {
 // ghost is what numbering needs of another shard's connection. Its sides
 // are by the key's order (0: the key's first endpoint).
 type ghost struct {
-	prev, next *ghost
-	list       *ghostList
-	h          uint64 // the tombs' hash of its key
-	last       int64  // the last packet's time, Unix nanoseconds
-	isn        [2]uint32
-	isnSet     [2]bool
-	fin, rst   [2]bool
-	payload    [2]bool
-	closed     bool
+	lk       links[ghost]
+	h        uint64 // the tombs' hash of its key
+	last     int64  // the last packet's time, Unix nanoseconds
+	isn      [2]uint32
+	isnSet   [2]bool
+	fin, rst [2]bool
+	payload  [2]bool
+	closed   bool
 }
 
-type ghostList struct {
-	head, tail *ghost
-}
-
-func (l *ghostList) push(g *ghost) {
-	g.prev, g.next, g.list = l.tail, nil, l
-	if l.tail != nil {
-		l.tail.next = g
-	} else {
-		l.head = g
-	}
-	l.tail = g
-}
-
-func (l *ghostList) remove(g *ghost) {
-	if g.prev != nil {
-		g.prev.next = g.next
-	} else {
-		l.head = g.next
-	}
-	if g.next != nil {
-		g.next.prev = g.prev
-	} else {
-		l.tail = g.prev
-	}
-	g.prev, g.next, g.list = nil, nil, nil
-}
+func (g *ghost) linksOf() *links[ghost] { return &g.lk }
 
 // otherShard takes a segment of another shard's connection: it is
 // counted and numbered, and goes no further. It reports false for the
@@ -182,8 +155,8 @@ func (a *Analyzer) otherShard(seg *segment, t time.Time) bool {
 	g := st.ghosts[h]
 	// As segment: a SYN with a new sequence number is a new stream.
 	if g != nil && newSYN(tcp, g.isnSet[side], g.isn[side]) {
-		if g.list != nil {
-			g.list.remove(g)
+		if g.lk.list != nil {
+			unlist(g)
 			st.n--
 		}
 		g = nil
@@ -227,19 +200,19 @@ func (a *Analyzer) otherShard(seg *segment, t time.Time) bool {
 	case g.closed || g.fin[0] || g.fin[1] || g.rst[0] || g.rst[1]:
 		l = &st.closing
 	}
-	if g.list != nil {
-		g.list.remove(g)
+	if g.lk.list != nil {
+		unlist(g)
 	} else {
 		st.n++ // new
 	}
-	l.push(g)
+	push(l, g)
 	if g.closed && sawPayload && !g.rst[0] && !g.rst[1] {
 		a.endGhost(g)
 	}
 	if st.n > a.opts.MaxConnections {
 		// Bounded as the table is: the quietest goes.
 		var q *ghost
-		for _, l := range []*ghostList{&st.refused, &st.idle, &st.closing} {
+		for _, l := range []*list[ghost]{&st.refused, &st.idle, &st.closing} {
 			if l.head != nil && (q == nil || l.head.last < q.last) {
 				q = l.head
 			}
@@ -256,8 +229,8 @@ func (a *Analyzer) shardOf(seg *segment) int { return a.opts.Shard.Of(seg.src, s
 // list and of the table, and a tombstone for its late packets.
 func (a *Analyzer) endGhost(g *ghost) {
 	st := &a.shard
-	if g.list != nil {
-		g.list.remove(g)
+	if g.lk.list != nil {
+		unlist(g)
 		st.n--
 	}
 	delete(st.ghosts, g.h)
@@ -270,7 +243,7 @@ func (a *Analyzer) sweepGhosts() {
 	st := &a.shard
 	now := a.now.UnixNano()
 	for _, x := range []struct {
-		l      *ghostList
+		l      *list[ghost]
 		linger time.Duration
 	}{{&st.closing, closingLinger}, {&st.refused, refusedLinger}, {&st.idle, a.opts.IdleTimeout}} {
 		for g := x.l.head; g != nil && time.Duration(now-g.last) > x.linger; g = x.l.head {

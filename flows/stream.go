@@ -9,17 +9,28 @@ import (
 
 // StreamID is a connection's identity as Wireshark numbers it: its
 // tcp.stream for TLS over TCP, the udp.stream of its first datagram for
-// QUIC. Wireshark counts the two apart, each from 0, so TCP 0 and UDP 0
-// are two connections: everything that names one says which.
+// QUIC and DTLS. Wireshark counts the two apart, each from 0, so TCP 0 and
+// UDP 0 are two connections: everything that names one says which.
+// Transport names the numbering: TransportTCP, or TransportQUIC for
+// udp.stream, which QUIC and DTLS share (NewStreamID).
 type StreamID struct {
 	Transport Transport
 	N         int
 }
 
+// NewStreamID is the stream of a connection of transport t numbered n:
+// QUIC's and DTLS's are one udp.stream numbering.
+func NewStreamID(t Transport, n int) StreamID {
+	if t.OverUDP() {
+		t = TransportQUIC
+	}
+	return StreamID{t, n}
+}
+
 // String is the stream as the report names it: "7" for TCP, "udp 7" for
 // QUIC.
 func (s StreamID) String() string {
-	if s.Transport == TransportQUIC {
+	if s.Transport.OverUDP() {
 		return "udp " + strconv.Itoa(s.N)
 	}
 	return strconv.Itoa(s.N)
@@ -28,7 +39,7 @@ func (s StreamID) String() string {
 // Name is the stream as a line of text names it: "stream 7" for TCP,
 // "udp 7" for QUIC.
 func (s StreamID) Name() string {
-	if s.Transport == TransportQUIC {
+	if s.Transport.OverUDP() {
 		return s.String()
 	}
 	return "stream " + s.String()
@@ -36,7 +47,7 @@ func (s StreamID) Name() string {
 
 // DisplayFilter is the Wireshark display filter that shows the stream.
 func (s StreamID) DisplayFilter() string {
-	if s.Transport == TransportQUIC {
+	if s.Transport.OverUDP() {
 		return "udp.stream eq " + strconv.Itoa(s.N)
 	}
 	return "tcp.stream eq " + strconv.Itoa(s.N)
@@ -50,16 +61,20 @@ func (s StreamID) Anchor() string {
 }
 
 // Compare orders streams as reports list them: TCP ones first, then
-// QUIC ones, each by number.
+// UDP ones (QUIC, DTLS), each by number.
 func (s StreamID) Compare(o StreamID) int {
-	if s.Transport != o.Transport {
-		return int(s.Transport) - int(o.Transport)
+	if su, ou := s.Transport.OverUDP(), o.Transport.OverUDP(); su != ou {
+		if su {
+			return 1
+		}
+		return -1
 	}
 	return s.N - o.N
 }
 
 // ParseStreamID reads a stream as the command line names it: "7" or
-// "tcp:7" is tcp.stream 7, "udp:7" is udp.stream 7 (a QUIC connection);
+// "tcp:7" is tcp.stream 7, "udp:7" is udp.stream 7 (a QUIC or DTLS
+// connection);
 // "udp 7", as reports write it, is read too.
 func ParseStreamID(v string) (StreamID, error) {
 	t, num := TransportTCP, strings.TrimSpace(v)
@@ -81,10 +96,10 @@ func ParseStreamID(v string) (StreamID, error) {
 }
 
 // ID is the connection's stream.
-func (r *Result) ID() StreamID { return StreamID{r.Transport, r.Stream} }
+func (r *Result) ID() StreamID { return NewStreamID(r.Transport, r.Stream) }
 
 // ID is the other connection's stream.
-func (f *Fallback) ID() StreamID { return StreamID{f.Transport, f.Stream} }
+func (f *Fallback) ID() StreamID { return NewStreamID(f.Transport, f.Stream) }
 
 // streamNumbers is where connections get their numbers, as Wireshark
 // gives them: tcp.stream counts TCP connections (port reuse with a new

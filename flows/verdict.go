@@ -9,40 +9,6 @@ import (
 	"github.com/tlsscope/tlsscope/flows/capture"
 )
 
-// Stall says who a handshake waited for, for what, and how long.
-type Stall struct {
-	Waiting decoder.Side
-	Next    Owed
-	Since   time.Time
-	Silent  time.Duration
-	// Sending, when SendingLen is not 0, is the message the waiting side was
-	// still sending (too large to decode): it was not silent.
-	Sending    decoder.MsgType
-	SendingLen int
-	// SendingHave is how much of it came.
-	SendingHave int
-	// AtLeast: the connection idled out while the capture went on, so
-	// Silent is a lower bound.
-	AtLeast bool
-}
-
-// Owed is what the silent side owed: a TLS message, or the TCP SYN-ACK
-// when TCP itself did not get as far as TLS.
-type Owed struct {
-	Msg    decoder.MsgType // when not SYNACK
-	SYNACK bool
-}
-
-// OwedMsg is a TLS message owed.
-func OwedMsg(m decoder.MsgType) Owed { return Owed{Msg: m} }
-
-func (o Owed) String() string {
-	if o.SYNACK {
-		return "SYN-ACK"
-	}
-	return o.Msg.String()
-}
-
 // EndedBy is how a connection ended.
 type EndedBy uint8
 
@@ -67,20 +33,28 @@ type Transport uint8
 const (
 	TransportTCP Transport = iota
 	TransportQUIC
+	TransportDTLS
 )
 
 func (t Transport) String() string {
-	if t == TransportQUIC {
+	switch t {
+	case TransportQUIC:
 		return "quic"
+	case TransportDTLS:
+		return "dtls"
 	}
 	return "tcp"
 }
+
+// OverUDP reports a transport carried in UDP datagrams (QUIC, DTLS): its
+// connections are numbered by udp.stream.
+func (t Transport) OverUDP() bool { return t == TransportQUIC || t == TransportDTLS }
 
 // Result is the judged connection: a snapshot that nothing writes after
 // it is made, so that another goroutine may read it while the analysis
 // goes on (live mode reports a stall while the connection is open).
 type Result struct {
-	Stream         int // Wireshark's tcp.stream (udp.stream for QUIC)
+	Stream         int // Wireshark's tcp.stream (udp.stream for QUIC and DTLS)
 	Input          int // the input (file) its first packet came from
 	Transport      Transport
 	Client, Server netip.AddrPort
@@ -114,9 +88,11 @@ type Result struct {
 	// Drops, when not nil: the capturing side dropped packets while it
 	// was open (Analyzer.Dropped).
 	Drops *CaptureDrops
-	// TCP is the transport's part for TCP connections, QUIC for QUIC ones.
+	// TCP is the transport's part for TCP connections, QUIC for QUIC
+	// ones, DTLS for DTLS ones.
 	TCP  *TCPFacts
 	QUIC *QUICFacts
+	DTLS *DTLSFacts
 	// Fallback links a QUIC attempt that got no answer and the TCP
 	// connection to the same server name that followed it (on both).
 	Fallback *Fallback
@@ -134,8 +110,11 @@ type Result struct {
 
 // EventLabel names a transport event for a ladder: "TCP SYN", "QUIC Retry".
 func (r *Result) EventLabel(e Event) string {
-	if r.Transport == TransportQUIC {
+	switch r.Transport {
+	case TransportQUIC:
 		return "QUIC " + e.Kind
+	case TransportDTLS:
+		return "DTLS " + e.Kind
 	}
 	return "TCP " + e.Kind
 }
@@ -309,10 +288,9 @@ func (a *Analyzer) result(c *conn) *Result {
 		if quietFrom.IsZero() {
 			quietFrom = r.Start
 		}
-		silentTo, atLeast := a.silenceEnd(endAt, r.EndedBy == EndedIdle)
-		silent := max(silentTo.Sub(quietFrom), 0)
-		x.stall = Stall{Waiting: st.Waiting, Next: next, Since: quietFrom, Silent: silent, AtLeast: atLeast,
+		x.stall = Stall{Waiting: st.Waiting, Next: next, Since: quietFrom,
 			Sending: st.Sending, SendingLen: st.SendingLen, SendingHave: st.SendingHave}
+		a.silence(&x.stall, endAt, r.EndedBy == EndedIdle)
 		r.Stall = &x.stall
 		// Whatever ended it, the stall facts stay: who owed what, and how
 		// long that side had been silent (a client giving up after 0.5 s).
@@ -326,7 +304,7 @@ func (a *Analyzer) result(c *conn) *Result {
 				}
 			}
 		}
-		r.Outcome, r.Reason = a.tcpUnfinished(r, silent, &ev)
+		r.Outcome, r.Reason = a.tcpUnfinished(r, &ev)
 	}
 	a.checkChains(r)
 	// Drops first: a verdict made incomplete by them is not explained
@@ -339,7 +317,7 @@ func (a *Analyzer) result(c *conn) *Result {
 
 // tcpUnfinished judges a TCP handshake that did not finish: the outcome
 // and its reason, with the evidence frames added to ev.
-func (a *Analyzer) tcpUnfinished(r *Result, silent time.Duration, ev *evidence) (Outcome, Reason) {
+func (a *Analyzer) tcpUnfinished(r *Result, ev *evidence) (Outcome, Reason) {
 	s, f, hs := r.Stall, r.TCP, r.HS
 	owes := s.Waiting
 	// What the owing side was silent after: its peer's last message.
@@ -398,7 +376,7 @@ func (a *Analyzer) tcpUnfinished(r *Result, silent time.Duration, ev *evidence) 
 	case r.AcksMissing:
 		ev.lastBefore(hs, nil, time.Time{})
 		return Incomplete, Reason{Kind: ReasonAcksMissing, Side: owes}
-	case silent >= a.opts.StallTimeout:
+	case a.stalled(s):
 		switch {
 		case s.Next.SYNACK:
 			silence()
@@ -421,17 +399,6 @@ func (a *Analyzer) tcpUnfinished(r *Result, silent time.Duration, ev *evidence) 
 	}
 	silence()
 	return Incomplete, Reason{Kind: ReasonSilent, Side: owes}
-}
-
-// silenceEnd is where a silence at the end of a connection stops: at
-// last, its last packet or close; when it idled out while the capture
-// went on, the idle timeout past it, and then only a lower bound
-// (atLeast).
-func (a *Analyzer) silenceEnd(last time.Time, idled bool) (end time.Time, atLeast bool) {
-	if idled {
-		return last.Add(a.opts.IdleTimeout), true
-	}
-	return last, false
 }
 
 // rstInjected reports a RST in side's name that side did not send: side

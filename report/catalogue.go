@@ -96,7 +96,7 @@ var (
 // The path: loss, resets, ICMP.
 var (
 	FindingNetworkLoss      = def("network_loss", SevWarning, "bytes that never reached the peer: missing from the capture and never acknowledged, or segments sent again and again and never acknowledged")
-	FindingPathMTUBlackhole = def("path_mtu_blackhole", SevWarning, "large packets dropped while small ones pass; says the sizes lost, the largest delivered (SACK) and the MSS announced (a lossy link can look alike)")
+	FindingPathMTUBlackhole = def("path_mtu_blackhole", SevWarning, "large packets dropped while small ones pass; says the sizes lost, the largest delivered (SACK) and the MSS announced; DTLS: a flight whose same fragments are lost at every send while smaller datagrams arrive (a lossy link can look alike)")
 	FindingResetInjected    = def("reset_injected", SevWarning, "a RST its named sender probably did not send: its TTL differs from the side's other packets, or that side went on sending after it (TTLs change with routes and load balancers too)")
 	FindingPathMTU          = defRule("path_mtu", SevWarning, "an ICMP \"fragmentation needed\" / \"packet too big\" about the connection's packets; says the router and the MTU it reported",
 		"info when the handshake finished anyway (path MTU discovery worked)", func(r *flows.Result) Severity {
@@ -151,9 +151,10 @@ var (
 // The hellos and their delivery.
 var (
 	FindingHelloRetryRequest         = def("hello_retry_request", SevInfo, "the server asked for another key share (HelloRetryRequest): one extra round trip")
-	FindingClientHelloRetransmitted  = def("client_hello_retransmitted", SevWarning, "the client sent its ClientHello again; says how often and whether it was finally acknowledged")
+	FindingHelloVerifyRequest        = def("hello_verify_request", SevInfo, "DTLS: the server asked the client to return a cookie (HelloVerifyRequest, RFC 6347 §4.2.1): one extra round trip; says how often it was sent")
+	FindingClientHelloRetransmitted  = def("client_hello_retransmitted", SevWarning, "the client sent its ClientHello again (TCP retransmission, DTLS timer); says how often and whether it was finally acknowledged")
 	FindingSplitClientHello          = def("split_client_hello", SevInfo, "the ClientHello spanned several TCP segments")
-	FindingServerFlightRetransmitted = def("server_flight_retransmitted", SevWarning, "the server sent its first flight again; says how often, whether it was acknowledged, and when it looks like a path-MTU black hole")
+	FindingServerFlightRetransmitted = def("server_flight_retransmitted", SevWarning, "the server sent its first flight again (TCP retransmission; DTLS: a flight sent again on its timer); says how often, whether it was acknowledged, and when it looks like a path-MTU black hole")
 )
 
 // What was negotiated.
@@ -229,6 +230,7 @@ var checks = []check{
 	{"icmp", []*FindingDef{FindingPathMTU, FindingICMPUnreachable}, icmpFindings},
 	{"quic", []*FindingDef{FindingQUICNoResponse, FindingQUICClientHelloSplit, FindingQUICRetryLoop, FindingQUICRetry, FindingQUICRetryInvalid,
 		FindingQUICVersionNegotiation, FindingHandshakeFailed, FindingQUICMigration}, quicFindings},
+	{"dtls", []*FindingDef{FindingHelloVerifyRequest, FindingClientHelloRetransmitted, FindingServerFlightRetransmitted, FindingPathMTUBlackhole}, dtlsFindings},
 	{"fallback", []*FindingDef{FindingQUICFallbackToTCP}, fallbackFinding},
 	{"renegotiation", []*FindingDef{FindingRenegotiation, FindingRenegotiationRefused}, renegotiationFindings},
 	{"vantage", []*FindingDef{FindingLossBetweenVantagePoints}, vantageFindings},

@@ -207,8 +207,11 @@ func ecsDocument(c *Connection, file string) *ecsDoc {
 		d.Event.Duration = &n
 	}
 	d.Network = ecsNetwork{Transport: "tcp", Protocol: "tls", IANANumber: "6"}
-	if c.transport == flows.TransportQUIC {
+	switch c.transport {
+	case flows.TransportQUIC:
 		d.Network = ecsNetwork{Transport: "udp", Protocol: "quic", IANANumber: "17"}
+	case flows.TransportDTLS:
+		d.Network = ecsNetwork{Transport: "udp", Protocol: "dtls", IANANumber: "17"}
 	}
 	if ip, err := netip.ParseAddr(c.ClientIP); err == nil && c.ServerIP != "" {
 		d.Client = &ecsEndpoint{IP: c.ClientIP, Port: uint16(c.ClientPort)}

@@ -226,7 +226,8 @@ func negotiatedFindings(x *checkRun) {
 	at := msgFrames(hs, decoder.Server, decoder.MsgServerHello)
 	add := func(d *FindingDef, format string, args ...any) { x.add(d, at, format, args...) }
 	v := hs.Version()
-	if v != 0 && (v <= decoder.VersionTLS11 || v == decoder.VersionSSL20) {
+	// DTLS 1.0 is TLS 1.1's (RFC 8996 deprecates both).
+	if v != 0 && (decoder.TLSEquivalent(v) <= decoder.VersionTLS11 || v == decoder.VersionSSL20) {
 		add(FindingDeprecatedVersion, "The server negotiated %s, which is deprecated (RFC 8996) and refused by current clients.", decoder.VersionName(v))
 	}
 	if sh := hs.ServerHello; sh != nil && !sh.SSLv2 {

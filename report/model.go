@@ -61,6 +61,7 @@ type Connection struct {
 	Timing               *Timing         `json:"timing,omitempty"`
 	TCP                  TCP             `json:"tcp,omitzero"`
 	QUIC                 *QUIC           `json:"quic,omitempty"`
+	DTLS                 *DTLS           `json:"dtls,omitempty"`
 	Fallback             *Fallback       `json:"fallback,omitempty"`
 	Messages             []Message       `json:"messages,omitempty"`
 	Findings             []Finding       `json:"findings,omitempty"`
@@ -90,6 +91,9 @@ type ClientHello struct {
 	JA3                 string   `json:"ja3"`
 	JA3Full             string   `json:"ja3_full"`
 	JA4                 string   `json:"ja4"`
+	// SRTPProfiles: the DTLS-SRTP protection profiles offered (use_srtp,
+	// RFC 5764 §4.1.1: WebRTC).
+	SRTPProfiles []string `json:"srtp_profiles,omitempty"`
 }
 
 type ServerHello struct {
@@ -102,6 +106,8 @@ type ServerHello struct {
 	JA3S              string   `json:"ja3s"`
 	JA3SFull          string   `json:"ja3s_full"`
 	HelloRetryRequest bool     `json:"hello_retry_request"`
+	// SRTPProfile: the DTLS-SRTP protection profile chosen.
+	SRTPProfile string `json:"srtp_profile,omitempty"`
 }
 
 type Certificate struct {
@@ -293,7 +299,7 @@ type Message struct {
 // transportProto is the IP protocol number of a transport, for the
 // Community ID.
 func transportProto(t flows.Transport) uint8 {
-	if t == flows.TransportQUIC {
+	if t.OverUDP() {
 		return 17 // UDP
 	}
 	return 6 // TCP
@@ -427,6 +433,7 @@ func Build(r *flows.Result, policies ...Policy) *Connection {
 		for _, ks := range ch.KeyShares {
 			x.KeyShareGroups = append(x.KeyShareGroups, decoder.GroupName(ks.Group))
 		}
+		x.SRTPProfiles = srtpNames(ch.SRTPProfiles)
 		if ch.SessionTicketOffered {
 			n := ch.SessionTicketLen
 			x.SessionTicket = &n
@@ -446,6 +453,9 @@ func Build(r *flows.Result, policies ...Policy) *Connection {
 		}
 		if sh.KeyShareGroup != 0 {
 			x.KeyShareGroup = decoder.GroupName(sh.KeyShareGroup)
+		}
+		if sh.SRTPProfile != 0 {
+			x.SRTPProfile = decoder.SRTPProfileName(sh.SRTPProfile)
 		}
 		if ee := hs.EncryptedExtensions; ee != nil && x.ALPN == "" {
 			x.ALPN = ee.ALPN // TLS 1.3: chosen in EncryptedExtensions, read with keys
@@ -538,6 +548,9 @@ func Build(r *flows.Result, policies ...Policy) *Connection {
 	if r.QUIC != nil {
 		c.QUIC = buildQUIC(r.QUIC)
 	}
+	if r.DTLS != nil {
+		c.DTLS = buildDTLS(r)
+	}
 	if fb := r.Fallback; fb != nil {
 		c.Fallback = &Fallback{Transport: fb.Transport.String(), Stream: fb.Stream}
 	}
@@ -550,10 +563,13 @@ func Build(r *flows.Result, policies ...Policy) *Connection {
 	return c
 }
 
-// ja4Transport is JA4's first letter: q for QUIC, t for TCP.
+// ja4Transport is JA4's first letter: q for QUIC, d for DTLS, t for TCP.
 func ja4Transport(t flows.Transport) byte {
-	if t == flows.TransportQUIC {
+	switch t {
+	case flows.TransportQUIC:
 		return 'q'
+	case flows.TransportDTLS:
+		return 'd'
 	}
 	return 't'
 }
@@ -663,6 +679,9 @@ func sendingWords(s *flows.Stall) string {
 // lossOf says, for a handshake stalled on side's message, that the
 // network lost it: bytes of side's that the peer never acknowledged.
 func lossOf(r *flows.Result, side decoder.Side) string {
+	if f := r.DTLS; f != nil && f.FlightLost != nil {
+		return dtlsLossWords(r, f.FlightLost)
+	}
 	if f := r.QUIC; f != nil && side == decoder.Client && f.HelloAcked > 0 {
 		return fmt.Sprintf("only %d of its %d Initial packets acknowledged (the rest lost in the network)", f.HelloAcked, f.HelloPackets)
 	}

@@ -39,7 +39,7 @@ func captureViewFindings(x *checkRun) {
 // said: outright, what the loss findings can only infer.
 func icmpFindings(x *checkRun) {
 	r := x.r
-	if r.TCP == nil {
+	if r.TCP == nil && r.DTLS == nil {
 		return
 	}
 	for i, e := range r.ICMP {

@@ -174,7 +174,7 @@ func Ladder(c *Connection) []string {
 
 // ID is the connection's stream: what names it, links to it and filters
 // it in Wireshark.
-func (c *Connection) ID() flows.StreamID { return flows.StreamID{Transport: c.transport, N: c.Stream} }
+func (c *Connection) ID() flows.StreamID { return flows.NewStreamID(c.transport, c.Stream) }
 
 func writeDetail(w io.Writer, c *Connection, indent string) {
 	fmt.Fprintf(w, "%s── %s: %s → %s: %s\n", indent, c.ID().Name(), c.Client, c.Server, Safe(c.Verdict))
@@ -197,6 +197,7 @@ func writeDetail(w io.Writer, c *Connection, indent string) {
 		kv("extensions", strings.Join(ch.Extensions, ", "))
 		kv("JA3", ch.JA3)
 		kv("JA4", ch.JA4)
+		kv("SRTP offered", strings.Join(ch.SRTPProfiles, ", "))
 	}
 	if sh := c.ServerHello; sh != nil {
 		kv("version chosen", c.Version)
@@ -205,12 +206,16 @@ func writeDetail(w io.Writer, c *Connection, indent string) {
 		kv("key share chosen", sh.KeyShareGroup)
 		kv("server extensions", strings.Join(sh.Extensions, ", "))
 		kv("JA3S", sh.JA3S)
+		kv("SRTP chosen", sh.SRTPProfile)
 	}
 	for i, cert := range c.Certificates {
 		kv(fmt.Sprintf("certificate %d", i), certLine(cert))
 	}
 	for i, cert := range c.ClientCertificates {
 		kv(fmt.Sprintf("client certificate %d", i), certLine(cert))
+	}
+	if d := c.DTLS; d != nil {
+		kv("DTLS datagrams", fmt.Sprintf("client %d, server %d (largest %d and %d bytes)", d.Datagrams[0], d.Datagrams[1], d.Largest[0], d.Largest[1]))
 	}
 	if c.SessionTicket != nil {
 		kv("session ticket", fmt.Sprintf("lifetime %d s, %d bytes", c.SessionTicket.LifetimeS, c.SessionTicket.TicketLength))

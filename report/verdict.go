@@ -72,6 +72,11 @@ func reasonWords(r *flows.Result) string {
 	hs, s, why := r.HS, r.Stall, r.Reason
 	out := string(r.Outcome)
 	by := why.Side.String()
+	if r.DTLS != nil {
+		if w, ok := dtlsReasonWords(r); ok {
+			return w
+		}
+	}
 	switch why.Kind {
 	case flows.ReasonFinished:
 		if ch := hs.First(decoder.Client, decoder.MsgClientHello); ch != nil && !r.CompleteAt.IsZero() {
@@ -241,6 +246,11 @@ func verdictFinding(r *flows.Result) (*FindingDef, string) {
 	by := capital("the " + why.Side.String())
 	if why.Kind.Unknown() || why.Kind == flows.ReasonRefusedICMP {
 		return nil, ""
+	}
+	if r.DTLS != nil {
+		if d, msg, ok := dtlsVerdictFinding(r); ok {
+			return d, msg
+		}
 	}
 	switch r.Outcome {
 	case flows.Stalled:

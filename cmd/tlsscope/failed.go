@@ -86,8 +86,8 @@ func (ff *failedFile) Close() error {
 // file.
 func (ff *failedFile) add(r *flows.Result) *flows.StreamID {
 	ff.conns++
-	there := flows.StreamID{Transport: r.Transport, N: ff.tcp}
-	if r.Transport == flows.TransportQUIC {
+	there := flows.NewStreamID(r.Transport, ff.tcp)
+	if r.Transport.OverUDP() {
 		if ff.udp == nil {
 			ff.udp = map[int]int{}
 		}
