@@ -89,6 +89,8 @@ func zeekVersion(v string) string {
 		return "TLSv13-draft" + strings.TrimSuffix(strings.TrimPrefix(v, "TLS 1.3 (draft "), ")")
 	case strings.HasPrefix(v, "TLS "):
 		return "TLSv" + strings.ReplaceAll(strings.TrimPrefix(v, "TLS "), ".", "")
+	case strings.HasPrefix(v, "DTLS "):
+		return "DTLSv" + strings.ReplaceAll(strings.TrimPrefix(v, "DTLS "), ".", "")
 	case v == "SSL 3.0":
 		return "SSLv3"
 	case v == "SSL 2.0":

@@ -5,12 +5,13 @@ import (
 )
 
 // DTLSFields are the fields TSharkDTLS reads, per frame: the UDP stream
-// and endpoints, each record's version, epoch and content type, the
+// and endpoints (an ICMP error's type: tshark dissects the datagram it
+// quotes as DTLS too), each record's version, epoch and content type, the
 // handshake messages (several per datagram, fragments reassembled by
 // tshark), the certificates of a reassembled Certificate, and alerts.
 var DTLSFields = []string{
 	"frame.number", "udp.stream", "udp.srcport", "udp.dstport", "ip.src", "ip.dst", "ipv6.src", "ipv6.dst",
-	"dtls.record.version", "dtls.record.epoch", "dtls.record.content_type",
+	"icmp.type", "icmpv6.type", "dtls.record.version", "dtls.record.epoch", "dtls.record.content_type",
 	"dtls.handshake.type", "dtls.handshake.version", "dtls.handshake.extensions.supported_version",
 	"dtls.handshake.ciphersuite", "dtls.handshake.extensions_server_name", "dtls.handshake.certificate",
 	"dtls.handshake.extension.type", "dtls.handshake.sig_hash_alg", "dtls.handshake.extensions_alpn_str",
