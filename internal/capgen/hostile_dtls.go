@@ -147,8 +147,10 @@ const dtlsBombLength = 0xFFFFFF
 // ClientHello's first bytes (a DTLS flow is found by its ClientHello);
 // the others land at pseudo-random offsets, every other one overlapping
 // the one before by half: a reassembler that reserves the announced
-// length, or keeps every overlapping fragment, runs out of memory
-// (RFC 6347 §4.2.3 leaves the buffering to the receiver).
+// length, keeps every overlapping fragment, or holds what each
+// association sent (more than decoder's 256 KiB per association, all
+// associations at once) runs out of memory (RFC 6347 §4.2.3 leaves the
+// buffering to the receiver).
 func writeDTLSFragBomb(w io.Writer, t *HostileTruth, n, k int) error {
 	pw, err := newPcapWriter(w)
 	if err != nil {
