@@ -120,8 +120,9 @@ type Analyzer struct {
 	ackedHole bool
 	// deletes counts deletions from table since it was last copied.
 	deletes int
-	// The open connections in three lists, least recently active first, so
-	// that expiry looks only at the fronts: those with a FIN from one side
+	// The open TCP connections in the table's lists (tcptable.go), least
+	// recently active first, so that expiry looks only at the fronts:
+	// those with a FIN from one side
 	// (they linger briefly for the other's), those reset or closed before
 	// any data (they linger for a SYN again with the same sequence number,
 	// which Wireshark counts as the same stream), and all others.
