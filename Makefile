@@ -53,7 +53,7 @@ test-long: deps
 # The differential test against tshark and the peer baselines, with the
 # agreement tables (needs tshark and ../shared/captures).
 verify: deps
-	$(GO) test ./verify -count=1 -v -run 'TestDifferential|TestBaselines|TestSuricataBaselines|TestQUICDifferential|TestQUICBaselines|TestZeekValidation' -args -agreement $(CURDIR)/verify/agreement.md | grep -v '^=== RUN'
+	$(GO) test ./verify -count=1 -v -run 'TestDifferential|TestBaselines|TestSuricataBaselines|TestQUICDifferential|TestQUICBaselines|TestDTLSDifferential|TestDTLSBaselines|TestZeekValidation' -args -agreement $(CURDIR)/verify/agreement.md | grep -v '^=== RUN'
 
 # tlsscope against tshark on a ~50 MB and a ~1 GB load capture (made once,
 # kept in .cache/bench), with the verdicts checked against the generator.

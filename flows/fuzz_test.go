@@ -21,7 +21,11 @@ var fuzzLinks = []layers.LinkType{layers.LinkTypeEthernet, layers.LinkTypeLinuxS
 // untouched, so that reassembly and the decoder see more than one segment.
 func FuzzPacket(f *testing.F) {
 	files, _ := filepath.Glob(filepath.Join(testdata, "*.pcap"))
-	for _, name := range files {
+	// DTLS datagrams of real stacks (OpenSSL, GnuTLS, pion, DTLS 1.0 to
+	// 1.3, fragmented certificates) and decoder's DTLS captures.
+	dtls, _ := filepath.Glob(filepath.Join(testdata, "netlab", "dtls-*.client.pcap"))
+	more, _ := filepath.Glob(filepath.Join("..", "decoder", "testdata", "dtls-*.pcap"))
+	for _, name := range append(append(files, dtls...), more...) {
 		src, err := capture.OpenFile(name)
 		if err != nil {
 			f.Fatal(err)

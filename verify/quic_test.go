@@ -277,20 +277,28 @@ func ourTypes(c *report.Connection, from string) []string {
 
 func nums(a [2]int) string { return fmt.Sprintf("%d/%d", a[0], a[1]) }
 
-// quicSections are the agreement tables of the QUIC tests, written into
+// quicSections are the agreement tables of the QUIC tests (dtlsSections
+// the DTLS ones), written into
 // the -agreement file after every test (TestMain): TestDifferential
 // rewrites that file when it runs, after the tests of this file.
 var quicSections []string
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if *reportFile != "" && len(quicSections) > 0 {
-		const mark = "\n## QUIC\n"
+	if *reportFile != "" && len(quicSections)+len(dtlsSections) > 0 {
 		old, _ := os.ReadFile(*reportFile)
-		if i := bytes.Index(old, []byte(mark)); i >= 0 {
-			old = old[:i]
+		for _, mark := range []string{"\n## QUIC\n", "\n## DTLS\n"} {
+			if i := bytes.Index(old, []byte(mark)); i >= 0 {
+				old = old[:i]
+			}
 		}
-		out := string(old) + mark + "\n" + strings.Join(quicSections, "\n")
+		out := string(old)
+		if len(quicSections) > 0 {
+			out += "\n## QUIC\n\n" + strings.Join(quicSections, "\n")
+		}
+		if len(dtlsSections) > 0 {
+			out += "\n## DTLS\n\n" + strings.Join(dtlsSections, "\n")
+		}
 		os.WriteFile(*reportFile, []byte(out), 0o644)
 	}
 	os.Exit(code)

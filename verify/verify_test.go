@@ -44,11 +44,12 @@ func isCorpus(name string) bool { return !strings.HasPrefix(name, "testdata/") }
 func ours(t *testing.T, file string) map[int]*report.Connection { return oursWith(t, file, "") }
 
 // oursWith is ours decrypting with a key log: the TCP connections by
-// tcp.stream (QUIC ones are compared with tshark's udp.stream apart).
+// tcp.stream (QUIC and DTLS ones are compared with tshark's udp.stream
+// apart).
 func oursWith(t *testing.T, file, keylog string) map[int]*report.Connection {
 	out := map[int]*report.Connection{}
 	for _, c := range oursAll(t, file, keylog) {
-		if c.Transport != "quic" {
+		if c.Transport != "quic" && c.Transport != "dtls" {
 			out[c.Stream] = c
 		}
 	}

@@ -51,6 +51,8 @@ func HostileCases() []HostileCase {
 		{"garbage", "garbage.pcap", "a pcap header followed by 16 MiB of pseudo-random bytes"},
 		{"quicflood", "quicflood.pcap", "300,000 QUIC v1 client Initials over 30 s, each from its own source with its own connection ID and a real ClientHello, never answered"},
 		{"trickle", "trickle.pcap", "one connection whose ClientHello claims 16 MB (length 0xFFFFFF), sent steadily as 1448 bytes every 10 ms over 10,000 segments; the capture ends while the client is still sending"},
+		{"dtlsflood", "dtlsflood.pcap", "300,000 DTLS 1.2 ClientHellos to UDP 4433 over 30 s, each from its own source (its own association), sent once and never answered"},
+		{"dtlsfragbomb", "dtlsfragbomb.pcap", "2,000 DTLS associations each sending 300 ClientHello fragments of 1,200 bytes over 30 s that say the message is 16 MiB (length 0xFFFFFF), at pseudo-random offsets, every other one overlapping the one before by half (about 270 KB apiece, 540 MB in all, held at once); never answered"},
 	}
 }
 
@@ -138,6 +140,10 @@ func WriteHostile(w io.Writer, name string, scale float64) (HostileTruth, error)
 		err = writeTrickle(bw, &t, scaled(10_000, scale))
 	case "quicflood":
 		err = writeQUICFlood(bw, &t, scaled(300_000, scale))
+	case "dtlsflood":
+		err = writeDTLSFlood(bw, &t, scaled(300_000, scale))
+	case "dtlsfragbomb":
+		err = writeDTLSFragBomb(bw, &t, scaled(2_000, scale), 300)
 	}
 	if err == nil {
 		err = bw.Flush()

@@ -141,6 +141,9 @@ func TestHostileCases(t *testing.T) {
 			case "quicflood":
 				checkQUICFlood(t, data, tr)
 				return
+			case "dtlsflood", "dtlsfragbomb":
+				checkDTLSHostile(t, data, tr)
+				return
 			case "zerorecords":
 				n, conns := readBack(t, data, false)
 				if n != tr.Packets || len(conns) != 0 || n != int64(len(data)-24)/16 {

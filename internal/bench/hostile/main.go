@@ -89,7 +89,7 @@ func main() {
 	truths := map[string]capgen.HostileTruth{}
 	for _, hc := range cases {
 		path := filepath.Join(*dir, hc.File)
-		t, err := ensure(path, hc.Name, *dir, *scale)
+		t, err := ensure(path, hc, *dir, *scale)
 		if err != nil {
 			fail(err)
 		}
@@ -210,10 +210,12 @@ func fail(err error) {
 }
 
 // ensure makes the capture once (in a child process) and returns its
-// truth; a capture made at another scale is made again.
-func ensure(path, name, dir string, scale float64) (capgen.HostileTruth, error) {
+// truth; a capture made at another scale, or by a generator that describes
+// the case otherwise (its parameters changed), is made again.
+func ensure(path string, hc capgen.HostileCase, dir string, scale float64) (capgen.HostileTruth, error) {
+	name := hc.Name
 	var t capgen.HostileTruth
-	if data, err := os.ReadFile(path + ".truth.json"); err == nil && json.Unmarshal(data, &t) == nil && t.Scale == scale {
+	if data, err := os.ReadFile(path + ".truth.json"); err == nil && json.Unmarshal(data, &t) == nil && t.Scale == scale && t.Doc == hc.Doc {
 		if st, err := os.Stat(path); err == nil && st.Size() == t.Bytes {
 			return t, nil
 		}
