@@ -125,7 +125,9 @@ func (a *Analyzer) checkChain(r *Result, chain []*decoder.Certificate, side deco
 
 // certAlerts are the alerts by which a side refuses its peer's
 // certificate (RFC 8446 §6.2): bad_certificate, unsupported_certificate,
-// certificate_expired, certificate_unknown, unknown_ca.
+// certificate_expired, certificate_unknown, unknown_ca; and OpenSSL's
+// decrypt_error for a signature that fails. Each names the problems it
+// is preferably explained by.
 var certAlerts = map[uint8][]string{
 	42: nil,
 	// bad_certificate_status_response (RFC 6066 §8): the staple refused.
@@ -135,7 +137,14 @@ var certAlerts = map[uint8][]string{
 	46:  nil,
 	44:  {decoder.StatusRevoked},
 	48:  {decoder.StatusMissingIntermediate, decoder.StatusUntrustedRoot, decoder.StatusSelfSigned},
+	// decrypt_error: OpenSSL's alert for a certificate whose signature
+	// does not verify (X509_V_ERR_CERT_SIGNATURE_FAILURE); otherwise a
+	// failed CertificateVerify or Finished (RFC 8446 §6.2), no fault of a
+	// chain: a cause only when a signature of the chain failed.
+	alertDecryptError: {decoder.StatusBadSignature},
 }
+
+const alertDecryptError = 51
 
 // revoked is val with the leaf revoked when the server's own stapled OCSP
 // response says so (for the leaf's serial): the status is then revoked,
@@ -167,6 +176,7 @@ func revoked(val *decoder.Validation, staple *decoder.OCSPStaple, leaf *decoder.
 func certCause(r *Result) *CertCause {
 	var judge decoder.Side
 	var want []string
+	signatureOnly := false // the alert explains no other problem
 	switch {
 	case r.Outcome == Failed && r.Alert != nil && !r.Alert.Encrypted:
 		w, ok := certAlerts[r.Alert.Description]
@@ -174,6 +184,7 @@ func certCause(r *Result) *CertCause {
 			return nil
 		}
 		judge, want = r.Alert.From, w
+		signatureOnly = r.Alert.Description == alertDecryptError
 	case (r.Outcome == Closed || r.Outcome == Reset) && (r.Reason.Kind == ReasonGaveUp || r.Reason.Kind == ReasonClosedInstead) && r.Reason.Side == decoder.Client:
 		// The client closed right after the server's Certificate: it sent
 		// nothing after it.
@@ -195,6 +206,9 @@ func certCause(r *Result) *CertCause {
 		check = r.ClientChain
 	}
 	if check == nil {
+		return nil
+	}
+	if signatureOnly && check.Problem(decoder.StatusBadSignature) == nil {
 		return nil
 	}
 	if len(check.Problems) == 0 {

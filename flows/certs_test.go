@@ -65,3 +65,33 @@ func analyzeNoValidator(t *testing.T) []*Result {
 	rs, _ := analyze(t, "../testdata/cert-problems.pcap")
 	return rs
 }
+
+// TestDecryptErrorCause: decrypt_error, OpenSSL's alert for a certificate
+// whose signature fails, is explained by a chain's bad signature and by
+// nothing else (a failed CertificateVerify or Finished is no chain's
+// fault, whatever else the chain has).
+func TestDecryptErrorCause(t *testing.T) {
+	bad := decoder.CertProblem{Status: decoder.StatusBadSignature, Name: "shop.test"}
+	untrusted := decoder.CertProblem{Status: decoder.StatusUntrustedRoot, Index: 1, Name: "root"}
+	for _, w := range []struct {
+		alert    uint8
+		problems []decoder.CertProblem
+		want     string
+	}{
+		{51, []decoder.CertProblem{bad}, decoder.StatusBadSignature},
+		{51, []decoder.CertProblem{untrusted, bad}, decoder.StatusBadSignature},
+		{51, []decoder.CertProblem{untrusted}, ""},
+		{51, nil, ""},
+		{42, []decoder.CertProblem{untrusted}, decoder.StatusUntrustedRoot},
+	} {
+		r := &Result{Outcome: Failed, Alert: &decoder.Alert{From: decoder.Client, Level: 2, Description: w.alert},
+			HS: &decoder.Handshake{}, ServerChain: &ChainCheck{Validation: &decoder.Validation{Problems: w.problems}}}
+		got := ""
+		if c := certCause(r); c != nil {
+			got = c.Problem.Status
+		}
+		if got != w.want {
+			t.Errorf("alert %d, problems %v: cause %q, want %q", w.alert, w.problems, got, w.want)
+		}
+	}
+}

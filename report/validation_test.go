@@ -114,11 +114,13 @@ func TestCertificateValidationDecrypted(t *testing.T) {
 	}
 }
 
-// TestRealClientsCause: what tlsscope says of Firefox's and Node's
-// refusals in testdata/netlab (their own words are in its MANIFEST.md),
-// judged as the client judged: against the lab's root alone
-// (lab-root.pem), or against no root where the client trusted another
-// one. Both captures of each scenario say the same.
+// TestRealClientsCause: what tlsscope says of real clients' refusals in
+// testdata/netlab (their own words are in its MANIFEST.md), judged as the
+// client judged: against the lab's root alone (lab-root.pem), or against
+// no root where the client trusted another one. Both captures of each
+// scenario say the same. Firefox and Node open one connection; the
+// command-line scenarios one each for s_client TLS 1.3, s_client TLS 1.2,
+// curl, gnutls-cli, then Chromium's (one or two, the last verdict).
 func TestRealClientsCause(t *testing.T) {
 	lab := labValidator(t)
 	empty, err := decoder.LoadTrustStore(decoder.TrustNone, nil)
@@ -126,45 +128,69 @@ func TestRealClientsCause(t *testing.T) {
 		t.Fatal(err)
 	}
 	none := decoder.NewValidator(empty)
+	fiveClients := func(openssl, gnutls, chromium string) []string {
+		return []string{openssl, openssl, openssl, gnutls, chromium}
+	}
 	for _, w := range []struct {
 		scenario string
 		v        *decoder.Validator
 		status   string
 		finding  string
-		verdict  string
+		verdicts []string
 	}{
 		// SEC_ERROR_UNKNOWN_ISSUER
 		{"cert-firefox-missing-intermediate", lab, "missing_intermediate", "chain_incomplete",
-			`failed: client alert unknown_ca: the server sent no intermediate for its leaf (issuer "tlsscope certlab intermediate")`},
+			[]string{`failed: client alert unknown_ca: the server sent no intermediate for its leaf (issuer "tlsscope certlab intermediate")`}},
 		// SEC_ERROR_UNKNOWN_ISSUER
 		{"cert-firefox-untrusted-root", none, "untrusted_root", "untrusted_root",
-			`failed: client alert unknown_ca: the server's certificate 2 ("tlsscope certlab root") ends the chain and is no root of the store`},
+			[]string{`failed: client alert unknown_ca: the server's certificate 2 ("tlsscope certlab root") ends the chain and is no root of the store`}},
 		// SEC_ERROR_EXPIRED_ISSUER_CERTIFICATE
 		{"cert-firefox-expired-intermediate", lab, "expired", "certificate_expired",
-			`failed: client alert unknown_ca: the server's certificate 1 ("tlsscope certlab expired intermediate") expired on `},
+			[]string{`failed: client alert unknown_ca: the server's certificate 1 ("tlsscope certlab expired intermediate") expired on `}},
 		// SSL_ERROR_BAD_CERT_DOMAIN
 		{"cert-firefox-name-mismatch", lab, "name_mismatch", "name_mismatch",
-			`failed: client alert bad_certificate: the server's certificate "other.test" does not cover "shop.test"`},
-		{"cert-firefox-valid", lab, "valid", "", "complete in "},
+			[]string{`failed: client alert bad_certificate: the server's certificate "other.test" does not cover "shop.test"`}},
+		{"cert-firefox-valid", lab, "valid", "", []string{"complete in "}},
 		// UNABLE_TO_VERIFY_LEAF_SIGNATURE: a FIN, no alert.
 		{"cert-node-missing-intermediate", lab, "missing_intermediate", "chain_incomplete",
-			`closed by client after Finished: the server sent no intermediate for its leaf (issuer "tlsscope certlab intermediate")`},
+			[]string{`closed by client after Finished: the server sent no intermediate for its leaf (issuer "tlsscope certlab intermediate")`}},
+		// OpenSSL: "certificate is not yet valid"; gnutls-cli: "Error in
+		// the certificate."; Chromium: ERR_CERT_DATE_INVALID.
+		{"cert-not-yet-valid", lab, "not_yet_valid", "certificate_not_yet_valid", fiveClients(
+			`failed: client alert bad_certificate: the server's certificate "shop.test" is valid only from `,
+			`failed: client alert bad_certificate: the server's certificate "shop.test" is valid only from `,
+			`failed: client alert certificate_unknown: the server's certificate "shop.test" is valid only from `)},
+		// OpenSSL: "certificate signature failure" (decrypt_error).
+		{"cert-bad-signature", lab, "bad_signature", "bad_signature", fiveClients(
+			`failed: client alert decrypt_error: the server's certificate "shop.test" does not verify with the key of its issuer`,
+			`failed: client alert bad_certificate: the server's certificate "shop.test" does not verify with the key of its issuer`,
+			`failed: client alert certificate_unknown: the server's certificate "shop.test" does not verify with the key of its issuer`)},
+		// OpenSSL: "self-signed certificate" (unknown_ca).
+		{"cert-self-signed", lab, "self_signed", "self_signed", fiveClients(
+			`failed: client alert unknown_ca: the server's certificate "shop.test" is self-signed`,
+			`failed: client alert bad_certificate: the server's certificate "shop.test" is self-signed`,
+			`failed: client alert certificate_unknown: the server's certificate "shop.test" is self-signed`)},
+		// Every client takes it; the leaf expires 10 days after.
+		{"cert-expires-soon", lab, "valid", "certificate_expires_soon", fiveClients("complete in ", "complete in ", "complete in ")},
 	} {
 		for _, side := range []string{"client", "server"} {
 			file := filepath.Join(testdata, "netlab", w.scenario+"."+side+".pcap")
 			conns := connectionsWith(t, file, w.v)
-			if len(conns) != 1 {
-				t.Errorf("%s: %d connections, want 1", file, len(conns))
+			if len(w.verdicts) == 1 && len(conns) != 1 || len(conns) < len(w.verdicts) || len(conns) > len(w.verdicts)+1 {
+				t.Errorf("%s: %d connections, want %d", file, len(conns), len(w.verdicts))
 				continue
 			}
-			c := conns[0]
-			if c.Validation == nil || c.Validation.Status != w.status || !strings.HasPrefix(c.Verdict, w.verdict) {
-				t.Errorf("%s: verdict %q, validation %+v; want %s, %q", file, c.Verdict, c.Validation, w.status, w.verdict)
-				continue
-			}
-			for _, code := range []string{"chain_incomplete", "untrusted_root", "certificate_expired", "name_mismatch"} {
-				if has := slices.ContainsFunc(c.Findings, func(f Finding) bool { return f.Code == code }); has != (code == w.finding) {
-					t.Errorf("%s: finding %s %v", file, code, has)
+			for _, c := range conns {
+				verdict := w.verdicts[min(c.Stream, len(w.verdicts)-1)]
+				if c.Validation == nil || c.Validation.Status != w.status || !strings.HasPrefix(c.Verdict, verdict) {
+					t.Errorf("%s stream %d: verdict %q, validation %+v; want %s, %q", file, c.Stream, c.Verdict, c.Validation, w.status, verdict)
+					continue
+				}
+				for _, code := range []string{"chain_incomplete", "untrusted_root", "certificate_expired", "name_mismatch",
+					"certificate_not_yet_valid", "bad_signature", "self_signed", "certificate_expires_soon"} {
+					if has := slices.ContainsFunc(c.Findings, func(f Finding) bool { return f.Code == code }); has != (code == w.finding) {
+						t.Errorf("%s stream %d: finding %s %v", file, c.Stream, code, has)
+					}
 				}
 			}
 		}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -29,6 +30,7 @@ import (
 //	root "tlsscope certlab root" — intermediate "tlsscope certlab intermediate" — leaves
 //	root — "tlsscope certlab expired intermediate" (expired 30 days ago) — leaf
 //	"tlsscope certlab other root": what a client trusts instead of root
+//	a self-signed leaf for shop.test, under no root
 type certLab struct {
 	Root, OtherRoot string // PEM files: the clients' -CAfile
 	// Chains the servers send (Chain: leaf first, then CAs):
@@ -39,6 +41,10 @@ type certLab struct {
 	ClientAuth    certSet // a leaf for clientAuth only, and the intermediate
 	OtherName     certSet // a leaf for other.test only, and the intermediate
 	MustStaple    certSet // a leaf with the TLS Feature status_request (RFC 7633), and the intermediate
+	NotYetValid   certSet // a leaf valid only from 30 days after now, and the intermediate
+	BadSignature  certSet // a leaf whose signature does not verify with the intermediate's key, and the intermediate
+	SelfSigned    certSet // a self-signed leaf for shop.test alone
+	ExpiresSoon   certSet // a leaf that expires 10 days after now, and the intermediate
 	// DER OCSP responses about Good's leaf, signed by the intermediate:
 	// good and revoked by `openssl ocsp`, stale (nextUpdate 3 days ago)
 	// by golang.org/x/crypto/ocsp, since openssl ocsp dates only ahead.
@@ -115,7 +121,7 @@ func newKey() (*ecdsa.PrivateKey, error) { return ecdsa.GenerateKey(elliptic.P25
 func makeCertLab(dir string, now time.Time) (*certLab, error) {
 	day := 24 * time.Hour
 	now = now.UTC().Truncate(time.Second)
-	keys := make([]*ecdsa.PrivateKey, 9)
+	keys := make([]*ecdsa.PrivateKey, 13)
 	for i := range keys {
 		k, err := newKey()
 		if err != nil {
@@ -174,6 +180,29 @@ func makeCertLab(dir string, now time.Time) (*certLab, error) {
 	if err != nil {
 		return nil, err
 	}
+	s = leafSpec(0x35, keys[9])
+	s.from, s.until = now.Add(30*day), now.Add(395*day)
+	futureLeaf, err := s.make()
+	if err != nil {
+		return nil, err
+	}
+	badLeaf, err := leafSpec(0x36, keys[10]).make()
+	if err != nil {
+		return nil, err
+	}
+	badLeaf = flipSignature(badLeaf)
+	s = leafSpec(0x37, keys[11])
+	s.aia, s.parent, s.parentKey = false, nil, nil
+	selfLeaf, err := s.make()
+	if err != nil {
+		return nil, err
+	}
+	s = leafSpec(0x38, keys[12])
+	s.until = now.Add(10 * day)
+	soonLeaf, err := s.make()
+	if err != nil {
+		return nil, err
+	}
 
 	l := &certLab{Root: filepath.Join(dir, "certlab-root.pem"), OtherRoot: filepath.Join(dir, "certlab-other-root.pem"), IntermediateURL: intermediateURL}
 	for file, c := range map[string]*x509.Certificate{l.Root: root, l.OtherRoot: other} {
@@ -195,12 +224,16 @@ func makeCertLab(dir string, now time.Time) (*certLab, error) {
 		{&l.ClientAuth, "certlab-client-auth", keys[6], clientLeaf, []*x509.Certificate{inter}},
 		{&l.OtherName, "certlab-other-name", keys[7], otherLeaf, []*x509.Certificate{inter}},
 		{&l.MustStaple, "certlab-must-staple", keys[8], stapleLeaf, []*x509.Certificate{inter}},
+		{&l.NotYetValid, "certlab-not-yet-valid", keys[9], futureLeaf, []*x509.Certificate{inter}},
+		{&l.BadSignature, "certlab-bad-signature", keys[10], badLeaf, []*x509.Certificate{inter}},
+		{&l.SelfSigned, "certlab-self-signed", keys[11], selfLeaf, nil},
+		{&l.ExpiresSoon, "certlab-expires-soon", keys[12], soonLeaf, []*x509.Certificate{inter}},
 	} {
 		if *x.set, err = writeSet(dir, x.name, x.key, x.leaf, x.cas...); err != nil {
 			return nil, err
 		}
 	}
-	l.LeafOnly.CAs = ""
+	l.LeafOnly.CAs, l.SelfSigned.CAs = "", ""
 
 	// OCSP: a request for the leaf, answered by openssl ocsp from an
 	// index (good: V; revoked: R, keyCompromise a day ago).
@@ -252,6 +285,17 @@ func makeCertLab(dir string, now time.Time) (*certLab, error) {
 		return nil, err
 	}
 	return l, nil
+}
+
+// flipSignature is c with the last byte of its signature value flipped:
+// the DER still parses (the byte is the last of ECDSA's s, or of an RSA
+// signature), and the signature no longer verifies with the issuer's key.
+// A Certificate's encoding ends with its signatureValue (RFC 5280 §4.1).
+func flipSignature(c *x509.Certificate) *x509.Certificate {
+	x := *c
+	x.Raw = bytes.Clone(c.Raw)
+	x.Raw[len(x.Raw)-1] ^= 0x01
+	return &x
 }
 
 func pemCert(c *x509.Certificate) []byte {

@@ -5,6 +5,7 @@ import (
 	"encoding/pem"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -97,6 +98,58 @@ func TestCertLab(t *testing.T) {
 	}
 	if decoder.ParseCertificate(chain(l.Good.Chain)[0].Raw).MustStaple {
 		t.Error("the good leaf is read as must-staple")
+	}
+	// Not yet valid: from 30 days on; it verifies then.
+	if err := verify(l.NotYetValid, serverName, now); err == nil {
+		t.Error("the not-yet-valid leaf verifies now")
+	}
+	if err := verify(l.NotYetValid, serverName, now.Add(31*24*time.Hour)); err != nil {
+		t.Errorf("the not-yet-valid leaf does not verify in 31 days: %v", err)
+	}
+	// Bad signature: the leaf's TBS is as signed, the signature is not.
+	bad := chain(l.BadSignature.Chain)
+	if err := verify(l.BadSignature, serverName, now); err == nil {
+		t.Error("the leaf with the flipped signature verifies")
+	}
+	if err := bad[0].CheckSignatureFrom(bad[1]); err == nil {
+		t.Error("the flipped signature verifies with the intermediate's key")
+	}
+	if !bad[0].NotAfter.After(now) || bad[0].NotBefore.After(now) || len(bad) != 2 {
+		t.Errorf("the bad-signature chain is otherwise not fine: %d certificates", len(bad))
+	}
+	// Self-signed: shop.test, sent alone, signed by its own key.
+	self := chain(l.SelfSigned.Chain)
+	if len(self) != 1 || l.SelfSigned.CAs != "" || !decoder.ParseCertificate(self[0].Raw).SelfSigned || self[0].VerifyHostname(serverName) != nil {
+		t.Errorf("self-signed: %d certificates, CAs %q", len(self), l.SelfSigned.CAs)
+	}
+	if err := verify(l.SelfSigned, serverName, now); err == nil {
+		t.Error("the self-signed leaf verifies under the lab's root")
+	}
+	// Expires soon: valid now, not in 11 days.
+	if err := verify(l.ExpiresSoon, serverName, now); err != nil {
+		t.Errorf("the expiring leaf does not verify now: %v", err)
+	}
+	if err := verify(l.ExpiresSoon, serverName, now.Add(11*24*time.Hour)); err == nil {
+		t.Error("the expiring leaf still verifies in 11 days")
+	}
+	// OpenSSL's own words for each (as s_client -verify_return_error says).
+	for _, x := range []struct {
+		set  certSet
+		want string
+	}{
+		{l.NotYetValid, "certificate is not yet valid"},
+		{l.BadSignature, "certificate signature failure"},
+		{l.SelfSigned, "self-signed certificate"},
+		{l.ExpiresSoon, ": OK"},
+	} {
+		args := []string{"verify", "-CAfile", l.Root, "-verify_hostname", serverName}
+		if x.set.CAs != "" {
+			args = append(args, "-untrusted", x.set.CAs)
+		}
+		out, _ := exec.Command("openssl", append(args, x.set.Leaf)...).CombinedOutput()
+		if !strings.Contains(string(out), x.want) {
+			t.Errorf("openssl verify %s: %s, want %q", x.set.Leaf, out, x.want)
+		}
 	}
 	leaf := chain(l.Good.Chain)[0]
 	inter := chain(l.Good.Chain)[1]

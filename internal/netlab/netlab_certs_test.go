@@ -242,7 +242,28 @@ func staleNextUpdate(stale bool) func(x *capt) {
 	}
 }
 
+// leafDates: in every stream of the command-line clients, the leaf's
+// notBefore and notAfter against the frame's time are as ok says.
+func leafDates(what string, ok func(notBefore, notAfter, at time.Time) bool) func(x *capt) {
+	return func(x *capt) {
+		x.t.Helper()
+		for _, st := range certStreams {
+			sc := x.serverCert(st)
+			if len(sc.times) < 2 {
+				x.t.Errorf("%s stream %d: leaf validity %v", x.file, st, sc.times)
+				continue
+			}
+			from, err1 := time.Parse("2006-01-02 15:04:05 (UTC)", sc.times[0])
+			until, err2 := time.Parse("2006-01-02 15:04:05 (UTC)", sc.times[1])
+			if err1 != nil || err2 != nil || !ok(from, until, sc.at) {
+				x.t.Errorf("%s stream %d: leaf valid %s to %s, frame at %s: want %s", x.file, st, sc.times[0], sc.times[1], sc.at.UTC(), what)
+			}
+		}
+	}
+}
+
 const (
+	decryptError           = 51
 	unknownCA              = 48
 	certificateExpired     = 45
 	unsupportedCertificate = 43
@@ -270,6 +291,22 @@ var certChecks = map[string]func(c, s *capt){
 	"cert-ocsp-stale": certCase(2, nil, []int{0, 0, 0, badCertificate, 0}, staples(0), staleNextUpdate(true)),
 	// Only GnuTLS honours must-staple.
 	"cert-ocsp-not-stapled": certCase(2, nil, []int{0, 0, 0, badCertificate, 0}, noStaple),
+	// The leaf is valid only from after the capture.
+	"cert-not-yet-valid": certCase(2, nil, []int{badCertificate, badCertificate, badCertificate, badCertificate, certificateUnknown},
+		certHas("names", names, "tlsscope certlab intermediate", true),
+		leafDates("notBefore after the frame", func(from, _, at time.Time) bool { return from.After(at) })),
+	// OpenSSL says decrypt_error for a signature that does not verify.
+	"cert-bad-signature": certCase(2, nil, []int{decryptError, decryptError, decryptError, badCertificate, certificateUnknown},
+		certHas("names", names, "tlsscope certlab intermediate", true), certHas("DNS names", dns, "shop.test", true)),
+	// One certificate, issued by itself: no lab CA is named.
+	"cert-self-signed": certCase(1, nil, []int{unknownCA, unknownCA, unknownCA, badCertificate, certificateUnknown},
+		certHas("names", names, "tlsscope certlab intermediate", false), certHas("names", names, "tlsscope certlab root", false),
+		certHas("DNS names", dns, "shop.test", true)),
+	// Valid, for 10 more days: within 30 of the capture.
+	"cert-expires-soon": certCase(2, nil, []int{0, 0, 0, 0, 0},
+		leafDates("notAfter within 30 days after the frame", func(from, until, at time.Time) bool {
+			return from.Before(at) && until.After(at) && until.Before(at.Add(30*24*time.Hour))
+		})),
 }
 
 // oneClient: the capture holds one TLS connection, stream 0, to

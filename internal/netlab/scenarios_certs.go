@@ -124,6 +124,22 @@ func certExpect(each ...string) map[string]ClientServer {
 	return m
 }
 
+// certCauses is what tlsscope must say of the five clients' connections
+// (main, tls12, curl, gnutls, chromium), the same from both sides, judged
+// against the lab's root: the validation status, the finding, and how each
+// verdict begins (its first word is the outcome).
+func certCauses(status, finding string, verdicts ...string) map[string]ClientServer {
+	m := map[string]ClientServer{}
+	for i, verdict := range verdicts {
+		v := Vantage{Outcome: strings.TrimSuffix(strings.Fields(verdict)[0], ":"), Status: status, Verdict: verdict}
+		if finding != "" {
+			v.Findings = []string{finding}
+		}
+		m[[]string{"main", "tls12", "curl", "gnutls", "chromium"}[i]] = ClientServer{v, v}
+	}
+	return m
+}
+
 var certScenarios = []Scenario{
 	{
 		Name:   "cert-missing-intermediate",
@@ -232,6 +248,73 @@ var certScenarios = []Scenario{
 			r.certClients(r.Lab.Root, true)
 		},
 		Expect: certExpect("complete ocsp_not_stapled", "complete ocsp_not_stapled", "complete ocsp_not_stapled", "failed ocsp_not_stapled", "complete ocsp_not_stapled"),
+	},
+	{
+		Name:   "cert-not-yet-valid",
+		Notes:  "OpenSSL (s_client, curl) sends bad_certificate (\"certificate is not yet valid\"); gnutls-cli bad_certificate (\"The certificate chain uses not yet valid certificate\"); Chromium certificate_unknown (ERR_CERT_DATE_INVALID).",
+		Doc:    "openssl s_server -www sends a leaf for shop.test valid only from 30 days after the capture, and its intermediate; the clients trust the lab's root.",
+		Stacks: []string{"openssl", "curl", "gnutls", "chromium"},
+		KeyLog: true,
+		Roots:  "lab",
+		Setup:  func(r *Run) error { return r.certServer(r.Lab.NotYetValid) },
+		Traffic: func(r *Run) {
+			r.certClients(r.Lab.Root, false)
+		},
+		Expect: certCauses("not_yet_valid", "certificate_not_yet_valid",
+			`failed: client alert bad_certificate: the server's certificate "shop.test" is valid only from `,
+			`failed: client alert bad_certificate: the server's certificate "shop.test" is valid only from `,
+			`failed: client alert bad_certificate: the server's certificate "shop.test" is valid only from `,
+			`failed: client alert bad_certificate: the server's certificate "shop.test" is valid only from `,
+			`failed: client alert certificate_unknown: the server's certificate "shop.test" is valid only from `),
+	},
+	{
+		Name:   "cert-bad-signature",
+		Notes:  "OpenSSL (s_client, curl) sends decrypt_error (s_client: \"certificate signature failure\"; curl exits 35: \"asn1 encoding routines::EVP lib\"); gnutls-cli bad_certificate (\"The signature in the certificate is invalid\"); Chromium certificate_unknown (ERR_CERT_AUTHORITY_INVALID).",
+		Doc:    "openssl s_server -www sends a leaf for shop.test whose signature (by the intermediate, its last byte flipped) does not verify with the intermediate's key, and the intermediate; the clients trust the lab's root.",
+		Stacks: []string{"openssl", "curl", "gnutls", "chromium"},
+		KeyLog: true,
+		Roots:  "lab",
+		Setup:  func(r *Run) error { return r.certServer(r.Lab.BadSignature) },
+		Traffic: func(r *Run) {
+			r.certClients(r.Lab.Root, false)
+		},
+		Expect: certCauses("bad_signature", "bad_signature",
+			`failed: client alert decrypt_error: the server's certificate "shop.test" does not verify with the key of its issuer`,
+			`failed: client alert decrypt_error: the server's certificate "shop.test" does not verify with the key of its issuer`,
+			`failed: client alert decrypt_error: the server's certificate "shop.test" does not verify with the key of its issuer`,
+			`failed: client alert bad_certificate: the server's certificate "shop.test" does not verify with the key of its issuer`,
+			`failed: client alert certificate_unknown: the server's certificate "shop.test" does not verify with the key of its issuer`),
+	},
+	{
+		Name:   "cert-self-signed",
+		Notes:  "OpenSSL (s_client, curl) sends unknown_ca (\"self-signed certificate\"); gnutls-cli bad_certificate (\"The certificate issuer is unknown\"); Chromium certificate_unknown (ERR_CERT_AUTHORITY_INVALID).",
+		Doc:    "openssl s_server -www sends a self-signed leaf for shop.test (no CA, not in the clients' store) alone; the clients trust the lab's root.",
+		Stacks: []string{"openssl", "curl", "gnutls", "chromium"},
+		KeyLog: true,
+		Roots:  "lab",
+		Setup:  func(r *Run) error { return r.certServer(r.Lab.SelfSigned) },
+		Traffic: func(r *Run) {
+			r.certClients(r.Lab.Root, false)
+		},
+		Expect: certCauses("self_signed", "self_signed",
+			`failed: client alert unknown_ca: the server's certificate "shop.test" is self-signed`,
+			`failed: client alert unknown_ca: the server's certificate "shop.test" is self-signed`,
+			`failed: client alert unknown_ca: the server's certificate "shop.test" is self-signed`,
+			`failed: client alert bad_certificate: the server's certificate "shop.test" is self-signed`,
+			`failed: client alert certificate_unknown: the server's certificate "shop.test" is self-signed`),
+	},
+	{
+		Name:   "cert-expires-soon",
+		Notes:  "All five take it. nginx rather than s_server, as for cert-ocsp-good: Chromium loads the page.",
+		Doc:    "nginx (TLS 1.2 and 1.3) sends a leaf for shop.test that expires 10 days after the capture, and its intermediate; the clients trust the lab's root.",
+		Stacks: []string{"nginx", "openssl", "curl", "gnutls", "chromium"},
+		KeyLog: true,
+		Roots:  "lab",
+		Setup:  func(r *Run) error { return r.certNginx(r.Lab.ExpiresSoon, "") },
+		Traffic: func(r *Run) {
+			r.certClients(r.Lab.Root, false)
+		},
+		Expect: certCauses("valid", "certificate_expires_soon", "complete", "complete", "complete", "complete", "complete"),
 	},
 }
 
