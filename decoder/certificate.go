@@ -11,7 +11,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math/big"
-	"sync"
 	"time"
 )
 
@@ -54,35 +53,17 @@ type Certificate struct {
 // sends the same chain on every connection, and parsing it (with a
 // signature check for self-signed ones) costs more than the rest of the
 // handshake. Summaries are never modified once made, so they are shared.
-var certCache = struct {
-	sync.Mutex
-	m     map[[32]byte]*Certificate
-	order [][32]byte
-}{m: map[[32]byte]*Certificate{}}
-
-const certCacheSize = 4096
+var certCache = newFIFOCache[[32]byte, *Certificate](4096)
 
 // ParseCertificate summarises one DER certificate. The result is shared
 // between callers and must not be modified.
 func ParseCertificate(der []byte) *Certificate {
 	sum := sha256.Sum256(der)
-	certCache.Lock()
-	c, ok := certCache.m[sum]
-	certCache.Unlock()
-	if ok {
+	if c, ok := certCache.get(sum); ok {
 		return c
 	}
-	c = parseCertificate(der, sum)
-	certCache.Lock()
-	if _, ok := certCache.m[sum]; !ok {
-		if len(certCache.order) >= certCacheSize {
-			delete(certCache.m, certCache.order[0])
-			certCache.order = certCache.order[1:]
-		}
-		certCache.m[sum] = c
-		certCache.order = append(certCache.order, sum)
-	}
-	certCache.Unlock()
+	c := parseCertificate(der, sum)
+	certCache.add(sum, c)
 	return c
 }
 

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"golang.org/x/crypto/cryptobyte"
@@ -63,35 +62,17 @@ func readCertificateStatus(body []byte) (der []byte, ok bool) {
 
 // ocspCache keeps recently parsed responses by hash: a server staples the
 // same response on every connection until it fetches the next.
-var ocspCache = struct {
-	sync.Mutex
-	m     map[[32]byte]*OCSPResponse
-	order [][32]byte
-}{m: map[[32]byte]*OCSPResponse{}}
-
-const ocspCacheSize = 1024
+var ocspCache = newFIFOCache[[32]byte, *OCSPResponse](1024)
 
 // ParseOCSPResponse summarises one DER OCSPResponse. The result is shared
 // between callers and must not be modified.
 func ParseOCSPResponse(der []byte) *OCSPResponse {
 	sum := sha256.Sum256(der)
-	ocspCache.Lock()
-	r := ocspCache.m[sum]
-	ocspCache.Unlock()
-	if r != nil {
+	if r, ok := ocspCache.get(sum); ok {
 		return r
 	}
-	r = parseOCSPResponse(der)
-	ocspCache.Lock()
-	if _, ok := ocspCache.m[sum]; !ok {
-		if len(ocspCache.order) >= ocspCacheSize {
-			delete(ocspCache.m, ocspCache.order[0])
-			ocspCache.order = ocspCache.order[1:]
-		}
-		ocspCache.m[sum] = r
-		ocspCache.order = append(ocspCache.order, sum)
-	}
-	ocspCache.Unlock()
+	r := parseOCSPResponse(der)
+	ocspCache.add(sum, r)
 	return r
 }
 

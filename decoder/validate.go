@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -149,9 +148,7 @@ func (c *Certificate) SubjectKey() string {
 type Validator struct {
 	store *TrustStore
 	ready chan struct{} // closed once store is set
-	mu    sync.Mutex
-	cache map[validationKey]*Validation
-	order []validationKey
+	cache *fifoCache[validationKey, *Validation]
 }
 
 type validationKey struct {
@@ -167,7 +164,7 @@ const validationCacheSize = 4096
 
 // NewValidator judges against store.
 func NewValidator(store *TrustStore) *Validator {
-	v := &Validator{store: store, ready: make(chan struct{}), cache: map[validationKey]*Validation{}}
+	v := &Validator{store: store, ready: make(chan struct{}), cache: newFIFOCache[validationKey, *Validation](validationCacheSize)}
 	close(v.ready)
 	return v
 }
@@ -176,7 +173,7 @@ func NewValidator(store *TrustStore) *Validator {
 // background (reading the system's roots takes tens of milliseconds,
 // while the capture starts being read); the first use waits for it.
 func NewValidatorLoading(load func() *TrustStore) *Validator {
-	v := &Validator{ready: make(chan struct{}), cache: map[validationKey]*Validation{}}
+	v := &Validator{ready: make(chan struct{}), cache: newFIFOCache[validationKey, *Validation](validationCacheSize)}
 	go func() {
 		v.store = load()
 		close(v.ready)
@@ -213,24 +210,12 @@ func (v *Validator) Validate(chain []*Certificate, name string, usage x509.ExtKe
 		}
 	}
 	h.Sum(key.chain[:0])
-	v.mu.Lock()
-	r, ok := v.cache[key]
-	v.mu.Unlock()
-	if ok {
+	if r, ok := v.cache.get(key); ok {
 		return r.at(at)
 	}
-	r = v.validate(chain, name, usage, at)
+	r := v.validate(chain, name, usage, at)
 	r.judged = at
-	v.mu.Lock()
-	if _, ok := v.cache[key]; !ok {
-		if len(v.order) >= validationCacheSize {
-			delete(v.cache, v.order[0])
-			v.order = v.order[1:]
-		}
-		v.cache[key] = r
-		v.order = append(v.order, key)
-	}
-	v.mu.Unlock()
+	v.cache.add(key, r)
 	return r
 }
 
