@@ -22,19 +22,11 @@ var DTLSFields = []string{
 // DTLSFilter selects the frames TSharkDTLS returns.
 const DTLSFilter = "dtls"
 
-func dtlsArgs(file string) []string {
-	args := append(TSharkArgs(file), "-Y", DTLSFilter, "-T", "json", "--no-duplicate-keys")
-	for _, f := range DTLSFields {
-		args = append(args, "-e", f)
-	}
-	return args
-}
-
 // TSharkDTLS returns the frames of file that tshark dissects as DTLS, with
 // DTLSFields, read with the reference settings and the extra options (a
 // key log: "-o", "tls.keylog_file:PATH"). tshark finds DTLS by its
 // heuristic dissector on any UDP port. Cached like TSharkOutput.
 func TSharkDTLS(t testing.TB, file string, extra ...string) ([]Frame, error) {
 	t.Helper()
-	return tsharkFrames(t, file, append(extra, dtlsArgs(file)...))
+	return tsharkFrames(t, file, append(extra, fieldArgs(file, DTLSFilter, DTLSFields)...))
 }

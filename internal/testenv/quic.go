@@ -21,9 +21,11 @@ var QUICFields = []string{
 // QUICFilter selects the frames TSharkQUIC returns.
 const QUICFilter = "quic"
 
-func quicArgs(file string) []string {
-	args := append(TSharkArgs(file), "-Y", QUICFilter, "-T", "json", "--no-duplicate-keys")
-	for _, f := range QUICFields {
+// fieldArgs are tshark's arguments for fields of the frames that match
+// filter, as JSON (read by tsharkFrames).
+func fieldArgs(file, filter string, fields []string) []string {
+	args := append(TSharkArgs(file), "-Y", filter, "-T", "json", "--no-duplicate-keys")
+	for _, f := range fields {
 		args = append(args, "-e", f)
 	}
 	return args
@@ -34,5 +36,5 @@ func quicArgs(file string) []string {
 // log: "-o", "tls.keylog_file:PATH"). Cached like TSharkOutput.
 func TSharkQUIC(t testing.TB, file string, extra ...string) ([]Frame, error) {
 	t.Helper()
-	return tsharkFrames(t, file, append(extra, quicArgs(file)...))
+	return tsharkFrames(t, file, append(extra, fieldArgs(file, QUICFilter, QUICFields)...))
 }
