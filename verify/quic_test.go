@@ -333,22 +333,7 @@ func TestQUICDifferential(t *testing.T) {
 			c := matchQUIC(conns, v)
 			id := strconv.Itoa(v.stream)
 			compare := func(field, want, got string) {
-				bt := fields.of(field)
-				bt.compared++
-				ft.compared++
-				switch {
-				case want == got:
-					bt.agreed++
-					ft.agreed++
-				case matchException(ex, base, id, field):
-					bt.excepted++
-					ft.excepted++
-				case matchException(bugs, base, id, field):
-					known[field]++
-					t.Logf("known tlsscope bug: %s udp.stream %s %s: tshark %q, tlsscope %q", base, id, field, want, got)
-				default:
-					t.Errorf("%s udp.stream %s %s:\n  tshark   %q\n  tlsscope %q", base, id, field, want, got)
-				}
+				fields.udpCompare(t, ft, ex, bugs, known, base, id, field, want, got)
 			}
 			if c == nil {
 				compare("connection", "udp.stream "+id, "")

@@ -155,6 +155,30 @@ func (f *fieldTallies) of(field string) *tally {
 	return x
 }
 
+// udpCompare tallies one field of a udp.stream (QUIC, DTLS) in file
+// tally ft: agreed; explained by an exception (ex: tshark's mistakes); a
+// known tlsscope gap (bugs), counted in known apart from both; or an
+// error.
+func (f *fieldTallies) udpCompare(t *testing.T, ft *tally, ex, bugs []*exception, known map[string]int, base, id, field, want, got string) {
+	t.Helper()
+	bt := f.of(field)
+	bt.compared++
+	ft.compared++
+	switch {
+	case want == got:
+		bt.agreed++
+		ft.agreed++
+	case matchException(ex, base, id, field):
+		bt.excepted++
+		ft.excepted++
+	case matchException(bugs, base, id, field):
+		known[field]++
+		t.Logf("known tlsscope gap: %s udp.stream %s %s: tshark %q, tlsscope %q", base, id, field, want, got)
+	default:
+		t.Errorf("%s udp.stream %s %s:\n  tshark   %q\n  tlsscope %q", base, id, field, want, got)
+	}
+}
+
 func suiteNames(nums []string) []string {
 	out := make([]string, len(nums))
 	for i, n := range nums {
