@@ -287,43 +287,6 @@ func TestDTLSSharesUDPStreams(t *testing.T) {
 	}
 }
 
-// filteredCapture writes the frames of file that keep accepts (numbered
-// from 1) to a new pcap.
-func filteredCapture(t *testing.T, file string, keep func(frame int) bool) string {
-	t.Helper()
-	in, err := os.Open(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	r, err := pcapgo.NewReader(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := filepath.Join(t.TempDir(), filepath.Base(file))
-	fh, err := os.Create(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fh.Close()
-	w := pcapgo.NewWriter(fh)
-	if err := w.WriteFileHeader(65535, r.LinkType()); err != nil {
-		t.Fatal(err)
-	}
-	for frame := 1; ; frame++ {
-		data, ci, err := r.ReadPacketData()
-		if err != nil {
-			break
-		}
-		if keep(frame) {
-			if err := w.WritePacket(ci, data); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	return out
-}
-
 // TestDTLSCaptureViews: what a capture lacks is not judged as silence,
 // and records alone start an association only when two datagrams read
 // as DTLS (one could be a DNS message that happens to).
@@ -331,19 +294,19 @@ func TestDTLSCaptureViews(t *testing.T) {
 	src := filepath.Join(testdata, "netlab", "dtls-openssl-listen.client.pcap")
 	// The client's datagrams only (frames 3, 5, 7, 9, 10): it returned the
 	// cookie and went on, so the server's datagrams are missing.
-	client := filteredCapture(t, src, func(f int) bool { return f == 3 || f == 5 || f == 7 || f == 9 || f == 10 })
+	client := testenv.KeepFrames(t, src, func(f int) bool { return f == 3 || f == 5 || f == 7 || f == 9 || f == 10 })
 	r := oneDTLS(t, "", client)
 	if dtlsVerdictOf(r) != "incomplete one_sided server" || !r.OneSided {
 		t.Errorf("client's datagrams only: %s", dtlsVerdictOf(r))
 	}
 	// After the handshake (frames 9 to 11: application data, alerts): met
 	// mid-stream on its records.
-	r = oneDTLS(t, "", filteredCapture(t, src, func(f int) bool { return f >= 9 }))
+	r = oneDTLS(t, "", testenv.KeepFrames(t, src, func(f int) bool { return f >= 9 }))
 	if dtlsVerdictOf(r) != "not_observed before_capture" || !r.DTLS.Midstream {
 		t.Errorf("after the handshake: %s, midstream %v", dtlsVerdictOf(r), r.DTLS.Midstream)
 	}
 	// One datagram of records is not enough.
-	if rs := analyzeKeys(t, "", filteredCapture(t, src, func(f int) bool { return f == 9 })); len(rs) != 0 {
+	if rs := analyzeKeys(t, "", testenv.KeepFrames(t, src, func(f int) bool { return f == 9 })); len(rs) != 0 {
 		t.Errorf("one datagram of records: %d results, want none", len(rs))
 	}
 }

@@ -3,13 +3,12 @@ package report
 import (
 	"bytes"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/gopacket/gopacket/pcapgo"
+	"github.com/tlsscope/tlsscope/internal/testenv"
 )
 
 // dtlsCodes are the findings about DTLS's transport and the path.
@@ -115,42 +114,6 @@ func TestDTLSOutputs(t *testing.T) {
 	}
 }
 
-// keepFrames writes the frames of file that keep accepts (from 1) to a
-// new pcap.
-func keepFrames(t *testing.T, file string, keep func(frame int) bool) string {
-	t.Helper()
-	in, err := os.Open(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	r, err := pcapgo.NewReader(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := filepath.Join(t.TempDir(), filepath.Base(file))
-	fh, err := os.Create(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fh.Close()
-	w := pcapgo.NewWriter(fh)
-	if err := w.WriteFileHeader(65535, r.LinkType()); err != nil {
-		t.Fatal(err)
-	}
-	for frame := 1; ; frame++ {
-		data, ci, err := r.ReadPacketData()
-		if err != nil {
-			return out
-		}
-		if keep(frame) {
-			if err := w.WritePacket(ci, data); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-}
-
 // TestDTLSCaptureViewFindings: a capture without the server's datagrams,
 // and one that begins after the handshake, say so in DTLS's words.
 func TestDTLSCaptureViewFindings(t *testing.T) {
@@ -161,11 +124,11 @@ func TestDTLSCaptureViewFindings(t *testing.T) {
 		}
 		return out
 	}
-	c := connections(t, keepFrames(t, src, func(f int) bool { return f == 3 || f == 5 || f == 7 || f == 9 || f == 10 }))[0]
+	c := connections(t, testenv.KeepFrames(t, src, func(f int) bool { return f == 3 || f == 5 || f == 7 || f == 9 || f == 10 }))[0]
 	if got := strings.Join(codes(c), "\n"); !strings.Contains(got, "one_sided_capture: The capture holds no datagram from the server, though the client went on as if answered (5 datagrams)") {
 		t.Errorf("client's datagrams only:\n%s", got)
 	}
-	c = connections(t, keepFrames(t, src, func(f int) bool { return f >= 9 }))[0]
+	c = connections(t, testenv.KeepFrames(t, src, func(f int) bool { return f >= 9 }))[0]
 	if got := strings.Join(codes(c), "\n"); !strings.Contains(got, "midstream: The capture starts after this association began") {
 		t.Errorf("after the handshake:\n%s", got)
 	}
