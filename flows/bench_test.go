@@ -8,10 +8,9 @@ import (
 	"github.com/tlsscope/tlsscope/internal/capgen"
 )
 
-// BenchmarkAnalyzer runs the whole packet path (link decoding, connection
-// table, reassembly while undecided, decoder, verdicts) over a 20 MB load
-// capture held in memory.
-func BenchmarkAnalyzer(b *testing.B) {
+// loadPackets is a 20 MB load capture held in memory, its size given to
+// b as the bytes of one run.
+func loadPackets(b *testing.B) []capture.Packet {
 	var buf bytes.Buffer
 	if _, err := capgen.WriteLoad(&buf, capgen.LoadOptions{Bytes: 20 << 20}); err != nil {
 		b.Fatal(err)
@@ -25,6 +24,14 @@ func BenchmarkAnalyzer(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.SetBytes(int64(buf.Len()))
+	return pkts
+}
+
+// BenchmarkAnalyzer runs the whole packet path (link decoding, connection
+// table, reassembly while undecided, decoder, verdicts) over a 20 MB load
+// capture held in memory.
+func BenchmarkAnalyzer(b *testing.B) {
+	pkts := loadPackets(b)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {

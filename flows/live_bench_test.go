@@ -1,12 +1,10 @@
 package flows
 
 import (
-	"bytes"
 	"io"
 	"testing"
 
 	"github.com/tlsscope/tlsscope/flows/capture"
-	"github.com/tlsscope/tlsscope/internal/capgen"
 )
 
 // memLive is a live source that has every packet ready at once: what a
@@ -31,19 +29,7 @@ func (m *memLive) Live() bool   { return true }
 // how fast the analysis drains a ring after a burst, hand-over between
 // the reading and the analysing goroutine included.
 func BenchmarkLiveRun(b *testing.B) {
-	var buf bytes.Buffer
-	if _, err := capgen.WriteLoad(&buf, capgen.LoadOptions{Bytes: 20 << 20}); err != nil {
-		b.Fatal(err)
-	}
-	src, err := capture.OpenReader("load", bytes.NewReader(buf.Bytes()))
-	if err != nil {
-		b.Fatal(err)
-	}
-	pkts, err := capture.ReadAll(src)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.SetBytes(int64(buf.Len()))
+	pkts := loadPackets(b)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
