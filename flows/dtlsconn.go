@@ -354,17 +354,11 @@ var dtlsServerPorts = map[uint16]bool{443: true, 853: true, 3391: true, 4433: tr
 func (a *Analyzer) newDTLSConn(seg *segment, k [2]netip.AddrPort, stream int32, t time.Time, midstream bool) *dtlsConn {
 	d := a.dtls
 	// An association in its handshake holds a decoder and the fragments
-	// of its messages (bounded by the budget): at most two fifths of
-	// --max-handshakes are held at once.
-	for d.list.head != nil && d.list.n >= max(1, a.opts.MaxHandshakes*2/5) {
-		old := d.list.head
-		a.judgeEarly(old.self, old.last)
-	}
-	c := &dtlsConn{lifecycle: lifecycle{id: stream, first: t, last: t}, k: k, midstream: midstream}
-	c.self = c
-	if a.cur != nil {
-		c.input = a.cur.Input
-	}
+	// of its messages (bounded by the budget).
+	a.roomForHandshake(&d.list)
+	c := &dtlsConn{k: k, midstream: midstream}
+	a.begin(c, stream, t)
+	c.last = t
 	c.ep = [2]netip.AddrPort{seg.src, seg.dst}
 	if midstream && dtlsServerPorts[seg.src.Port()] && !dtlsServerPorts[seg.dst.Port()] {
 		c.ep = [2]netip.AddrPort{seg.dst, seg.src}
@@ -396,17 +390,7 @@ func (a *Analyzer) dtlsICMP(src, dst netip.AddrPort, e ICMPError) {
 // dtlsExpiry ends DTLS associations idle for the idle timeout, and those
 // closed by a fatal alert or close_notify a moment after it.
 func dtlsExpiry(a *Analyzer, l *lifecycle) expiry {
-	c := l.self.(*dtlsConn)
-	idle := a.now.Sub(c.last)
-	switch {
-	case idle > a.opts.IdleTimeout:
-		return expired
-	case !c.closedAt.IsZero() && a.now.Sub(c.closedAt) > closingLinger:
-		return expired
-	case idle < closingLinger:
-		return keepRest // the rest of the list is more recent
-	}
-	return keepNext
+	return datagramExpiry(a, l, l.self.(*dtlsConn).closedAt)
 }
 
 func (c *dtlsConn) life() *lifecycle     { return &c.lifecycle }

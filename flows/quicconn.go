@@ -428,19 +428,11 @@ func clientInitial(b []byte, pkts []quic.Packet) bool {
 func (a *Analyzer) newQUICConn(seg *segment, k [2]netip.AddrPort, stream int32, t time.Time) *quicConn {
 	q := a.quic
 	// A QUIC connection in its handshake holds two to eight packet
-	// protections and its CRYPTO streams (about 12 KiB): at most two
-	// fifths of --max-handshakes are held at once.
-	for q.list.head != nil && q.list.n >= max(1, a.opts.MaxHandshakes*2/5) {
-		// Full: the quietest is judged on what was seen, as of its last
-		// packet.
-		old := q.list.head
-		a.judgeEarly(old.self, old.last)
-	}
-	c := &quicConn{lifecycle: lifecycle{id: stream, first: t, last: t}}
-	c.self = c
-	if a.cur != nil {
-		c.input = a.cur.Input
-	}
+	// protections and its CRYPTO streams (about 12 KiB).
+	a.roomForHandshake(&q.list)
+	c := &quicConn{}
+	a.begin(c, stream, t)
+	c.last = t
 	c.largest = [2][nSpaces]int64{{-1, -1, -1}, {-1, -1, -1}}
 	// The client: the sender of an Initial to a QUIC port, else the side
 	// not on one.
@@ -842,17 +834,11 @@ func (a *Analyzer) quicCrypto(c *quicConn, side decoder.Side, space int, off uin
 // closed a moment after their CONNECTION_CLOSE (RFC 9000 §10.2: the
 // draining period is three PTOs; two seconds of capture time here).
 func quicExpiry(a *Analyzer, l *lifecycle) expiry {
-	c := l.self.(*quicConn)
-	idle := a.now.Sub(c.last)
-	switch {
-	case idle > a.opts.IdleTimeout:
-		return expired
-	case c.facts.Close != nil && a.now.Sub(c.facts.Close.At) > closingLinger:
-		return expired
-	case idle < closingLinger:
-		return keepRest // the rest of the list is more recent
+	var closed time.Time
+	if cl := l.self.(*quicConn).facts.Close; cl != nil {
+		closed = cl.At
 	}
-	return keepNext
+	return datagramExpiry(a, l, closed)
 }
 
 func (c *quicConn) life() *lifecycle     { return &c.lifecycle }

@@ -14,11 +14,8 @@ import (
 
 func (a *Analyzer) newConn(seg *segment, t time.Time) *conn {
 	tcp := &seg.tcp
-	c := &conn{lifecycle: lifecycle{id: a.newStream(TransportTCP), first: t}}
-	c.self = c
-	if a.cur != nil {
-		c.input = a.cur.Input
-	}
+	c := &conn{}
+	a.begin(c, a.newStream(TransportTCP), t)
 	if a.opts.Shard.On() {
 		a.markForeign(c, seg)
 	}

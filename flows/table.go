@@ -107,6 +107,43 @@ const (
 	keepNext
 )
 
+// begin makes c's lifecycle: its stream number, first packet's time and
+// input, and c as its self.
+func (a *Analyzer) begin(c tableConn, id int32, first time.Time) {
+	l := c.life()
+	l.self, l.id, l.first = c, id, first
+	if a.cur != nil {
+		l.input = a.cur.Input
+	}
+}
+
+// roomForHandshake makes room in a datagram transport's list for one more
+// connection in its handshake: at most two fifths of --max-handshakes
+// are held at once; past that, the quietest is judged on what was seen,
+// as of its last packet.
+func (a *Analyzer) roomForHandshake(l *connList) {
+	for l.head != nil && l.n >= max(1, a.opts.MaxHandshakes*2/5) {
+		old := l.head
+		a.judgeEarly(old.self, old.last)
+	}
+}
+
+// datagramExpiry is the rule of a datagram transport's list (QUIC, DTLS):
+// a connection idle for the idle timeout ends, and one closed (zero: not
+// closed) ends a moment after it was.
+func datagramExpiry(a *Analyzer, c *lifecycle, closed time.Time) expiry {
+	idle := a.now.Sub(c.last)
+	switch {
+	case idle > a.opts.IdleTimeout:
+		return expired
+	case !closed.IsZero() && a.now.Sub(closed) > closingLinger:
+		return expired
+	case idle < closingLinger:
+		return keepRest // the rest of the list is more recent
+	}
+	return keepNext
+}
+
 // lingerRule expires the connections quiet for longer than linger.
 func lingerRule(linger time.Duration) func(*Analyzer, *lifecycle) expiry {
 	return func(a *Analyzer, c *lifecycle) expiry {
