@@ -22,9 +22,9 @@ type Conn struct {
 	budget     *Budget
 	charged    int64
 	overBudget bool
-	// clientDir is the Dir of the client: the caller's when it knew
-	// (rolesKnown), else decided once by the first hello.
-	clientDir  Dir
+	// roles: the client's Dir, the caller's when it knew (rolesKnown),
+	// else decided once by the first hello.
+	roles
 	rolesKnown bool
 	// lost: bytes of this Dir never reached the peer (Lost); what comes
 	// after is listed but moves the handshake no further.
@@ -107,24 +107,6 @@ func (c *Conn) lateKeys(side Side, p *protection) {
 
 // keyUpdate follows a KeyUpdate of side's (RFC 8446 §4.6.3).
 func (c *Conn) keyUpdate(side Side) { c.prot[c.dirOf(side)].keyUpdate() }
-
-func (c *Conn) role(d Dir) Side {
-	if d == c.clientDir {
-		return Client
-	}
-	return Server
-}
-
-func (c *Conn) dirOf(s Side) Dir {
-	if s == Client {
-		return c.clientDir
-	}
-	return 1 - c.clientDir
-}
-
-// ClientDir is the Dir of the client, as the caller knew it or as the
-// first hello showed.
-func (c *Conn) ClientDir() Dir { return c.clientDir }
 
 // decideRoles takes the first hello's word for who is who, once.
 func (c *Conn) decideRoles(d Dir, clientHello bool) {

@@ -33,9 +33,9 @@ type DTLSConn struct {
 	ccs   [2]uint64
 	encHS [2][]int
 	held  int // bytes of incomplete messages (maxDTLSHeld)
-	// clientDir is the Dir of the client: the caller's when it knew
-	// (rolesKnown), else decided once by the first hello.
-	clientDir  Dir
+	// roles: the client's Dir, the caller's when it knew (rolesKnown),
+	// else decided once by the first hello.
+	roles
 	rolesKnown bool
 	frame      int64
 	// flight numbers the flights (RFC 6347 §4.2.4): a new one begins when
@@ -534,20 +534,6 @@ func (c *DTLSConn) decideRoles(d Dir, clientHello bool) {
 			}
 		}
 	}
-}
-
-func (c *DTLSConn) role(d Dir) Side {
-	if d == c.clientDir {
-		return Client
-	}
-	return Server
-}
-
-func (c *DTLSConn) dirOf(s Side) Dir {
-	if s == Client {
-		return c.clientDir
-	}
-	return 1 - c.clientDir
 }
 
 // once records a problem of kind bit once per association.

@@ -67,10 +67,6 @@ func (c *DTLSConn) Snapshot() *Handshake {
 // Datagram).
 func (c *DTLSConn) Handshake() *Handshake { return &c.m.HS }
 
-// ClientDir is the Dir of the client, as the caller knew it or as the
-// first hello showed.
-func (c *DTLSConn) ClientDir() Dir { return c.clientDir }
-
 // Closed says that side's transport ended at t (nothing in UDP says so;
 // a caller that learns it, from an ICMP error say, may tell).
 func (c *DTLSConn) Closed(side Side, t time.Time) { c.m.Closed(side, t) }

@@ -29,6 +29,28 @@ func (s Side) Other() Side { return 1 - s }
 // caller did not know.
 type Dir uint8
 
+// roles says which Dir is the client's (a Conn's, a DTLSConn's), and so
+// the role of each Dir.
+type roles struct{ clientDir Dir }
+
+func (r *roles) role(d Dir) Side {
+	if d == r.clientDir {
+		return Client
+	}
+	return Server
+}
+
+func (r *roles) dirOf(s Side) Dir {
+	if s == Client {
+		return r.clientDir
+	}
+	return 1 - r.clientDir
+}
+
+// ClientDir is the Dir of the client, as the caller knew it or as the
+// first hello showed.
+func (r *roles) ClientDir() Dir { return r.clientDir }
+
 // Message is one entry of the handshake ladder.
 type Message struct {
 	Time      time.Time
